@@ -1,0 +1,16 @@
+//! Comlink: an lwsws-compatible HTTP/WebSocket server.
+//!
+//! The modules follow a request: [`config`] (parse, validate, resolve) →
+//! [`listen`] (sockets) → [`serve`] (service threads) → [`http`] (hyper
+//! connection, vhost choice, mounts) → [`ops`] (access logs, server logs).
+//! [`site`] is the running configuration requests read.
+
+#![deny(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod listen;
+pub mod ops;
+pub mod serve;
+pub mod site;
