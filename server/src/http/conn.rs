@@ -1,0 +1,162 @@
+//! One client connection: hyper's HTTP/1 server with lws's timeouts.
+//!
+//! * `keepalive_timeout` (of the socket's default vhost) bounds the wait for
+//!   a request head: the idle time between keep-alive requests, and how long
+//!   a client may take to send its headers (slowloris).
+//! * `timeout-secs` closes a connection on which nothing moved, in either
+//!   direction, for that long (a stalled body, a reader that stopped reading).
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
+
+use crate::http::service::{self, ConnInfo};
+use crate::site::Site;
+
+/// Timeouts of a connection.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// Wait for a request head (idle keep-alive, slow headers).
+    pub head: Duration,
+    /// Nothing moved in either direction.
+    pub idle: Duration,
+}
+
+/// Serves one accepted connection until it closes.
+pub async fn serve(stream: TcpStream, info: ConnInfo, site: Arc<ArcSwap<Site>>, t: Timeouts) {
+    let _ = stream.set_nodelay(true);
+    let io = TokioIo::new(Inactivity::new(stream, t.idle));
+    let svc = service_fn(move |req| {
+        let site = site.load_full();
+        let info = info.clone();
+        async move { Ok::<_, std::convert::Infallible>(service::handle(site, &info, req).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(t.head)
+        .keep_alive(true)
+        .half_close(true)
+        .serve_connection(io, svc);
+    if let Err(e) = conn.await {
+        tracing::debug!("connection closed: {e}");
+    }
+}
+
+/// Wraps a stream so that it fails with `TimedOut` once no byte has moved
+/// for `limit`. The timer is only re-armed when it fires early, so busy
+/// connections pay one clock read per I/O call, not a timer update.
+struct Inactivity<S> {
+    inner: S,
+    limit: Duration,
+    last: Instant,
+    sleep: Pin<Box<Sleep>>,
+}
+
+impl<S> Inactivity<S> {
+    fn new(inner: S, limit: Duration) -> Self {
+        let now = Instant::now();
+        Inactivity {
+            inner,
+            limit,
+            last: now,
+            sleep: Box::pin(tokio::time::sleep_until(now + limit)),
+        }
+    }
+
+    /// Called when an operation is pending: fails once the limit has passed.
+    fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        loop {
+            if self.sleep.as_mut().poll(cx).is_pending() {
+                return Ok(());
+            }
+            let deadline = self.last + self.limit;
+            if Instant::now() >= deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "connection inactive",
+                ));
+            }
+            self.sleep.as_mut().reset(deadline);
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Inactivity<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(r) => {
+                if buf.filled().len() > before {
+                    self.last = Instant::now();
+                }
+                Poll::Ready(r)
+            }
+            Poll::Pending => match self.check(cx) {
+                Ok(()) => Poll::Pending,
+                Err(e) => Poll::Ready(Err(e)),
+            },
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Inactivity<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write(cx, buf) {
+            Poll::Ready(r) => {
+                self.last = Instant::now();
+                Poll::Ready(r)
+            }
+            Poll::Pending => match self.check(cx) {
+                Ok(()) => Poll::Pending,
+                Err(e) => Poll::Ready(Err(e)),
+            },
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
+            Poll::Ready(r) => {
+                self.last = Instant::now();
+                Poll::Ready(r)
+            }
+            Poll::Pending => match self.check(cx) {
+                Ok(()) => Poll::Pending,
+                Err(e) => Poll::Ready(Err(e)),
+            },
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

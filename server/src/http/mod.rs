@@ -1,0 +1,9 @@
+//! HTTP: the connection (hyper, timeouts), choosing the vhost, the request
+//! service, and the mounts it hands requests to.
+
+pub mod conn;
+pub mod mount;
+pub mod path;
+pub mod response;
+pub mod service;
+pub mod vhost;

@@ -1,0 +1,455 @@
+//! `file://` mounts: static files, with lws's caching headers, its ETag
+//! form, conditional requests, single ranges and HEAD.
+//!
+//! Small files are kept in a per-service-thread cache (checked against the
+//! file's length and mtime on every request), so the common case is one
+//! `stat` and one `realpath`; large files are streamed in big chunks and never
+//! read whole into memory.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fs::Metadata;
+use std::io::SeekFrom;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use http::header::{
+    HeaderValue, ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
+    IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, LAST_MODIFIED, RANGE,
+};
+use http::{HeaderMap, Method, StatusCode};
+use http_body_util::{BodyExt, StreamBody};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::config::Mount;
+use crate::http::response::{self, full, status_page, Response};
+
+/// Files up to this size are served from memory.
+const CACHE_FILE_MAX: u64 = 256 * 1024;
+/// Per-thread cap on cached bytes; past it the cache starts over.
+const CACHE_TOTAL_MAX: usize = 32 * 1024 * 1024;
+/// Read size when streaming a large file.
+const STREAM_CHUNK: usize = 256 * 1024;
+
+/// A `file://` mount, ready to serve.
+#[derive(Debug)]
+pub struct FileMount {
+    root: PathBuf,
+    canonical_root: Option<PathBuf>,
+    default: String,
+    cache_control: HeaderValue,
+    /// `extra-mimetypes`: lower-cased suffix -> type; `*` is the catch-all.
+    extra_mimetypes: Vec<(String, String)>,
+}
+
+impl FileMount {
+    /// Prepares the mount (the root is resolved now if it exists, else per request).
+    pub fn new(m: &Mount, root: &Path) -> Self {
+        FileMount {
+            root: root.to_path_buf(),
+            canonical_root: std::fs::canonicalize(root).ok(),
+            default: m.default.clone().unwrap_or_else(|| "index.html".into()),
+            cache_control: cache_control(m),
+            extra_mimetypes: m
+                .extra_mimetypes
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                .collect(),
+        }
+    }
+
+    /// The content type for `name`: `extra-mimetypes` first, then the
+    /// built-in table; `None` means "not served" (lws v4.3 answers 415 so
+    /// that, say, `/etc/passwd` is never handed out by accident).
+    /// `Some("")` means serve without a Content-Type.
+    pub fn content_type(&self, name: &str) -> Option<String> {
+        let lower = name.to_ascii_lowercase();
+        for (suffix, ty) in &self.extra_mimetypes {
+            if suffix != "*" && lower.ends_with(suffix.as_str()) {
+                return Some(ty.clone());
+            }
+        }
+        let ext = Path::new(&lower).extension().and_then(|e| e.to_str());
+        if let Some(ty) = ext.and_then(|e| mime_guess::from_ext(e).first_raw()) {
+            return Some(ty.to_string());
+        }
+        self.extra_mimetypes
+            .iter()
+            .find(|(s, _)| s == "*")
+            .map(|(_, ty)| ty.clone())
+    }
+
+    /// Serves `rest` (the decoded path after the mountpoint, no leading `/`).
+    pub async fn serve(&self, method: &Method, headers: &HeaderMap, rest: &str) -> Response {
+        if method != Method::GET && method != Method::HEAD {
+            let mut resp = status_page(StatusCode::METHOD_NOT_ALLOWED);
+            resp.headers_mut()
+                .insert(http::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return resp;
+        }
+        let Some((path, meta)) = self.locate(rest) else {
+            return status_page(StatusCode::NOT_FOUND);
+        };
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let Some(ctype) = self.content_type(name) else {
+            return status_page(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        };
+        let len = meta.len();
+        let mtime = meta.modified().unwrap_or(UNIX_EPOCH);
+        let mtime_secs = mtime
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        // lws's form: 8 hex digits of length, 8 of mtime, upper case, unquoted.
+        let etag = format!("{:08X}{:08X}", len as u32, mtime_secs as u32);
+        let last_modified = httpdate::fmt_http_date(mtime);
+
+        if not_modified(headers, &etag, mtime_secs) {
+            let mut resp = http::Response::new(response::empty());
+            *resp.status_mut() = StatusCode::NOT_MODIFIED;
+            let h = resp.headers_mut();
+            h.insert(ETAG, hv(&etag));
+            h.insert(CACHE_CONTROL, self.cache_control.clone());
+            h.insert(LAST_MODIFIED, hv(&last_modified));
+            return resp;
+        }
+
+        let range = match wanted_range(headers, &etag, &last_modified, len) {
+            Ok(r) => r,
+            Err(()) => {
+                let mut resp = status_page(StatusCode::RANGE_NOT_SATISFIABLE);
+                resp.headers_mut()
+                    .insert(CONTENT_RANGE, hv(&format!("bytes */{len}")));
+                return resp;
+            }
+        };
+        let (status, start, count) = match range {
+            Some((s, e)) => (StatusCode::PARTIAL_CONTENT, s, e - s + 1),
+            None => (StatusCode::OK, 0, len),
+        };
+
+        let body = if method == Method::HEAD {
+            response::empty()
+        } else {
+            match self.body(&path, &meta, start, count).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!("{}: {e}", path.display());
+                    return status_page(StatusCode::NOT_FOUND);
+                }
+            }
+        };
+        let mut resp = http::Response::new(body);
+        *resp.status_mut() = status;
+        let h = resp.headers_mut();
+        if !ctype.is_empty() {
+            if let Ok(v) = HeaderValue::from_str(&ctype) {
+                h.insert(CONTENT_TYPE, v);
+            }
+        }
+        h.insert(CONTENT_LENGTH, HeaderValue::from(count));
+        h.insert(ETAG, hv(&etag));
+        h.insert(LAST_MODIFIED, hv(&last_modified));
+        h.insert(CACHE_CONTROL, self.cache_control.clone());
+        h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        if status == StatusCode::PARTIAL_CONTENT {
+            h.insert(
+                CONTENT_RANGE,
+                hv(&format!("bytes {start}-{}/{len}", start + count - 1)),
+            );
+        }
+        resp
+    }
+
+    /// Maps `rest` to a regular file inside the mount, following symlinks
+    /// only while they stay inside the mount's directory.
+    fn locate(&self, rest: &str) -> Option<(PathBuf, Metadata)> {
+        let mut path = self.root.join(rest);
+        if rest.is_empty() || rest.ends_with('/') {
+            path.push(&self.default);
+        }
+        let mut meta = std::fs::metadata(&path).ok()?;
+        if meta.is_dir() {
+            path.push(&self.default);
+            meta = std::fs::metadata(&path).ok()?;
+        }
+        if !meta.is_file() {
+            return None;
+        }
+        let canonical = std::fs::canonicalize(&path).ok()?;
+        let root = match &self.canonical_root {
+            Some(r) => r.clone(),
+            None => std::fs::canonicalize(&self.root).ok()?,
+        };
+        if !canonical.starts_with(&root) {
+            tracing::warn!(
+                "refusing {}: it resolves outside {}",
+                path.display(),
+                root.display()
+            );
+            return None;
+        }
+        Some((canonical, meta))
+    }
+
+    async fn body(
+        &self,
+        path: &Path,
+        meta: &Metadata,
+        start: u64,
+        count: u64,
+    ) -> std::io::Result<response::Body> {
+        if meta.len() <= CACHE_FILE_MAX {
+            let bytes = cached_read(path, meta)?;
+            return Ok(full(bytes.slice(start as usize..(start + count) as usize)));
+        }
+        let mut file = tokio::fs::File::open(path).await?;
+        if start > 0 {
+            file.seek(SeekFrom::Start(start)).await?;
+        }
+        let reader = file.take(count);
+        let stream = tokio_util::io::ReaderStream::with_capacity(reader, STREAM_CHUNK)
+            .map_ok(http_body::Frame::data);
+        Ok(StreamBody::new(stream).boxed_unsync())
+    }
+}
+
+fn hv(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// `Cache-Control` as lws builds it from the mount's cache keys.
+fn cache_control(m: &Mount) -> HeaderValue {
+    let s = if m.cache_max_age > 0 && m.cache_reuse {
+        format!(
+            "{}{}, max-age={}",
+            if m.cache_revalidate {
+                "must-revalidate, "
+            } else {
+                ""
+            },
+            if m.cache_intermediaries {
+                "public"
+            } else {
+                "private"
+            },
+            m.cache_max_age
+        )
+    } else if m.cache_no {
+        "no-cache".to_string()
+    } else {
+        "no-store".to_string()
+    };
+    hv(&s)
+}
+
+/// `If-None-Match` (exact tag, quoted or not, or `*`) wins over `If-Modified-Since`.
+fn not_modified(headers: &HeaderMap, etag: &str, mtime_secs: u64) -> bool {
+    if let Some(inm) = headers.get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        return inm.split(',').any(|t| {
+            let t = t.trim().trim_start_matches("W/").trim_matches('"');
+            t == etag || t == "*"
+        });
+    }
+    if let Some(ims) = headers
+        .get(IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok())
+    {
+        let ims = ims
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        return mtime_secs <= ims;
+    }
+    false
+}
+
+/// The one byte range asked for, inclusive, if it should be honoured.
+/// `Err` = unsatisfiable (416). Several ranges, or a stale `If-Range`,
+/// give the whole file.
+fn wanted_range(
+    headers: &HeaderMap,
+    etag: &str,
+    last_modified: &str,
+    len: u64,
+) -> Result<Option<(u64, u64)>, ()> {
+    let Some(spec) = headers.get(RANGE).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    if let Some(ir) = headers.get(IF_RANGE).and_then(|v| v.to_str().ok()) {
+        let ir = ir.trim().trim_matches('"');
+        if ir != etag && ir != last_modified {
+            return Ok(None);
+        }
+    }
+    let Some(set) = spec.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if set.contains(',') {
+        return Ok(None);
+    }
+    let Some((a, b)) = set.trim().split_once('-') else {
+        return Ok(None);
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let parsed = if a.is_empty() {
+        let Ok(n) = b.parse::<u64>() else {
+            return Ok(None);
+        };
+        if n == 0 || len == 0 {
+            return Err(());
+        }
+        (len.saturating_sub(n), len - 1)
+    } else {
+        let Ok(s) = a.parse::<u64>() else {
+            return Ok(None);
+        };
+        let e = if b.is_empty() {
+            len.saturating_sub(1)
+        } else {
+            match b.parse::<u64>() {
+                Ok(e) if e >= s => e.min(len.saturating_sub(1)),
+                _ => return Ok(None),
+            }
+        };
+        if s >= len {
+            return Err(());
+        }
+        (s, e)
+    };
+    Ok(Some(parsed))
+}
+
+struct CacheEntry {
+    len: u64,
+    mtime: SystemTime,
+    bytes: Bytes,
+}
+
+thread_local! {
+    // Per service thread: no locks, and each thread's working set stays hot.
+    static CACHE: RefCell<(HashMap<PathBuf, CacheEntry>, usize)> = RefCell::new((HashMap::new(), 0));
+}
+
+fn cached_read(path: &Path, meta: &Metadata) -> std::io::Result<Bytes> {
+    let mtime = meta.modified().unwrap_or(UNIX_EPOCH);
+    let hit = CACHE.with(|c| {
+        c.borrow()
+            .0
+            .get(path)
+            .filter(|e| e.len == meta.len() && e.mtime == mtime)
+            .map(|e| e.bytes.clone())
+    });
+    if let Some(b) = hit {
+        return Ok(b);
+    }
+    let bytes = Bytes::from(std::fs::read(path)?);
+    if bytes.len() as u64 != meta.len() {
+        // Changed while we read it: serve what we read, do not cache.
+        return Ok(bytes);
+    }
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.1 + bytes.len() > CACHE_TOTAL_MAX {
+            c.0.clear();
+            c.1 = 0;
+        }
+        c.1 += bytes.len();
+        if let Some(old) = c.0.insert(
+            path.to_path_buf(),
+            CacheEntry {
+                len: meta.len(),
+                mtime,
+                bytes: bytes.clone(),
+            },
+        ) {
+            c.1 -= old.bytes.len();
+        }
+    });
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Origin;
+    use crate::http::mount::tests::mount;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn cache_control_follows_lws() {
+        let mut m = mount("/", Origin::File("/x".into()));
+        assert_eq!(cache_control(&m), "no-store");
+        m.cache_no = true;
+        assert_eq!(cache_control(&m), "no-cache");
+        m.cache_max_age = 60;
+        m.cache_reuse = true;
+        assert_eq!(cache_control(&m), "private, max-age=60");
+        m.cache_revalidate = true;
+        m.cache_intermediaries = true;
+        assert_eq!(cache_control(&m), "must-revalidate, public, max-age=60");
+    }
+
+    #[test]
+    fn ranges() {
+        let r = |s: &str| wanted_range(&headers(&[("range", s)]), "E", "L", 100);
+        assert_eq!(r("bytes=0-9"), Ok(Some((0, 9))));
+        assert_eq!(r("bytes=90-"), Ok(Some((90, 99))));
+        assert_eq!(r("bytes=-10"), Ok(Some((90, 99))));
+        assert_eq!(r("bytes=95-200"), Ok(Some((95, 99))));
+        assert_eq!(r("bytes=100-"), Err(()));
+        assert_eq!(r("bytes=0-1,5-6"), Ok(None));
+        assert_eq!(r("items=0-1"), Ok(None));
+        let stale = headers(&[("range", "bytes=0-1"), ("if-range", "OTHER")]);
+        assert_eq!(wanted_range(&stale, "E", "L", 100), Ok(None));
+    }
+
+    #[test]
+    fn conditional() {
+        assert!(not_modified(
+            &headers(&[("if-none-match", "ABC")]),
+            "ABC",
+            5
+        ));
+        assert!(not_modified(
+            &headers(&[("if-none-match", "\"ABC\"")]),
+            "ABC",
+            5
+        ));
+        assert!(!not_modified(&headers(&[("if-none-match", "X")]), "ABC", 5));
+        let ims = httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(1000));
+        assert!(not_modified(
+            &headers(&[("if-modified-since", &ims)]),
+            "E",
+            1000
+        ));
+        assert!(!not_modified(
+            &headers(&[("if-modified-since", &ims)]),
+            "E",
+            1001
+        ));
+    }
+
+    #[test]
+    fn mime_types() {
+        let mut m = mount("/", Origin::File("/x".into()));
+        let fm = FileMount::new(&m, Path::new("/x"));
+        assert_eq!(fm.content_type("a.html").as_deref(), Some("text/html"));
+        assert_eq!(fm.content_type("A.CSS").as_deref(), Some("text/css"));
+        assert_eq!(fm.content_type("passwd"), None);
+        m.extra_mimetypes = vec![(".zz".into(), "app/zz".into()), ("*".into(), "".into())];
+        let fm = FileMount::new(&m, Path::new("/x"));
+        assert_eq!(fm.content_type("x.ZZ").as_deref(), Some("app/zz"));
+        assert_eq!(fm.content_type("passwd").as_deref(), Some(""));
+    }
+}

@@ -1,0 +1,158 @@
+//! Listening sockets: which vhosts share which socket, and binding them.
+//!
+//! Vhosts on the same port and interface share one socket; a request picks
+//! its vhost by `Host:` (see `http::vhost`), the first vhost on the socket
+//! being the default, as in lws.
+
+pub mod bind;
+pub mod interface;
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use crate::config::{Config, Location};
+
+/// Why a listener could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The socket could not be created or bound.
+    #[error("{at}: vhost \"{vhost}\": cannot listen on {addr}: {source}")]
+    Bind {
+        /// The vhost that asked for it.
+        vhost: String,
+        /// The address.
+        addr: SocketAddr,
+        /// Where the vhost was written.
+        at: Location,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `interface` named nothing on this host.
+    #[error("{at}: vhost \"{vhost}\": no interface or address \"{interface}\" on this host")]
+    NoInterface {
+        /// The vhost.
+        vhost: String,
+        /// What was configured.
+        interface: String,
+        /// Where the vhost was written.
+        at: Location,
+    },
+    /// `unix-socket` listeners are not served yet.
+    #[error("{at}: vhost \"{vhost}\": unix-socket listeners are not supported")]
+    UnixSocket {
+        /// The vhost.
+        vhost: String,
+        /// Where the vhost was written.
+        at: Location,
+    },
+}
+
+/// A bound socket and the vhosts (indices into the site) it serves.
+#[derive(Debug)]
+pub struct Listener {
+    /// The socket, listening, non-blocking.
+    pub socket: TcpListener,
+    /// Its local address.
+    pub addr: SocketAddr,
+    /// Configured port (differs from `addr.port()` with ephemeral ports).
+    pub configured_port: u16,
+    /// Vhosts on this socket, first = default.
+    pub vhosts: Arc<[usize]>,
+}
+
+/// The listen parameters that decide whether two vhosts can share a socket.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    port: u16,
+    interface: Option<String>,
+    noipv6: bool,
+    ipv6only: Option<bool>,
+}
+
+/// Binds every listener the configuration asks for. With `ephemeral`, each
+/// distinct configured port is replaced by one the OS picks.
+pub fn bind_all(config: &Config, ephemeral: bool) -> Result<Vec<Listener>, Error> {
+    // Group vhosts by listen parameters, keeping first-seen order.
+    let mut groups: Vec<(Key, Vec<usize>)> = Vec::new();
+    for (i, v) in config.vhosts.iter().enumerate() {
+        if v.port == 0 && !v.unix_socket {
+            continue;
+        }
+        if v.unix_socket {
+            return Err(Error::UnixSocket {
+                vhost: v.name.clone(),
+                at: v.at.clone(),
+            });
+        }
+        let key = Key {
+            port: v.port,
+            interface: v.interface.clone(),
+            noipv6: v.noipv6,
+            ipv6only: v.ipv6only,
+        };
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, list)) => list.push(i),
+            None => groups.push((key, vec![i])),
+        }
+    }
+
+    let mut picked: HashMap<u16, u16> = HashMap::new();
+    let mut out = Vec::new();
+    for (key, members) in groups {
+        let v = &config.vhosts[members[0]];
+        let port = if ephemeral {
+            picked.get(&key.port).copied().unwrap_or(0)
+        } else {
+            key.port
+        };
+        let addrs = match &key.interface {
+            None => bind::wildcard_addrs(port, key.noipv6),
+            Some(name) => {
+                let found = interface::resolve(name, port, key.noipv6, key.ipv6only);
+                if found.is_empty() {
+                    return Err(Error::NoInterface {
+                        vhost: v.name.clone(),
+                        interface: name.clone(),
+                        at: v.at.clone(),
+                    });
+                }
+                found
+            }
+        };
+        let vhosts: Arc<[usize]> = members.into();
+        let mut port = port;
+        for addr in addrs {
+            let addr = SocketAddr::new(addr.ip(), port);
+            let socket =
+                bind::listen(addr, key.ipv6only, key.interface.is_none()).map_err(|source| {
+                    Error::Bind {
+                        vhost: v.name.clone(),
+                        addr,
+                        at: v.at.clone(),
+                        source,
+                    }
+                })?;
+            let local = socket.local_addr().map_err(|source| Error::Bind {
+                vhost: v.name.clone(),
+                addr,
+                at: v.at.clone(),
+                source,
+            })?;
+            if port == 0 {
+                // Further addresses of this group, and later groups with the
+                // same configured port, reuse the port the OS picked.
+                port = local.port();
+                picked.insert(key.port, port);
+            }
+            out.push(Listener {
+                socket,
+                addr: local,
+                configured_port: key.port,
+                vhosts: vhosts.clone(),
+            });
+        }
+    }
+    Ok(out)
+}

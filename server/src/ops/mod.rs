@@ -1,0 +1,4 @@
+//! Operations: server logs and access logs (later: status, signals, reload).
+
+pub mod access_log;
+pub mod logging;

@@ -1,0 +1,121 @@
+//! Service threads. Following lws, each service thread runs one event loop
+//! (a current-thread tokio runtime) that owns the connections it accepted;
+//! `count-threads` N gives N loops sharing the listening sockets, and nothing
+//! a loop runs ever races another callback of the same loop.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+
+use crate::http::conn::{self, Timeouts};
+use crate::http::service::ConnInfo;
+use crate::listen::Listener;
+use crate::site::Site;
+
+/// What a service thread serves.
+#[derive(Clone)]
+pub struct Shared {
+    /// The current site (swapped on reload).
+    pub site: Arc<ArcSwap<Site>>,
+    /// `timeout-secs`.
+    pub timeout: Duration,
+}
+
+/// Starts `count` service threads over `listeners`; returns their handles.
+pub fn start(
+    count: u32,
+    listeners: &[Listener],
+    shared: Shared,
+) -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
+    let mut handles = Vec::new();
+    for n in 0..count.max(1) {
+        let mut mine = Vec::new();
+        for l in listeners {
+            let site = shared.site.load();
+            let keepalive = l
+                .vhosts
+                .first()
+                .map(|&i| site.vhosts[i].cfg.keepalive_timeout)
+                .unwrap_or(5)
+                .max(1);
+            mine.push((l.socket.try_clone()?, l.vhosts.clone(), keepalive));
+        }
+        let shared = shared.clone();
+        handles.push(
+            std::thread::Builder::new()
+                .name(format!("service-{n}"))
+                .spawn(move || run(mine, shared))?,
+        );
+    }
+    Ok(handles)
+}
+
+fn run(listeners: Vec<(TcpListener, Arc<[usize]>, u32)>, shared: Shared) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start a service loop: {e}");
+            return;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        let mut loops = Vec::new();
+        for (socket, vhosts, keepalive) in listeners {
+            let listener = match tokio::net::TcpListener::from_std(socket) {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::error!("cannot register a listener: {e}");
+                    continue;
+                }
+            };
+            let t = Timeouts {
+                head: Duration::from_secs(u64::from(keepalive)),
+                idle: shared.timeout,
+            };
+            loops.push(tokio::task::spawn_local(accept_loop(
+                listener,
+                vhosts,
+                shared.site.clone(),
+                t,
+            )));
+        }
+        for l in loops {
+            let _ = l.await;
+        }
+    });
+}
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    vhosts: Arc<[usize]>,
+    site: Arc<ArcSwap<Site>>,
+    t: Timeouts,
+) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let info = ConnInfo {
+                    peer,
+                    vhosts: vhosts.clone(),
+                };
+                tokio::task::spawn_local(conn::serve(stream, info, site.clone(), t));
+            }
+            Err(e) => {
+                // A failed handshake concerns one connection; running out of
+                // descriptors concerns all: log and pause, never stop.
+                use std::io::ErrorKind::*;
+                if matches!(e.kind(), ConnectionAborted | ConnectionReset | Interrupted) {
+                    continue;
+                }
+                tracing::error!("accept: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
