@@ -1,0 +1,10 @@
+//! One integration binary (less linking on a 2-core CI): every test starts
+//! the real `lwsws` on OS-picked loopback ports and talks to it as a client.
+
+mod support;
+
+mod config_check;
+mod http_paths;
+mod http_static;
+mod http_vhosts;
+mod ops_access_log;

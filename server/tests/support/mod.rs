@@ -1,0 +1,289 @@
+//! Test support: config dirs in temp directories, the real `lwsws` binary
+//! started on OS-picked ports, and small clients (raw TCP, curl).
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn lwsws() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lwsws"))
+}
+
+/// A config dir (`conf`, `conf.d/`) and a web root, in a temp dir.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+}
+
+impl Site {
+    /// An empty site: `conf` with `global`, an empty `conf.d/`, a `www/` dir.
+    pub fn new(global: &str) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("conf.d")).unwrap();
+        std::fs::create_dir_all(dir.path().join("www")).unwrap();
+        std::fs::write(
+            dir.path().join("conf"),
+            format!("{{\"global\": {{{global}\n}}}}\n"),
+        )
+        .unwrap();
+        Site { dir }
+    }
+
+    /// A site with one vhost `localhost` whose `/` is a file mount on `www/`.
+    /// `vhost_extra` and `mount_extra` are JSON members added to each object.
+    pub fn simple(vhost_extra: &str, mount_extra: &str) -> Site {
+        let s = Site::new("\"server-string\": \"lwsws\"");
+        let www = s.path("www");
+        let sep_v = if vhost_extra.is_empty() { "" } else { "," };
+        let sep_m = if mount_extra.is_empty() { "" } else { "," };
+        s.conf_d(
+            "vhost",
+            &format!(
+                r#"{{"vhosts": [{{"name": "localhost", "port": "7681", "interface": "127.0.0.1"{sep_v}{vhost_extra},
+                "mounts": [{{"mountpoint": "/", "origin": "file://{}"{sep_m}{mount_extra}}}]}}]}}"#,
+                www.display()
+            ),
+        );
+        s
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Writes `conf.d/NAME`.
+    pub fn conf_d(&self, name: &str, text: &str) -> &Self {
+        std::fs::write(self.dir.path().join("conf.d").join(name), text).unwrap();
+        self
+    }
+
+    /// Writes a file under `www/`, creating directories.
+    pub fn file(&self, rel: &str, content: impl AsRef<[u8]>) -> &Self {
+        let p = self.dir.path().join("www").join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+        self
+    }
+
+    /// Starts the server on this config dir.
+    pub fn start(&self) -> Server {
+        Server::start(self.dir.path(), &[])
+    }
+}
+
+/// A running `lwsws`.
+pub struct Server {
+    child: Child,
+    /// Configured port -> bound address (the first one bound for it).
+    pub ports: HashMap<u16, SocketAddr>,
+    /// Every stderr line so far.
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// Starts `lwsws -c DIR --ephemeral-ports ARGS` and waits for it to be ready.
+    pub fn start(dir: &Path, args: &[&str]) -> Server {
+        let mut child = lwsws()
+            .arg("-c")
+            .arg(dir)
+            .arg("--ephemeral-ports")
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start lwsws");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let log2 = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("[lwsws] {line}");
+                log2.lock().unwrap().push(line.clone());
+                let _ = tx.send(line);
+            }
+        });
+        let re = regex::Regex::new(r"listening on (\S+) \(port (\d+):").unwrap();
+        let mut ports = HashMap::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(c) = re.captures(&line) {
+                        let addr: SocketAddr = c[1].parse().unwrap();
+                        let port: u16 = c[2].parse().unwrap();
+                        ports.entry(port).or_insert(addr);
+                    }
+                    if line.contains(" ready") {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!(
+                        "lwsws did not become ready; log:\n{}",
+                        log.lock().unwrap().join("\n")
+                    );
+                }
+            }
+        }
+        Server { child, ports, log }
+    }
+
+    /// `127.0.0.1:PORT` for a configured port.
+    pub fn addr(&self, configured: u16) -> SocketAddr {
+        let a = self.ports[&configured];
+        SocketAddr::from(([127, 0, 0, 1], a.port()))
+    }
+
+    /// `http://127.0.0.1:PORT{path}` for the configured port 7681.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr(7681), path)
+    }
+
+    /// The log so far, one string.
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A parsed HTTP/1.x response read off a raw socket.
+#[derive(Debug)]
+pub struct Raw {
+    pub status: u16,
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
+impl Raw {
+    /// A header value (first match, name case-insensitive).
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
+        })
+    }
+}
+
+/// Sends raw bytes and reads one response (by Content-Length, or to EOF).
+pub fn raw(addr: SocketAddr, request: &[u8]) -> Raw {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request).unwrap();
+    read_response(&mut s, request.starts_with(b"HEAD"))
+}
+
+/// Reads one response from `s` (a HEAD response has no body).
+pub fn read_response(s: &mut TcpStream, head_only: bool) -> Raw {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => buf.push(byte[0]),
+            _ => panic!(
+                "connection ended inside a response head: {:?}",
+                String::from_utf8_lossy(&buf)
+            ),
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).to_string();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let mut r = Raw {
+        status,
+        head,
+        body: Vec::new(),
+    };
+    if head_only || status == 304 || status == 204 {
+        return r;
+    }
+    match r.header("content-length") {
+        Some(n) => {
+            let mut body = vec![0; n.parse().unwrap()];
+            s.read_exact(&mut body).unwrap();
+            r.body = body;
+        }
+        None => {
+            s.read_to_end(&mut r.body).unwrap();
+        }
+    }
+    r
+}
+
+/// GET with a real HTTP client (ureq), no redirects followed, any status.
+pub fn get(url: &str) -> (u16, HashMap<String, String>, Vec<u8>) {
+    get_with(url, &[])
+}
+
+/// GET with extra request headers.
+pub fn get_with(url: &str, headers: &[(&str, &str)]) -> (u16, HashMap<String, String>, Vec<u8>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut req = agent.get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut resp = req.call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = resp.status().as_u16();
+    let hdrs = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(100 * 1024 * 1024)
+        .read_to_vec()
+        .unwrap();
+    (status, hdrs, body)
+}
+
+/// Runs curl with `args`; returns stdout. Panics if curl is missing.
+pub fn curl(args: &[&str]) -> String {
+    let out = Command::new("curl")
+        .args(["-s", "--max-time", "20"])
+        .args(args)
+        .output()
+        .expect("curl is installed by scripts/test-deps");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// Polls `f` until it is true or `secs` pass.
+pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    f()
+}
