@@ -1,21 +1,28 @@
 //! Per-vhost access logs in the format lws writes (Apache combined):
 //! `IP - - [dd/Mon/yyyy:HH:MM:SS +zzzz] "METHOD PATH PROTO" STATUS BYTES "REFERER" "UA"`.
 //!
-//! Lines are handed to a writer thread over a bounded channel, so a slow
-//! disk never stalls a service thread; the file is opened with `O_APPEND`
-//! (mode 0600, as lws does), so `copytruncate` rotation is safe.
+//! Service threads append lines to a shared in-memory batch; a writer thread
+//! per log file writes the batch out every [`FLUSH_EVERY`] (sooner when it
+//! grows past [`WAKE_AT`]). A request never waits for the disk and never
+//! pays a system call or a thread wake-up for its line. The file is opened
+//! with `O_APPEND` (mode 0600, as lws does), so `copytruncate` rotation is
+//! safe.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::thread::Thread;
+use std::time::Duration;
 
-/// Lines waiting for the writer before new ones are dropped (and counted).
-const QUEUE_LINES: usize = 64 * 1024;
+/// How often the writer writes what has accumulated.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// A batch this large wakes the writer early.
+const WAKE_AT: usize = 64 * 1024;
+/// A batch this large (writer stuck on a slow disk) drops new lines, counted.
+const BATCH_MAX: usize = 8 * 1024 * 1024;
 /// lws caps a path at 255 characters and a line at about 512 bytes.
 const PATH_MAX_CHARS: usize = 255;
 const FIELD_MAX_CHARS: usize = 200;
@@ -23,9 +30,20 @@ const FIELD_MAX_CHARS: usize = 200;
 /// An open access log. Cloning shares the file and the writer.
 #[derive(Clone, Debug)]
 pub struct AccessLog {
-    tx: SyncSender<String>,
-    dropped: Arc<AtomicU64>,
-    path: Arc<PathBuf>,
+    shared: Arc<Shared>,
+    writer: Thread,
+}
+
+#[derive(Debug, Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    dropped: u64,
+}
+
+#[derive(Debug)]
+struct Shared {
+    batch: Mutex<Batch>,
+    path: PathBuf,
 }
 
 /// What one line records.
@@ -57,47 +75,95 @@ impl AccessLog {
             .append(true)
             .mode(0o600)
             .open(path)?;
-        let (tx, rx) = mpsc::sync_channel(QUEUE_LINES);
-        let name = format!("access-log {}", path.display());
-        std::thread::Builder::new()
+        let shared = Arc::new(Shared {
+            batch: Mutex::new(Batch::default()),
+            path: path.to_path_buf(),
+        });
+        let s2 = shared.clone();
+        let handle = std::thread::Builder::new()
             .name("access-log".into())
-            .spawn(move || writer(file, rx, name))?;
+            .spawn(move || writer(file, s2))?;
         Ok(AccessLog {
-            tx,
-            dropped: Arc::new(AtomicU64::new(0)),
-            path: Arc::new(path.to_path_buf()),
+            shared,
+            writer: handle.thread().clone(),
         })
     }
 
-    /// Queues one line; never blocks. A full queue drops the line and counts it.
+    /// Adds one line to the batch; never blocks on the disk.
     pub fn record(&self, e: &Entry<'_>) {
-        let line = format_line(e, &chrono::Local::now());
-        if let Err(TrySendError::Full(_)) = self.tx.try_send(line) {
-            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            if n.is_power_of_two() {
-                tracing::warn!(
-                    "{}: writer behind, {n} line(s) dropped so far",
-                    self.path.display()
-                );
-            }
+        let line = TIME.with(|t| format_line_at(e, &t.now()));
+        let Ok(mut b) = self.shared.batch.lock() else {
+            return;
+        };
+        if b.bytes.len() + line.len() > BATCH_MAX {
+            b.dropped += 1;
+            return;
+        }
+        b.bytes.extend_from_slice(line.as_bytes());
+        let wake = b.bytes.len() >= WAKE_AT;
+        drop(b);
+        if wake {
+            self.writer.unpark();
         }
     }
 }
 
-fn writer(file: File, rx: Receiver<String>, name: String) {
-    let mut out = io::BufWriter::with_capacity(64 * 1024, file);
-    while let Ok(line) = rx.recv() {
-        let mut res = out.write_all(line.as_bytes());
-        // Drain whatever else is queued, then write it out in one go.
-        while res.is_ok() {
-            match rx.try_recv() {
-                Ok(l) => res = out.write_all(l.as_bytes()),
-                Err(_) => break,
+fn writer(mut file: File, shared: Arc<Shared>) {
+    let mut out = Vec::new();
+    loop {
+        std::thread::park_timeout(FLUSH_EVERY);
+        let (dropped, last) = {
+            let Ok(mut b) = shared.batch.lock() else {
+                return;
+            };
+            std::mem::swap(&mut out, &mut b.bytes);
+            (
+                std::mem::take(&mut b.dropped),
+                Arc::strong_count(&shared) == 1,
+            )
+        };
+        if dropped > 0 {
+            tracing::warn!(
+                "{}: writer behind, {dropped} line(s) dropped",
+                shared.path.display()
+            );
+        }
+        if !out.is_empty() {
+            if let Err(e) = file.write_all(&out) {
+                tracing::error!("access-log {}: {e}", shared.path.display());
             }
+            out.clear();
         }
-        if let Err(e) = res.and_then(|_| out.flush()) {
-            tracing::error!("{name}: {e}");
+        if last {
+            return;
         }
+    }
+}
+
+/// The formatted local time, recomputed once per second per thread.
+struct TimeCache {
+    secs: std::cell::Cell<i64>,
+    text: std::cell::RefCell<String>,
+}
+
+thread_local! {
+    static TIME: TimeCache = const {
+        TimeCache {
+            secs: std::cell::Cell::new(i64::MIN),
+            text: std::cell::RefCell::new(String::new()),
+        }
+    };
+}
+
+impl TimeCache {
+    fn now(&self) -> String {
+        let now = chrono::Local::now();
+        let secs = now.timestamp();
+        if secs != self.secs.get() {
+            self.secs.set(secs);
+            *self.text.borrow_mut() = now.format("%d/%b/%Y:%H:%M:%S %z").to_string();
+        }
+        self.text.borrow().clone()
     }
 }
 
@@ -118,14 +184,18 @@ pub fn format_line<Tz: chrono::TimeZone>(e: &Entry<'_>, now: &chrono::DateTime<T
 where
     Tz::Offset: std::fmt::Display,
 {
+    format_line_at(e, &now.format("%d/%b/%Y:%H:%M:%S %z").to_string())
+}
+
+/// Formats one line with an already formatted time.
+fn format_line_at(e: &Entry<'_>, time: &str) -> String {
     let peer = match e.peer {
         Some(IpAddr::V6(v6)) => v6.to_canonical().to_string(),
         Some(ip) => ip.to_string(),
         None => "unknown".into(),
     };
     format!(
-        "{peer} - - [{}] \"{} {} {}\" {} {} \"{}\" \"{}\"\n",
-        now.format("%d/%b/%Y:%H:%M:%S %z"),
+        "{peer} - - [{time}] \"{} {} {}\" {} {} \"{}\" \"{}\"\n",
         clean(e.method, 16),
         clean(e.path, PATH_MAX_CHARS),
         e.version,

@@ -3,14 +3,17 @@
 //!
 //! Small files are kept in a per-service-thread cache (checked against the
 //! file's length and mtime on every request), so the common case is one
-//! `stat` and one `realpath`; large files are streamed in big chunks and never
+//! `openat2`, one `fstat` and one `close`; large files are streamed in big chunks and never
 //! read whole into memory.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::fs::Metadata;
-use std::io::SeekFrom;
+use std::fs::{File, Metadata};
+use std::io::{Read, SeekFrom};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -21,6 +24,9 @@ use http::header::{
 };
 use http::{HeaderMap, Method, StatusCode};
 use http_body_util::{BodyExt, StreamBody};
+use nix::errno::Errno;
+use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::Mode;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::config::Mount;
@@ -37,6 +43,8 @@ const STREAM_CHUNK: usize = 256 * 1024;
 #[derive(Debug)]
 pub struct FileMount {
     root: PathBuf,
+    /// The root, opened once (O_PATH), for `openat2`.
+    root_dir: Option<OwnedFd>,
     canonical_root: Option<PathBuf>,
     default: String,
     cache_control: HeaderValue,
@@ -49,6 +57,12 @@ impl FileMount {
     pub fn new(m: &Mount, root: &Path) -> Self {
         FileMount {
             root: root.to_path_buf(),
+            root_dir: open(
+                root,
+                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .ok(),
             canonical_root: std::fs::canonicalize(root).ok(),
             default: m.default.clone().unwrap_or_else(|| "index.html".into()),
             cache_control: cache_control(m),
@@ -89,7 +103,7 @@ impl FileMount {
                 .insert(http::header::ALLOW, HeaderValue::from_static("GET, HEAD"));
             return resp;
         }
-        let Some((path, meta)) = self.locate(rest) else {
+        let Some((file, meta, path)) = self.locate(rest) else {
             return status_page(StatusCode::NOT_FOUND);
         };
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -133,7 +147,7 @@ impl FileMount {
         let body = if method == Method::HEAD {
             response::empty()
         } else {
-            match self.body(&path, &meta, start, count).await {
+            match self.body(file, &meta, start, count).await {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::warn!("{}: {e}", path.display());
@@ -163,21 +177,47 @@ impl FileMount {
         resp
     }
 
-    /// Maps `rest` to a regular file inside the mount, following symlinks
-    /// only while they stay inside the mount's directory.
-    fn locate(&self, rest: &str) -> Option<(PathBuf, Metadata)> {
-        let mut path = self.root.join(rest);
+    /// Opens `rest` as a regular file inside the mount (a directory gets the
+    /// `default` document), following symlinks only while they stay inside
+    /// the mount's directory.
+    fn locate(&self, rest: &str) -> Option<(File, Metadata, PathBuf)> {
+        let mut rel = PathBuf::from(if rest.is_empty() { "." } else { rest });
         if rest.is_empty() || rest.ends_with('/') {
-            path.push(&self.default);
+            rel.push(&self.default);
         }
-        let mut meta = std::fs::metadata(&path).ok()?;
+        let (mut file, mut meta) = self.open_beneath(&rel)?;
         if meta.is_dir() {
-            path.push(&self.default);
-            meta = std::fs::metadata(&path).ok()?;
+            rel.push(&self.default);
+            (file, meta) = self.open_beneath(&rel)?;
         }
-        if !meta.is_file() {
-            return None;
+        meta.is_file().then_some((file, meta, rel))
+    }
+
+    /// One `openat2(RESOLVE_BENEATH)` where the kernel has it: the kernel
+    /// refuses any escape, and we pay no `realpath`. Absolute symlinks (which
+    /// RESOLVE_BENEATH refuses outright) and kernels without openat2 take the
+    /// slow path: resolve, then check the result is under the root.
+    fn open_beneath(&self, rel: &Path) -> Option<(File, Metadata)> {
+        if OPENAT2.load(Ordering::Relaxed) {
+            if let Some(dir) = &self.root_dir {
+                let how = OpenHow::new()
+                    .flags(OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOCTTY)
+                    .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+                match openat2(dir, rel, how) {
+                    Ok(fd) => {
+                        let file = File::from(fd);
+                        let meta = file.metadata().ok()?;
+                        return Some((file, meta));
+                    }
+                    Err(Errno::ENOENT) | Err(Errno::ENOTDIR) | Err(Errno::EACCES) => return None,
+                    Err(Errno::ENOSYS) | Err(Errno::EPERM) => {
+                        OPENAT2.store(false, Ordering::Relaxed);
+                    }
+                    Err(_) => {} // EXDEV, ELOOP...: decide on the slow path
+                }
+            }
         }
+        let path = self.root.join(rel);
         let canonical = std::fs::canonicalize(&path).ok()?;
         let root = match &self.canonical_root {
             Some(r) => r.clone(),
@@ -191,21 +231,23 @@ impl FileMount {
             );
             return None;
         }
-        Some((canonical, meta))
+        let file = File::open(&canonical).ok()?;
+        let meta = file.metadata().ok()?;
+        Some((file, meta))
     }
 
     async fn body(
         &self,
-        path: &Path,
+        file: File,
         meta: &Metadata,
         start: u64,
         count: u64,
     ) -> std::io::Result<response::Body> {
         if meta.len() <= CACHE_FILE_MAX {
-            let bytes = cached_read(path, meta)?;
+            let bytes = cached_read(file, meta)?;
             return Ok(full(bytes.slice(start as usize..(start + count) as usize)));
         }
-        let mut file = tokio::fs::File::open(path).await?;
+        let mut file = tokio::fs::File::from_std(file);
         if start > 0 {
             file.seek(SeekFrom::Start(start)).await?;
         }
@@ -215,6 +257,9 @@ impl FileMount {
         Ok(StreamBody::new(stream).boxed_unsync())
     }
 }
+
+/// Whether `openat2` works here (cleared at the first ENOSYS/EPERM).
+static OPENAT2: AtomicBool = AtomicBool::new(true);
 
 fn hv(s: &str) -> HeaderValue {
     HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
@@ -329,24 +374,31 @@ struct CacheEntry {
     bytes: Bytes,
 }
 
+/// Cached files by (device, inode), and their total size.
+type Cache = (HashMap<(u64, u64), CacheEntry>, usize);
+
 thread_local! {
     // Per service thread: no locks, and each thread's working set stays hot.
-    static CACHE: RefCell<(HashMap<PathBuf, CacheEntry>, usize)> = RefCell::new((HashMap::new(), 0));
+    // Keyed by (device, inode): the file already opened is the one served.
+    static CACHE: RefCell<Cache> = RefCell::new((HashMap::new(), 0));
 }
 
-fn cached_read(path: &Path, meta: &Metadata) -> std::io::Result<Bytes> {
+fn cached_read(mut file: File, meta: &Metadata) -> std::io::Result<Bytes> {
     let mtime = meta.modified().unwrap_or(UNIX_EPOCH);
+    let key = (meta.dev(), meta.ino());
     let hit = CACHE.with(|c| {
         c.borrow()
             .0
-            .get(path)
+            .get(&key)
             .filter(|e| e.len == meta.len() && e.mtime == mtime)
             .map(|e| e.bytes.clone())
     });
     if let Some(b) = hit {
         return Ok(b);
     }
-    let bytes = Bytes::from(std::fs::read(path)?);
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut buf)?;
+    let bytes = Bytes::from(buf);
     if bytes.len() as u64 != meta.len() {
         // Changed while we read it: serve what we read, do not cache.
         return Ok(bytes);
@@ -359,7 +411,7 @@ fn cached_read(path: &Path, meta: &Metadata) -> std::io::Result<Bytes> {
         }
         c.1 += bytes.len();
         if let Some(old) = c.0.insert(
-            path.to_path_buf(),
+            key,
             CacheEntry {
                 len: meta.len(),
                 mtime,
