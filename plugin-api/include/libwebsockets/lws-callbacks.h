@@ -1,0 +1,175 @@
+/*
+ * Comlink plugin header: callback reasons. Part of <libwebsockets.h>.
+ *
+ * The numbers are lws's (stable since lws v2; none was ever renumbered) and
+ * are part of the binary interface: the host passes them as the `reason`
+ * argument. The host only ever sends the server-side reasons; the client,
+ * raw, MQTT and poll-integration ones exist so that plugin sources naming
+ * them still compile.
+ */
+
+#ifndef COMLINK_LWS_CALLBACKS_H
+#define COMLINK_LWS_CALLBACKS_H
+
+enum lws_callback_reasons {
+	/* --- WebSocket server session --- */
+	LWS_CALLBACK_ESTABLISHED = 0,		/* handshake done; len bit 0: ws over h2 */
+	LWS_CALLBACK_CLOSED = 4,		/* ws connection gone (pss still valid) */
+	LWS_CALLBACK_CLOSED_HTTP = 5,		/* HTTP connection closed while bound */
+	LWS_CALLBACK_RECEIVE = 6,		/* in/len: a piece of a ws message */
+	LWS_CALLBACK_RECEIVE_PONG = 7,		/* in/len: PONG payload */
+	LWS_CALLBACK_SERVER_WRITEABLE = 11,	/* ws connection may send once */
+	LWS_CALLBACK_WS_PEER_INITIATED_CLOSE = 38, /* in/len: close code + reason */
+	LWS_CALLBACK_WS_EXT_DEFAULTS = 39,
+	LWS_CALLBACK_CONFIRM_EXTENSION_OKAY = 25, /* in: ext name; nonzero refuses */
+	LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION = 20, /* before the 101; nonzero refuses */
+	LWS_CALLBACK_WS_SERVER_BIND_PROTOCOL = 77,
+	LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL = 78,
+
+	/* --- HTTP server transaction --- */
+	LWS_CALLBACK_HTTP = 12,			/* in/len: path after the mount point */
+	LWS_CALLBACK_HTTP_BODY = 13,		/* in/len: a piece of the request body */
+	LWS_CALLBACK_HTTP_BODY_COMPLETION = 14,	/* the whole body has arrived */
+	LWS_CALLBACK_HTTP_FILE_COMPLETION = 15,	/* lws_serve_http_file() finished */
+	LWS_CALLBACK_HTTP_WRITEABLE = 16,	/* HTTP transaction may send once */
+	LWS_CALLBACK_FILTER_HTTP_CONNECTION = 18, /* in: URI; nonzero refuses */
+	LWS_CALLBACK_HTTP_BIND_PROTOCOL = 49,	/* bound to this protocol; pss zeroed */
+	LWS_CALLBACK_HTTP_DROP_PROTOCOL = 50,	/* unbinding; free pss resources */
+	LWS_CALLBACK_CHECK_ACCESS_RIGHTS = 51,	/* in: struct lws_process_html_args */
+	LWS_CALLBACK_PROCESS_HTML = 52,		/* in: struct lws_process_html_args */
+	LWS_CALLBACK_ADD_HEADERS = 53,		/* in: struct lws_process_html_args */
+	LWS_CALLBACK_SESSION_INFO = 54,
+	LWS_CALLBACK_GS_EVENT = 55,
+	LWS_CALLBACK_HTTP_PMO = 56,		/* in: the mount's pmo list */
+	LWS_CALLBACK_HTTP_CONFIRM_UPGRADE = 86,	/* in: "websocket"/"h2c" */
+	LWS_CALLBACK_VERIFY_BASIC_AUTHORIZATION = 102, /* in: "user:pass"; nonzero ACCEPTS */
+
+	/* --- connection life (sent to protocols[0]) --- */
+	LWS_CALLBACK_FILTER_NETWORK_CONNECTION = 17,
+	LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED = 19,
+	LWS_CALLBACK_WSI_CREATE = 29,
+	LWS_CALLBACK_WSI_DESTROY = 30,
+	LWS_CALLBACK_WSI_TX_CREDIT_GET = 103,
+
+	/* --- per vhost and protocol --- */
+	LWS_CALLBACK_PROTOCOL_INIT = 27,	/* in: the pvo list (may be NULL) */
+	LWS_CALLBACK_PROTOCOL_DESTROY = 28,
+	LWS_CALLBACK_EVENT_WAIT_CANCELLED = 71,	/* after lws_cancel_service() */
+	LWS_CALLBACK_TIMER = 73,		/* lws_set_timer_usecs() expired */
+	LWS_CALLBACK_VHOST_CERT_AGING = 72,
+	LWS_CALLBACK_VHOST_CERT_UPDATE = 74,
+
+	/* --- TLS --- */
+	LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS = 21,
+	LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS = 22,
+	LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION = 23,
+	LWS_CALLBACK_OPENSSL_CONTEXT_REQUIRES_PRIVATE_KEY = 37, /* lws <= 4.0 */
+	LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION = 58,
+	LWS_CALLBACK_SSL_INFO = 67,
+
+	/* --- external poll loop integration --- */
+	LWS_CALLBACK_GET_THREAD_ID = 31,
+	LWS_CALLBACK_ADD_POLL_FD = 32,
+	LWS_CALLBACK_DEL_POLL_FD = 33,
+	LWS_CALLBACK_CHANGE_MODE_POLL_FD = 34,
+	LWS_CALLBACK_LOCK_POLL = 35,
+	LWS_CALLBACK_UNLOCK_POLL = 36,
+
+	/* --- CGI --- */
+	LWS_CALLBACK_CGI = 40,
+	LWS_CALLBACK_CGI_TERMINATED = 41,
+	LWS_CALLBACK_CGI_STDIN_DATA = 42,
+	LWS_CALLBACK_CGI_STDIN_COMPLETED = 43,
+	LWS_CALLBACK_CGI_PROCESS_ATTACH = 70,
+	LWS_CALLBACK_CHILD_CLOSING = 69,
+
+	/* --- client side (never sent by the Comlink host) --- */
+	LWS_CALLBACK_CLIENT_CONNECTION_ERROR = 1,
+	LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH = 2,
+	LWS_CALLBACK_CLIENT_ESTABLISHED = 3,
+	LWS_CALLBACK_CLIENT_RECEIVE = 8,
+	LWS_CALLBACK_CLIENT_RECEIVE_PONG = 9,
+	LWS_CALLBACK_CLIENT_WRITEABLE = 10,
+	LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER = 24,
+	LWS_CALLBACK_CLIENT_CONFIRM_EXTENSION_SUPPORTED = 26,
+	LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP = 44,
+	LWS_CALLBACK_CLOSED_CLIENT_HTTP = 45,
+	LWS_CALLBACK_RECEIVE_CLIENT_HTTP = 46,
+	LWS_CALLBACK_COMPLETED_CLIENT_HTTP = 47,
+	LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ = 48,
+	LWS_CALLBACK_CLIENT_HTTP_WRITEABLE = 57,
+	LWS_CALLBACK_CLIENT_CLOSED = 75,
+	LWS_CALLBACK_CLIENT_HTTP_DROP_PROTOCOL = 76,
+	LWS_CALLBACK_WS_CLIENT_BIND_PROTOCOL = 79,
+	LWS_CALLBACK_WS_CLIENT_DROP_PROTOCOL = 80,
+	LWS_CALLBACK_CLIENT_HTTP_BIND_PROTOCOL = 85,
+	LWS_CALLBACK_CLIENT_HTTP_REDIRECT = 104,
+	LWS_CALLBACK_CONNECTING = 105,
+	LWS_CALLBACK_CLIENT_ESTABLISHED_EARLY = 219,
+
+	/* --- raw sockets, files and proxy --- */
+	LWS_CALLBACK_RAW_RX = 59,
+	LWS_CALLBACK_RAW_CLOSE = 60,
+	LWS_CALLBACK_RAW_WRITEABLE = 61,
+	LWS_CALLBACK_RAW_ADOPT = 62,
+	LWS_CALLBACK_RAW_ADOPT_FILE = 63,
+	LWS_CALLBACK_RAW_RX_FILE = 64,
+	LWS_CALLBACK_RAW_WRITEABLE_FILE = 65,
+	LWS_CALLBACK_RAW_CLOSE_FILE = 66,
+	LWS_CALLBACK_RAW_SKT_BIND_PROTOCOL = 81,
+	LWS_CALLBACK_RAW_SKT_DROP_PROTOCOL = 82,
+	LWS_CALLBACK_RAW_FILE_BIND_PROTOCOL = 83,
+	LWS_CALLBACK_RAW_FILE_DROP_PROTOCOL = 84,
+	LWS_CALLBACK_RAW_PROXY_CLI_RX = 89,
+	LWS_CALLBACK_RAW_PROXY_SRV_RX = 90,
+	LWS_CALLBACK_RAW_PROXY_CLI_CLOSE = 91,
+	LWS_CALLBACK_RAW_PROXY_SRV_CLOSE = 92,
+	LWS_CALLBACK_RAW_PROXY_CLI_WRITEABLE = 93,
+	LWS_CALLBACK_RAW_PROXY_SRV_WRITEABLE = 94,
+	LWS_CALLBACK_RAW_PROXY_CLI_ADOPT = 95,
+	LWS_CALLBACK_RAW_PROXY_SRV_ADOPT = 96,
+	LWS_CALLBACK_RAW_PROXY_CLI_BIND_PROTOCOL = 97,
+	LWS_CALLBACK_RAW_PROXY_SRV_BIND_PROTOCOL = 98,
+	LWS_CALLBACK_RAW_PROXY_CLI_DROP_PROTOCOL = 99,
+	LWS_CALLBACK_RAW_PROXY_SRV_DROP_PROTOCOL = 100,
+	LWS_CALLBACK_RAW_CONNECTED = 101,
+
+	/* --- MQTT client --- */
+	LWS_CALLBACK_MQTT_NEW_CLIENT_INSTANTIATED = 200,
+	LWS_CALLBACK_MQTT_IDLE = 201,
+	LWS_CALLBACK_MQTT_CLIENT_ESTABLISHED = 202,
+	LWS_CALLBACK_MQTT_SUBSCRIBED = 203,
+	LWS_CALLBACK_MQTT_CLIENT_WRITEABLE = 204,
+	LWS_CALLBACK_MQTT_CLIENT_RX = 205,
+	LWS_CALLBACK_MQTT_UNSUBSCRIBED = 206,
+	LWS_CALLBACK_MQTT_DROP_PROTOCOL = 207,
+	LWS_CALLBACK_MQTT_CLIENT_CLOSED = 208,
+	LWS_CALLBACK_MQTT_ACK = 209,
+	LWS_CALLBACK_MQTT_RESEND = 210,
+	LWS_CALLBACK_MQTT_UNSUBSCRIBE_TIMEOUT = 211,
+	LWS_CALLBACK_MQTT_SHADOW_TIMEOUT = 212,
+	LWS_CALLBACK_MQTT_QOS2_RX_COMPLETE = 213,
+
+	/* --- lws main branch only --- */
+	LWS_CALLBACK_HTTP_INTERCEPTOR_CHECK = 214,
+	LWS_CALLBACK_GET_PSS_SIZE = 215,
+	LWS_CALLBACK_DHT_VERB_DISPATCH = 216,
+	LWS_CALLBACK_QT_SERVER_RECEIVE = 217,
+	LWS_CALLBACK_QT_CLIENT_RECEIVE = 218,
+
+	/* First value free for a plugin's own reasons (lws_callback_all_protocol
+	 * and friends pass any int through). */
+	LWS_CALLBACK_USER = 1000
+};
+
+/*
+ * A protocol's callback. `user` is the per-session data ("pss", sized by
+ * lws_protocols.per_session_data_size, zeroed by the host); `in`/`len`
+ * depend on the reason. Return 0 to go on; nonzero closes this connection
+ * (exceptions noted above).
+ */
+typedef int
+lws_callback_function(struct lws *wsi, enum lws_callback_reasons reason,
+		      void *user, void *in, size_t len);
+
+#endif /* COMLINK_LWS_CALLBACKS_H */

@@ -1,0 +1,137 @@
+/*
+ * Prints the layout of every struct in the plugin ABI and the value of every
+ * constant, as the C compiler sees them through <libwebsockets.h>.
+ * tests/header.rs compares the output with plugin-api/src/abi.rs.
+ *
+ * Lines:  size <type> <n> | align <type> <n> | offset <type>.<field> <n>
+ *         const <NAME> <n> | str <NAME> <text>
+ *
+ * "abi_consts.inc" is written by the test from the Rust tables: one
+ * DUMP(NAME) per Rust constant, so a constant missing from the header fails
+ * to compile here.
+ */
+
+#include <libwebsockets.h>
+
+#include <stdio.h>
+
+#define SIZE(T) \
+	printf("size %s %zu\n", #T, sizeof(T)); \
+	printf("align %s %zu\n", #T, (size_t)__alignof__(T))
+#define OFF(T, F) printf("offset %s.%s %zu\n", #T, #F, offsetof(T, F))
+#define DUMP(N) printf("const %s %lld\n", #N, (long long)(N))
+#define STR(N) printf("str %s %s\n", #N, N)
+
+/* lws main branch's plugin header (magic 192): ours plus `priority`. */
+struct lws_plugin_header_192 {
+	const char *name;
+	const char *_class;
+	const char *lws_build_hash;
+	unsigned int api_magic;
+	unsigned int priority;
+};
+
+struct lws_plugin_protocol_192 {
+	struct lws_plugin_header_192 hdr;
+	const struct lws_protocols *protocols;
+	const struct lws_extension *extensions;
+	int count_protocols;
+	int count_extensions;
+};
+
+int
+main(void)
+{
+	SIZE(struct lws_protocols);
+	OFF(struct lws_protocols, name);
+	OFF(struct lws_protocols, callback);
+	OFF(struct lws_protocols, per_session_data_size);
+	OFF(struct lws_protocols, rx_buffer_size);
+	OFF(struct lws_protocols, id);
+	OFF(struct lws_protocols, user);
+	OFF(struct lws_protocols, tx_packet_size);
+
+	SIZE(struct lws_plugin_capability);
+	OFF(struct lws_plugin_capability, api_magic);
+	OFF(struct lws_plugin_capability, protocols);
+	OFF(struct lws_plugin_capability, count_protocols);
+	OFF(struct lws_plugin_capability, extensions);
+	OFF(struct lws_plugin_capability, count_extensions);
+
+	SIZE(lws_plugin_header_t);
+	OFF(lws_plugin_header_t, name);
+	OFF(lws_plugin_header_t, _class);
+	OFF(lws_plugin_header_t, lws_build_hash);
+	OFF(lws_plugin_header_t, api_magic);
+
+	SIZE(struct lws_plugin_header_192);
+	OFF(struct lws_plugin_header_192, name);
+	OFF(struct lws_plugin_header_192, _class);
+	OFF(struct lws_plugin_header_192, lws_build_hash);
+	OFF(struct lws_plugin_header_192, api_magic);
+	OFF(struct lws_plugin_header_192, priority);
+
+	SIZE(lws_plugin_protocol_t);
+	OFF(lws_plugin_protocol_t, hdr);
+	OFF(lws_plugin_protocol_t, protocols);
+	OFF(lws_plugin_protocol_t, extensions);
+	OFF(lws_plugin_protocol_t, count_protocols);
+	OFF(lws_plugin_protocol_t, count_extensions);
+
+	SIZE(struct lws_plugin_protocol_192);
+	OFF(struct lws_plugin_protocol_192, hdr);
+	OFF(struct lws_plugin_protocol_192, protocols);
+	OFF(struct lws_plugin_protocol_192, extensions);
+	OFF(struct lws_plugin_protocol_192, count_protocols);
+	OFF(struct lws_plugin_protocol_192, count_extensions);
+
+	SIZE(struct lws_protocol_vhost_options);
+	OFF(struct lws_protocol_vhost_options, next);
+	OFF(struct lws_protocol_vhost_options, options);
+	OFF(struct lws_protocol_vhost_options, name);
+	OFF(struct lws_protocol_vhost_options, value);
+
+	SIZE(struct lws_dll2);
+	OFF(struct lws_dll2, prev);
+	OFF(struct lws_dll2, next);
+	OFF(struct lws_dll2, owner);
+
+	SIZE(struct lws_dll2_owner);
+	OFF(struct lws_dll2_owner, tail);
+	OFF(struct lws_dll2_owner, head);
+	OFF(struct lws_dll2_owner, count);
+
+	SIZE(lws_sorted_usec_list_t);
+	OFF(lws_sorted_usec_list_t, list);
+	OFF(lws_sorted_usec_list_t, us);
+	OFF(lws_sorted_usec_list_t, cb);
+	OFF(lws_sorted_usec_list_t, latency_us);
+
+	SIZE(struct lws_process_html_args);
+	OFF(struct lws_process_html_args, p);
+	OFF(struct lws_process_html_args, len);
+	OFF(struct lws_process_html_args, max_len);
+	OFF(struct lws_process_html_args, final);
+	OFF(struct lws_process_html_args, chunked);
+
+	SIZE(lws_spa_create_info_t);
+	OFF(lws_spa_create_info_t, param_names);
+	OFF(lws_spa_create_info_t, count_params);
+	OFF(lws_spa_create_info_t, max_storage);
+	OFF(lws_spa_create_info_t, opt_cb);
+	OFF(lws_spa_create_info_t, opt_data);
+	OFF(lws_spa_create_info_t, param_names_stride);
+	OFF(lws_spa_create_info_t, ac);
+	OFF(lws_spa_create_info_t, ac_chunk_size);
+
+	SIZE(lws_usec_t);
+	SIZE(enum lws_callback_reasons);
+	SIZE(enum lws_write_protocol);
+	SIZE(enum lws_token_indexes);
+
+#include "abi_consts.inc"
+
+	STR(LWS_BUILD_HASH);
+
+	return 0;
+}
