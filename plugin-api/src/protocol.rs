@@ -1,0 +1,475 @@
+//! The safe side for Rust plugin authors: a [`Protocol`] trait with one
+//! defaulted method per callback, and the handles ([`Connection`],
+//! [`Vhost`]) through which a protocol talks to the host.
+//!
+//! State lives in Rust types: `Protocol::Vhost` is created at
+//! PROTOCOL_INIT and dropped at PROTOCOL_DESTROY, `Protocol::Session` is
+//! created when a connection is ESTABLISHED and dropped when it closes. The
+//! export macro ([`crate::export_plugin`]) turns the trait into the C table
+//! and entry points the host loads.
+
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::time::Duration;
+
+use crate::abi::{self, Lws, LwsProtocols, LwsVhost};
+use crate::sys;
+
+/// What the host should do with the connection after a callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Carry on.
+    Continue,
+    /// Close it (with the code given to [`Connection::close_reason`], if any).
+    Close,
+}
+
+impl Action {
+    /// lws's return value: 0 to continue, -1 to close.
+    pub fn as_raw(self) -> c_int {
+        match self {
+            Action::Continue => 0,
+            Action::Close => -1,
+        }
+    }
+}
+
+/// Why a write was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteError;
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("lws_write refused the write (see the server log)")
+    }
+}
+
+impl std::error::Error for WriteError {}
+
+/// A connection. It is only a handle: using one whose connection has gone
+/// is refused by the host (logged), never undefined behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Connection {
+    wsi: *mut Lws,
+}
+
+/// The options a `ws-protocols` entry gives the protocol on one vhost, in
+/// file order.
+#[derive(Debug, Clone, Default)]
+pub struct Options(pub Vec<(String, String)>);
+
+impl Options {
+    /// The value of option `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Connection {
+    /// Wraps the `struct lws *` of a callback.
+    pub fn from_raw(wsi: *mut Lws) -> Connection {
+        Connection { wsi }
+    }
+
+    /// The raw `struct lws *`.
+    pub fn as_raw(&self) -> *mut Lws {
+        self.wsi
+    }
+
+    fn write(&self, data: &[u8], kind: c_int) -> Result<(), WriteError> {
+        // lws_write wants LWS_PRE bytes of headroom before the payload.
+        let mut buf = Vec::with_capacity(abi::LWS_PRE + data.len());
+        buf.resize(abi::LWS_PRE, 0);
+        buf.extend_from_slice(data);
+        #[allow(unsafe_code)]
+        // SAFETY: `buf` holds LWS_PRE bytes of headroom then `data.len()`
+        // bytes; the host checks the wsi before using it.
+        let n = unsafe {
+            sys::lws_write(
+                self.wsi,
+                buf.as_mut_ptr().add(abi::LWS_PRE),
+                data.len(),
+                kind,
+            )
+        };
+        if n < 0 {
+            Err(WriteError)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Sends a text message (call from `writeable`, once per callback).
+    pub fn write_text(&self, data: &[u8]) -> Result<(), WriteError> {
+        self.write(data, abi::LWS_WRITE_TEXT)
+    }
+
+    /// Sends a binary message.
+    pub fn write_binary(&self, data: &[u8]) -> Result<(), WriteError> {
+        self.write(data, abi::LWS_WRITE_BINARY)
+    }
+
+    /// Sends one frame of a fragmented message: `first` picks text/binary or
+    /// continuation, `fin` ends the message.
+    pub fn write_fragment(
+        &self,
+        data: &[u8],
+        binary: bool,
+        first: bool,
+        fin: bool,
+    ) -> Result<(), WriteError> {
+        let mut kind = if !first {
+            abi::LWS_WRITE_CONTINUATION
+        } else if binary {
+            abi::LWS_WRITE_BINARY
+        } else {
+            abi::LWS_WRITE_TEXT
+        };
+        if !fin {
+            kind |= abi::LWS_WRITE_NO_FIN;
+        }
+        self.write(data, kind)
+    }
+
+    /// Asks for a `writeable` callback once the connection can take more.
+    pub fn request_writable(&self) {
+        #[allow(unsafe_code)]
+        // SAFETY: the host validates the wsi.
+        unsafe {
+            sys::lws_callback_on_writable(self.wsi);
+        }
+    }
+
+    /// Whether earlier output is still waiting for the socket (asking also
+    /// allows another write in the same callback when it is not).
+    pub fn send_pipe_choked(&self) -> bool {
+        #[allow(unsafe_code)]
+        // SAFETY: the host validates the wsi.
+        unsafe {
+            sys::lws_send_pipe_choked(self.wsi) != 0
+        }
+    }
+
+    /// Sets the close code and reason used when the callback returns
+    /// [`Action::Close`]; returns `Action::Close` for convenience.
+    pub fn close_reason(&self, code: u16, reason: &[u8]) -> Action {
+        let mut r = reason.to_vec();
+        #[allow(unsafe_code)]
+        // SAFETY: `r` is readable for its length; the host copies it.
+        unsafe {
+            sys::lws_close_reason(self.wsi, c_int::from(code), r.as_mut_ptr(), r.len());
+        }
+        Action::Close
+    }
+
+    /// The piece being received is the last of its message.
+    pub fn is_final_fragment(&self) -> bool {
+        #[allow(unsafe_code)]
+        // SAFETY: the host validates the wsi.
+        unsafe {
+            sys::lws_is_final_fragment(self.wsi) != 0
+        }
+    }
+
+    /// The piece being received is the first of its message.
+    pub fn is_first_fragment(&self) -> bool {
+        #[allow(unsafe_code)]
+        // SAFETY: the host validates the wsi.
+        unsafe {
+            sys::lws_is_first_fragment(self.wsi) != 0
+        }
+    }
+
+    /// The message being received is binary.
+    pub fn is_binary(&self) -> bool {
+        #[allow(unsafe_code)]
+        // SAFETY: the host validates the wsi.
+        unsafe {
+            sys::lws_frame_is_binary(self.wsi) != 0
+        }
+    }
+
+    /// Bytes of the current frame still to come.
+    pub fn remaining_payload(&self) -> usize {
+        #[allow(unsafe_code)]
+        // SAFETY: the host validates the wsi.
+        unsafe {
+            sys::lws_remaining_packet_payload(self.wsi)
+        }
+    }
+
+    /// Pauses (false) or resumes (true) receiving.
+    pub fn set_receiving(&self, on: bool) {
+        #[allow(unsafe_code)]
+        // SAFETY: the host validates the wsi.
+        unsafe {
+            sys::lws_rx_flow_control(self.wsi, c_int::from(on));
+        }
+    }
+
+    /// One `timer` callback after `after` (None cancels).
+    pub fn set_timer(&self, after: Option<Duration>) {
+        let us = after.map_or(-1, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+        #[allow(unsafe_code)]
+        // SAFETY: the host validates the wsi.
+        unsafe {
+            sys::lws_set_timer_usecs(self.wsi, us);
+        }
+    }
+
+    /// Closes the connection `secs` from now unless called again (0 cancels).
+    pub fn set_timeout(&self, secs: u32) {
+        #[allow(unsafe_code)]
+        // SAFETY: the host validates the wsi.
+        unsafe {
+            sys::lws_set_timeout(
+                self.wsi,
+                abi::PENDING_TIMEOUT_USER_OK,
+                c_int::try_from(secs).unwrap_or(c_int::MAX),
+            );
+        }
+    }
+
+    /// The peer's address as text.
+    pub fn peer(&self) -> Option<String> {
+        let mut buf = [0 as c_char; 64];
+        #[allow(unsafe_code)]
+        // SAFETY: `buf` is writable for its length; on success the host
+        // wrote a NUL-terminated string into it.
+        unsafe {
+            let p = sys::lws_get_peer_simple(self.wsi, buf.as_mut_ptr(), buf.len());
+            (!p.is_null()).then(|| CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned())
+        }
+    }
+
+    /// A request header (or pseudo token) by `WSI_TOKEN_*` index.
+    pub fn header(&self, token: c_int) -> Option<String> {
+        #[allow(unsafe_code)]
+        // SAFETY: the host validates the wsi; `buf` has `len + 1` bytes.
+        unsafe {
+            let len = sys::lws_hdr_total_length(self.wsi, token);
+            if len <= 0 {
+                return None;
+            }
+            let mut buf = vec![0 as c_char; len as usize + 1];
+            let n = sys::lws_hdr_copy(self.wsi, buf.as_mut_ptr(), len + 1, token);
+            (n >= 0).then(|| CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned())
+        }
+    }
+
+    /// The value of URL argument `name` (`?name=value`).
+    pub fn url_arg(&self, name: &str) -> Option<String> {
+        let name = CString::new(name).ok()?;
+        let mut buf = vec![0 as c_char; 512];
+        #[allow(unsafe_code)]
+        // SAFETY: `name` is NUL-terminated, `buf` writable for its length.
+        unsafe {
+            let n = sys::lws_get_urlarg_by_name_safe(
+                self.wsi,
+                name.as_ptr(),
+                buf.as_mut_ptr(),
+                buf.len() as c_int,
+            );
+            (n >= 0).then(|| CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned())
+        }
+    }
+
+    /// A short printable id, for logs.
+    pub fn tag(&self) -> String {
+        #[allow(unsafe_code)]
+        // SAFETY: the host returns a NUL-terminated string or "?".
+        unsafe {
+            CStr::from_ptr(sys::lws_wsi_tag(self.wsi))
+                .to_string_lossy()
+                .into_owned()
+        }
+    }
+
+    /// The vhost this connection is on, with this connection's protocol.
+    pub fn vhost(&self) -> Vhost {
+        #[allow(unsafe_code)]
+        // SAFETY: the host validates the wsi.
+        unsafe {
+            Vhost {
+                vh: sys::lws_get_vhost(self.wsi),
+                proto: sys::lws_get_protocol(self.wsi),
+            }
+        }
+    }
+}
+
+/// A vhost, seen from one protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vhost {
+    vh: *mut LwsVhost,
+    proto: *const LwsProtocols,
+}
+
+impl Vhost {
+    /// From raw pointers (as a stand-in callback gives them).
+    pub fn from_raw(vh: *mut LwsVhost, proto: *const LwsProtocols) -> Vhost {
+        Vhost { vh, proto }
+    }
+
+    /// The raw vhost pointer.
+    pub fn as_raw(&self) -> *mut LwsVhost {
+        self.vh
+    }
+
+    /// The raw protocol pointer.
+    pub fn protocol_raw(&self) -> *const LwsProtocols {
+        self.proto
+    }
+
+    /// Asks for `writeable` on every connection of this protocol here.
+    pub fn request_writable_all(&self) {
+        #[allow(unsafe_code)]
+        // SAFETY: the host validates both pointers.
+        unsafe {
+            sys::lws_callback_on_writable_all_protocol_vhost(self.vh, self.proto);
+        }
+    }
+
+    /// Calls this protocol's `vhost_event` with `reason` after `after`.
+    pub fn schedule(&self, reason: c_int, after: Duration) {
+        #[allow(unsafe_code)]
+        // SAFETY: the host validates both pointers.
+        unsafe {
+            sys::lws_timed_callback_vh_protocol_us(
+                self.vh,
+                self.proto,
+                reason,
+                i64::try_from(after.as_micros()).unwrap_or(i64::MAX),
+            );
+        }
+    }
+
+    /// The vhost's name.
+    pub fn name(&self) -> String {
+        #[allow(unsafe_code)]
+        // SAFETY: the host returns a NUL-terminated name or NULL.
+        unsafe {
+            let p = sys::lws_get_vhost_name(self.vh);
+            if p.is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(p).to_string_lossy().into_owned()
+            }
+        }
+    }
+}
+
+/// Wakes every service thread: each protocol then gets `vhost_event` with
+/// `LWS_CALLBACK_EVENT_WAIT_CANCELLED`. The one call any thread may make.
+pub fn cancel_service() {
+    #[allow(unsafe_code)]
+    // SAFETY: lws_cancel_service ignores its argument's contents here and is
+    // safe from any thread.
+    unsafe {
+        sys::lws_cancel_service(std::ptr::null_mut());
+    }
+}
+
+/// The host's version string.
+pub fn library_version() -> String {
+    #[allow(unsafe_code)]
+    // SAFETY: the host returns a static NUL-terminated string.
+    unsafe {
+        CStr::from_ptr(sys::lws_get_library_version())
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// This machine's host name as the server reports it.
+pub fn canonical_hostname() -> String {
+    #[allow(unsafe_code)]
+    // SAFETY: the host returns a static NUL-terminated string.
+    unsafe {
+        CStr::from_ptr(sys::lws_canonical_hostname(std::ptr::null_mut()))
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// Logs a line through the server's log (lws `LLL_*` level bits).
+pub fn log(level: c_int, line: &str) {
+    let line = CString::new(line.replace('\0', "")).unwrap_or_default();
+    #[allow(unsafe_code)]
+    // SAFETY: `line` is NUL-terminated.
+    unsafe {
+        sys::comlink_log_line(level, line.as_ptr());
+    }
+}
+
+/// A protocol written in Rust. Every method but `NAME` has a default, so a
+/// protocol implements only the events it cares about.
+pub trait Protocol: 'static {
+    /// Per-vhost state (lws's "vhd").
+    type Vhost: 'static;
+    /// Per-connection state (lws's "pss").
+    type Session: 'static;
+    /// The protocol name (ws subprotocol, `ws-protocols` key).
+    const NAME: &'static CStr;
+    /// Largest piece of received data handed to [`Protocol::receive`].
+    const RX_BUFFER_SIZE: usize = 4096;
+
+    /// PROTOCOL_INIT on one vhost; `None` refuses the protocol there.
+    fn init(vhost: Vhost, options: &Options) -> Option<Self::Vhost>;
+
+    /// PROTOCOL_DESTROY.
+    fn destroy(_vhd: Self::Vhost) {}
+
+    /// A connection is established; `None` closes it.
+    fn open(vhd: &mut Self::Vhost, conn: Connection) -> Option<Self::Session>;
+
+    /// Received data (a piece of at most `RX_BUFFER_SIZE` bytes; see
+    /// [`Connection::is_final_fragment`]).
+    fn receive(
+        _vhd: &mut Self::Vhost,
+        _s: &mut Self::Session,
+        _conn: Connection,
+        _data: &[u8],
+    ) -> Action {
+        Action::Continue
+    }
+
+    /// The connection can take one write.
+    fn writeable(_vhd: &mut Self::Vhost, _s: &mut Self::Session, _conn: Connection) -> Action {
+        Action::Continue
+    }
+
+    /// [`Connection::set_timer`] expired.
+    fn timer(_vhd: &mut Self::Vhost, _s: &mut Self::Session, _conn: Connection) -> Action {
+        Action::Continue
+    }
+
+    /// A pong arrived.
+    fn pong(
+        _vhd: &mut Self::Vhost,
+        _s: &mut Self::Session,
+        _conn: Connection,
+        _data: &[u8],
+    ) -> Action {
+        Action::Continue
+    }
+
+    /// The connection is gone.
+    fn closed(_vhd: &mut Self::Vhost, _s: Self::Session, _conn: Connection) {}
+
+    /// Before the handshake is answered: false refuses the connection.
+    fn accept(_vhd: &mut Self::Vhost, _conn: Connection) -> bool {
+        true
+    }
+
+    /// Whether an offered extension (`permessage-deflate`) may be used.
+    fn accept_extension(_name: &str) -> bool {
+        true
+    }
+
+    /// A vhost-level event: [`Vhost::schedule`]d reasons,
+    /// `LWS_CALLBACK_EVENT_WAIT_CANCELLED`, user reasons.
+    fn vhost_event(_vhd: &mut Self::Vhost, _vhost: Vhost, _reason: c_int) {}
+}

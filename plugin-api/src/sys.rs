@@ -1,0 +1,55 @@
+//! The host functions a Rust plugin calls, declared as the C header declares
+//! them. They are resolved when the host `dlopen`s the plugin (the `lwsws`
+//! executable exports them), so a plugin cdylib links with them undefined.
+
+use std::ffi::{c_char, c_int, c_void};
+
+use crate::abi::{Lws, LwsContext, LwsProtocols, LwsVhost};
+
+extern "C" {
+    pub fn lws_get_context(wsi: *const Lws) -> *mut LwsContext;
+    pub fn lws_get_vhost(wsi: *mut Lws) -> *mut LwsVhost;
+    pub fn lws_get_protocol(wsi: *mut Lws) -> *const LwsProtocols;
+    pub fn lws_get_vhost_name(vh: *mut LwsVhost) -> *const c_char;
+    pub fn lws_protocol_vh_priv_zalloc(
+        vh: *mut LwsVhost,
+        prot: *const LwsProtocols,
+        size: c_int,
+    ) -> *mut c_void;
+    pub fn lws_protocol_vh_priv_get(vh: *mut LwsVhost, prot: *const LwsProtocols) -> *mut c_void;
+    pub fn lws_write(wsi: *mut Lws, buf: *mut u8, len: usize, protocol: c_int) -> c_int;
+    pub fn lws_callback_on_writable(wsi: *mut Lws) -> c_int;
+    pub fn lws_callback_on_writable_all_protocol_vhost(
+        vh: *const LwsVhost,
+        prot: *const LwsProtocols,
+    ) -> c_int;
+    pub fn lws_close_reason(wsi: *mut Lws, status: c_int, buf: *mut u8, len: usize);
+    pub fn lws_is_final_fragment(wsi: *mut Lws) -> c_int;
+    pub fn lws_is_first_fragment(wsi: *mut Lws) -> c_int;
+    pub fn lws_frame_is_binary(wsi: *mut Lws) -> c_int;
+    pub fn lws_remaining_packet_payload(wsi: *mut Lws) -> usize;
+    pub fn lws_rx_flow_control(wsi: *mut Lws, enable: c_int) -> c_int;
+    pub fn lws_send_pipe_choked(wsi: *mut Lws) -> c_int;
+    pub fn lws_get_peer_simple(wsi: *mut Lws, name: *mut c_char, namelen: usize) -> *const c_char;
+    pub fn lws_hdr_total_length(wsi: *mut Lws, h: c_int) -> c_int;
+    pub fn lws_hdr_copy(wsi: *mut Lws, dest: *mut c_char, len: c_int, h: c_int) -> c_int;
+    pub fn lws_get_urlarg_by_name_safe(
+        wsi: *mut Lws,
+        name: *const c_char,
+        buf: *mut c_char,
+        len: c_int,
+    ) -> c_int;
+    pub fn lws_set_timer_usecs(wsi: *mut Lws, usecs: i64);
+    pub fn lws_set_timeout(wsi: *mut Lws, reason: c_int, secs: c_int);
+    pub fn lws_timed_callback_vh_protocol_us(
+        vh: *mut LwsVhost,
+        prot: *const LwsProtocols,
+        reason: c_int,
+        us: i64,
+    ) -> c_int;
+    pub fn lws_cancel_service(cx: *mut LwsContext);
+    pub fn lws_get_library_version() -> *const c_char;
+    pub fn lws_canonical_hostname(cx: *mut LwsContext) -> *const c_char;
+    pub fn lws_wsi_tag(wsi: *mut Lws) -> *const c_char;
+    pub fn comlink_log_line(level: c_int, line: *const c_char);
+}
