@@ -1,0 +1,319 @@
+//! One WebSocket connection after the upgrade: reading and decoding client
+//! frames into RECEIVE callbacks, and turning `lws_callback_on_writable`
+//! into WRITEABLE callbacks only when the socket has taken everything
+//! written before. That is the backpressure: a client that stops reading
+//! leaves one write pending, its plugin is not called to write more, and the
+//! server's memory for it stays bounded by that one write.
+
+use std::ffi::c_void;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use comlink_plugin_api::abi::{
+    LWS_CALLBACK_CLOSED, LWS_CALLBACK_ESTABLISHED, LWS_CALLBACK_RECEIVE, LWS_CALLBACK_RECEIVE_PONG,
+    LWS_CALLBACK_SERVER_WRITEABLE, LWS_CALLBACK_TIMER, LWS_CALLBACK_WS_PEER_INITIATED_CLOSE,
+    LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL,
+};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::host::dispatch::callback;
+use crate::host::thread;
+use crate::host::wsi::{RxState, Wsi};
+use crate::http::conn::Inactivity;
+use crate::ws::deflate::{Deflater, Inflater, Params};
+use crate::ws::frame::{encode_close, Decoder, Encoder, Event, Limits, OpCode};
+
+/// lws's receive size when a protocol gives `rx_buffer_size` 0.
+const DEFAULT_RX: usize = 4096;
+/// How long a closing connection may take to drain its last frames.
+const CLOSE_DRAIN: Duration = Duration::from_secs(2);
+
+/// How the session ended.
+enum End {
+    /// The socket failed or reached EOF.
+    PeerGone,
+    /// The peer sent a close frame (already answered if the plugin agreed).
+    PeerClosed,
+    /// A callback returned non-zero (close with `lws_close_reason`'s code).
+    Local,
+    /// The client broke the protocol.
+    Protocol(u16, &'static str),
+    /// `lws_set_timeout` expired, or the peer stopped answering pings.
+    Timeout,
+}
+
+/// Runs the session to its end, then CLOSED and cleanup.
+pub async fn run(
+    wsi: Box<Wsi>,
+    upgraded: Upgraded,
+    deflate: Option<Params>,
+    ping: Option<Duration>,
+) {
+    let (stream, leftover) = match upgraded.downcast::<TokioIo<Inactivity<TcpStream>>>() {
+        Ok(parts) => (parts.io.into_inner().into_inner(), parts.read_buf),
+        Err(_) => {
+            tracing::error!("ws: upgraded connection is not a TCP stream");
+            thread::unregister(&wsi);
+            return;
+        }
+    };
+    let _ = wsi.stream.set(stream);
+    let chunk = wsi
+        .proto()
+        .map(|p| p.def.rx_buffer_size)
+        .filter(|&n| n > 0)
+        .unwrap_or(DEFAULT_RX);
+    let mut decoder = Decoder::new(Limits {
+        max_message: 0,
+        chunk,
+    });
+    let mut encoder = Encoder::new();
+    if let Some(p) = &deflate {
+        decoder.set_inflate(Inflater::new(p));
+        encoder.set_deflate(Deflater::new(p));
+    }
+    *wsi.encoder.borrow_mut() = Some(encoder);
+
+    let end = if callback(&wsi, LWS_CALLBACK_ESTABLISHED, std::ptr::null_mut(), 0) != 0 {
+        End::Local
+    } else {
+        serve(&wsi, &mut decoder, leftover, chunk, ping).await
+    };
+    finish(&wsi, end).await;
+    callback(
+        &wsi,
+        LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL,
+        std::ptr::null_mut(),
+        0,
+    );
+    callback(&wsi, LWS_CALLBACK_CLOSED, std::ptr::null_mut(), 0);
+    thread::unregister(&wsi);
+    if let Some(s) = wsi.stream.get() {
+        let _ = socket2::SockRef::from(s).shutdown(std::net::Shutdown::Write);
+    }
+}
+
+async fn serve(
+    wsi: &Wsi,
+    decoder: &mut Decoder,
+    leftover: Bytes,
+    chunk: usize,
+    ping: Option<Duration>,
+) -> End {
+    let Some(stream) = wsi.stream.get() else {
+        return End::PeerGone;
+    };
+    let mut rbuf = BytesMut::from(&leftover[..]);
+    // RECEIVE hands plugins a NUL-terminated copy (some compare with strcmp).
+    let mut scratch: Vec<u8> = Vec::with_capacity(chunk + 1);
+    let mut last_rx = Instant::now();
+    let mut ping_sent = false;
+    loop {
+        if wsi.close_requested.get() {
+            return End::Local;
+        }
+        // 1. Everything already read, unless the plugin paused rx.
+        while !wsi.rx_paused.get() {
+            let ev = match decoder.feed(&mut rbuf) {
+                Ok(Some(ev)) => ev,
+                Ok(None) => break,
+                Err(ce) => return End::Protocol(ce.code, ce.reason),
+            };
+            match ev {
+                Event::Data {
+                    binary,
+                    first,
+                    last,
+                    payload,
+                    remaining,
+                } => {
+                    wsi.rx.set(RxState {
+                        first,
+                        last,
+                        binary,
+                        remaining,
+                    });
+                    scratch.clear();
+                    scratch.extend_from_slice(&payload);
+                    scratch.push(0);
+                    let rc = callback(
+                        wsi,
+                        LWS_CALLBACK_RECEIVE,
+                        scratch.as_mut_ptr() as *mut c_void,
+                        payload.len(),
+                    );
+                    if rc != 0 {
+                        return End::Local;
+                    }
+                }
+                Event::Ping(p) => queue_control(wsi, OpCode::Pong, &p),
+                Event::Pong(p) => {
+                    let mut p = p.to_vec();
+                    let rc = callback(
+                        wsi,
+                        LWS_CALLBACK_RECEIVE_PONG,
+                        p.as_mut_ptr() as *mut c_void,
+                        p.len(),
+                    );
+                    if rc != 0 {
+                        return End::Local;
+                    }
+                }
+                Event::Close { code, reason } => {
+                    let mut payload = Vec::new();
+                    if let Some(c) = code {
+                        payload.extend_from_slice(&c.to_be_bytes());
+                        payload.extend_from_slice(reason.as_bytes());
+                    }
+                    let rc = callback(
+                        wsi,
+                        LWS_CALLBACK_WS_PEER_INITIATED_CLOSE,
+                        payload.as_mut_ptr() as *mut c_void,
+                        payload.len(),
+                    );
+                    if rc == 0 {
+                        let mut tx = wsi.tx.borrow_mut();
+                        match code {
+                            Some(c) => encode_close(&mut tx, c, ""),
+                            None => crate::ws::frame::encode_frame(
+                                &mut tx,
+                                OpCode::Close,
+                                true,
+                                false,
+                                &[],
+                            ),
+                        }
+                    }
+                    return End::PeerClosed;
+                }
+            }
+            if wsi.close_requested.get() {
+                return End::Local;
+            }
+        }
+        // 2. Push out what is pending.
+        if flush(wsi, stream).is_err() {
+            return End::PeerGone;
+        }
+        // 3. WRITEABLE, only once the socket has taken everything.
+        if wsi.writable_requested.get() && wsi.tx.borrow().is_empty() {
+            wsi.writable_requested.set(false);
+            if callback(wsi, LWS_CALLBACK_SERVER_WRITEABLE, std::ptr::null_mut(), 0) != 0 {
+                return End::Local;
+            }
+            // A plugin asking again from WRITEABLE must not starve the loop.
+            tokio::task::consume_budget().await;
+            continue;
+        }
+        // 4. Wait for the socket, a wake-up or a deadline.
+        let want_write = !wsi.tx.borrow().is_empty();
+        let want_read = !wsi.rx_paused.get();
+        let ping_at = ping.map(|p| last_rx + p);
+        let deadline = [wsi.timer.get(), wsi.timeout.get(), ping_at]
+            .into_iter()
+            .flatten()
+            .min();
+        tokio::select! {
+            r = stream.readable(), if want_read => {
+                if r.is_err() {
+                    return End::PeerGone;
+                }
+                rbuf.reserve(16 * 1024);
+                match stream.try_read_buf(&mut rbuf) {
+                    Ok(0) => return End::PeerGone,
+                    Ok(_) => {
+                        last_rx = Instant::now();
+                        ping_sent = false;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => return End::PeerGone,
+                }
+            }
+            r = stream.writable(), if want_write => {
+                if r.is_err() {
+                    return End::PeerGone;
+                }
+            }
+            _ = wsi.wake.notified() => {}
+            _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                let now = Instant::now();
+                if wsi.timeout.get().is_some_and(|t| t <= now) {
+                    return End::Timeout;
+                }
+                if wsi.timer.get().is_some_and(|t| t <= now) {
+                    wsi.timer.set(None);
+                    if callback(wsi, LWS_CALLBACK_TIMER, std::ptr::null_mut(), 0) != 0 {
+                        return End::Local;
+                    }
+                }
+                if ping_at.is_some_and(|t| t <= now) {
+                    if ping_sent {
+                        return End::Timeout;
+                    }
+                    queue_control(wsi, OpCode::Ping, b"");
+                    ping_sent = true;
+                    last_rx = now;
+                }
+            }
+        }
+    }
+}
+
+fn queue_control(wsi: &Wsi, op: OpCode, payload: &[u8]) {
+    let mut tx = wsi.tx.borrow_mut();
+    if let Some(enc) = wsi.encoder.borrow_mut().as_mut() {
+        let _ = enc.control(&mut tx, op, payload);
+    }
+}
+
+/// Writes as much pending output as the socket takes now.
+pub fn flush(wsi: &Wsi, stream: &TcpStream) -> std::io::Result<()> {
+    let mut tx = wsi.tx.borrow_mut();
+    while !tx.is_empty() {
+        match stream.try_write(&tx) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                let _ = tx.split_to(n);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Sends the close frame the ending calls for and lets it drain.
+async fn finish(wsi: &Wsi, end: End) {
+    let Some(stream) = wsi.stream.get() else {
+        return;
+    };
+    match end {
+        End::PeerGone | End::Timeout => return,
+        End::PeerClosed => {}
+        End::Local => {
+            let reason = wsi.close_reason.borrow_mut().take();
+            let mut tx = wsi.tx.borrow_mut();
+            match reason {
+                Some((code, text)) => {
+                    encode_close(&mut tx, code, &String::from_utf8_lossy(&text));
+                }
+                None => crate::ws::frame::encode_frame(&mut tx, OpCode::Close, true, false, &[]),
+            }
+        }
+        End::Protocol(code, reason) => {
+            tracing::debug!("{:?}: closing with {code}: {reason}", wsi.tag);
+            encode_close(&mut wsi.tx.borrow_mut(), code, reason);
+        }
+    }
+    let drain = async {
+        while !wsi.tx.borrow().is_empty() {
+            if flush(wsi, stream).is_err() || stream.writable().await.is_err() {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_DRAIN, drain).await;
+}
