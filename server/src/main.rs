@@ -10,7 +10,7 @@ use clap::Parser;
 
 use comlink::cli::Args;
 use comlink::config::{self, LoadOptions};
-use comlink::{listen, ops, serve, site};
+use comlink::{host, listen, ops, serve, site};
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -73,7 +73,12 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let cfg = &loaded.config;
     let listeners = listen::bind_all(cfg, args.ephemeral_ports)?;
-    let site = site::Site::build(cfg)?;
+    let mut dirs = cfg.global.plugin_dirs.clone();
+    if !args.no_default_plugins {
+        dirs.push(args.data_dir.join("libwebsockets-test-server/plugins"));
+    }
+    let plugins = host::loader::load_dirs(&dirs);
+    let site = site::Site::build(cfg, &plugins)?;
     for l in &listeners {
         let names: Vec<&str> = l
             .vhosts
@@ -97,6 +102,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     tracing::info!("lwsws {} ready", env!("CARGO_PKG_VERSION"));
     wait_for_stop()?;
     tracing::info!("stopping");
+    serve::destroy_protocols();
     Ok(ExitCode::SUCCESS)
 }
 

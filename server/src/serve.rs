@@ -4,10 +4,15 @@
 //! a loop runs ever races another callback of the same loop.
 
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+
+use crate::host::context::CONTEXT;
+use crate::host::dispatch;
+use crate::host::thread::{self, Command};
 
 use crate::http::conn::{self, Timeouts};
 use crate::http::service::ConnInfo;
@@ -23,14 +28,20 @@ pub struct Shared {
     pub timeout: Duration,
 }
 
-/// Starts `count` service threads over `listeners`; returns their handles.
+/// Starts `count` service threads over `listeners` and returns once thread
+/// 0 has run every protocol's PROTOCOL_INIT and all are about to accept.
 pub fn start(
     count: u32,
     listeners: &[Listener],
     shared: Shared,
 ) -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
+    let count = count.max(1) as usize;
+    let (txs, mut rxs): (Vec<_>, Vec<_>) = (0..count).map(|_| unbounded_channel()).unzip();
+    CONTEXT.set_threads(txs);
+    CONTEXT.set_site(shared.site.clone());
+    let ready = Arc::new(Barrier::new(count + 1));
     let mut handles = Vec::new();
-    for n in 0..count.max(1) {
+    for n in 0..count {
         let mut mine = Vec::new();
         for l in listeners {
             let site = shared.site.load();
@@ -43,16 +54,34 @@ pub fn start(
             mine.push((l.socket.try_clone()?, l.vhosts.clone(), keepalive));
         }
         let shared = shared.clone();
+        let commands = rxs.remove(0);
+        let ready = ready.clone();
         handles.push(
             std::thread::Builder::new()
                 .name(format!("service-{n}"))
-                .spawn(move || run(mine, shared))?,
+                .spawn(move || run(n, mine, shared, commands, ready))?,
         );
     }
+    ready.wait();
     Ok(handles)
 }
 
-fn run(listeners: Vec<(TcpListener, Arc<[usize]>, u32)>, shared: Shared) {
+/// Runs every protocol's PROTOCOL_DESTROY on service thread 0 and waits for it.
+pub fn destroy_protocols() {
+    let done = Arc::new(Barrier::new(2));
+    if CONTEXT.post(0, Command::Shutdown(done.clone())) {
+        done.wait();
+    }
+}
+
+fn run(
+    tsi: usize,
+    listeners: Vec<(TcpListener, Arc<[usize]>, u32)>,
+    shared: Shared,
+    commands: UnboundedReceiver<Command>,
+    ready: Arc<Barrier>,
+) {
+    thread::set_tsi(tsi);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -60,11 +89,18 @@ fn run(listeners: Vec<(TcpListener, Arc<[usize]>, u32)>, shared: Shared) {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!("cannot start a service loop: {e}");
+            ready.wait();
             return;
         }
     };
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
+        tokio::task::spawn_local(thread::run_commands(commands));
+        if tsi == 0 {
+            dispatch::init_all(&shared.site.load_full());
+        }
+        // Nobody accepts before every protocol is initialised.
+        ready.wait();
         let mut loops = Vec::new();
         for (socket, vhosts, keepalive) in listeners {
             let listener = match tokio::net::TcpListener::from_std(socket) {

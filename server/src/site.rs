@@ -4,11 +4,14 @@
 //! while requests already in flight finish on the one they started with.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use http::header::HeaderValue;
 use http::StatusCode;
 
 use crate::config::{Config, Location, Mount, Origin, Vhost};
+use crate::host::loader::Registry;
+use crate::host::vhost::VhostHandle;
 use crate::http::mount::file::FileMount;
 use crate::http::response::ExtraHeaders;
 use crate::ops::access_log::AccessLog;
@@ -40,6 +43,8 @@ pub struct Site {
     pub server_header: Option<HeaderValue>,
     /// `reject-service-keywords`: User-Agent substring -> status.
     pub reject_keywords: Vec<(String, StatusCode)>,
+    /// `ws-pingpong-secs`: ping WebSockets idle this long.
+    pub ws_ping: Option<Duration>,
 }
 
 /// One vhost, ready to serve.
@@ -53,6 +58,8 @@ pub struct VhostSite {
     pub headers: ExtraHeaders,
     /// `access-log`.
     pub access_log: Option<AccessLog>,
+    /// Its protocols, as plugins see the vhost (`struct lws_vhost *`).
+    pub handle: VhostHandle,
 }
 
 /// One mount, ready to serve.
@@ -85,11 +92,11 @@ pub enum MountKind {
 }
 
 impl Site {
-    /// Builds the site, opening access logs.
-    pub fn build(config: &Config) -> Result<Site, BuildError> {
+    /// Builds the site, opening access logs and binding plugin protocols.
+    pub fn build(config: &Config, plugins: &Registry) -> Result<Site, BuildError> {
         let mut vhosts = Vec::with_capacity(config.vhosts.len());
-        for v in &config.vhosts {
-            vhosts.push(VhostSite::build(v)?);
+        for (i, v) in config.vhosts.iter().enumerate() {
+            vhosts.push(VhostSite::build(i, v, plugins)?);
         }
         let server_header = config
             .global
@@ -105,16 +112,33 @@ impl Site {
                 Some((k.clone(), StatusCode::from_u16(code).ok()?))
             })
             .collect();
+        for v in &vhosts {
+            // `vhosts` is complete and never changes again: addresses hold.
+            crate::host::vhost::register(&v.handle);
+        }
         Ok(Site {
             vhosts,
             server_header,
             reject_keywords,
+            ws_ping: config
+                .global
+                .ws_pingpong_secs
+                .filter(|&s| s > 0)
+                .map(|s| Duration::from_secs(u64::from(s))),
         })
     }
 }
 
+impl Drop for Site {
+    fn drop(&mut self) {
+        for v in &self.vhosts {
+            crate::host::vhost::forget(&v.handle);
+        }
+    }
+}
+
 impl VhostSite {
-    fn build(v: &Vhost) -> Result<VhostSite, BuildError> {
+    fn build(index: usize, v: &Vhost, plugins: &Registry) -> Result<VhostSite, BuildError> {
         let access_log = match &v.access_log {
             Some(p) => Some(
                 AccessLog::open(&p.value).map_err(|source| BuildError::AccessLog {
@@ -135,6 +159,7 @@ impl VhostSite {
                 .collect(),
             headers: ExtraHeaders::parse(&v.headers, &what),
             access_log,
+            handle: VhostHandle::new(index, v, plugins),
             cfg: v.clone(),
         })
     }

@@ -46,7 +46,8 @@ pub async fn serve(stream: TcpStream, info: ConnInfo, site: Arc<ArcSwap<Site>>, 
         .header_read_timeout(t.head)
         .keep_alive(true)
         .half_close(true)
-        .serve_connection(io, svc);
+        .serve_connection(io, svc)
+        .with_upgrades();
     if let Err(e) = conn.await {
         tracing::debug!("connection closed: {e}");
     }
@@ -55,7 +56,7 @@ pub async fn serve(stream: TcpStream, info: ConnInfo, site: Arc<ArcSwap<Site>>, 
 /// Wraps a stream so that it fails with `TimedOut` once no byte has moved
 /// for `limit`. The timer is only re-armed when it fires early, so busy
 /// connections pay one clock read per I/O call, not a timer update.
-struct Inactivity<S> {
+pub struct Inactivity<S> {
     inner: S,
     limit: Duration,
     last: Instant,
@@ -63,6 +64,11 @@ struct Inactivity<S> {
 }
 
 impl<S> Inactivity<S> {
+    /// The wrapped stream (after a WebSocket upgrade, which has its own rules).
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
     fn new(inner: S, limit: Duration) -> Self {
         let now = Instant::now();
         Inactivity {

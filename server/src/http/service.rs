@@ -13,6 +13,7 @@ use crate::http::response::{self, status_page, Response};
 use crate::http::{path, vhost};
 use crate::ops::access_log::Entry;
 use crate::site::{MountKind, Site, VhostSite};
+use crate::ws::{self, handshake};
 
 /// What the service knows about the connection a request came on.
 #[derive(Clone, Debug)]
@@ -24,10 +25,18 @@ pub struct ConnInfo {
 }
 
 /// Answers one request.
-pub async fn handle<B>(site: Arc<Site>, conn: &ConnInfo, req: Request<B>) -> Response {
+pub async fn handle<B: Send + 'static>(
+    site: Arc<Site>,
+    conn: &ConnInfo,
+    req: Request<B>,
+) -> Response {
     let host = vhost::requested_host(&req);
     let vi = vhost::select(&site, &conn.vhosts, host.as_deref());
     let vh = &site.vhosts[vi];
+
+    if handshake::is_upgrade_request(req.headers(), req.method(), req.version()) {
+        return upgrade(&site, vi, conn, req);
+    }
 
     let mut mount_index = None;
     let mut resp = route(&site, vh, &req, &mut mount_index).await;
@@ -48,6 +57,50 @@ pub async fn handle<B>(site: Arc<Site>, conn: &ConnInfo, req: Request<B>) -> Res
             bytes: resp.body().size_hint().exact().unwrap_or(0),
             referer: hdr(REFERER),
             user_agent: hdr(USER_AGENT),
+        });
+    }
+    resp
+}
+
+/// A WebSocket upgrade: the URL path selects nothing (as in lws), the
+/// subprotocol selects the plugin.
+fn upgrade<B: Send + 'static>(
+    site: &Arc<Site>,
+    vi: usize,
+    conn: &ConnInfo,
+    req: Request<B>,
+) -> Response {
+    let vh = &site.vhosts[vi];
+    let decoded = match path::decode(req.uri().path()) {
+        Ok(p) => p,
+        Err(refusal) => return status_page(refusal.status()),
+    };
+    let method = req.method().to_string();
+    let raw_path = req.uri().path().to_string();
+    let version = version_str(req.version());
+    let hdr = |n| {
+        req.headers()
+            .get(n)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let (referer, ua) = (hdr(REFERER), hdr(USER_AGENT));
+    let (mut resp, proto) = ws::upgrade::answer(site, vi, conn, &decoded, req);
+    decorate(site, vh, None, &mut resp);
+    if let Some(log) = &vh.access_log {
+        let path = match &proto {
+            Some(p) => format!("{raw_path} ({p})"),
+            None => raw_path,
+        };
+        log.record(&Entry {
+            peer: Some(conn.peer.ip()),
+            method: &method,
+            path: &path,
+            version,
+            status: resp.status().as_u16(),
+            bytes: 0,
+            referer: referer.as_deref(),
+            user_agent: ua.as_deref(),
         });
     }
     resp

@@ -1,0 +1,159 @@
+//! Calling protocol callbacks: on one connection, on a vhost-level
+//! stand-in, or on every connection of a protocol (this thread's; other
+//! threads get a [`Command`](crate::host::thread::Command)).
+
+use std::ffi::{c_int, c_void};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use comlink_plugin_api::abi::{
+    LWS_CALLBACK_EVENT_WAIT_CANCELLED, LWS_CALLBACK_PROTOCOL_DESTROY, LWS_CALLBACK_PROTOCOL_INIT,
+};
+
+use crate::host::context::CONTEXT;
+use crate::host::ffi::call;
+use crate::host::thread;
+use crate::host::wsi::{Role, Wsi};
+use crate::site::Site;
+
+/// Calls the wsi's protocol with `reason`. Returns the callback's value
+/// (0 when no protocol is bound).
+pub fn callback(wsi: &Wsi, reason: c_int, input: *mut c_void, len: usize) -> c_int {
+    let Some(vp) = wsi.proto() else {
+        return 0;
+    };
+    // Hold the protocol (and so its library) for the length of the call.
+    let def = vp.def.clone();
+    let rc = call::callback(&def, wsi, reason, wsi.pss.get(), input, len);
+    // Back to the event loop: the next write is a new one.
+    wsi.could_have_pending.set(false);
+    rc
+}
+
+/// Calls protocol `proto` of vhost `vhost` through a stand-in wsi (lws's
+/// fake wsi: context, vhost and protocol, no connection, no pss).
+pub fn vhost_callback(
+    site: &Arc<Site>,
+    vhost: usize,
+    proto: usize,
+    reason: c_int,
+    input: *mut c_void,
+    len: usize,
+) -> c_int {
+    let wsi = Wsi::new(site.clone(), vhost, Role::Vhost, None, None);
+    wsi.protocol.set(Some(proto));
+    thread::register(&wsi);
+    let rc = callback(&wsi, reason, input, len);
+    thread::unregister(&wsi);
+    rc
+}
+
+/// PROTOCOL_INIT for every protocol of every vhost. A protocol whose init
+/// fails is not offered on that vhost; the others go on.
+pub fn init_all(site: &Arc<Site>) {
+    for (vi, v) in site.vhosts.iter().enumerate() {
+        for (pi, p) in v.handle.protocols.iter().enumerate() {
+            let rc = vhost_callback(
+                site,
+                vi,
+                pi,
+                LWS_CALLBACK_PROTOCOL_INIT,
+                p.pvo.head() as *mut c_void,
+                0,
+            );
+            if rc == 0 {
+                p.initialized.store(true, Ordering::Release);
+            } else {
+                p.failed.store(true, Ordering::Release);
+                tracing::warn!(
+                    "vhost \"{}\": protocol \"{}\": PROTOCOL_INIT returned {rc}; not offered here",
+                    v.cfg.name,
+                    p.def.name
+                );
+            }
+        }
+    }
+}
+
+/// PROTOCOL_DESTROY for every protocol whose init succeeded.
+pub fn destroy_all(site: &Arc<Site>) {
+    for (vi, v) in site.vhosts.iter().enumerate() {
+        for (pi, p) in v.handle.protocols.iter().enumerate() {
+            if p.initialized.swap(false, Ordering::AcqRel) {
+                vhost_callback(
+                    site,
+                    vi,
+                    pi,
+                    LWS_CALLBACK_PROTOCOL_DESTROY,
+                    std::ptr::null_mut(),
+                    0,
+                );
+            }
+        }
+    }
+}
+
+/// Whether `wsi` is a connection of protocol `proto` (on vhost `vhost`).
+fn matches(wsi: &Wsi, proto: usize, vhost: Option<usize>) -> bool {
+    if wsi.role == Role::Vhost {
+        return false;
+    }
+    let Some(p) = wsi.proto() else {
+        return false;
+    };
+    if p.def.raw as usize != proto {
+        return false;
+    }
+    vhost.is_none_or(|v| wsi.vhost_handle() as *const _ as usize == v)
+}
+
+/// WRITEABLE is wanted on every matching connection of this thread.
+pub fn writable_all_local(proto: usize, vhost: Option<usize>) {
+    for addr in thread::live() {
+        call::with_live(addr, |wsi| {
+            if matches(wsi, proto, vhost) {
+                wsi.request_writable();
+            }
+        });
+    }
+}
+
+/// Calls `reason` on every matching connection of this thread; a non-zero
+/// return closes that connection.
+pub fn callback_all_local(
+    proto: usize,
+    vhost: Option<usize>,
+    reason: c_int,
+    arg: usize,
+    len: usize,
+) {
+    for addr in thread::live() {
+        call::with_live(addr, |wsi| {
+            if matches(wsi, proto, vhost) && callback(wsi, reason, arg as *mut c_void, len) != 0 {
+                wsi.close_requested.set(true);
+                wsi.wake.notify_one();
+            }
+        });
+    }
+}
+
+/// EVENT_WAIT_CANCELLED to every initialised protocol of every vhost.
+pub fn cancel_local() {
+    let Some(site) = CONTEXT.site() else {
+        return;
+    };
+    for (vi, v) in site.vhosts.iter().enumerate() {
+        for (pi, p) in v.handle.protocols.iter().enumerate() {
+            if p.initialized.load(Ordering::Acquire) {
+                vhost_callback(
+                    &site,
+                    vi,
+                    pi,
+                    LWS_CALLBACK_EVENT_WAIT_CANCELLED,
+                    std::ptr::null_mut(),
+                    0,
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! `dlopen` and reading a plugin's exported tables, checked field by field
+//! before anything is trusted: api magic, class string, protocol table.
+
+use std::ffi::{c_int, CStr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use comlink_plugin_api::abi::{
+    LwsCallbackFn, LwsContext, LwsPluginCapability, LwsPluginHeader, LwsPluginProtocol,
+    LwsPluginProtocol192, LwsProtocols, ACCEPTED_STRUCT_MAGICS, LWS_PLUGIN_API_MAGIC,
+};
+use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
+
+use crate::host::context;
+use crate::host::loader::{LoadError, Symbols};
+
+type InitFn = unsafe extern "C" fn(*mut LwsContext, *mut LwsPluginCapability) -> c_int;
+type DestroyFn = unsafe extern "C" fn(*mut LwsContext) -> c_int;
+
+/// Most protocols one plugin may declare (a larger count is a corrupt table).
+const MAX_PROTOCOLS: usize = 256;
+
+/// An open plugin library. Dropping the last handle runs the plugin's
+/// `destroy_*` (old ABI) and then closes the library, so it must outlive
+/// every protocol, connection and callback that came from it.
+pub struct LibHandle {
+    /// The file.
+    pub path: PathBuf,
+    destroy: Option<DestroyFn>,
+    library: Option<Library>,
+}
+
+impl std::fmt::Debug for LibHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LibHandle")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl Drop for LibHandle {
+    fn drop(&mut self) {
+        if let Some(destroy) = self.destroy {
+            // SAFETY: `destroy` was read from `self.library`, which is still
+            // open (it is closed just below); the plugin's destroy function
+            // takes the context pointer, as lws calls it.
+            unsafe { destroy(context::context_ptr()) };
+        }
+        if let Some(lib) = self.library.take() {
+            if let Err(e) = lib.close() {
+                tracing::warn!("{}: dlclose: {e}", self.path.display());
+            }
+        }
+        tracing::debug!("plugin {} unloaded", self.path.display());
+    }
+}
+
+/// One protocol a plugin provides.
+#[derive(Debug)]
+pub struct ProtocolDef {
+    /// Its name (ws subprotocol, `callback://` name, `ws-protocols` key).
+    pub name: String,
+    /// The plugin's own `struct lws_protocols` (what `lws_get_protocol` returns).
+    pub raw: *const LwsProtocols,
+    /// The callback.
+    pub callback: LwsCallbackFn,
+    /// `per_session_data_size`.
+    pub pss_size: usize,
+    /// `rx_buffer_size`.
+    pub rx_buffer_size: usize,
+    /// `tx_packet_size`.
+    pub tx_packet_size: usize,
+    /// Keeps the library open while this protocol can be used.
+    pub lib: Arc<LibHandle>,
+}
+
+// SAFETY: `raw` points into the static, read-only protocol table of the
+// library held open by `lib`; nothing writes through it, so sharing the
+// pointer between threads is as safe as sharing the table itself.
+unsafe impl Send for ProtocolDef {}
+// SAFETY: as above; all other fields are plain data.
+unsafe impl Sync for ProtocolDef {}
+
+/// A loaded plugin.
+#[derive(Debug)]
+pub struct PluginLib {
+    /// Its file.
+    pub path: PathBuf,
+    /// Its name (struct header name, else the file stem).
+    pub name: String,
+    /// Which ABI it uses, for the log.
+    pub abi: String,
+    /// Its protocols, in table order.
+    pub protocols: Vec<Arc<ProtocolDef>>,
+}
+
+fn refused(path: &Path, reason: impl Into<String>) -> LoadError {
+    LoadError::Refused {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// Opens `path` and reads its protocols (old or new ABI).
+pub fn open(path: &Path, syms: &Symbols) -> Result<Arc<PluginLib>, LoadError> {
+    // SAFETY: opening a library runs its initialisers. The plugin dir is
+    // trusted configuration (as it is for lwsws): whoever can write there
+    // can run code as this server by design. RTLD_NOW makes a missing host
+    // function a load error here instead of a crash at first call.
+    let library = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }.map_err(|e| {
+        LoadError::Open {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }
+    })?;
+
+    // SAFETY: looking a symbol up has no effect; the type is only trusted
+    // once called, below, with the signature the old ABI defines.
+    let init: Option<InitFn> = unsafe { library.get::<InitFn>(syms.init.as_bytes()) }
+        .ok()
+        .map(|s| *s);
+    if let Some(init) = init {
+        let mut cap = LwsPluginCapability {
+            api_magic: LWS_PLUGIN_API_MAGIC,
+            protocols: std::ptr::null(),
+            count_protocols: 0,
+            extensions: std::ptr::null(),
+            count_extensions: 0,
+        };
+        // SAFETY: `init` is the plugin's `init_<name>` with the old-ABI
+        // signature; `cap` is a valid, writable capability struct that
+        // outlives the call.
+        let rc = unsafe { init(context::context_ptr(), &mut cap) };
+        if rc != 0 {
+            return Err(refused(
+                path,
+                format!(
+                    "{} returned {rc} (it refuses api magic {LWS_PLUGIN_API_MAGIC}?)",
+                    syms.init
+                ),
+            ));
+        }
+        // SAFETY: looking a symbol up has no effect.
+        let destroy: Option<DestroyFn> =
+            unsafe { library.get::<DestroyFn>(syms.destroy.as_bytes()) }
+                .ok()
+                .map(|s| *s);
+        let count = usize::try_from(cap.count_protocols).unwrap_or(0);
+        let handle = Arc::new(LibHandle {
+            path: path.to_path_buf(),
+            destroy,
+            library: Some(library),
+        });
+        let protocols = read_protocols(path, cap.protocols, count, &handle)?;
+        return Ok(Arc::new(PluginLib {
+            path: path.to_path_buf(),
+            name: stem(path),
+            abi: format!("{} (lws 2.x-4.0 ABI)", syms.init),
+            protocols,
+        }));
+    }
+
+    for s in &syms.structs {
+        // SAFETY: looking a symbol up has no effect; the address is only
+        // read after the header checks below.
+        let Ok(sym) = (unsafe { library.get::<*const LwsPluginHeader>(s.as_bytes()) }) else {
+            continue;
+        };
+        let hdr_ptr: *const LwsPluginHeader = *sym;
+        if hdr_ptr.is_null() {
+            continue;
+        }
+        // SAFETY: the symbol is the plugin's exported `lws_plugin_protocol_t`,
+        // whose first member is the header; the library is open.
+        let hdr = unsafe { &*hdr_ptr };
+        if !ACCEPTED_STRUCT_MAGICS.contains(&hdr.api_magic) {
+            return Err(refused(
+                path,
+                format!(
+                    "{s}: api magic {} not supported (accepted: {ACCEPTED_STRUCT_MAGICS:?})",
+                    hdr.api_magic
+                ),
+            ));
+        }
+        // SAFETY: a non-null `_class` is a NUL-terminated string in the
+        // plugin's read-only data.
+        let class = (!hdr.class.is_null()).then(|| unsafe { CStr::from_ptr(hdr.class) });
+        if class.map(|c| c.to_bytes()) != Some(b"lws_protocol_plugin") {
+            return Err(refused(
+                path,
+                format!("{s}: class is not \"lws_protocol_plugin\""),
+            ));
+        }
+        let name = if hdr.name.is_null() {
+            stem(path)
+        } else {
+            // SAFETY: as for `_class`.
+            unsafe { CStr::from_ptr(hdr.name) }
+                .to_string_lossy()
+                .into_owned()
+        };
+        let (protos, count) = if hdr.api_magic >= 192 {
+            // SAFETY: magic 192 means the HEAD layout (header with priority).
+            let p = unsafe { &*(hdr_ptr as *const LwsPluginProtocol192) };
+            (p.protocols, p.count_protocols)
+        } else {
+            // SAFETY: magics 180-191 use the v4.3 layout.
+            let p = unsafe { &*(hdr_ptr as *const LwsPluginProtocol) };
+            (p.protocols, p.count_protocols)
+        };
+        let magic = hdr.api_magic;
+        let handle = Arc::new(LibHandle {
+            path: path.to_path_buf(),
+            destroy: None,
+            library: Some(library),
+        });
+        let protocols = read_protocols(path, protos, usize::try_from(count).unwrap_or(0), &handle)?;
+        return Ok(Arc::new(PluginLib {
+            path: path.to_path_buf(),
+            name,
+            abi: format!("struct {s}, api magic {magic}"),
+            protocols,
+        }));
+    }
+    let mut tried = vec![syms.init.clone()];
+    tried.extend(syms.structs.iter().cloned());
+    Err(LoadError::NoSymbol {
+        path: path.to_path_buf(),
+        tried,
+    })
+}
+
+fn read_protocols(
+    path: &Path,
+    table: *const LwsProtocols,
+    count: usize,
+    lib: &Arc<LibHandle>,
+) -> Result<Vec<Arc<ProtocolDef>>, LoadError> {
+    if table.is_null() || count == 0 {
+        return Err(refused(path, "no protocols"));
+    }
+    if count > MAX_PROTOCOLS {
+        return Err(refused(path, format!("{count} protocols: corrupt table?")));
+    }
+    // SAFETY: the plugin declared `count` entries at `table` in its static
+    // data; the library is held open by `lib`.
+    let entries = unsafe { std::slice::from_raw_parts(table, count) };
+    let mut out = Vec::new();
+    for (i, p) in entries.iter().enumerate() {
+        // lws tables often end with an all-zero terminator entry.
+        let (Some(callback), false) = (p.callback, p.name.is_null()) else {
+            continue;
+        };
+        // SAFETY: a non-null name is a NUL-terminated string in the plugin.
+        let name = unsafe { CStr::from_ptr(p.name) };
+        let Ok(name) = name.to_str() else {
+            return Err(refused(path, format!("protocol {i}: name is not UTF-8")));
+        };
+        out.push(Arc::new(ProtocolDef {
+            name: name.to_string(),
+            raw: p as *const LwsProtocols,
+            callback,
+            pss_size: p.per_session_data_size,
+            rx_buffer_size: p.rx_buffer_size,
+            tx_packet_size: p.tx_packet_size,
+            lib: lib.clone(),
+        }));
+    }
+    if out.is_empty() {
+        return Err(refused(path, "no usable protocol in its table"));
+    }
+    Ok(out)
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("?")
+        .to_string()
+}

@@ -1,0 +1,190 @@
+//! Plugin discovery and checks, as lwsws does it but loud about failures:
+//! every `lib*.so` in each plugin dir, in name order; the symbol comes from
+//! the file name (`libprotocol_foo.so` → `init_protocol_foo` for the seed's
+//! ABI, or the exported struct `foo` / `protocol_foo` for lws v4.1+). One
+//! dir's or one file's failure never stops the others.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::host::ffi::load::{self, PluginLib, ProtocolDef};
+
+/// Why a plugin file was skipped.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// `dlopen` failed (not a shared object, missing dependency, ...).
+    #[error("{}: cannot load: {reason}", path.display())]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// What the dynamic loader said.
+        reason: String,
+    },
+    /// None of the symbols the file name implies exist.
+    #[error("{}: exports none of {}", path.display(), tried.join(", "))]
+    NoSymbol {
+        /// The file.
+        path: PathBuf,
+        /// The symbols looked up.
+        tried: Vec<String>,
+    },
+    /// The exported struct or the init function refused, or is malformed.
+    #[error("{}: {reason}", path.display())]
+    Refused {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The symbol names implied by a plugin file name.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Symbols {
+    /// `init_<stem>` (old ABI).
+    pub init: String,
+    /// `destroy_<stem>` (old ABI).
+    pub destroy: String,
+    /// Exported struct names to try, in order (new ABI).
+    pub structs: Vec<String>,
+}
+
+/// `libprotocol_dumb_increment.so` → init `init_protocol_dumb_increment`,
+/// structs `dumb_increment`, `protocol_dumb_increment`.
+pub fn symbols_for(file_name: &str) -> Option<Symbols> {
+    let stem = file_name.strip_prefix("lib")?;
+    let stem = stem.split(".so").next()?;
+    if stem.is_empty() {
+        return None;
+    }
+    // lws v4.1+: everything after the first '_' or '-', up to the first '.'.
+    let base = stem
+        .find(['_', '-'])
+        .map(|i| &stem[i + 1..])
+        .unwrap_or(stem)
+        .split('.')
+        .next()
+        .unwrap_or(stem)
+        .to_string();
+    let mut structs = vec![base.clone()];
+    if stem != base {
+        structs.push(stem.to_string());
+    }
+    let prefixed = format!("protocol_{base}");
+    if !structs.contains(&prefixed) {
+        structs.push(prefixed);
+    }
+    Some(Symbols {
+        init: format!("init_{stem}"),
+        destroy: format!("destroy_{stem}"),
+        structs,
+    })
+}
+
+/// The `lib*.so` files of `dir`, sorted by name.
+fn plugin_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("lib") && (n.ends_with(".so") || n.contains(".so.")))
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Every protocol the plugin dirs provide, by name (first provider wins).
+#[derive(Debug, Default)]
+pub struct Registry {
+    /// Protocols by name.
+    pub protocols: HashMap<String, Arc<ProtocolDef>>,
+    /// Loaded plugins, in load order.
+    pub plugins: Vec<Arc<PluginLib>>,
+}
+
+/// Loads every plugin of `dirs` (a missing dir is noted and skipped).
+pub fn load_dirs(dirs: &[PathBuf]) -> Registry {
+    let mut reg = Registry::default();
+    for dir in dirs {
+        let files = match plugin_files(dir) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::info!("plugin dir {}: {e} (skipped)", dir.display());
+                continue;
+            }
+        };
+        for path in files {
+            match load_one(&path, &reg) {
+                Ok(lib) => {
+                    let names: Vec<&str> = lib.protocols.iter().map(|p| p.name.as_str()).collect();
+                    tracing::info!(
+                        "plugin {} ({}): protocols {}",
+                        path.display(),
+                        lib.abi,
+                        names.join(", ")
+                    );
+                    for p in &lib.protocols {
+                        if let Some(prev) = reg.protocols.get(&p.name) {
+                            tracing::warn!(
+                                "{}: protocol \"{}\" is already provided by {} (ignored)",
+                                path.display(),
+                                p.name,
+                                prev.lib.path.display()
+                            );
+                            continue;
+                        }
+                        reg.protocols.insert(p.name.clone(), p.clone());
+                    }
+                    reg.plugins.push(lib);
+                }
+                Err(e) => tracing::warn!("plugin skipped: {e}"),
+            }
+        }
+    }
+    reg
+}
+
+fn load_one(path: &Path, reg: &Registry) -> Result<Arc<PluginLib>, LoadError> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let syms = symbols_for(name).ok_or_else(|| LoadError::Refused {
+        path: path.to_path_buf(),
+        reason: "file name is not lib<name>.so".into(),
+    })?;
+    let lib = load::open(path, &syms)?;
+    if let Some(dup) = reg.plugins.iter().find(|p| p.name == lib.name) {
+        return Err(LoadError::Refused {
+            path: path.to_path_buf(),
+            reason: format!(
+                "plugin name \"{}\" already loaded from {}",
+                lib.name,
+                dup.path.display()
+            ),
+        });
+    }
+    Ok(lib)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::symbols_for;
+
+    #[test]
+    fn symbol_names_follow_lwsws() {
+        let s = symbols_for("libprotocol_lws_packet.so").unwrap();
+        assert_eq!(s.init, "init_protocol_lws_packet");
+        assert_eq!(s.destroy, "destroy_protocol_lws_packet");
+        assert_eq!(s.structs, vec!["lws_packet", "protocol_lws_packet"]);
+        let s = symbols_for("libprotocol_example_standalone.so").unwrap();
+        assert_eq!(
+            s.structs,
+            vec!["example_standalone", "protocol_example_standalone"]
+        );
+        let s = symbols_for("libplain.so").unwrap();
+        assert_eq!(s.structs, vec!["plain", "protocol_plain"]);
+        assert!(symbols_for("notlib.so").is_none());
+    }
+}

@@ -1,0 +1,125 @@
+//! Per-service-thread host state: the thread's index (tsi), its live
+//! connections, and the commands other threads send it (lws calls are
+//! thread-bound; a call made on the wrong thread is forwarded here).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::ffi::c_int;
+use std::sync::Arc;
+
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::host::dispatch;
+use crate::host::wsi::Wsi;
+
+thread_local! {
+    static TSI: Cell<Option<usize>> = const { Cell::new(None) };
+    static LIVE: RefCell<HashSet<usize>> = RefCell::new(HashSet::new());
+}
+
+/// A request from another thread. Pointers travel as addresses; they are
+/// only dereferenced after checking them against this thread's state.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// `lws_callback_on_writable_all_protocol[_vhost]`.
+    WritableAll {
+        /// `struct lws_protocols *` of the protocol.
+        proto: usize,
+        /// `struct lws_vhost *`, or every vhost.
+        vhost: Option<usize>,
+    },
+    /// `lws_callback_all_protocol[_vhost][_args]`.
+    CallbackAll {
+        /// Protocol.
+        proto: usize,
+        /// Vhost, or every vhost.
+        vhost: Option<usize>,
+        /// Reason.
+        reason: c_int,
+        /// `in`.
+        arg: usize,
+        /// `len`.
+        len: usize,
+    },
+    /// `lws_cancel_service`: EVENT_WAIT_CANCELLED to every protocol.
+    Cancel,
+    /// Arm a `lws_sul_schedule` timer on this thread.
+    ArmSul {
+        /// The sul's address.
+        sul: usize,
+        /// Its schedule generation.
+        generation: u64,
+        /// When.
+        at: tokio::time::Instant,
+    },
+    /// Run protocol DESTROY for the current site, then signal.
+    Shutdown(Arc<std::sync::Barrier>),
+}
+
+/// This thread's service index, if it is a service thread.
+pub fn current_tsi() -> Option<usize> {
+    TSI.with(|t| t.get())
+}
+
+/// Marks this thread as service thread `tsi`.
+pub fn set_tsi(tsi: usize) {
+    TSI.with(|t| t.set(Some(tsi)));
+}
+
+/// Registers a wsi as live on this thread.
+pub fn register(wsi: &Wsi) {
+    LIVE.with(|l| l.borrow_mut().insert(wsi as *const Wsi as usize));
+}
+
+/// Unregisters a wsi.
+pub fn unregister(wsi: &Wsi) {
+    LIVE.with(|l| l.borrow_mut().remove(&(wsi as *const Wsi as usize)));
+}
+
+/// Whether `addr` is a live wsi of this thread.
+pub fn is_live(addr: usize) -> bool {
+    LIVE.with(|l| l.borrow().contains(&addr))
+}
+
+/// The live wsis of this thread, as addresses.
+pub fn live() -> Vec<usize> {
+    LIVE.with(|l| l.borrow().iter().copied().collect())
+}
+
+/// Number of live connections on this thread (stand-ins included).
+pub fn live_count() -> usize {
+    LIVE.with(|l| l.borrow().len())
+}
+
+/// Runs commands sent to this thread until the senders are gone.
+pub async fn run_commands(mut rx: UnboundedReceiver<Command>) {
+    while let Some(cmd) = rx.recv().await {
+        match cmd {
+            Command::WritableAll { proto, vhost } => dispatch::writable_all_local(proto, vhost),
+            Command::CallbackAll {
+                proto,
+                vhost,
+                reason,
+                arg,
+                len,
+            } => {
+                dispatch::callback_all_local(proto, vhost, reason, arg, len);
+            }
+            Command::Cancel => {
+                crate::host::context::CONTEXT.cancel_received(current_tsi().unwrap_or(0));
+                dispatch::cancel_local();
+            }
+            Command::ArmSul {
+                sul,
+                generation,
+                at,
+            } => crate::host::timers::arm_local(sul, generation, at),
+            Command::Shutdown(done) => {
+                if let Some(site) = crate::host::context::CONTEXT.site() {
+                    dispatch::destroy_all(&site);
+                }
+                done.wait();
+            }
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! What `struct lws_vhost *` points at: the protocols enabled on one vhost,
+//! their options and per-vhost data (`vh_priv`).
+
+use std::collections::HashSet;
+use std::ffi::{c_void, CString};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::Mutex;
+
+use crate::config::Vhost;
+use crate::host::ffi::call;
+use crate::host::ffi::load::ProtocolDef;
+use crate::host::ffi::pvo::PvoList;
+use crate::host::loader::Registry;
+
+/// One vhost, as plugins see it.
+#[derive(Debug)]
+pub struct VhostHandle {
+    /// Index into `Site::vhosts`.
+    pub index: usize,
+    /// The vhost name, for `lws_get_vhost_name`.
+    pub name: CString,
+    /// Its configured port, for `lws_get_vhost_listen_port`.
+    pub port: u16,
+    /// Enabled protocols, in `ws-protocols` order.
+    pub protocols: Vec<VhostProtocol>,
+    /// Index (into `protocols`) of the protocol serving upgrades that name none.
+    pub default_protocol: Option<usize>,
+}
+
+/// One protocol on one vhost.
+#[derive(Debug)]
+pub struct VhostProtocol {
+    /// The protocol.
+    pub def: Arc<ProtocolDef>,
+    /// Its per-vhost options.
+    pub pvo: PvoList,
+    /// `lws_protocol_vh_priv_zalloc` memory (calloc'd, freed after DESTROY).
+    pub vh_priv: AtomicPtr<c_void>,
+    /// Its size.
+    pub vh_priv_size: AtomicUsize,
+    /// PROTOCOL_INIT ran and returned 0 (so DESTROY is owed).
+    pub initialized: AtomicBool,
+    /// PROTOCOL_INIT refused: the protocol is not offered on this vhost.
+    pub failed: AtomicBool,
+}
+
+impl VhostHandle {
+    /// Binds the protocols `v` enables (every loaded protocol when it lists
+    /// none, as lws does) to a new vhost handle.
+    pub fn new(index: usize, v: &Vhost, reg: &Registry) -> VhostHandle {
+        let mut protocols = Vec::new();
+        let mut default_protocol = None;
+        if v.ws_protocols.is_empty() {
+            let mut all: Vec<&Arc<ProtocolDef>> = reg.protocols.values().collect();
+            all.sort_by(|a, b| a.name.cmp(&b.name));
+            for def in all {
+                protocols.push(VhostProtocol::new(def.clone(), &[]));
+            }
+        } else {
+            for po in &v.ws_protocols {
+                match reg.protocols.get(&po.name) {
+                    Some(def) => {
+                        let vp = VhostProtocol::new(def.clone(), &po.options);
+                        if vp.pvo.has("default") {
+                            default_protocol = Some(protocols.len());
+                        }
+                        protocols.push(vp);
+                    }
+                    None => tracing::warn!(
+                        "{}: vhost \"{}\": no loaded plugin provides protocol \"{}\"",
+                        po.at,
+                        v.name,
+                        po.name
+                    ),
+                }
+            }
+        }
+        VhostHandle {
+            index,
+            name: CString::new(v.name.replace('\0', "")).unwrap_or_default(),
+            port: v.port,
+            protocols,
+            default_protocol,
+        }
+    }
+
+    /// The enabled protocol called `name` (and not refused at init).
+    pub fn find(&self, name: &str) -> Option<usize> {
+        self.protocols
+            .iter()
+            .position(|p| p.def.name == name && !p.failed.load(Ordering::Relaxed))
+    }
+
+    /// The enabled protocol whose table entry is `raw` (or whose name matches it).
+    pub fn find_raw(&self, raw: *const comlink_plugin_api::abi::LwsProtocols) -> Option<usize> {
+        self.protocols
+            .iter()
+            .position(|p| std::ptr::eq(p.def.raw, raw))
+    }
+}
+
+impl VhostProtocol {
+    fn new(def: Arc<ProtocolDef>, options: &[crate::config::Pvo]) -> VhostProtocol {
+        VhostProtocol {
+            def,
+            pvo: PvoList::new(options),
+            vh_priv: AtomicPtr::new(std::ptr::null_mut()),
+            vh_priv_size: AtomicUsize::new(0),
+            initialized: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Drop for VhostProtocol {
+    fn drop(&mut self) {
+        let p = self.vh_priv.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        if !p.is_null() {
+            crate::host::timers::cancel_within(
+                p as usize,
+                self.vh_priv_size.load(Ordering::Acquire),
+            );
+            call::free(p);
+        }
+    }
+}
+
+/// Addresses of the vhost handles of every site still alive, so a
+/// `struct lws_vhost *` from a plugin is checked before it is used.
+static LIVE_VHOSTS: Mutex<Option<HashSet<usize>>> = Mutex::new(None);
+
+fn live_vhosts<R>(f: impl FnOnce(&mut HashSet<usize>) -> R) -> R {
+    let mut g = LIVE_VHOSTS.lock().unwrap_or_else(|e| e.into_inner());
+    f(g.get_or_insert_with(HashSet::new))
+}
+
+/// Marks a handle as live (its address must not change until [`forget`]).
+pub fn register(h: &VhostHandle) {
+    live_vhosts(|s| s.insert(h as *const VhostHandle as usize));
+}
+
+/// Unmarks a handle.
+pub fn forget(h: &VhostHandle) {
+    live_vhosts(|s| s.remove(&(h as *const VhostHandle as usize)));
+}
+
+/// Whether `addr` is a live vhost handle.
+pub fn is_live(addr: usize) -> bool {
+    live_vhosts(|s| s.contains(&addr))
+}

@@ -1,0 +1,202 @@
+//! What `struct lws *` points at: one connection bound to a protocol, or a
+//! stand-in (lws's "fake wsi") for vhost-level callbacks such as
+//! PROTOCOL_INIT. A `Wsi` is owned by the service thread that created it
+//! and registered there while alive, so a pointer a plugin hands back is
+//! checked against that thread's live set before it is used.
+
+use std::cell::{Cell, OnceCell, RefCell};
+use std::ffi::{c_void, CString};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::host::ffi::call;
+use crate::host::vhost::{VhostHandle, VhostProtocol};
+use crate::host::{thread, timers};
+use crate::site::Site;
+use crate::ws::frame::Encoder;
+
+/// What the connection is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A stand-in for vhost-level callbacks: no socket.
+    Vhost,
+    /// A WebSocket connection.
+    WebSocket,
+}
+
+/// The request that opened the connection (for `lws_hdr_copy` and url args).
+#[derive(Debug, Default)]
+pub struct RequestInfo {
+    /// Method.
+    pub method: String,
+    /// URL path (percent-decoded).
+    pub path: String,
+    /// Raw query string.
+    pub query: Option<String>,
+    /// Request headers.
+    pub headers: http::HeaderMap,
+}
+
+/// Fragment state of the data being delivered in RECEIVE.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RxState {
+    /// First piece of a message.
+    pub first: bool,
+    /// Last piece of a message.
+    pub last: bool,
+    /// The message is binary.
+    pub binary: bool,
+    /// Bytes of the current frame still to come.
+    pub remaining: u64,
+}
+
+static NEXT_TAG: AtomicU64 = AtomicU64::new(1);
+
+/// One connection (or a vhost-level stand-in).
+pub struct Wsi {
+    /// The site the connection started on (keeps its vhosts and plugins alive).
+    pub site: Arc<Site>,
+    /// Index of its vhost in `site.vhosts`.
+    pub vhost: usize,
+    /// Index of its protocol in the vhost's protocols.
+    pub protocol: Cell<Option<usize>>,
+    /// Per-session data (`user` in callbacks), zeroed, `pss_size` bytes.
+    pub pss: Cell<*mut c_void>,
+    pss_size: Cell<usize>,
+    /// What it is.
+    pub role: Role,
+    /// The peer.
+    pub peer: Option<SocketAddr>,
+    /// The opening request.
+    pub request: Option<Box<RequestInfo>>,
+    /// The socket, once the connection is upgraded (none for stand-ins).
+    pub stream: OnceCell<TcpStream>,
+    /// Bytes accepted by `lws_write` and not yet on the socket.
+    pub tx: RefCell<BytesMut>,
+    /// WebSocket frame encoder (deflate state when negotiated).
+    pub encoder: RefCell<Option<Encoder>>,
+    /// `lws_callback_on_writable` was called.
+    pub writable_requested: Cell<bool>,
+    /// A write happened and `lws_send_pipe_choked` has not been asked since
+    /// (lws's "could have pending": a second write is refused).
+    pub could_have_pending: Cell<bool>,
+    /// Set by `lws_close_reason`.
+    pub close_reason: RefCell<Option<(u16, Vec<u8>)>>,
+    /// `lws_rx_flow_control(wsi, 0)`.
+    pub rx_paused: Cell<bool>,
+    /// Fragment state for RECEIVE.
+    pub rx: Cell<RxState>,
+    /// `lws_set_timer_usecs` deadline.
+    pub timer: Cell<Option<Instant>>,
+    /// `lws_set_timeout` deadline.
+    pub timeout: Cell<Option<Instant>>,
+    /// A callback returned non-zero outside the connection's own task (e.g.
+    /// from `lws_callback_all_protocol`): close at the next turn.
+    pub close_requested: Cell<bool>,
+    /// `lws_set_opaque_user_data`.
+    pub opaque: Cell<*mut c_void>,
+    /// Wakes the connection task.
+    pub wake: Notify,
+    /// `lws_wsi_tag`.
+    pub tag: CString,
+    /// Owning service thread.
+    pub tsi: usize,
+}
+
+impl std::fmt::Debug for Wsi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wsi").field("tag", &self.tag).finish()
+    }
+}
+
+impl Wsi {
+    /// A new wsi on this thread, not yet registered.
+    pub fn new(
+        site: Arc<Site>,
+        vhost: usize,
+        role: Role,
+        peer: Option<SocketAddr>,
+        request: Option<Box<RequestInfo>>,
+    ) -> Box<Wsi> {
+        let n = NEXT_TAG.fetch_add(1, Ordering::Relaxed);
+        let kind = match role {
+            Role::Vhost => "vh",
+            Role::WebSocket => "ws",
+        };
+        Box::new(Wsi {
+            site,
+            vhost,
+            protocol: Cell::new(None),
+            pss: Cell::new(std::ptr::null_mut()),
+            pss_size: Cell::new(0),
+            role,
+            peer,
+            request,
+            stream: OnceCell::new(),
+            tx: RefCell::new(BytesMut::new()),
+            encoder: RefCell::new(None),
+            writable_requested: Cell::new(false),
+            could_have_pending: Cell::new(false),
+            close_reason: RefCell::new(None),
+            rx_paused: Cell::new(false),
+            rx: Cell::new(RxState::default()),
+            timer: Cell::new(None),
+            timeout: Cell::new(None),
+            close_requested: Cell::new(false),
+            opaque: Cell::new(std::ptr::null_mut()),
+            wake: Notify::new(),
+            tag: CString::new(format!("{kind}|{n}")).unwrap_or_default(),
+            tsi: thread::current_tsi().unwrap_or(0),
+        })
+    }
+
+    /// Its vhost.
+    pub fn vhost_handle(&self) -> &VhostHandle {
+        &self.site.vhosts[self.vhost].handle
+    }
+
+    /// Its protocol, if bound.
+    pub fn proto(&self) -> Option<&VhostProtocol> {
+        self.protocol
+            .get()
+            .and_then(|i| self.vhost_handle().protocols.get(i))
+    }
+
+    /// Binds protocol `index` and allocates fresh zeroed per-session data.
+    pub fn bind(&self, index: usize) {
+        self.free_pss();
+        self.protocol.set(Some(index));
+        let size = self.proto().map_or(0, |p| p.def.pss_size);
+        if size > 0 {
+            self.pss.set(call::zalloc(size));
+            self.pss_size.set(size);
+        }
+    }
+
+    /// Frees the per-session data (cancelling timers a plugin left in it).
+    pub fn free_pss(&self) {
+        let p = self.pss.replace(std::ptr::null_mut());
+        if !p.is_null() {
+            timers::cancel_within(p as usize, self.pss_size.get());
+            call::free(p);
+        }
+    }
+
+    /// Asks for a WRITEABLE callback.
+    pub fn request_writable(&self) {
+        self.writable_requested.set(true);
+        self.wake.notify_one();
+    }
+}
+
+impl Drop for Wsi {
+    fn drop(&mut self) {
+        self.free_pss();
+    }
+}
