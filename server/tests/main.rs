@@ -8,3 +8,4 @@ mod http_paths;
 mod http_static;
 mod http_vhosts;
 mod ops_access_log;
+mod ws_dumb_increment;

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod plugins;
+pub mod ws;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
