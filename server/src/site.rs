@@ -10,6 +10,7 @@ use http::header::HeaderValue;
 use http::StatusCode;
 
 use crate::config::{Config, Location, Mount, Origin, Vhost};
+use crate::host::ffi::pvo::PvoList;
 use crate::host::loader::Registry;
 use crate::host::vhost::VhostHandle;
 use crate::http::mount::file::FileMount;
@@ -45,6 +46,8 @@ pub struct Site {
     pub reject_keywords: Vec<(String, StatusCode)>,
     /// `ws-pingpong-secs`: ping WebSockets idle this long.
     pub ws_ping: Option<Duration>,
+    /// `timeout-secs`.
+    pub timeout: Duration,
 }
 
 /// One vhost, ready to serve.
@@ -69,6 +72,8 @@ pub struct MountSite {
     pub kind: MountKind,
     /// `headers` of the mount.
     pub headers: ExtraHeaders,
+    /// `pmo` of the mount, as the C list plugins get in HTTP_PMO.
+    pub pmo: PvoList,
 }
 
 /// What a mount does with a request.
@@ -125,6 +130,7 @@ impl Site {
                 .ws_pingpong_secs
                 .filter(|&s| s > 0)
                 .map(|s| Duration::from_secs(u64::from(s))),
+            timeout: Duration::from_secs(u64::from(config.global.timeout_secs.max(1))),
         })
     }
 }
@@ -179,9 +185,19 @@ impl MountSite {
             // Never matched (see `mount::find`); kept so indices line up.
             Origin::Gzip(u) => MountKind::Proxy(u.clone()),
         };
+        let pmo: Vec<crate::config::Pvo> = m
+            .pmo
+            .iter()
+            .map(|(k, v)| crate::config::Pvo {
+                name: k.clone(),
+                value: v.clone(),
+                options: Vec::new(),
+            })
+            .collect();
         MountSite {
             kind,
             headers: ExtraHeaders::parse(&m.headers, &format!("{what} mount {}", m.mountpoint)),
+            pmo: PvoList::new(&pmo),
         }
     }
 }

@@ -28,6 +28,8 @@ pub enum Role {
     Vhost,
     /// A WebSocket connection.
     WebSocket,
+    /// An HTTP transaction on a `callback://` mount.
+    Http,
 }
 
 /// The request that opened the connection (for `lws_hdr_copy` and url args).
@@ -39,7 +41,31 @@ pub struct RequestInfo {
     pub path: String,
     /// Raw query string.
     pub query: Option<String>,
+    /// The path as a C string (for `lws_http_get_uri_and_method`).
+    pub path_c: std::ffi::CString,
     /// Request headers.
+    pub headers: http::HeaderMap,
+}
+
+/// The response of an HTTP transaction, as the plugin writes it.
+#[derive(Debug, Default)]
+pub struct HttpState {
+    /// Where the response head goes once the plugin has written it.
+    pub head: Option<tokio::sync::oneshot::Sender<Head>>,
+    /// Header bytes written so far (`LWS_WRITE_HTTP_HEADERS_CONTINUATION`).
+    pub head_buf: Vec<u8>,
+    /// The body is complete (`LWS_WRITE_HTTP_FINAL`, or the transaction completed).
+    pub finished: bool,
+    /// A file to stream as the body (`lws_serve_http_file`): file and bytes left.
+    pub file: Option<(std::fs::File, u64)>,
+}
+
+/// A response head written by a plugin.
+#[derive(Debug)]
+pub struct Head {
+    /// Status.
+    pub status: http::StatusCode,
+    /// Headers.
     pub headers: http::HeaderMap,
 }
 
@@ -79,6 +105,8 @@ pub struct Wsi {
     pub stream: OnceCell<TcpStream>,
     /// Bytes accepted by `lws_write` and not yet on the socket.
     pub tx: RefCell<BytesMut>,
+    /// HTTP response state (HTTP role only).
+    pub http: RefCell<HttpState>,
     /// WebSocket frame encoder (deflate state when negotiated).
     pub encoder: RefCell<Option<Encoder>>,
     /// `lws_callback_on_writable` was called.
@@ -128,6 +156,7 @@ impl Wsi {
         let kind = match role {
             Role::Vhost => "vh",
             Role::WebSocket => "ws",
+            Role::Http => "h1",
         };
         Box::new(Wsi {
             site,
@@ -141,6 +170,7 @@ impl Wsi {
             stream: OnceCell::new(),
             tx: RefCell::new(BytesMut::new()),
             encoder: RefCell::new(None),
+            http: RefCell::new(HttpState::default()),
             writable_requested: Cell::new(false),
             could_have_pending: Cell::new(false),
             close_reason: RefCell::new(None),

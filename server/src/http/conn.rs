@@ -39,7 +39,7 @@ pub async fn serve(stream: TcpStream, info: ConnInfo, site: Arc<ArcSwap<Site>>, 
     let svc = service_fn(move |req| {
         let site = site.load_full();
         let info = info.clone();
-        async move { Ok::<_, std::convert::Infallible>(service::handle(site, &info, req).await) }
+        async move { service::handle(site, &info, req).await }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())

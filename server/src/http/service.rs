@@ -8,6 +8,7 @@ use http::header::{HeaderValue, REFERER, SERVER, STRICT_TRANSPORT_SECURITY, USER
 use http::{Request, StatusCode, Version};
 use http_body::Body as _;
 
+use crate::http::mount::callback::{self, Closed};
 use crate::http::mount::{self, redirect};
 use crate::http::response::{self, status_page, Response};
 use crate::http::{path, vhost};
@@ -24,42 +25,71 @@ pub struct ConnInfo {
     pub vhosts: Arc<[usize]>,
 }
 
-/// Answers one request.
-pub async fn handle<B: Send + 'static>(
+/// What the access log needs of a request (taken before the request is
+/// handed on).
+struct LogFields {
+    method: String,
+    path: String,
+    version: &'static str,
+    referer: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl LogFields {
+    fn of<B>(req: &Request<B>) -> LogFields {
+        let hdr = |n| {
+            req.headers()
+                .get(n)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_string)
+        };
+        LogFields {
+            method: req.method().to_string(),
+            path: req.uri().path().to_string(),
+            version: version_str(req.version()),
+            referer: hdr(REFERER),
+            user_agent: hdr(USER_AGENT),
+        }
+    }
+}
+
+/// Answers one request. `Err` means the protocol that owned it ended the
+/// connection: hyper closes it without an answer.
+pub async fn handle<B>(
     site: Arc<Site>,
     conn: &ConnInfo,
     req: Request<B>,
-) -> Response {
+) -> Result<Response, Closed>
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
+    B::Error: std::fmt::Display,
+{
     let host = vhost::requested_host(&req);
     let vi = vhost::select(&site, &conn.vhosts, host.as_deref());
     let vh = &site.vhosts[vi];
 
     if handshake::is_upgrade_request(req.headers(), req.method(), req.version()) {
-        return upgrade(&site, vi, conn, req);
+        return Ok(upgrade(&site, vi, conn, req));
     }
 
+    let log_fields = vh.access_log.as_ref().map(|_| LogFields::of(&req));
     let mut mount_index = None;
-    let mut resp = route(&site, vh, &req, &mut mount_index).await;
+    let mut resp = route(&site, vi, conn, req, &mut mount_index).await?;
 
     decorate(&site, vh, mount_index, &mut resp);
-    if let Some(log) = &vh.access_log {
-        let hdr = |n| {
-            req.headers()
-                .get(n)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
-        };
+    if let (Some(log), Some(f)) = (&vh.access_log, log_fields) {
         log.record(&Entry {
             peer: Some(conn.peer.ip()),
-            method: req.method().as_str(),
-            path: req.uri().path(),
-            version: version_str(req.version()),
+            method: &f.method,
+            path: &f.path,
+            version: f.version,
             status: resp.status().as_u16(),
             bytes: resp.body().size_hint().exact().unwrap_or(0),
-            referer: hdr(REFERER),
-            user_agent: hdr(USER_AGENT),
+            referer: f.referer.as_deref(),
+            user_agent: f.user_agent.as_deref(),
         });
     }
-    resp
+    Ok(resp)
 }
 
 /// A WebSocket upgrade: the URL path selects nothing (as in lws), the
@@ -107,18 +137,24 @@ fn upgrade<B: Send + 'static>(
 }
 
 async fn route<B>(
-    site: &Site,
-    vh: &VhostSite,
-    req: &Request<B>,
+    site: &Arc<Site>,
+    vi: usize,
+    conn: &ConnInfo,
+    req: Request<B>,
     mount_index: &mut Option<usize>,
-) -> Response {
+) -> Result<Response, Closed>
+where
+    B: http_body::Body<Data = bytes::Bytes> + Unpin + 'static,
+    B::Error: std::fmt::Display,
+{
+    let vh = &site.vhosts[vi];
     if let Some(ua) = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()) {
         if let Some((_, code)) = site
             .reject_keywords
             .iter()
             .find(|(k, _)| ua.contains(k.as_str()))
         {
-            return status_page(*code);
+            return Ok(status_page(*code));
         }
     }
     let decoded = match path::decode(req.uri().path()) {
@@ -129,19 +165,19 @@ async fn route<B>(
                 req.uri().path(),
                 vh.cfg.name
             );
-            return status_page(refusal.status());
+            return Ok(status_page(refusal.status()));
         }
     };
     let Some(mi) = mount::find(&vh.cfg.mounts, &decoded) else {
-        return not_found(vh, &decoded);
+        return Ok(not_found(vh, &decoded));
     };
     *mount_index = Some(mi);
     let m = &vh.cfg.mounts[mi];
     let rest = mount::rest(m, &decoded);
-    let kind = &vh.mounts[mi].kind;
+    let ms = &vh.mounts[mi];
 
     // Mountpoints are directories: `/app` on a file mount is sent to `/app/`.
-    let is_dir_mount = matches!(kind, MountKind::File(_) | MountKind::Proxy(_));
+    let is_dir_mount = matches!(ms.kind, MountKind::File(_) | MountKind::Proxy(_));
     if is_dir_mount && decoded == mount::trimmed(&m.mountpoint) && decoded != "/" && !m.exact_match
     {
         let mut loc = format!("{}/", decoded);
@@ -152,14 +188,14 @@ async fn route<B>(
         {
             loc = format!("http://{h}{loc}");
         }
-        return response::redirect(StatusCode::MOVED_PERMANENTLY, &loc);
+        return Ok(response::redirect(StatusCode::MOVED_PERMANENTLY, &loc));
     }
 
-    match kind {
+    Ok(match &ms.kind {
         MountKind::File(fm) => {
             let mut resp = fm.serve(req.method(), req.headers(), rest).await;
             if resp.status() == StatusCode::NOT_FOUND {
-                return not_found(vh, &decoded);
+                return Ok(not_found(vh, &decoded));
             }
             if vh.cfg.error_document_404.as_deref() == Some(decoded.as_str())
                 && resp.status() == StatusCode::OK
@@ -173,11 +209,32 @@ async fn route<B>(
             append_path,
         } => redirect::answer(target, *append_path, rest, req.uri().query()),
         MountKind::Callback(protocol) => {
-            tracing::warn!(
-                "{}: callback://{protocol}: no plugin provides protocol \"{protocol}\"",
-                m.at
-            );
-            status_page(StatusCode::NOT_FOUND)
+            let Some(pi) = vh.handle.find(protocol) else {
+                tracing::warn!(
+                    "{}: callback://{protocol}: protocol \"{protocol}\" is not enabled on vhost \"{}\" (is it in its ws-protocols, and is its plugin loaded?)",
+                    m.at,
+                    vh.cfg.name
+                );
+                return Ok(status_page(StatusCode::NOT_FOUND));
+            };
+            // lws hands the plugin the path after the mountpoint, '/' kept.
+            let after = &decoded[mount::trimmed(&m.mountpoint).len().min(decoded.len())..];
+            let after = if mount::trimmed(&m.mountpoint) == "/" {
+                decoded.as_str()
+            } else {
+                after
+            };
+            let target = callback::Target {
+                site,
+                vhost: vi,
+                protocol: pi,
+                pmo: &ms.pmo,
+                auth_mask: m.auth_mask,
+                path: &decoded,
+                rest: after,
+                timeout: site.timeout,
+            };
+            return callback::serve(target, conn, req).await;
         }
         MountKind::Cgi(script) => {
             tracing::warn!(
@@ -191,7 +248,7 @@ async fn route<B>(
             tracing::warn!("{}: proxy to {url}: proxy mounts are not supported", m.at);
             status_page(StatusCode::NOT_IMPLEMENTED)
         }
-    }
+    })
 }
 
 /// 404, or lws's redirect to the vhost's `error-document-404`.

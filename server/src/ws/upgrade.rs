@@ -69,6 +69,7 @@ pub fn answer<B: Send + 'static>(
         method: req.method().to_string(),
         path: decoded_path.to_string(),
         query: req.uri().query().map(str::to_string),
+        path_c: std::ffi::CString::new(decoded_path).unwrap_or_default(),
         headers: req.headers().clone(),
     };
     let wsi = Wsi::new(
@@ -127,7 +128,10 @@ pub fn answer<B: Send + 'static>(
                 name.as_ptr() as *mut c_void,
                 name.to_bytes().len(),
             ) != 0;
-            if !refused {
+            // lws's pm-deflate fails to construct (and is left out of the
+            // answer) when the protocol's rx buffer is under 128 bytes.
+            let rx = vh.handle.protocols[pi].def.rx_buffer_size;
+            if !refused && (rx == 0 || rx >= 128) {
                 ext_response = Some(resp);
                 params = Some(p);
             }

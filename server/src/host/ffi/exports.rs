@@ -31,7 +31,7 @@ use crate::host::{dispatch, timers};
 use crate::ws::frame::OpCode;
 
 /// Runs `body`, turning a panic into `default` (never unwinding into C).
-fn guard<R>(name: &str, default: R, body: impl FnOnce() -> R) -> R {
+pub(crate) fn guard<R>(name: &str, default: R, body: impl FnOnce() -> R) -> R {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(r) => r,
         Err(_) => {
@@ -42,7 +42,7 @@ fn guard<R>(name: &str, default: R, body: impl FnOnce() -> R) -> R {
 }
 
 /// The live wsi behind `p`, or None (logged) for a pointer that is not one.
-fn wsi<'a>(name: &str, p: *const Lws) -> Option<&'a Wsi> {
+pub(crate) fn wsi<'a>(name: &str, p: *const Lws) -> Option<&'a Wsi> {
     let addr = p as usize;
     if p.is_null() || !thread::is_live(addr) {
         tracing::error!("{name}: {p:?} is not a live connection of this service thread");
@@ -493,7 +493,7 @@ pub extern "C" fn lws_write(p: *mut Lws, buf: *mut u8, len: usize, protocol: c_i
         let Some(w) = wsi("lws_write", p) else {
             return -1;
         };
-        if w.role != Role::WebSocket {
+        if w.role == Role::Vhost {
             tracing::error!(
                 "lws_write: {:?} is not a connection that can be written",
                 w.tag
@@ -516,6 +516,9 @@ pub extern "C" fn lws_write(p: *mut Lws, buf: *mut u8, len: usize, protocol: c_i
             // SAFETY: the plugin passes `len` readable bytes at `buf`.
             unsafe { std::slice::from_raw_parts(buf, len) }
         };
+        if w.role == Role::Http {
+            return super::http::write(w, data, protocol);
+        }
         let base = protocol & 0x1f;
         let fin = protocol & LWS_WRITE_NO_FIN == 0;
         let mut tx = w.tx.borrow_mut();

@@ -12,5 +12,6 @@
 
 pub mod call;
 pub mod exports;
+pub mod http;
 pub mod load;
 pub mod pvo;

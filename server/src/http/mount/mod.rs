@@ -1,5 +1,6 @@
 //! Mounts: which part of the URL space goes where (one module per origin kind).
 
+pub mod callback;
 pub mod file;
 pub mod redirect;
 
