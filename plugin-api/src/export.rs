@@ -221,7 +221,38 @@ unsafe fn dispatch<P: Protocol>(
                         Some(s) => act(P::pong(vhd, s, conn, data())),
                         None => 0,
                     },
-                    abi::LWS_CALLBACK_CLOSED => {
+                    abi::LWS_CALLBACK_HTTP => {
+                        if pss.is_null() {
+                            return -1;
+                        }
+                        let path = if input.is_null() {
+                            String::new()
+                        } else {
+                            CStr::from_ptr(input as *const std::ffi::c_char)
+                                .to_string_lossy()
+                                .into_owned()
+                        };
+                        match P::open_http(vhd, conn, &path) {
+                            Some(s) => {
+                                *pss = Box::into_raw(Box::new(s));
+                                0
+                            }
+                            None => act(conn.return_status(404, None)),
+                        }
+                    }
+                    abi::LWS_CALLBACK_HTTP_BODY => match session() {
+                        Some(s) => act(P::http_body(vhd, s, conn, data())),
+                        None => 0,
+                    },
+                    abi::LWS_CALLBACK_HTTP_BODY_COMPLETION => match session() {
+                        Some(s) => act(P::http_body_complete(vhd, s, conn)),
+                        None => 0,
+                    },
+                    abi::LWS_CALLBACK_HTTP_WRITEABLE => match session() {
+                        Some(s) => act(P::http_writeable(vhd, s, conn)),
+                        None => 0,
+                    },
+                    abi::LWS_CALLBACK_CLOSED | abi::LWS_CALLBACK_HTTP_DROP_PROTOCOL => {
                         if !pss.is_null() && !(*pss).is_null() {
                             let s = Box::from_raw(*pss);
                             *pss = std::ptr::null_mut();

@@ -276,6 +276,95 @@ impl Connection {
         }
     }
 
+    /// HTTP: writes the response head (status line, `headers`, and
+    /// `content-length` when given). The body follows in later
+    /// `http_writeable` callbacks ([`Connection::write_http`]).
+    pub fn write_http_head(
+        &self,
+        status: u16,
+        headers: &[(&str, &str)],
+        content_length: Option<u64>,
+    ) -> Result<(), WriteError> {
+        let mut head = format!("HTTP/1.1 {status} \r\n");
+        for (k, v) in headers {
+            if k.contains(['\r', '\n', ':']) || v.contains(['\r', '\n']) {
+                return Err(WriteError);
+            }
+            head.push_str(k);
+            head.push_str(": ");
+            head.push_str(v);
+            head.push_str("\r\n");
+        }
+        if let Some(n) = content_length {
+            head.push_str(&format!("content-length: {n}\r\n"));
+        }
+        head.push_str("\r\n");
+        self.write(head.as_bytes(), abi::LWS_WRITE_HTTP_HEADERS)
+    }
+
+    /// HTTP: writes body bytes; `last` ends the body.
+    pub fn write_http(&self, data: &[u8], last: bool) -> Result<(), WriteError> {
+        let kind = if last {
+            abi::LWS_WRITE_HTTP_FINAL
+        } else {
+            abi::LWS_WRITE_HTTP
+        };
+        self.write(data, kind)
+    }
+
+    /// HTTP: the response is complete; the connection is kept for the next
+    /// request ([`Action::Close`] if that failed).
+    pub fn transaction_completed(&self) -> Action {
+        #[allow(unsafe_code)]
+        // SAFETY: the host validates the wsi.
+        let rc = unsafe { sys::lws_http_transaction_completed(self.wsi) };
+        if rc == 0 {
+            Action::Continue
+        } else {
+            Action::Close
+        }
+    }
+
+    /// HTTP: answers with `status` and a small HTML body (lws's page when
+    /// `body` is `None`), completing the response.
+    pub fn return_status(&self, status: u16, body: Option<&str>) -> Action {
+        let body = body.and_then(|b| CString::new(b).ok());
+        #[allow(unsafe_code)]
+        // SAFETY: the host validates the wsi; `body` is NUL-terminated or null.
+        let rc = unsafe {
+            sys::lws_return_http_status(
+                self.wsi,
+                std::ffi::c_uint::from(status),
+                body.as_ref().map_or(std::ptr::null(), |b| b.as_ptr()),
+            )
+        };
+        if rc == 0 {
+            Action::Continue
+        } else {
+            Action::Close
+        }
+    }
+
+    /// The request method (`GET`, `POST`, ...) of an HTTP transaction.
+    pub fn method(&self) -> Option<&'static str> {
+        let mut p: *mut c_char = std::ptr::null_mut();
+        let mut len: c_int = 0;
+        #[allow(unsafe_code)]
+        // SAFETY: out pointers to locals; the host validates the wsi.
+        let m = unsafe { sys::lws_http_get_uri_and_method(self.wsi, &mut p, &mut len) };
+        Some(match m {
+            abi::LWSHUMETH_GET => "GET",
+            abi::LWSHUMETH_POST => "POST",
+            abi::LWSHUMETH_OPTIONS => "OPTIONS",
+            abi::LWSHUMETH_PUT => "PUT",
+            abi::LWSHUMETH_PATCH => "PATCH",
+            abi::LWSHUMETH_DELETE => "DELETE",
+            abi::LWSHUMETH_CONNECT => "CONNECT",
+            abi::LWSHUMETH_HEAD => "HEAD",
+            _ => return None,
+        })
+    }
+
     /// A short printable id, for logs.
     pub fn tag(&self) -> String {
         #[allow(unsafe_code)]
@@ -467,6 +556,37 @@ pub trait Protocol: 'static {
     /// Whether an offered extension (`permessage-deflate`) may be used.
     fn accept_extension(_name: &str) -> bool {
         true
+    }
+
+    /// HTTP: a request reached this protocol through a `callback://` mount;
+    /// `path` is the part after the mountpoint. `None` answers 404.
+    fn open_http(_vhd: &mut Self::Vhost, _conn: Connection, _path: &str) -> Option<Self::Session> {
+        None
+    }
+
+    /// HTTP: a piece of the request body.
+    fn http_body(
+        _vhd: &mut Self::Vhost,
+        _s: &mut Self::Session,
+        _conn: Connection,
+        _data: &[u8],
+    ) -> Action {
+        Action::Continue
+    }
+
+    /// HTTP: the request body is complete (also called, after an empty
+    /// piece, for `Content-Length: 0`).
+    fn http_body_complete(
+        _vhd: &mut Self::Vhost,
+        _s: &mut Self::Session,
+        _conn: Connection,
+    ) -> Action {
+        Action::Continue
+    }
+
+    /// HTTP: the connection can take one write.
+    fn http_writeable(_vhd: &mut Self::Vhost, _s: &mut Self::Session, _conn: Connection) -> Action {
+        Action::Continue
     }
 
     /// A vhost-level event: [`Vhost::schedule`]d reasons,

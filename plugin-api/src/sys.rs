@@ -52,4 +52,15 @@ extern "C" {
     pub fn lws_canonical_hostname(cx: *mut LwsContext) -> *const c_char;
     pub fn lws_wsi_tag(wsi: *mut Lws) -> *const c_char;
     pub fn comlink_log_line(level: c_int, line: *const c_char);
+    pub fn lws_http_transaction_completed(wsi: *mut Lws) -> c_int;
+    pub fn lws_return_http_status(
+        wsi: *mut Lws,
+        code: std::ffi::c_uint,
+        html: *const c_char,
+    ) -> c_int;
+    pub fn lws_http_get_uri_and_method(
+        wsi: *mut Lws,
+        puri: *mut *mut c_char,
+        plen: *mut c_int,
+    ) -> c_int;
 }
