@@ -9,7 +9,7 @@ use http::{Request, StatusCode, Version};
 use http_body::Body as _;
 
 use crate::http::mount::callback::{self, Closed};
-use crate::http::mount::{self, redirect};
+use crate::http::mount::{self, cgi, redirect};
 use crate::http::response::{self, status_page, Response};
 use crate::http::{path, vhost};
 use crate::ops::access_log::Entry;
@@ -237,12 +237,26 @@ where
             return callback::serve(target, conn, req).await;
         }
         MountKind::Cgi(script) => {
-            tracing::warn!(
-                "{}: cgi://{}: CGI is not supported yet",
-                m.at,
-                script.display()
-            );
-            status_page(StatusCode::NOT_IMPLEMENTED)
+            let mp = mount::trimmed(&m.mountpoint);
+            let path_info = if mp == "/" {
+                decoded.as_str()
+            } else {
+                &decoded[mp.len().min(decoded.len())..]
+            };
+            if m.cgi_chroot.is_some() {
+                tracing::warn!("{}: cgi-chroot is not supported; running without it", m.at);
+            }
+            let c = cgi::Cgi {
+                script,
+                script_name: mp,
+                path_info,
+                env: &m.cgi_env,
+                timeout: std::time::Duration::from_secs(u64::from(m.cgi_timeout.max(1))),
+                chdir: m.cgi_chdir.as_ref(),
+                peer: conn.peer,
+                server: (&vh.cfg.name, vh.cfg.port),
+            };
+            cgi::serve(c, req).await
         }
         MountKind::Proxy(url) => {
             tracing::warn!("{}: proxy to {url}: proxy mounts are not supported", m.at);

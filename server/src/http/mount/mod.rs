@@ -1,6 +1,7 @@
 //! Mounts: which part of the URL space goes where (one module per origin kind).
 
 pub mod callback;
+pub mod cgi;
 pub mod file;
 pub mod redirect;
 
