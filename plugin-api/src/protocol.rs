@@ -472,6 +472,26 @@ pub fn library_version() -> String {
     }
 }
 
+/// The server's state as JSON (lws's `lws_json_dump_context` shape:
+/// version, uptime, load averages, per-thread and per-vhost figures).
+pub fn context_json(hide_vhosts: bool) -> String {
+    let mut buf = vec![0 as c_char; 256 * 1024];
+    #[allow(unsafe_code)]
+    // SAFETY: `buf` is writable for its length; the host writes at most
+    // `len` bytes including a NUL and returns the text length.
+    let n = unsafe {
+        sys::lws_json_dump_context(
+            std::ptr::null(),
+            buf.as_mut_ptr(),
+            buf.len() as c_int,
+            c_int::from(hide_vhosts),
+        )
+    };
+    let n = usize::try_from(n).unwrap_or(0).min(buf.len());
+    let bytes: Vec<u8> = buf[..n].iter().map(|&c| c as u8).collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// This machine's host name as the server reports it.
 pub fn canonical_hostname() -> String {
     #[allow(unsafe_code)]

@@ -53,6 +53,12 @@ extern "C" {
     pub fn lws_wsi_tag(wsi: *mut Lws) -> *const c_char;
     pub fn comlink_log_line(level: c_int, line: *const c_char);
     pub fn lws_http_transaction_completed(wsi: *mut Lws) -> c_int;
+    pub fn lws_json_dump_context(
+        cx: *const LwsContext,
+        buf: *mut c_char,
+        len: c_int,
+        hide_vhosts: c_int,
+    ) -> c_int;
     pub fn lws_return_http_status(
         wsi: *mut Lws,
         code: std::ffi::c_uint,

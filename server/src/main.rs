@@ -15,6 +15,7 @@ use comlink::{host, listen, ops, serve, site};
 fn main() -> ExitCode {
     let args = Args::parse();
     ops::logging::init(args.log_mask);
+    ops::stats::start();
     match run(args) {
         Ok(code) => code,
         Err(e) => {

@@ -63,6 +63,8 @@ pub struct VhostSite {
     pub access_log: Option<AccessLog>,
     /// Its protocols, as plugins see the vhost (`struct lws_vhost *`).
     pub handle: VhostHandle,
+    /// Its counters.
+    pub stats: crate::ops::stats::VhostStats,
 }
 
 /// One mount, ready to serve.
@@ -166,6 +168,7 @@ impl VhostSite {
             headers: ExtraHeaders::parse(&v.headers, &what),
             access_log,
             handle: VhostHandle::new(index, v, plugins),
+            stats: Default::default(),
             cfg: v.clone(),
         })
     }

@@ -48,8 +48,18 @@ pub async fn serve(stream: TcpStream, info: ConnInfo, site: Arc<ArcSwap<Site>>, 
         .half_close(true)
         .serve_connection(io, svc)
         .with_upgrades();
+    let counters =
+        crate::host::thread::current_tsi().and_then(|t| crate::ops::stats::threads().get(t));
+    if let Some(c) = counters {
+        c.accepted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        c.open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     if let Err(e) = conn.await {
         tracing::debug!("connection closed: {e}");
+    }
+    if let Some(c) = counters {
+        c.open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -77,6 +77,18 @@ where
     let mut resp = route(&site, vi, conn, req, &mut mount_index).await?;
 
     decorate(&site, vh, mount_index, &mut resp);
+    let bytes = resp.body().size_hint().exact().unwrap_or(0);
+    vh.stats
+        .h1_trans
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    vh.stats
+        .tx
+        .fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+    if resp.status().as_u16() >= 400 {
+        vh.stats
+            .rejected
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     if let (Some(log), Some(f)) = (&vh.access_log, log_fields) {
         log.record(&Entry {
             peer: Some(conn.peer.ip()),
@@ -84,7 +96,7 @@ where
             path: &f.path,
             version: f.version,
             status: resp.status().as_u16(),
-            bytes: resp.body().size_hint().exact().unwrap_or(0),
+            bytes,
             referer: f.referer.as_deref(),
             user_agent: f.user_agent.as_deref(),
         });
@@ -116,6 +128,15 @@ fn upgrade<B: Send + 'static>(
     };
     let (referer, ua) = (hdr(REFERER), hdr(USER_AGENT));
     let (mut resp, proto) = ws::upgrade::answer(site, vi, conn, &decoded, req);
+    if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+        vh.stats
+            .ws_upg
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    } else {
+        vh.stats
+            .rejected
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     decorate(site, vh, None, &mut resp);
     if let Some(log) = &vh.access_log {
         let path = match &proto {

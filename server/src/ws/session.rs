@@ -61,6 +61,16 @@ pub async fn run(
         }
     };
     let _ = wsi.stream.set(stream);
+    // The hyper connection has ended; the socket lives on as this session.
+    let counters = thread::current_tsi().and_then(|t| crate::ops::stats::threads().get(t));
+    if let Some(c) = counters {
+        c.open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    let _open = scopeguard(move || {
+        if let Some(c) = counters {
+            c.open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
     let chunk = wsi
         .proto()
         .map(|p| p.def.rx_buffer_size)
@@ -94,6 +104,19 @@ pub async fn run(
     if let Some(s) = wsi.stream.get() {
         let _ = socket2::SockRef::from(s).shutdown(std::net::Shutdown::Write);
     }
+}
+
+/// Runs `f` when dropped.
+fn scopeguard<F: FnOnce()>(f: F) -> impl Drop {
+    struct Guard<F: FnOnce()>(Option<F>);
+    impl<F: FnOnce()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
+        }
+    }
+    Guard(Some(f))
 }
 
 async fn serve(

@@ -434,6 +434,32 @@ pub extern "C" fn lws_json_purify(
     })
 }
 
+/// `lws_json_dump_context`: the server's state as JSON (lws's shape) into
+/// `buf`; its length, truncated to fit (`len` bytes with the NUL).
+#[no_mangle]
+pub extern "C" fn lws_json_dump_context(
+    _cx: *const LwsContext,
+    buf: *mut c_char,
+    len: c_int,
+    hide_vhosts: c_int,
+) -> c_int {
+    guard("lws_json_dump_context", 0, || {
+        let Some(site) = CONTEXT.site() else {
+            return 0;
+        };
+        let text =
+            crate::ops::stats::context_json(&site, CONTEXT.count_threads(), hide_vhosts != 0)
+                .to_string();
+        let cap = usize::try_from(len).unwrap_or(0);
+        if cap == 0 {
+            return 0;
+        }
+        let n = text.len().min(cap - 1);
+        copy_out(&text.as_bytes()[..n], buf, cap);
+        c_int::try_from(n).unwrap_or(0)
+    })
+}
+
 // ---------------------------------------------------------------------------
 // Logging
 

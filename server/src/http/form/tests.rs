@@ -1,0 +1,986 @@
+use super::*;
+
+const PARAMS: &[&str] = &["text", "send", "file", "upload"];
+
+/// A file event sequence with Content/FinalContent data merged, so that
+/// results from different splittings compare equal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ev {
+    Open(String, String),
+    Data(Vec<u8>),
+    Final,
+    Close(String, String),
+}
+
+#[derive(Debug, Default)]
+struct Recorder {
+    events: Vec<Ev>,
+    open: Option<(String, String)>,
+    /// Largest Content/FinalContent data seen.
+    max_chunk: usize,
+}
+
+impl Recorder {
+    fn on(&mut self, e: FileEvent<'_>) {
+        let who = (e.field.to_owned(), e.filename.to_owned());
+        match e.state {
+            UploadState::Open => {
+                assert!(e.data.is_empty());
+                assert!(self.open.is_none(), "Open while a file is open");
+                assert!(!e.filename.is_empty());
+                self.events.push(Ev::Open(who.0.clone(), who.1.clone()));
+                self.open = Some(who);
+            }
+            UploadState::Content | UploadState::FinalContent => {
+                assert_eq!(self.open.as_ref(), Some(&who), "data outside Open");
+                if e.state == UploadState::Content {
+                    assert!(!e.data.is_empty(), "empty Content");
+                }
+                self.max_chunk = self.max_chunk.max(e.data.len());
+                if !e.data.is_empty() {
+                    match self.events.last_mut() {
+                        Some(Ev::Data(d)) => d.extend_from_slice(e.data),
+                        _ => self.events.push(Ev::Data(e.data.to_vec())),
+                    }
+                }
+                if e.state == UploadState::FinalContent {
+                    self.events.push(Ev::Final);
+                    self.open = None;
+                }
+            }
+            UploadState::Close => {
+                assert!(e.data.is_empty());
+                assert!(
+                    !matches!(self.events.last(), Some(Ev::Close(..))),
+                    "second Close"
+                );
+                if let Some(open) = &self.open {
+                    assert_eq!(open, &who, "Close does not name the open file");
+                }
+                self.events.push(Ev::Close(who.0, who.1));
+            }
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Outcome {
+    values: Vec<Option<Vec<u8>>>,
+    events: Vec<Ev>,
+    /// The first error from `process` (feeding stops there).
+    error: Option<FormError>,
+    finalize: Result<(), FormError>,
+}
+
+struct Run {
+    outcome: Outcome,
+    max_buffered: usize,
+    max_chunk: usize,
+    storage_used: usize,
+}
+
+fn params(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+/// Parses `body` cut at `cuts` (ascending positions).
+fn run_cuts(ct: Option<&str>, names: &[&str], max: usize, body: &[u8], cuts: &[usize]) -> Run {
+    let mut p = FormParser::new(ct, &params(names), max).expect("new");
+    let mut rec = Recorder::default();
+    let mut error = None;
+    let mut max_buffered = 0;
+    let mut last = 0;
+    for &cut in cuts.iter().chain(std::iter::once(&body.len())) {
+        let piece = &body[last..cut];
+        last = cut;
+        if let Err(e) = p.process(piece, &mut |e| {
+            rec.on(e);
+            true
+        }) {
+            error = Some(e);
+            break;
+        }
+        max_buffered = max_buffered.max(p.buffered());
+    }
+    let finalize = p.finalize(&mut |e| {
+        rec.on(e);
+        true
+    });
+    let values = (0..names.len())
+        .map(|i| p.get_bytes(i).map(<[u8]>::to_vec))
+        .collect();
+    Run {
+        outcome: Outcome {
+            values,
+            events: rec.events,
+            error,
+            finalize,
+        },
+        max_buffered,
+        max_chunk: rec.max_chunk,
+        storage_used: p.storage_used(),
+    }
+}
+
+fn run(ct: Option<&str>, names: &[&str], max: usize, body: &[u8]) -> Outcome {
+    run_cuts(ct, names, max, body, &[]).outcome
+}
+
+fn some(s: &str) -> Option<Vec<u8>> {
+    Some(s.as_bytes().to_vec())
+}
+
+fn close() -> Ev {
+    Ev::Close(String::new(), String::new())
+}
+
+const URL: Option<&str> = Some("application/x-www-form-urlencoded");
+
+// ---------------------------------------------------------------------------
+// urlencoded
+
+#[test]
+fn urlencoded_basic() {
+    let p = {
+        let mut p = FormParser::new(URL, &params(&["a", "b", "c"]), 1024).unwrap();
+        p.process(b"a=1&b=x+y%21", &mut |_| true).unwrap();
+        p.finalize(&mut |_| true).unwrap();
+        p
+    };
+    assert_eq!(p.get_string(0), Some("1"));
+    assert_eq!(p.get_string(1), Some("x y!"));
+    assert_eq!(p.get_length(1), 4);
+    assert_eq!(p.get_string(2), None);
+    assert_eq!(p.get_length(2), 0);
+    assert_eq!(p.get_string(99), None);
+    assert_eq!(p.get_length(99), 0);
+    assert_eq!(p.get_bytes(99), None);
+}
+
+#[test]
+fn urlencoded_every_split() {
+    let body = b"x=%41%42&text=Hello%2C+World%21%0D%0A%e2%9c%93&send=%7e~%7E&file=a%3Db=c+&upload=%25%2b+";
+    let expected = Outcome {
+        values: vec![
+            some("Hello, World!\r\n\u{2713}"),
+            some("~~~"),
+            some("a=b=c "),
+            some("%+ "),
+        ],
+        events: vec![close()],
+        error: None,
+        finalize: Ok(()),
+    };
+    assert_eq!(run(URL, PARAMS, 1024, body), expected);
+    for a in 0..=body.len() {
+        for b in a..=body.len() {
+            let r = run_cuts(URL, PARAMS, 1024, body, &[a, b]);
+            assert_eq!(r.outcome, expected, "cuts at {a}, {b}");
+        }
+    }
+    let bytewise: Vec<usize> = (1..body.len()).collect();
+    assert_eq!(run_cuts(URL, PARAMS, 1024, body, &bytewise).outcome, expected);
+}
+
+#[test]
+fn urlencoded_first_nonempty_value_wins_and_empty_is_absent() {
+    let o = run(URL, &["a", "b", "c"], 1024, b"a=&a=first&a=second&b=&c=3&c=");
+    assert_eq!(o.values, vec![some("first"), None, some("3")]);
+    let mut p = FormParser::new(URL, &params(&["a"]), 1024).unwrap();
+    p.process(b"a=first&a=longer-second", &mut |_| true).unwrap();
+    p.finalize(&mut |_| true).unwrap();
+    assert_eq!(p.get_string(0), Some("first"));
+    assert_eq!(p.get_length(0), 5);
+}
+
+#[test]
+fn urlencoded_names_without_values() {
+    let o = run(URL, &["a", "b"], 1024, b"a&b=1&&=x&a");
+    assert_eq!(o.values, vec![None, some("1")]);
+    assert_eq!(o.finalize, Ok(()));
+}
+
+#[test]
+fn urlencoded_names_are_compared_as_sent() {
+    let o = run(URL, &["my name", "my+name", "A"], 1024, b"my+name=1&a=2");
+    assert_eq!(o.values, vec![None, some("1"), None]);
+}
+
+#[test]
+fn urlencoded_bad_and_truncated_escapes() {
+    let o = run(URL, &["a", "b"], 1024, b"b=ok&a=%zz&b=x");
+    assert_eq!(o.error, Some(FormError::BadEscape));
+    assert_eq!(o.finalize, Err(FormError::BadEscape));
+    assert_eq!(o.values, vec![None, some("ok")]);
+    assert_eq!(o.events, vec![close()]);
+    assert_eq!(run(URL, &["a"], 1024, b"a=%4").error, None);
+
+    let o = run(URL, &["a", "b"], 1024, b"b=1&a=x%4");
+    assert_eq!(o.error, None);
+    assert!(matches!(o.finalize, Err(FormError::Truncated(_))));
+    assert_eq!(o.values, vec![None, some("1")]);
+}
+
+#[test]
+fn urlencoded_failed_parser_stays_failed() {
+    let mut p = FormParser::new(URL, &params(&["a"]), 1024).unwrap();
+    assert_eq!(p.process(b"a=%g", &mut |_| true), Err(FormError::BadEscape));
+    assert_eq!(p.process(b"&a=1", &mut |_| true), Err(FormError::BadEscape));
+    let mut closes = 0;
+    assert_eq!(
+        p.finalize(&mut |e| {
+            closes += usize::from(e.state == UploadState::Close);
+            true
+        }),
+        Err(FormError::BadEscape)
+    );
+    assert_eq!(closes, 1);
+    assert_eq!(p.get_string(0), None);
+}
+
+#[test]
+fn urlencoded_non_utf8_value() {
+    let mut p = FormParser::new(URL, &params(&["a"]), 1024).unwrap();
+    p.process(b"a=%ff%00x", &mut |_| true).unwrap();
+    p.finalize(&mut |_| true).unwrap();
+    assert_eq!(p.get_string(0), None);
+    assert_eq!(p.get_bytes(0), Some(&b"\xff\x00x"[..]));
+    assert_eq!(p.get_length(0), 3);
+}
+
+#[test]
+fn urlencoded_name_too_long() {
+    let long = "n".repeat(MAX_NAME_LEN);
+    let ok = format!("{long}=1");
+    assert_eq!(run(URL, &[&long], 1024, ok.as_bytes()).values, vec![some("1")]);
+    let bad = format!("{long}n=1");
+    assert_eq!(
+        run(URL, &["a"], 1024, bad.as_bytes()).error,
+        Some(FormError::NameTooLong)
+    );
+    // Split across pieces too.
+    let r = run_cuts(URL, &["a"], 1024, bad.as_bytes(), &[10, 200]);
+    assert_eq!(r.outcome.error, Some(FormError::NameTooLong));
+    assert!(r.max_buffered <= MAX_NAME_LEN);
+}
+
+#[test]
+fn other_content_types_are_urlencoded() {
+    for ct in [None, Some("text/plain"), Some("application/json"), Some("")] {
+        let o = run(ct, &["a"], 1024, b"a=1+2");
+        assert_eq!(o.values, vec![some("1 2")], "{ct:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// storage
+
+#[test]
+fn storage_limit_matches_lws() {
+    // lws: each value takes len + 1 and must end before the last byte.
+    let names = &["a", "b"];
+    assert_eq!(run(URL, names, 8, b"a=abcdef").values, vec![some("abcdef"), None]);
+    let o = run(URL, names, 8, b"a=abcdefg");
+    assert_eq!(o.error, Some(FormError::StorageExceeded { max_storage: 8 }));
+    assert_eq!(o.values, vec![None, None]);
+    assert_eq!(
+        run(URL, names, 8, b"a=abc&b=ab").values,
+        vec![some("abc"), some("ab")]
+    );
+    let o = run(URL, names, 8, b"a=abc&b=abc");
+    assert_eq!(o.error, Some(FormError::StorageExceeded { max_storage: 8 }));
+    assert_eq!(o.values, vec![some("abc"), None]);
+    // Unknown names and empty values take nothing; repeats do.
+    assert_eq!(
+        run(URL, names, 8, b"zzz=a-long-unknown-value&b=&a=abcdef").values,
+        vec![some("abcdef"), None]
+    );
+    let o = run(URL, names, 8, b"a=abc&a=abc");
+    assert_eq!(o.error, Some(FormError::StorageExceeded { max_storage: 8 }));
+    // Escapes count decoded.
+    assert_eq!(run(URL, names, 8, b"a=%41%42%43%44%45%46").values[0], some("ABCDEF"));
+}
+
+#[test]
+fn storage_zero_means_512() {
+    let ok = format!("a={}", "v".repeat(510));
+    let o = run(URL, &["a"], 0, ok.as_bytes());
+    assert_eq!(o.error, None);
+    assert_eq!(o.values[0].as_ref().map(Vec::len), Some(510));
+    let bad = format!("a={}", "v".repeat(511));
+    assert_eq!(
+        run(URL, &["a"], 0, bad.as_bytes()).error,
+        Some(FormError::StorageExceeded { max_storage: 512 })
+    );
+}
+
+#[test]
+fn storage_limit_multipart() {
+    let ct = Some("multipart/form-data; boundary=B");
+    let body = |a: &str, b: &str| {
+        format!(
+            "--B\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n{a}\r\n\
+             --B\r\nContent-Disposition: form-data; name=\"zz\"\r\n\r\n{}\r\n\
+             --B\r\nContent-Disposition: form-data; name=\"f\"; filename=\"f\"\r\n\r\n{}\r\n\
+             --B\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\n{b}\r\n--B--\r\n",
+            "u".repeat(100),
+            "f".repeat(100)
+        )
+    };
+    let o = run(ct, &["a", "b"], 8, body("abc", "ab").as_bytes());
+    assert_eq!(o.error, None);
+    assert_eq!(o.values, vec![some("abc"), some("ab")]);
+    let o = run(ct, &["a", "b"], 8, body("abc", "abc").as_bytes());
+    assert_eq!(o.error, Some(FormError::StorageExceeded { max_storage: 8 }));
+    assert_eq!(o.values, vec![some("abc"), None]);
+}
+
+// ---------------------------------------------------------------------------
+// multipart
+
+const MP_CT: &str = "multipart/form-data; boundary=XyZ-boundary";
+const FILE_DATA: &[u8] = b"line1\r\nline2\r\n--XyZ-bound\r\r\n--XyZ\r\n-\r\n--\r\n\
+---XyZ-boundary-ish\x00\xff\r\n--XyZ-boundar\r";
+
+fn mp_body() -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(b"This is the preamble.\r\n--XyZ-boundary\r\n");
+    b.extend_from_slice(b"Content-Disposition: form-data; name=\"text\"\r\n\r\n");
+    b.extend_from_slice(b"hello world\r\n--XyZ-boundary  \r\n");
+    b.extend_from_slice(b"content-disposition:form-data; NAME=send\r\n\r\n");
+    b.extend_from_slice(b"Send it\r\n--XyZ-boundary\r\n");
+    b.extend_from_slice(b"X-Other: a--b\r\n");
+    b.extend_from_slice(
+        b"CONTENT-DISPOSITION: form-data; name=\"file\"; filename=\"t.txt\"\r\n",
+    );
+    b.extend_from_slice(b"Content-Type: application/octet-stream\r\n\r\n");
+    b.extend_from_slice(FILE_DATA);
+    b.extend_from_slice(b"\r\n--XyZ-boundary--\r\nepilogue\r\n--XyZ-boundary\r\n");
+    b.extend_from_slice(b"Content-Disposition: form-data; name=\"upload\"\r\n\r\nX\r\n");
+    b
+}
+
+fn mp_expected() -> Outcome {
+    Outcome {
+        values: vec![some("hello world"), some("Send it"), None, None],
+        events: vec![
+            Ev::Open("file".into(), "t.txt".into()),
+            Ev::Data(FILE_DATA.to_vec()),
+            Ev::Final,
+            close(),
+        ],
+        error: None,
+        finalize: Ok(()),
+    }
+}
+
+#[test]
+fn multipart_whole() {
+    assert!(!FILE_DATA
+        .windows(16)
+        .any(|w| w == b"\r\n--XyZ-boundary"));
+    assert_eq!(run(Some(MP_CT), PARAMS, 1024, &mp_body()), mp_expected());
+}
+
+#[test]
+fn multipart_every_split() {
+    let body = mp_body();
+    let expected = mp_expected();
+    for a in 0..=body.len() {
+        for b in a..=body.len() {
+            let r = run_cuts(Some(MP_CT), PARAMS, 1024, &body, &[a, b]);
+            assert_eq!(r.outcome, expected, "cuts at {a}, {b}");
+            assert!(r.max_buffered <= 100, "buffered {}", r.max_buffered);
+        }
+    }
+    let bytewise: Vec<usize> = (1..body.len()).collect();
+    let r = run_cuts(Some(MP_CT), PARAMS, 1024, &body, &bytewise);
+    assert_eq!(r.outcome, expected);
+}
+
+#[test]
+fn multipart_one_megabyte_file_streams() {
+    let boundary = "----WebKitFormBoundarycc7YgAPEIHvgE9Bf";
+    let delim_len = boundary.len() + 4;
+    let ct = format!("multipart/form-data; boundary={boundary}");
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut data = Vec::with_capacity(1 << 20);
+    while data.len() < 1 << 20 {
+        if rng.chance(1) {
+            // A near miss of the boundary.
+            data.extend_from_slice(b"\r\n--");
+            let n = rng.below(boundary.len());
+            data.extend_from_slice(&boundary.as_bytes()[..n]);
+        } else {
+            data.push(rng.next() as u8);
+        }
+    }
+    data.truncate(1 << 20);
+    let mut body = Vec::new();
+    body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+    body.extend_from_slice(
+        b"Content-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n\r\n",
+    );
+    body.extend_from_slice(&data);
+    body.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
+    body.extend_from_slice(b"Content-Disposition: form-data; name=\"text\"\r\n\r\nafter\r\n");
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+
+    let cuts: Vec<usize> = (1..body.len().div_ceil(1024)).map(|i| i * 1024).collect();
+    let r = run_cuts(Some(&ct), PARAMS, 1024, &body, &cuts);
+    let o = r.outcome;
+    assert_eq!((&o.error, &o.finalize), (&None, &Ok(())));
+    assert_eq!(o.values, vec![some("after"), None, None, None]);
+    assert_eq!(o.events.len(), 4);
+    assert_eq!(o.events[0], Ev::Open("file".into(), "big.bin".into()));
+    let Ev::Data(got) = &o.events[1] else {
+        panic!("no data")
+    };
+    let first_diff = got.iter().zip(&data).position(|(a, b)| a != b);
+    assert!(
+        got.len() == data.len() && first_diff.is_none(),
+        "got {} bytes, want {}, first difference at {first_diff:?}",
+        got.len(),
+        data.len()
+    );
+    assert_eq!(o.events[2..], [Ev::Final, close()]);
+    // Nothing held back beyond a partial boundary or a piece of a header
+    // line.
+    assert!(r.max_buffered < 2 * delim_len, "buffered {}", r.max_buffered);
+    assert!(r.max_chunk <= 1024, "chunk {}", r.max_chunk);
+}
+
+#[test]
+fn multipart_boundary_spellings() {
+    let body = b"--a b\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nv\r\n--a b--";
+    for ct in [
+        "multipart/form-data; boundary=\"a b\"",
+        "Multipart/Form-Data; charset=utf-8; BOUNDARY=\"a b\"",
+        "multipart/related;boundary=\"a b\";type=x",
+    ] {
+        let o = run(Some(ct), PARAMS, 1024, body);
+        assert_eq!(o.values[0], some("v"), "{ct}");
+        assert_eq!(o.finalize, Ok(()), "{ct}");
+    }
+    let body = b"--abc\r\nContent-Disposition: form-data; name=text\r\n\r\nv\r\n--abc--";
+    for ct in [
+        "multipart/form-data; boundary=abc",
+        "multipart/form-data;boundary=abc ; charset=utf-8",
+        "multipart/form-data; boundary=\"abc\"",
+    ] {
+        assert_eq!(run(Some(ct), PARAMS, 1024, body).values[0], some("v"), "{ct}");
+    }
+}
+
+#[test]
+fn multipart_missing_or_bad_boundary() {
+    let new = |ct: &str| FormParser::new(Some(ct), &params(PARAMS), 1024).map(|_| ());
+    assert_eq!(new("multipart/form-data"), Err(FormError::MissingBoundary));
+    assert_eq!(
+        new("multipart/form-data; charset=utf-8"),
+        Err(FormError::MissingBoundary)
+    );
+    assert!(matches!(
+        new("multipart/form-data; boundary="),
+        Err(FormError::BadBoundary(_))
+    ));
+    assert!(matches!(
+        new("multipart/form-data; boundary=\"\""),
+        Err(FormError::BadBoundary(_))
+    ));
+    let long = format!("multipart/form-data; boundary={}", "x".repeat(MAX_BOUNDARY_LEN + 1));
+    assert!(matches!(new(&long), Err(FormError::BadBoundary(_))));
+    assert!(matches!(
+        new("multipart/form-data; boundary=\"a\u{e9}\""),
+        Err(FormError::BadBoundary(_))
+    ));
+    let ok = format!("multipart/form-data; boundary={}", "x".repeat(MAX_BOUNDARY_LEN));
+    assert_eq!(new(&ok), Ok(()));
+}
+
+#[test]
+fn empty_bodies() {
+    for ct in [URL, Some(MP_CT)] {
+        let o = run(ct, PARAMS, 1024, b"");
+        assert_eq!(
+            o,
+            Outcome {
+                values: vec![None; 4],
+                events: vec![close()],
+                error: None,
+                finalize: Ok(()),
+            },
+            "{ct:?}"
+        );
+    }
+}
+
+#[test]
+fn multipart_truncated_inside_file_is_abandoned() {
+    let ct = Some("multipart/form-data; boundary=B");
+    let body = b"--B\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nt\r\n\
+--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.bin\"\r\n\r\nsome data\r\n-";
+    let o = run(ct, PARAMS, 1024, body);
+    assert_eq!(o.error, None);
+    assert!(matches!(o.finalize, Err(FormError::Truncated(_))));
+    assert_eq!(o.values[0], some("t"));
+    assert_eq!(
+        o.events,
+        vec![
+            Ev::Open("file".into(), "f.bin".into()),
+            Ev::Data(b"some data".to_vec()),
+            Ev::Close("file".into(), "f.bin".into()),
+        ]
+    );
+}
+
+#[test]
+fn multipart_truncated_elsewhere() {
+    let ct = Some("multipart/form-data; boundary=B");
+    let text = Ev::Close("text".into(), String::new());
+    for (body, close) in [
+        (&b"no boundary at all"[..], close()),
+        (
+            b"--B\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nt\r\n--B\r\n",
+            close(),
+        ),
+        (
+            b"--B\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nt",
+            text,
+        ),
+        (b"--B\r\nContent-Disposition: form-da", close()),
+        (b"--B", close()),
+    ] {
+        let o = run(ct, PARAMS, 1024, body);
+        assert_eq!(o.error, None);
+        assert!(matches!(o.finalize, Err(FormError::Truncated(_))), "{o:?}");
+        assert_eq!(o.events, vec![close]);
+        assert_eq!(o.values[0], None);
+    }
+    // A completed field before the cut is kept.
+    let o = run(
+        ct,
+        PARAMS,
+        1024,
+        b"--B\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nt\r\n--B\r\n",
+    );
+    assert_eq!(o.values[0], some("t"));
+}
+
+#[test]
+fn multipart_part_details() {
+    let ct = Some("multipart/form-data; boundary=B");
+    let body = b"--B\r\n\
+Content-Disposition: form-data; name=\"file\"; filename=\"\"\r\n\r\nnot a file\r\n\
+--B\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"empty.txt\"\r\n\r\n\r\n\
+--B\r\nContent-Disposition: form-data; name=\"nobody\"\r\n\r\nignored\r\n\
+--B\r\nContent-Type: text/plain\r\n\r\nno disposition\r\n\
+--B\r\ncontent-disposition: form-data; filename=\"C:\\dir\\x y.txt\"; Name=\"send\"\r\n\r\nxy\r\n\
+--B\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n\r\n\
+--B\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nline\r\nline\r\n\
+--B--";
+    let o = run(ct, PARAMS, 1024, body);
+    assert_eq!(o.error, None);
+    assert_eq!(o.finalize, Ok(()));
+    assert_eq!(o.values, vec![some("line\r\nline"), None, some("not a file"), None]);
+    assert_eq!(
+        o.events,
+        vec![
+            Ev::Open("upload".into(), "empty.txt".into()),
+            Ev::Final,
+            Ev::Open("send".into(), "C:\\dir\\x y.txt".into()),
+            Ev::Data(b"xy".to_vec()),
+            Ev::Final,
+            close(),
+        ]
+    );
+}
+
+#[test]
+fn multipart_header_too_long() {
+    let ct = Some("multipart/form-data; boundary=B");
+    let mut body = b"--B\r\nX-Long: ".to_vec();
+    body.extend(std::iter::repeat_n(b'x', MAX_PART_HEADER));
+    body.extend_from_slice(b"\r\n\r\ndata\r\n--B--");
+    let cuts: Vec<usize> = (1..body.len() / 100).map(|i| i * 100).collect();
+    let r = run_cuts(ct, PARAMS, 1024, &body, &cuts);
+    assert_eq!(r.outcome.error, Some(FormError::HeaderTooLong));
+    assert!(r.max_buffered <= MAX_PART_HEADER);
+    // Many short header lines add up too.
+    let mut body = b"--B\r\n".to_vec();
+    for _ in 0..MAX_PART_HEADER / 8 {
+        body.extend_from_slice(b"X-A: b\r\n");
+    }
+    body.extend_from_slice(b"\r\nv\r\n--B--");
+    assert_eq!(run(ct, PARAMS, 1024, &body).error, Some(FormError::HeaderTooLong));
+    // Junk after a boundary counts as header.
+    let mut body = b"--B".to_vec();
+    body.extend(std::iter::repeat_n(b' ', MAX_PART_HEADER + 1));
+    assert_eq!(run(ct, PARAMS, 1024, &body).error, Some(FormError::HeaderTooLong));
+}
+
+#[test]
+fn refusal_by_callback() {
+    let ct = Some("multipart/form-data; boundary=B");
+    let body = b"--B\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a\"\r\n\r\n0123456789\r\n--B--";
+    for refuse in [UploadState::Open, UploadState::Content, UploadState::FinalContent] {
+        let mut p = FormParser::new(ct, &params(PARAMS), 1024).unwrap();
+        let mut result = Ok(());
+        for chunk in body.chunks(7) {
+            result = p.process(chunk, &mut |e| e.state != refuse);
+            if result.is_err() {
+                break;
+            }
+        }
+        assert_eq!(result, Err(FormError::Refused), "{refuse:?}");
+        assert_eq!(p.process(b"x", &mut |_| true), Err(FormError::Refused));
+        let mut states = Vec::new();
+        assert_eq!(
+            p.finalize(&mut |e| {
+                states.push(e.state);
+                true
+            }),
+            Err(FormError::Refused)
+        );
+        assert_eq!(states, vec![UploadState::Close]);
+    }
+    // Refusing the Close.
+    let mut p = FormParser::new(URL, &params(PARAMS), 1024).unwrap();
+    p.process(b"text=1", &mut |_| true).unwrap();
+    assert_eq!(p.finalize(&mut |_| false), Err(FormError::Refused));
+    assert_eq!(p.get_string(0), Some("1"));
+}
+
+#[test]
+fn after_finalize() {
+    let mut p = FormParser::new(URL, &params(&["a"]), 1024).unwrap();
+    p.process(b"a=1", &mut |_| true).unwrap();
+    let mut n = 0;
+    p.finalize(&mut |_| {
+        n += 1;
+        true
+    })
+    .unwrap();
+    assert_eq!(p.process(b"&a=%zz", &mut |_| true), Ok(()));
+    assert_eq!(
+        p.finalize(&mut |_| {
+            n += 1;
+            true
+        }),
+        Ok(())
+    );
+    assert_eq!(n, 1);
+    assert_eq!(p.get_string(0), Some("1"));
+}
+
+#[test]
+fn upload_state_values_are_lws_ones() {
+    assert_eq!(UploadState::Content as i32, 0);
+    assert_eq!(UploadState::FinalContent as i32, 1);
+    assert_eq!(UploadState::Open as i32, 2);
+    assert_eq!(UploadState::Close as i32, 3);
+}
+
+#[test]
+fn error_messages() {
+    assert_eq!(
+        FormError::StorageExceeded { max_storage: 8 }.to_string(),
+        "field values exceed the form storage of 8 bytes"
+    );
+    assert_eq!(
+        FormError::MissingBoundary.to_string(),
+        "multipart Content-Type has no boundary parameter"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// fuzz
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+const FUZZ_NAMES: &[&str] = &["text", "send", "file", "upload", "other", "x", ""];
+
+/// Bytes that make boundary matching interesting.
+fn fuzz_bytes(rng: &mut Rng, boundary: &[u8], max: usize) -> Vec<u8> {
+    let mut v = Vec::new();
+    let len = rng.below(max + 1);
+    while v.len() < len {
+        match rng.below(10) {
+            0 => {
+                v.extend_from_slice(b"\r\n--");
+                let n = rng.below(boundary.len() + 1);
+                v.extend_from_slice(&boundary[..n]);
+            }
+            1 => {
+                let bits: [&[u8]; 6] = [b"\r", b"\n", b"-", b"\r\n", b"%", b"+"];
+                v.extend_from_slice(*rng.pick(&bits));
+            }
+            2 => v.push(rng.next() as u8),
+            _ => v.push(*rng.pick(b"abcXYZ09=&;\" ")),
+        }
+    }
+    v
+}
+
+struct Generated {
+    ct: String,
+    body: Vec<u8>,
+    /// What a correct parse gives (with ample storage).
+    values: Vec<Option<Vec<u8>>>,
+    events: Vec<Ev>,
+    /// Storage the values need (lws accounting).
+    need: usize,
+}
+
+fn expect_field(g: &mut Generated, name: &str, value: &[u8]) {
+    if let Some(i) = FUZZ_NAMES[..4].iter().position(|n| *n == name) {
+        if !value.is_empty() {
+            g.need += value.len() + 1;
+            if g.values[i].is_none() {
+                g.values[i] = Some(value.to_vec());
+            }
+        }
+    }
+}
+
+fn gen_multipart(rng: &mut Rng) -> Generated {
+    let boundary: Vec<u8> = {
+        let len = 1 + rng.below(20);
+        (0..len).map(|_| *rng.pick(b"-abAB09_'()+,./:=?")).collect()
+    };
+    let delim = [b"\r\n--", &boundary[..]].concat();
+    let quoted = rng.chance(50);
+    let ct = if quoted {
+        format!("multipart/form-data; boundary=\"{}\"", String::from_utf8_lossy(&boundary))
+    } else {
+        format!("multipart/form-data; boundary={}", String::from_utf8_lossy(&boundary))
+    };
+    let mut g = Generated {
+        ct,
+        body: Vec::new(),
+        values: vec![None; 4],
+        events: Vec::new(),
+        need: 0,
+    };
+    if rng.chance(30) {
+        // A preamble must not contain the delimiter either.
+        let pre = fuzz_bytes(rng, &boundary, 30);
+        let mut with_crlf = pre.clone();
+        with_crlf.extend_from_slice(b"\r\n");
+        let stream = [&b"\r\n"[..], &with_crlf, &delim].concat();
+        if find(&stream, &delim) == Some(stream.len() - delim.len()) {
+            g.body.extend_from_slice(&with_crlf);
+        }
+    }
+    g.body.extend_from_slice(b"--");
+    g.body.extend_from_slice(&boundary);
+    let parts = rng.below(5);
+    for _ in 0..parts {
+        let eols: [&[u8]; 3] = [b"\r\n", b"  \r\n", b"\t\r\n"];
+        g.body.extend_from_slice(*rng.pick(&eols));
+        let name = *rng.pick(FUZZ_NAMES);
+        let filename = if rng.chance(35) {
+            *rng.pick(&["a.txt", "x y.bin", "", "C:\\p\\q"])
+        } else {
+            "-"
+        };
+        let hname = *rng.pick(&["Content-Disposition", "content-disposition", "CONTENT-DISPOSITION"]);
+        if rng.chance(30) {
+            g.body.extend_from_slice(b"Content-Type: text/plain\r\n");
+        }
+        let mut disp = format!("{hname}: form-data; name=\"{name}\"");
+        if filename != "-" {
+            disp.push_str(&format!("; filename=\"{filename}\""));
+        }
+        g.body.extend_from_slice(disp.as_bytes());
+        g.body.extend_from_slice(b"\r\n\r\n");
+        let content = loop {
+            let c = fuzz_bytes(rng, &boundary, 60);
+            let stream = [&c[..], &delim].concat();
+            if find(&stream, &delim) == Some(c.len()) {
+                break c;
+            }
+        };
+        g.body.extend_from_slice(&content);
+        g.body.extend_from_slice(&delim);
+        if filename != "-" && !filename.is_empty() {
+            g.events.push(Ev::Open(name.into(), filename.into()));
+            if !content.is_empty() {
+                g.events.push(Ev::Data(content));
+            }
+            g.events.push(Ev::Final);
+        } else {
+            expect_field(&mut g, name, &content);
+        }
+    }
+    g.body.extend_from_slice(b"--");
+    if rng.chance(30) {
+        g.body.extend_from_slice(b"\r\nepilogue\r\n--");
+        g.body.extend_from_slice(&boundary);
+    }
+    g.events.push(close());
+    g
+}
+
+fn gen_urlencoded(rng: &mut Rng) -> Generated {
+    let mut g = Generated {
+        ct: "application/x-www-form-urlencoded".into(),
+        body: Vec::new(),
+        values: vec![None; 4],
+        events: vec![close()],
+        need: 0,
+    };
+    for k in 0..rng.below(6) {
+        if k > 0 {
+            g.body.push(b'&');
+        }
+        let name = *rng.pick(FUZZ_NAMES);
+        g.body.extend_from_slice(name.as_bytes());
+        if rng.chance(10) {
+            continue; // name without a value
+        }
+        g.body.push(b'=');
+        let value: Vec<u8> = (0..rng.below(20)).map(|_| rng.next() as u8).collect();
+        for &b in &value {
+            match b {
+                b' ' if rng.chance(50) => g.body.push(b'+'),
+                b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'~' | b'=' => g.body.push(b),
+                _ => g.body.extend_from_slice(
+                    if rng.chance(50) {
+                        format!("%{b:02x}")
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                    .as_bytes(),
+                ),
+            }
+        }
+        expect_field(&mut g, name, &value);
+    }
+    g
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn mutate(rng: &mut Rng, body: &mut Vec<u8>) {
+    for _ in 0..1 + rng.below(4) {
+        let at = rng.below(body.len() + 1);
+        match rng.below(5) {
+            0 if at < body.len() => body[at] = rng.next() as u8,
+            1 => {
+                let end = (at + rng.below(8)).min(body.len());
+                body.drain(at..end);
+            }
+            2 => {
+                let junk = fuzz_bytes(rng, b"XYZ", 8);
+                body.splice(at..at, junk);
+            }
+            3 => body.truncate(at),
+            _ => {
+                let end = (at + rng.below(40)).min(body.len());
+                let copy = body[at..end].to_vec();
+                body.splice(at..at, copy);
+            }
+        }
+    }
+}
+
+fn random_cuts(rng: &mut Rng, len: usize) -> Vec<usize> {
+    let mut cuts = Vec::new();
+    let mut at = 0;
+    loop {
+        let most = if rng.chance(50) { 4 } else { 64 };
+        at += 1 + rng.below(most);
+        if at >= len {
+            return cuts;
+        }
+        cuts.push(at);
+    }
+}
+
+#[test]
+fn fuzz() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let names: Vec<&str> = FUZZ_NAMES[..4].to_vec();
+    for round in 0..4000 {
+        let g = if rng.chance(60) {
+            gen_multipart(&mut rng)
+        } else {
+            gen_urlencoded(&mut rng)
+        };
+        let mutated = rng.chance(50);
+        let mut body = g.body.clone();
+        let mut ct = g.ct.clone();
+        if mutated {
+            mutate(&mut rng, &mut body);
+            if rng.chance(5) {
+                body = (0..rng.below(300)).map(|_| rng.next() as u8).collect();
+            }
+            if rng.chance(5) {
+                ct = rng
+                    .pick(&["multipart/form-data; boundary=--", "text/plain", "multipart/related; boundary=a"])
+                    .to_string();
+            }
+        }
+        let max = *rng.pick(&[0, 1, 2, 8, 64, 4096]);
+        let a = run_cuts(Some(&ct), &names, max, &body, &random_cuts(&mut rng, body.len()));
+        let b = run_cuts(Some(&ct), &names, max, &body, &random_cuts(&mut rng, body.len()));
+        assert_eq!(a.outcome, b.outcome, "round {round}: splits disagree");
+        for r in [&a, &b] {
+            assert!(r.max_buffered <= MAX_PART_HEADER + MAX_BOUNDARY_LEN + 4);
+            assert!(r.storage_used < max.max(1) || (max == 0 && r.storage_used < 512));
+            let stored: usize = r.outcome.values.iter().flatten().map(Vec::len).sum();
+            assert!(stored <= body.len());
+            let data: usize = r
+                .outcome
+                .events
+                .iter()
+                .map(|e| match e {
+                    Ev::Data(d) => d.len(),
+                    _ => 0,
+                })
+                .sum();
+            assert!(data <= body.len());
+        }
+        if !mutated {
+            let limit = if max == 0 { 512 } else { max };
+            if g.need <= limit - 1 {
+                let expected = Outcome {
+                    values: g.values.clone(),
+                    events: g.events.clone(),
+                    error: None,
+                    finalize: Ok(()),
+                };
+                assert_eq!(a.outcome, expected, "round {round}: {:?}", String::from_utf8_lossy(&body));
+            } else {
+                assert_eq!(
+                    a.outcome.error,
+                    Some(FormError::StorageExceeded { max_storage: limit }),
+                    "round {round}"
+                );
+            }
+        }
+    }
+}
