@@ -43,6 +43,8 @@
 pub mod abi;
 #[allow(unsafe_code)]
 pub mod export;
+#[allow(unsafe_code)]
+pub mod form;
 pub mod protocol;
 #[allow(unsafe_code)]
 pub mod sys;

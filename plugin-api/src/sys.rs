@@ -53,6 +53,15 @@ extern "C" {
     pub fn lws_wsi_tag(wsi: *mut Lws) -> *const c_char;
     pub fn comlink_log_line(level: c_int, line: *const c_char);
     pub fn lws_http_transaction_completed(wsi: *mut Lws) -> c_int;
+    pub fn lws_spa_create_via_info(
+        wsi: *mut Lws,
+        info: *const crate::abi::LwsSpaCreateInfo,
+    ) -> *mut c_void;
+    pub fn lws_spa_process(spa: *mut c_void, input: *const c_char, len: c_int) -> c_int;
+    pub fn lws_spa_finalize(spa: *mut c_void) -> c_int;
+    pub fn lws_spa_get_length(spa: *mut c_void, n: c_int) -> c_int;
+    pub fn lws_spa_get_string(spa: *mut c_void, n: c_int) -> *const c_char;
+    pub fn lws_spa_destroy(spa: *mut c_void) -> c_int;
     pub fn lws_json_dump_context(
         cx: *const LwsContext,
         buf: *mut c_char,

@@ -101,11 +101,23 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("starting service threads")?;
     drop(listeners);
     tracing::info!("lwsws {} ready", env!("CARGO_PKG_VERSION"));
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     wait_for_stop()?;
     tracing::info!("stopping");
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    host::context::CONTEXT.stop();
+    // In-flight HTTP finishes, WebSockets are closed with 1001; then the
+    // protocols' DESTROY (which flushes what they hold) and exit 0.
+    let deadline = std::time::Instant::now() + STOP_GRACE;
+    while ops::stats::open_connections() > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     serve::destroy_protocols();
     Ok(ExitCode::SUCCESS)
 }
+
+/// How long stopping waits for connections to finish.
+const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Blocks until SIGINT or SIGTERM.
 fn wait_for_stop() -> anyhow::Result<()> {

@@ -133,8 +133,16 @@ async fn accept_loop(
     site: Arc<ArcSwap<Site>>,
     t: Timeouts,
 ) {
+    let mut stop = CONTEXT.stopping();
     loop {
-        match listener.accept().await {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = stop.wait_for(|s| *s) => {
+                // Dropping the listener stops accepting on this thread.
+                return;
+            }
+        };
+        match accepted {
             Ok((stream, peer)) => {
                 let info = ConnInfo {
                     peer,

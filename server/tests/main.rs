@@ -4,8 +4,12 @@
 mod support;
 
 mod config_check;
+mod http_callback;
+mod http_cgi;
 mod http_paths;
+mod http_post_demo;
 mod http_static;
 mod http_vhosts;
 mod ops_access_log;
+mod ops_lifecycle;
 mod ws_dumb_increment;

@@ -18,12 +18,15 @@ pub struct Context {
     threads: OnceLock<Vec<ThreadHandle>>,
     /// The current site.
     site: OnceLock<Arc<ArcSwap<Site>>>,
+    /// Set once the server is stopping.
+    stop: OnceLock<tokio::sync::watch::Sender<bool>>,
 }
 
 /// The context (what `struct lws_context *` points at).
 pub static CONTEXT: Context = Context {
     threads: OnceLock::new(),
     site: OnceLock::new(),
+    stop: OnceLock::new(),
 };
 
 /// `&CONTEXT` as the opaque pointer plugins hold.
@@ -51,6 +54,21 @@ impl Context {
                 })
                 .collect(),
         );
+    }
+
+    fn stop_sender(&self) -> &tokio::sync::watch::Sender<bool> {
+        self.stop
+            .get_or_init(|| tokio::sync::watch::channel(false).0)
+    }
+
+    /// Tells every listener and connection that the server is stopping.
+    pub fn stop(&self) {
+        self.stop_sender().send_replace(true);
+    }
+
+    /// A receiver that changes to `true` when the server starts stopping.
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stop_sender().subscribe()
     }
 
     /// `lws_cancel_service`: wakes every service thread once.

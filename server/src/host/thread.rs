@@ -118,6 +118,8 @@ pub async fn run_commands(mut rx: UnboundedReceiver<Command>) {
                 if let Some(site) = crate::host::context::CONTEXT.site() {
                     dispatch::destroy_all(&site);
                 }
+                // Then the old ABI's context-level destroy_*, as lws does.
+                crate::host::ffi::load::destroy_plugins();
                 done.wait();
             }
         }

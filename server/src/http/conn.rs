@@ -55,7 +55,17 @@ pub async fn serve(stream: TcpStream, info: ConnInfo, site: Arc<ArcSwap<Site>>, 
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         c.open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
-    if let Err(e) = conn.await {
+    let mut conn = std::pin::pin!(conn);
+    let mut stop = crate::host::context::CONTEXT.stopping();
+    let res = tokio::select! {
+        r = conn.as_mut() => r,
+        _ = stop.wait_for(|s| *s) => {
+            // Stopping: finish what is in flight, take nothing new.
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = res {
         tracing::debug!("connection closed: {e}");
     }
     if let Some(c) = counters {

@@ -38,9 +38,9 @@
 //! * [`UploadState::Close`] comes once, from [`FormParser::finalize`], for
 //!   every body (lws calls it from `lws_spa_finalize`/`lws_spa_destroy`
 //!   even for urlencoded bodies). After a complete multipart body its name
-//!   and filename are empty; if the body stopped inside a file part (an
-//!   abandoned upload) it names that part, and that file gets no
-//!   FinalContent (lws's "upload abandoned").
+//!   and filename are empty; if the body stopped inside a part it names
+//!   that part, and a file part then gets no FinalContent (lws's "upload
+//!   abandoned"), a field part is not stored.
 //! * After the closing boundary the rest (the epilogue) is ignored, as is
 //!   anything fed after `finalize`. The preamble is ignored.
 //!
@@ -71,7 +71,8 @@ pub enum UploadState {
     /// is complete.
     FinalContent = 1,
     /// `LWS_UFS_CLOSE`: the parser is finished (sent once, by `finalize`);
-    /// names the file part only if its upload was abandoned.
+    /// names the multipart part the body stopped in, if any (for a file:
+    /// an abandoned upload), else has empty names.
     Close = 3,
 }
 
@@ -460,9 +461,7 @@ fn hex(b: u8) -> Option<u8> {
 /// `Some(boundary)` if `content_type` is multipart (`multipart/form-data` or
 /// `multipart/related`, any case, as lws), `None` for anything else.
 fn multipart_boundary(content_type: &str) -> Result<Option<Vec<u8>>, FormError> {
-    let (media, mut rest) = content_type
-        .split_once(';')
-        .unwrap_or((content_type, ""));
+    let (media, mut rest) = content_type.split_once(';').unwrap_or((content_type, ""));
     let media = media.trim();
     if !media.eq_ignore_ascii_case("multipart/form-data")
         && !media.eq_ignore_ascii_case("multipart/related")
@@ -545,10 +544,10 @@ struct Part {
 }
 
 struct Multipart {
-    /// `\r\n--boundary`.
+    /// `\r\n--boundary`. Its only CR is the first byte (the boundary is
+    /// printable ASCII), so after a mismatch a match can only restart at
+    /// the mismatching byte, if that is a CR.
     delim: Vec<u8>,
-    /// KMP failure function of `delim`.
-    fail: Vec<usize>,
     /// How much of `delim` the latest bytes match: those bytes are held
     /// back (they may be the boundary) and are `delim[..matched]`.
     matched: usize,
@@ -564,20 +563,8 @@ impl Multipart {
     fn new(boundary: &[u8]) -> Multipart {
         let mut delim = b"\r\n--".to_vec();
         delim.extend_from_slice(boundary);
-        let mut fail = vec![0; delim.len()];
-        let mut k = 0;
-        for i in 1..delim.len() {
-            while k > 0 && delim[i] != delim[k] {
-                k = fail[k - 1];
-            }
-            if delim[i] == delim[k] {
-                k += 1;
-            }
-            fail[i] = k;
-        }
         Multipart {
             delim,
-            fail,
             // The body may start with the boundary itself: act as if a
             // CRLF came first (lws does the same).
             matched: 2,
@@ -723,12 +710,11 @@ impl Multipart {
                 }
             } else {
                 let b = piece[j];
-                while k > 0 && delim[k] != b {
-                    k = self.fail[k - 1];
-                }
-                if delim[k] == b {
-                    k += 1;
-                }
+                k = if delim[k] == b {
+                    k + 1
+                } else {
+                    usize::from(b == b'\r')
+                };
                 j += 1;
             }
             if k == delim.len() {

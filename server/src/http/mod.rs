@@ -2,6 +2,7 @@
 //! service, and the mounts it hands requests to.
 
 pub mod conn;
+pub mod form;
 pub mod mount;
 pub mod path;
 pub mod response;

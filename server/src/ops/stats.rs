@@ -43,6 +43,14 @@ pub fn threads() -> &'static [ThreadStats] {
     THREADS.get_or_init(|| (0..MAX_THREADS).map(|_| ThreadStats::default()).collect())
 }
 
+/// Connections open on all service threads.
+pub fn open_connections() -> u64 {
+    threads()
+        .iter()
+        .map(|t| t.open.load(Ordering::Relaxed))
+        .sum()
+}
+
 /// Marks the start time (call once at start-up).
 pub fn start() {
     let _ = START.set(Instant::now());

@@ -134,6 +134,7 @@ async fn serve(
     let mut scratch: Vec<u8> = Vec::with_capacity(chunk + 1);
     let mut last_rx = Instant::now();
     let mut ping_sent = false;
+    let mut stop = crate::host::context::CONTEXT.stopping();
     loop {
         if wsi.close_requested.get() {
             return End::Local;
@@ -261,6 +262,10 @@ async fn serve(
                 }
             }
             _ = wsi.wake.notified() => {}
+            _ = stop.wait_for(|s| *s) => {
+                *wsi.close_reason.borrow_mut() = Some((1001, b"server stopping".to_vec()));
+                return End::Local;
+            }
             _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
                 let now = Instant::now();
                 if wsi.timeout.get().is_some_and(|t| t <= now) {

@@ -51,3 +51,122 @@ pub fn next_text(ws: &mut Client) -> String {
         }
     }
 }
+
+/// Sends a WebSocket opening request for `/` with the `extra` header lines
+/// and reads the response head (and a non-101's body, by Content-Length).
+/// Returns the stream, positioned just after the response.
+pub fn raw_handshake(addr: SocketAddr, extra: &[(&str, &str)]) -> (TcpStream, super::Raw) {
+    use std::io::{Read, Write};
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!(
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    );
+    for (k, v) in extra {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => panic!(
+                "connection ended inside a handshake response: {:?}",
+                String::from_utf8_lossy(&head)
+            ),
+        }
+    }
+    let head = String::from_utf8_lossy(&head).to_string();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let mut r = super::Raw {
+        status,
+        head,
+        body: Vec::new(),
+    };
+    if status != 101 {
+        if let Some(n) = r.header("content-length") {
+            let mut body = vec![0; n.parse().unwrap()];
+            s.read_exact(&mut body).unwrap();
+            r.body = body;
+        }
+    }
+    (s, r)
+}
+
+/// A tungstenite client on a stream whose handshake is done.
+pub fn client_on(stream: TcpStream) -> Client {
+    WebSocket::from_raw_socket(stream, tungstenite::protocol::Role::Client, None)
+}
+
+/// Connects asking for `protocols` (raw handshake, so the response head is
+/// returned too); panics unless the answer is 101.
+pub fn connect_head(addr: SocketAddr, protocols: &str) -> (Client, super::Raw) {
+    let (s, r) = raw_handshake(addr, &[("Sec-WebSocket-Protocol", protocols)]);
+    assert_eq!(r.status, 101, "{protocols}: {}", r.head);
+    (client_on(s), r)
+}
+
+/// One masked client frame (opcode 1 text, 2 binary, 0 continuation, ...).
+pub fn frame(opcode: u8, fin: bool, rsv1: bool, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x37u8, 0xfa, 0x21, 0x3d];
+    let mut out = vec![(u8::from(fin) << 7) | (u8::from(rsv1) << 6) | (opcode & 0x0f)];
+    match payload.len() {
+        n if n < 126 => out.push(0x80 | n as u8),
+        n if n <= 0xffff => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&mask);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    out
+}
+
+/// One server frame read off the socket.
+#[derive(Debug)]
+pub struct RawFrame {
+    /// FIN bit.
+    pub fin: bool,
+    /// RSV1 (compressed) bit.
+    pub rsv1: bool,
+    /// Opcode.
+    pub opcode: u8,
+    /// Payload (servers do not mask).
+    pub payload: Vec<u8>,
+}
+
+/// Reads one frame (panics on EOF or a masked frame).
+pub fn read_frame(s: &mut TcpStream) -> RawFrame {
+    use std::io::Read;
+    let mut h = [0u8; 2];
+    s.read_exact(&mut h).expect("frame header");
+    assert_eq!(h[1] & 0x80, 0, "a server frame must not be masked");
+    let len = match h[1] & 0x7f {
+        126 => {
+            let mut b = [0u8; 2];
+            s.read_exact(&mut b).unwrap();
+            u64::from(u16::from_be_bytes(b))
+        }
+        127 => {
+            let mut b = [0u8; 8];
+            s.read_exact(&mut b).unwrap();
+            u64::from_be_bytes(b)
+        }
+        n => u64::from(n),
+    };
+    let mut payload = vec![0; usize::try_from(len).unwrap()];
+    s.read_exact(&mut payload).expect("frame payload");
+    RawFrame {
+        fin: h[0] & 0x80 != 0,
+        rsv1: h[0] & 0x40 != 0,
+        opcode: h[0] & 0x0f,
+        payload,
+    }
+}

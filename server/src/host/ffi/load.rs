@@ -3,7 +3,8 @@
 
 use std::ffi::{c_int, CStr};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use comlink_plugin_api::abi::{
     LwsCallbackFn, LwsContext, LwsPluginCapability, LwsPluginHeader, LwsPluginProtocol,
@@ -27,7 +28,43 @@ pub struct LibHandle {
     /// The file.
     pub path: PathBuf,
     destroy: Option<DestroyFn>,
+    /// `destroy` has run (it runs at most once).
+    destroyed: AtomicBool,
     library: Option<Library>,
+}
+
+/// Old-ABI plugins with a `destroy_*`, in load order, for [`destroy_plugins`].
+static WITH_DESTROY: Mutex<Vec<Weak<LibHandle>>> = Mutex::new(Vec::new());
+
+impl LibHandle {
+    /// Runs the plugin's `destroy_*` (old ABI), once.
+    pub fn run_destroy(&self) {
+        if self.destroyed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if let (Some(destroy), Some(_open)) = (self.destroy, self.library.as_ref()) {
+            // SAFETY: `destroy` was read from `self.library`, which is still
+            // open (checked just above; it is only closed in `drop`); the
+            // plugin's destroy function takes the context pointer, as lws
+            // calls it.
+            unsafe { destroy(context::context_ptr()) };
+        }
+    }
+}
+
+/// Shutdown, after every PROTOCOL_DESTROY: each loaded old-ABI plugin's
+/// `destroy_*`, in load order (lws: context destruction, then dlclose; the
+/// process exits here, so the libraries stay mapped).
+pub fn destroy_plugins() {
+    let libs: Vec<Arc<LibHandle>> = WITH_DESTROY
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    for lib in libs {
+        lib.run_destroy();
+    }
 }
 
 impl std::fmt::Debug for LibHandle {
@@ -40,12 +77,7 @@ impl std::fmt::Debug for LibHandle {
 
 impl Drop for LibHandle {
     fn drop(&mut self) {
-        if let Some(destroy) = self.destroy {
-            // SAFETY: `destroy` was read from `self.library`, which is still
-            // open (it is closed just below); the plugin's destroy function
-            // takes the context pointer, as lws calls it.
-            unsafe { destroy(context::context_ptr()) };
-        }
+        self.run_destroy();
         if let Some(lib) = self.library.take() {
             if let Err(e) = lib.close() {
                 tracing::warn!("{}: dlclose: {e}", self.path.display());
@@ -149,8 +181,15 @@ pub fn open(path: &Path, syms: &Symbols) -> Result<Arc<PluginLib>, LoadError> {
         let handle = Arc::new(LibHandle {
             path: path.to_path_buf(),
             destroy,
+            destroyed: AtomicBool::new(false),
             library: Some(library),
         });
+        if destroy.is_some() {
+            WITH_DESTROY
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Arc::downgrade(&handle));
+        }
         let protocols = read_protocols(path, cap.protocols, count, &handle)?;
         return Ok(Arc::new(PluginLib {
             path: path.to_path_buf(),
@@ -212,6 +251,7 @@ pub fn open(path: &Path, syms: &Symbols) -> Result<Arc<PluginLib>, LoadError> {
         let handle = Arc::new(LibHandle {
             path: path.to_path_buf(),
             destroy: None,
+            destroyed: AtomicBool::new(false),
             library: Some(library),
         });
         let protocols = read_protocols(path, protos, usize::try_from(count).unwrap_or(0), &handle)?;

@@ -15,3 +15,4 @@ pub mod exports;
 pub mod http;
 pub mod load;
 pub mod pvo;
+pub mod spa;

@@ -159,7 +159,8 @@ fn urlencoded_basic() {
 
 #[test]
 fn urlencoded_every_split() {
-    let body = b"x=%41%42&text=Hello%2C+World%21%0D%0A%e2%9c%93&send=%7e~%7E&file=a%3Db=c+&upload=%25%2b+";
+    let body =
+        b"x=%41%42&text=Hello%2C+World%21%0D%0A%e2%9c%93&send=%7e~%7E&file=a%3Db=c+&upload=%25%2b+";
     let expected = Outcome {
         values: vec![
             some("Hello, World!\r\n\u{2713}"),
@@ -179,15 +180,24 @@ fn urlencoded_every_split() {
         }
     }
     let bytewise: Vec<usize> = (1..body.len()).collect();
-    assert_eq!(run_cuts(URL, PARAMS, 1024, body, &bytewise).outcome, expected);
+    assert_eq!(
+        run_cuts(URL, PARAMS, 1024, body, &bytewise).outcome,
+        expected
+    );
 }
 
 #[test]
 fn urlencoded_first_nonempty_value_wins_and_empty_is_absent() {
-    let o = run(URL, &["a", "b", "c"], 1024, b"a=&a=first&a=second&b=&c=3&c=");
+    let o = run(
+        URL,
+        &["a", "b", "c"],
+        1024,
+        b"a=&a=first&a=second&b=&c=3&c=",
+    );
     assert_eq!(o.values, vec![some("first"), None, some("3")]);
     let mut p = FormParser::new(URL, &params(&["a"]), 1024).unwrap();
-    p.process(b"a=first&a=longer-second", &mut |_| true).unwrap();
+    p.process(b"a=first&a=longer-second", &mut |_| true)
+        .unwrap();
     p.finalize(&mut |_| true).unwrap();
     assert_eq!(p.get_string(0), Some("first"));
     assert_eq!(p.get_length(0), 5);
@@ -252,7 +262,10 @@ fn urlencoded_non_utf8_value() {
 fn urlencoded_name_too_long() {
     let long = "n".repeat(MAX_NAME_LEN);
     let ok = format!("{long}=1");
-    assert_eq!(run(URL, &[&long], 1024, ok.as_bytes()).values, vec![some("1")]);
+    assert_eq!(
+        run(URL, &[&long], 1024, ok.as_bytes()).values,
+        vec![some("1")]
+    );
     let bad = format!("{long}n=1");
     assert_eq!(
         run(URL, &["a"], 1024, bad.as_bytes()).error,
@@ -279,7 +292,10 @@ fn other_content_types_are_urlencoded() {
 fn storage_limit_matches_lws() {
     // lws: each value takes len + 1 and must end before the last byte.
     let names = &["a", "b"];
-    assert_eq!(run(URL, names, 8, b"a=abcdef").values, vec![some("abcdef"), None]);
+    assert_eq!(
+        run(URL, names, 8, b"a=abcdef").values,
+        vec![some("abcdef"), None]
+    );
     let o = run(URL, names, 8, b"a=abcdefg");
     assert_eq!(o.error, Some(FormError::StorageExceeded { max_storage: 8 }));
     assert_eq!(o.values, vec![None, None]);
@@ -298,7 +314,10 @@ fn storage_limit_matches_lws() {
     let o = run(URL, names, 8, b"a=abc&a=abc");
     assert_eq!(o.error, Some(FormError::StorageExceeded { max_storage: 8 }));
     // Escapes count decoded.
-    assert_eq!(run(URL, names, 8, b"a=%41%42%43%44%45%46").values[0], some("ABCDEF"));
+    assert_eq!(
+        run(URL, names, 8, b"a=%41%42%43%44%45%46").values[0],
+        some("ABCDEF")
+    );
 }
 
 #[test]
@@ -350,9 +369,7 @@ fn mp_body() -> Vec<u8> {
     b.extend_from_slice(b"content-disposition:form-data; NAME=send\r\n\r\n");
     b.extend_from_slice(b"Send it\r\n--XyZ-boundary\r\n");
     b.extend_from_slice(b"X-Other: a--b\r\n");
-    b.extend_from_slice(
-        b"CONTENT-DISPOSITION: form-data; name=\"file\"; filename=\"t.txt\"\r\n",
-    );
+    b.extend_from_slice(b"CONTENT-DISPOSITION: form-data; name=\"file\"; filename=\"t.txt\"\r\n");
     b.extend_from_slice(b"Content-Type: application/octet-stream\r\n\r\n");
     b.extend_from_slice(FILE_DATA);
     b.extend_from_slice(b"\r\n--XyZ-boundary--\r\nepilogue\r\n--XyZ-boundary\r\n");
@@ -376,9 +393,7 @@ fn mp_expected() -> Outcome {
 
 #[test]
 fn multipart_whole() {
-    assert!(!FILE_DATA
-        .windows(16)
-        .any(|w| w == b"\r\n--XyZ-boundary"));
+    assert!(!FILE_DATA.windows(16).any(|w| w == b"\r\n--XyZ-boundary"));
     assert_eq!(run(Some(MP_CT), PARAMS, 1024, &mp_body()), mp_expected());
 }
 
@@ -411,11 +426,14 @@ fn multipart_one_megabyte_file_streams() {
             data.extend_from_slice(b"\r\n--");
             let n = rng.below(boundary.len());
             data.extend_from_slice(&boundary.as_bytes()[..n]);
+            data.push(b'#');
         } else {
             data.push(rng.next() as u8);
         }
     }
     data.truncate(1 << 20);
+    let delim = format!("\r\n--{boundary}");
+    assert_eq!(find(&data, delim.as_bytes()), None);
     let mut body = Vec::new();
     body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
     body.extend_from_slice(
@@ -446,7 +464,11 @@ fn multipart_one_megabyte_file_streams() {
     assert_eq!(o.events[2..], [Ev::Final, close()]);
     // Nothing held back beyond a partial boundary or a piece of a header
     // line.
-    assert!(r.max_buffered < 2 * delim_len, "buffered {}", r.max_buffered);
+    assert!(
+        r.max_buffered < 2 * delim_len,
+        "buffered {}",
+        r.max_buffered
+    );
     assert!(r.max_chunk <= 1024, "chunk {}", r.max_chunk);
 }
 
@@ -468,7 +490,11 @@ fn multipart_boundary_spellings() {
         "multipart/form-data;boundary=abc ; charset=utf-8",
         "multipart/form-data; boundary=\"abc\"",
     ] {
-        assert_eq!(run(Some(ct), PARAMS, 1024, body).values[0], some("v"), "{ct}");
+        assert_eq!(
+            run(Some(ct), PARAMS, 1024, body).values[0],
+            some("v"),
+            "{ct}"
+        );
     }
 }
 
@@ -488,13 +514,19 @@ fn multipart_missing_or_bad_boundary() {
         new("multipart/form-data; boundary=\"\""),
         Err(FormError::BadBoundary(_))
     ));
-    let long = format!("multipart/form-data; boundary={}", "x".repeat(MAX_BOUNDARY_LEN + 1));
+    let long = format!(
+        "multipart/form-data; boundary={}",
+        "x".repeat(MAX_BOUNDARY_LEN + 1)
+    );
     assert!(matches!(new(&long), Err(FormError::BadBoundary(_))));
     assert!(matches!(
         new("multipart/form-data; boundary=\"a\u{e9}\""),
         Err(FormError::BadBoundary(_))
     ));
-    let ok = format!("multipart/form-data; boundary={}", "x".repeat(MAX_BOUNDARY_LEN));
+    let ok = format!(
+        "multipart/form-data; boundary={}",
+        "x".repeat(MAX_BOUNDARY_LEN)
+    );
     assert_eq!(new(&ok), Ok(()));
 }
 
@@ -555,7 +587,6 @@ fn multipart_truncated_elsewhere() {
         assert_eq!(o.error, None);
         assert!(matches!(o.finalize, Err(FormError::Truncated(_))), "{o:?}");
         assert_eq!(o.events, vec![close]);
-        assert_eq!(o.values[0], None);
     }
     // A completed field before the cut is kept.
     let o = run(
@@ -582,7 +613,10 @@ Content-Disposition: form-data; name=\"file\"; filename=\"\"\r\n\r\nnot a file\r
     let o = run(ct, PARAMS, 1024, body);
     assert_eq!(o.error, None);
     assert_eq!(o.finalize, Ok(()));
-    assert_eq!(o.values, vec![some("line\r\nline"), None, some("not a file"), None]);
+    assert_eq!(
+        o.values,
+        vec![some("line\r\nline"), None, some("not a file"), None]
+    );
     assert_eq!(
         o.events,
         vec![
@@ -612,18 +646,28 @@ fn multipart_header_too_long() {
         body.extend_from_slice(b"X-A: b\r\n");
     }
     body.extend_from_slice(b"\r\nv\r\n--B--");
-    assert_eq!(run(ct, PARAMS, 1024, &body).error, Some(FormError::HeaderTooLong));
+    assert_eq!(
+        run(ct, PARAMS, 1024, &body).error,
+        Some(FormError::HeaderTooLong)
+    );
     // Junk after a boundary counts as header.
     let mut body = b"--B".to_vec();
     body.extend(std::iter::repeat_n(b' ', MAX_PART_HEADER + 1));
-    assert_eq!(run(ct, PARAMS, 1024, &body).error, Some(FormError::HeaderTooLong));
+    assert_eq!(
+        run(ct, PARAMS, 1024, &body).error,
+        Some(FormError::HeaderTooLong)
+    );
 }
 
 #[test]
 fn refusal_by_callback() {
     let ct = Some("multipart/form-data; boundary=B");
     let body = b"--B\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a\"\r\n\r\n0123456789\r\n--B--";
-    for refuse in [UploadState::Open, UploadState::Content, UploadState::FinalContent] {
+    for refuse in [
+        UploadState::Open,
+        UploadState::Content,
+        UploadState::FinalContent,
+    ] {
         let mut p = FormParser::new(ct, &params(PARAMS), 1024).unwrap();
         let mut result = Ok(());
         for chunk in body.chunks(7) {
@@ -713,8 +757,8 @@ impl Rng {
     fn chance(&mut self, percent: usize) -> bool {
         self.below(100) < percent
     }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
     }
 }
 
@@ -733,10 +777,11 @@ fn fuzz_bytes(rng: &mut Rng, boundary: &[u8], max: usize) -> Vec<u8> {
             }
             1 => {
                 let bits: [&[u8]; 6] = [b"\r", b"\n", b"-", b"\r\n", b"%", b"+"];
-                v.extend_from_slice(*rng.pick(&bits));
+                let bit: &[u8] = rng.pick(&bits);
+                v.extend_from_slice(bit);
             }
             2 => v.push(rng.next() as u8),
-            _ => v.push(*rng.pick(b"abcXYZ09=&;\" ")),
+            _ => v.push(rng.pick(b"abcXYZ09=&;\" ")),
         }
     }
     v
@@ -766,14 +811,20 @@ fn expect_field(g: &mut Generated, name: &str, value: &[u8]) {
 fn gen_multipart(rng: &mut Rng) -> Generated {
     let boundary: Vec<u8> = {
         let len = 1 + rng.below(20);
-        (0..len).map(|_| *rng.pick(b"-abAB09_'()+,./:=?")).collect()
+        (0..len).map(|_| rng.pick(b"-abAB09_'()+,./:=?")).collect()
     };
     let delim = [b"\r\n--", &boundary[..]].concat();
     let quoted = rng.chance(50);
     let ct = if quoted {
-        format!("multipart/form-data; boundary=\"{}\"", String::from_utf8_lossy(&boundary))
+        format!(
+            "multipart/form-data; boundary=\"{}\"",
+            String::from_utf8_lossy(&boundary)
+        )
     } else {
-        format!("multipart/form-data; boundary={}", String::from_utf8_lossy(&boundary))
+        format!(
+            "multipart/form-data; boundary={}",
+            String::from_utf8_lossy(&boundary)
+        )
     };
     let mut g = Generated {
         ct,
@@ -797,14 +848,19 @@ fn gen_multipart(rng: &mut Rng) -> Generated {
     let parts = rng.below(5);
     for _ in 0..parts {
         let eols: [&[u8]; 3] = [b"\r\n", b"  \r\n", b"\t\r\n"];
-        g.body.extend_from_slice(*rng.pick(&eols));
-        let name = *rng.pick(FUZZ_NAMES);
+        let eol: &[u8] = rng.pick(&eols);
+        g.body.extend_from_slice(eol);
+        let name = rng.pick(FUZZ_NAMES);
         let filename = if rng.chance(35) {
-            *rng.pick(&["a.txt", "x y.bin", "", "C:\\p\\q"])
+            rng.pick(&["a.txt", "x y.bin", "", "C:\\p\\q"])
         } else {
             "-"
         };
-        let hname = *rng.pick(&["Content-Disposition", "content-disposition", "CONTENT-DISPOSITION"]);
+        let hname = rng.pick(&[
+            "Content-Disposition",
+            "content-disposition",
+            "CONTENT-DISPOSITION",
+        ]);
         if rng.chance(30) {
             g.body.extend_from_slice(b"Content-Type: text/plain\r\n");
         }
@@ -854,7 +910,7 @@ fn gen_urlencoded(rng: &mut Rng) -> Generated {
         if k > 0 {
             g.body.push(b'&');
         }
-        let name = *rng.pick(FUZZ_NAMES);
+        let name = rng.pick(FUZZ_NAMES);
         g.body.extend_from_slice(name.as_bytes());
         if rng.chance(10) {
             continue; // name without a value
@@ -924,6 +980,7 @@ fn random_cuts(rng: &mut Rng, len: usize) -> Vec<usize> {
 fn fuzz() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let names: Vec<&str> = FUZZ_NAMES[..4].to_vec();
+    let (mut checked_files, mut checked_values, mut overflowed) = (0, 0, 0);
     for round in 0..4000 {
         let g = if rng.chance(60) {
             gen_multipart(&mut rng)
@@ -940,13 +997,29 @@ fn fuzz() {
             }
             if rng.chance(5) {
                 ct = rng
-                    .pick(&["multipart/form-data; boundary=--", "text/plain", "multipart/related; boundary=a"])
+                    .pick(&[
+                        "multipart/form-data; boundary=--",
+                        "text/plain",
+                        "multipart/related; boundary=a",
+                    ])
                     .to_string();
             }
         }
-        let max = *rng.pick(&[0, 1, 2, 8, 64, 4096]);
-        let a = run_cuts(Some(&ct), &names, max, &body, &random_cuts(&mut rng, body.len()));
-        let b = run_cuts(Some(&ct), &names, max, &body, &random_cuts(&mut rng, body.len()));
+        let max = rng.pick(&[0, 1, 2, 8, 64, 4096]);
+        let a = run_cuts(
+            Some(&ct),
+            &names,
+            max,
+            &body,
+            &random_cuts(&mut rng, body.len()),
+        );
+        let b = run_cuts(
+            Some(&ct),
+            &names,
+            max,
+            &body,
+            &random_cuts(&mut rng, body.len()),
+        );
         assert_eq!(a.outcome, b.outcome, "round {round}: splits disagree");
         for r in [&a, &b] {
             assert!(r.max_buffered <= MAX_PART_HEADER + MAX_BOUNDARY_LEN + 4);
@@ -966,15 +1039,23 @@ fn fuzz() {
         }
         if !mutated {
             let limit = if max == 0 { 512 } else { max };
-            if g.need <= limit - 1 {
+            if g.need < limit {
                 let expected = Outcome {
                     values: g.values.clone(),
                     events: g.events.clone(),
                     error: None,
                     finalize: Ok(()),
                 };
-                assert_eq!(a.outcome, expected, "round {round}: {:?}", String::from_utf8_lossy(&body));
+                assert_eq!(
+                    a.outcome,
+                    expected,
+                    "round {round}: {:?}",
+                    String::from_utf8_lossy(&body)
+                );
+                checked_files += usize::from(g.events.len() > 1);
+                checked_values += usize::from(g.values.iter().any(Option::is_some));
             } else {
+                overflowed += 1;
                 assert_eq!(
                     a.outcome.error,
                     Some(FormError::StorageExceeded { max_storage: limit }),
@@ -983,4 +1064,8 @@ fn fuzz() {
             }
         }
     }
+    // The generator is not degenerate.
+    assert!(checked_files > 300, "{checked_files}");
+    assert!(checked_values > 300, "{checked_values}");
+    assert!(overflowed > 100, "{overflowed}");
 }

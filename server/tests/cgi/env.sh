@@ -1,0 +1,15 @@
+#!/bin/sh
+# Test CGI: prints its CGI environment and counts its stdin.
+echo "Content-Type: text/plain"
+echo "X-Script: env"
+echo ""
+echo "method=$REQUEST_METHOD"
+echo "query=$QUERY_STRING"
+echo "path_info=$PATH_INFO"
+echo "script_name=$SCRIPT_NAME"
+echo "content_length=$CONTENT_LENGTH"
+echo "content_type=$CONTENT_TYPE"
+echo "remote_addr=$REMOTE_ADDR"
+echo "http_x_test=$HTTP_X_TEST"
+echo "extra=$EXTRA"
+echo "stdin_bytes=$(cat | wc -c | tr -d ' ')"

@@ -1,0 +1,92 @@
+//! Start-up and stop: sd_notify readiness, graceful SIGTERM (WebSockets
+//! closed with 1001, in-flight HTTP finished, exit 0).
+
+use std::os::unix::net::UnixDatagram;
+use std::time::Duration;
+
+use crate::support::plugins::install_builtins;
+use crate::support::ws::{connect, next_text};
+use crate::support::{Server, Site};
+
+fn site() -> Site {
+    let s = Site::new("");
+    let plugins = s.path("plugins");
+    install_builtins(&plugins, &["dumb_increment"]);
+    std::fs::write(
+        s.path("conf"),
+        format!(
+            "{{\"global\": {{\"plugin-dir\": \"{}\"}}}}",
+            plugins.display()
+        ),
+    )
+    .unwrap();
+    s.conf_d(
+        "v",
+        &format!(
+            r#"{{"vhosts": [{{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
+            "mounts": [{{"mountpoint": "/", "origin": "file://{}"}}],
+            "ws-protocols": [{{"dumb-increment-protocol": {{"status": "ok"}}}}]}}]}}"#,
+            s.path("www").display()
+        ),
+    );
+    s.file("index.html", "hi");
+    s
+}
+
+#[test]
+fn sd_notify_ready_and_stopping() {
+    let s = site();
+    let sock_path = s.path("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut srv = Server::start_env(
+        s.dir.path(),
+        &[],
+        &[("NOTIFY_SOCKET", sock_path.to_str().unwrap())],
+    );
+    let mut buf = [0u8; 256];
+    let n = sock.recv(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("READY=1"));
+    assert_eq!(srv.signal_and_wait("TERM", 15), Some(0));
+    let n = sock.recv(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1"));
+}
+
+#[test]
+fn sigterm_closes_websockets_with_1001_and_exits_0() {
+    let s = site();
+    let mut srv = s.start();
+    let mut ws = connect(srv.addr(7681), "/", &["dumb-increment-protocol"]);
+    next_text(&mut ws);
+    let mut ws2 = connect(srv.addr(7681), "/", &["dumb-increment-protocol"]);
+    next_text(&mut ws2);
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(srv.pid().to_string())
+        .status();
+    for ws in [&mut ws, &mut ws2] {
+        let code = loop {
+            match ws.read() {
+                Ok(tungstenite::Message::Close(Some(f))) => break u16::from(f.code),
+                Ok(_) => continue,
+                Err(e) => panic!("no close frame before the end: {e}"),
+            }
+        };
+        assert_eq!(code, 1001);
+    }
+    assert_eq!(srv.signal_and_wait("TERM", 15), Some(0));
+    assert!(srv.log_text().contains("stopping"));
+}
+
+#[test]
+fn stopped_server_accepts_nothing_new() {
+    let s = site();
+    let mut srv = s.start();
+    let addr = srv.addr(7681);
+    assert_eq!(srv.signal_and_wait("INT", 15), Some(0));
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "listener closed"
+    );
+}
