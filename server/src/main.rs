@@ -72,37 +72,37 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("cannot start on this host (see above)");
     }
 
+    let mut signals = Signals::new().context("installing signal handlers")?;
     let cfg = &loaded.config;
-    let listeners = listen::bind_all(cfg, args.ephemeral_ports)?;
-    let mut dirs = cfg.global.plugin_dirs.clone();
-    if !args.no_default_plugins {
-        dirs.push(args.data_dir.join("libwebsockets-test-server/plugins"));
-    }
-    let plugins = host::loader::load_dirs(&dirs);
-    let site = site::Site::build(cfg, &plugins)?;
-    for l in &listeners {
-        let names: Vec<&str> = l
-            .vhosts
-            .iter()
-            .map(|&i| cfg.vhosts[i].name.as_str())
-            .collect();
-        tracing::info!(
-            "listening on {} (port {}: {})",
-            l.addr,
-            l.configured_port,
-            names.join(", ")
-        );
-    }
+    let listeners = listen::bind_all(cfg, args.ephemeral_ports, &[])?;
+    let plugins = host::loader::load_dirs(&plugin_dirs(&args, cfg));
+    let site = Arc::new(site::Site::build(cfg, &plugins)?);
+    host::vhost::register_site(&site);
+    log_listeners(cfg, &listeners);
     let shared = serve::Shared {
-        site: Arc::new(ArcSwap::from_pointee(site)),
+        site: Arc::new(ArcSwap::new(site)),
         timeout: Duration::from_secs(u64::from(cfg.global.timeout_secs.max(1))),
     };
-    let _threads = serve::start(cfg.global.count_threads, &listeners, shared)
-        .context("starting service threads")?;
-    drop(listeners);
+    let threads = cfg.global.count_threads;
+    let _threads =
+        serve::start(threads, &listeners, shared.clone()).context("starting service threads")?;
     tracing::info!("lwsws {} ready", env!("CARGO_PKG_VERSION"));
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
-    wait_for_stop()?;
+
+    let mut state = Running {
+        listeners,
+        threads,
+        shared,
+    };
+    while let Signal::Reload = signals.wait() {
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
+        match reload(&args, &mut state) {
+            Ok(()) => tracing::info!("configuration reloaded"),
+            Err(e) => tracing::error!("reload refused, the running configuration stays: {e:#}"),
+        }
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    }
+
     tracing::info!("stopping");
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     host::context::CONTEXT.stop();
@@ -116,22 +116,140 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The plugin dirs: `plugin-dir` entries, then the built-in dir unless `-n`.
+fn plugin_dirs(args: &Args, cfg: &config::Config) -> Vec<std::path::PathBuf> {
+    let mut dirs = cfg.global.plugin_dirs.clone();
+    if !args.no_default_plugins {
+        dirs.push(args.data_dir.join("libwebsockets-test-server/plugins"));
+    }
+    dirs
+}
+
+fn log_listeners(cfg: &config::Config, listeners: &[listen::Listener]) {
+    for l in listeners {
+        let names: Vec<&str> = l
+            .vhosts
+            .iter()
+            .map(|&i| cfg.vhosts[i].name.as_str())
+            .collect();
+        tracing::info!(
+            "listening on {} (port {}: {})",
+            l.addr,
+            l.configured_port,
+            names.join(", ")
+        );
+    }
+}
+
+/// What a reload replaces.
+struct Running {
+    listeners: Vec<listen::Listener>,
+    threads: u32,
+    shared: serve::Shared,
+}
+
+/// SIGHUP: re-read the whole configuration and the plugin dirs; a config
+/// that does not validate changes nothing. New connections get the new
+/// configuration and plugin code; connections already open keep theirs
+/// until they end (their site retires then, see `host::retire`).
+fn reload(args: &Args, st: &mut Running) -> anyhow::Result<()> {
+    let opts = LoadOptions {
+        data_dir: args.data_dir.clone(),
+    };
+    let loaded = match config::load(&args.config_dir, &opts) {
+        Ok(l) => l,
+        Err(config::Error::Invalid { problems }) => {
+            for p in &problems {
+                tracing::error!("{p}");
+            }
+            anyhow::bail!("{} problem(s) in the new configuration", problems.len());
+        }
+        Err(e) => return Err(e).context("loading the configuration"),
+    };
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    let host_problems = config::host_checks(&loaded.config);
+    if !host_problems.is_empty() {
+        for p in &host_problems {
+            tracing::error!("{p}");
+        }
+        anyhow::bail!("the new configuration cannot run on this host");
+    }
+    let cfg = &loaded.config;
+    if cfg.global.count_threads.max(1) != st.threads.max(1) {
+        tracing::warn!("count-threads changes take effect at the next restart");
+    }
+    let listeners = listen::bind_all(cfg, args.ephemeral_ports, &st.listeners)?;
+    let plugins = host::loader::load_dirs(&plugin_dirs(args, cfg));
+    let site = Arc::new(site::Site::build(cfg, &plugins)?);
+    host::vhost::register_site(&site);
+
+    // PROTOCOL_INIT of the new site on thread 0, before anyone can use it.
+    let done = Arc::new(std::sync::Barrier::new(2));
+    if !host::context::CONTEXT.post(0, host::thread::Command::Init(site.clone(), done.clone())) {
+        anyhow::bail!("service thread 0 is gone");
+    }
+    done.wait();
+    let old = st.shared.site.swap(site.clone());
+    let _ = host::context::CONTEXT.post(0, host::thread::Command::Retire(old));
+    for tsi in 0..host::context::CONTEXT.count_threads() {
+        let mine = serve::thread_listeners(&listeners, &site)?;
+        let _ = host::context::CONTEXT.post(
+            tsi,
+            host::thread::Command::Listen(host::thread::Handoff::new(mine)),
+        );
+    }
+    log_listeners(cfg, &listeners);
+    st.listeners = listeners;
+    Ok(())
+}
+
 /// How long stopping waits for connections to finish.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
-/// Blocks until SIGINT or SIGTERM.
-fn wait_for_stop() -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
+/// What the main thread was woken for.
+enum Signal {
+    /// SIGINT or SIGTERM.
+    Stop,
+    /// SIGHUP.
+    Reload,
+}
+
+/// The main thread's signal streams, created once so that no signal
+/// arriving during a reload is missed.
+struct Signals {
+    rt: tokio::runtime::Runtime,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Signals> {
         use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
-        tokio::select! {
-            _ = term.recv() => {},
-            _ = int.recv() => {},
-        }
-        Ok(())
-    })
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (term, int, hup) = rt.block_on(async {
+            Ok::<_, std::io::Error>((
+                signal(SignalKind::terminate())?,
+                signal(SignalKind::interrupt())?,
+                signal(SignalKind::hangup())?,
+            ))
+        })?;
+        Ok(Signals { rt, term, int, hup })
+    }
+
+    /// Blocks until SIGINT, SIGTERM or SIGHUP.
+    fn wait(&mut self) -> Signal {
+        let Signals { rt, term, int, hup } = self;
+        rt.block_on(async {
+            tokio::select! {
+                _ = term.recv() => Signal::Stop,
+                _ = int.recv() => Signal::Stop,
+                _ = hup.recv() => Signal::Reload,
+            }
+        })
+    }
 }

@@ -28,6 +28,38 @@ pub struct Shared {
     pub timeout: Duration,
 }
 
+/// One listening socket as a service thread runs it.
+pub struct ThreadListener {
+    /// A clone of the socket.
+    pub socket: TcpListener,
+    /// Vhosts on it (indices into the site), first = default.
+    pub vhosts: Arc<[usize]>,
+    /// Keep-alive timeout of its default vhost, seconds.
+    pub keepalive: u32,
+}
+
+/// Clones of `listeners` for one thread.
+pub fn thread_listeners(
+    listeners: &[Listener],
+    site: &Site,
+) -> std::io::Result<Vec<ThreadListener>> {
+    let mut mine = Vec::new();
+    for l in listeners {
+        let keepalive = l
+            .vhosts
+            .first()
+            .map(|&i| site.vhosts[i].cfg.keepalive_timeout)
+            .unwrap_or(5)
+            .max(1);
+        mine.push(ThreadListener {
+            socket: l.socket.try_clone()?,
+            vhosts: l.vhosts.clone(),
+            keepalive,
+        });
+    }
+    Ok(mine)
+}
+
 /// Starts `count` service threads over `listeners` and returns once thread
 /// 0 has run every protocol's PROTOCOL_INIT and all are about to accept.
 pub fn start(
@@ -42,17 +74,7 @@ pub fn start(
     let ready = Arc::new(Barrier::new(count + 1));
     let mut handles = Vec::new();
     for n in 0..count {
-        let mut mine = Vec::new();
-        for l in listeners {
-            let site = shared.site.load();
-            let keepalive = l
-                .vhosts
-                .first()
-                .map(|&i| site.vhosts[i].cfg.keepalive_timeout)
-                .unwrap_or(5)
-                .max(1);
-            mine.push((l.socket.try_clone()?, l.vhosts.clone(), keepalive));
-        }
+        let mine = thread_listeners(listeners, &shared.site.load())?;
         let shared = shared.clone();
         let commands = rxs.remove(0);
         let ready = ready.clone();
@@ -74,9 +96,50 @@ pub fn destroy_protocols() {
     }
 }
 
+thread_local! {
+    // This thread's accept loops (replaced on reload) and what they need.
+    static ACCEPTING: std::cell::RefCell<Vec<tokio::task::JoinHandle<()>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+    static SHARED: std::cell::RefCell<Option<Shared>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Replaces this thread's accept loops with loops over `listeners`.
+/// Sockets that stay are clones of the same listening socket, so nothing
+/// queued on them is lost.
+pub fn listen_on(listeners: Vec<ThreadListener>) {
+    let Some(shared) = SHARED.with(|s| s.borrow().clone()) else {
+        return;
+    };
+    let mut loops = Vec::new();
+    for l in listeners {
+        let listener = match tokio::net::TcpListener::from_std(l.socket) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!("cannot register a listener: {e}");
+                continue;
+            }
+        };
+        let t = Timeouts {
+            head: Duration::from_secs(u64::from(l.keepalive)),
+            idle: shared.timeout,
+        };
+        loops.push(tokio::task::spawn_local(accept_loop(
+            listener,
+            l.vhosts,
+            shared.site.clone(),
+            t,
+        )));
+    }
+    ACCEPTING.with(|a| {
+        for old in a.replace(loops) {
+            old.abort();
+        }
+    });
+}
+
 fn run(
     tsi: usize,
-    listeners: Vec<(TcpListener, Arc<[usize]>, u32)>,
+    listeners: Vec<ThreadListener>,
     shared: Shared,
     commands: UnboundedReceiver<Command>,
     ready: Arc<Barrier>,
@@ -95,35 +158,18 @@ fn run(
     };
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
+        SHARED.with(|s| *s.borrow_mut() = Some(shared.clone()));
         tokio::task::spawn_local(thread::run_commands(commands));
         if tsi == 0 {
             dispatch::init_all(&shared.site.load_full());
+            tokio::task::spawn_local(crate::host::retire::watch());
         }
         // Nobody accepts before every protocol is initialised.
         ready.wait();
-        let mut loops = Vec::new();
-        for (socket, vhosts, keepalive) in listeners {
-            let listener = match tokio::net::TcpListener::from_std(socket) {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::error!("cannot register a listener: {e}");
-                    continue;
-                }
-            };
-            let t = Timeouts {
-                head: Duration::from_secs(u64::from(keepalive)),
-                idle: shared.timeout,
-            };
-            loops.push(tokio::task::spawn_local(accept_loop(
-                listener,
-                vhosts,
-                shared.site.clone(),
-                t,
-            )));
-        }
-        for l in loops {
-            let _ = l.await;
-        }
+        listen_on(listeners);
+        // The loop lives as long as the process: connections keep being
+        // served while stopping, until main exits.
+        std::future::pending::<()>().await;
     });
 }
 

@@ -119,10 +119,6 @@ impl Site {
                 Some((k.clone(), StatusCode::from_u16(code).ok()?))
             })
             .collect();
-        for v in &vhosts {
-            // `vhosts` is complete and never changes again: addresses hold.
-            crate::host::vhost::register(&v.handle);
-        }
         Ok(Site {
             vhosts,
             server_header,

@@ -12,4 +12,6 @@ mod http_static;
 mod http_vhosts;
 mod ops_access_log;
 mod ops_lifecycle;
+mod ops_reload;
+mod plugin_abi;
 mod ws_dumb_increment;

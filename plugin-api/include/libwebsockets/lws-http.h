@@ -166,6 +166,16 @@ LWS_VISIBLE LWS_EXTERN int
 lws_hdr_copy_fragment(struct lws *wsi, char *dest, int len,
 		      enum lws_token_indexes h, int frag_idx);
 
+/* A request header that has no token, by name with its ':' ("x-my-hdr:"):
+ * its length (-1 when absent), and a NUL-terminated copy (its length, or -1
+ * when absent or when it does not fit in len bytes). */
+LWS_VISIBLE LWS_EXTERN int
+lws_hdr_custom_length(struct lws *wsi, const char *name, int nlen);
+
+LWS_VISIBLE LWS_EXTERN int
+lws_hdr_custom_copy(struct lws *wsi, char *dst, int len, const char *name,
+		    int nlen);
+
 /*
  * Find URL argument `name` (given with or without its '='): copy the
  * url-decoded value, NUL-terminated, into buf of len bytes and return its

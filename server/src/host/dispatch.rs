@@ -10,7 +10,6 @@ use comlink_plugin_api::abi::{
     LWS_CALLBACK_EVENT_WAIT_CANCELLED, LWS_CALLBACK_PROTOCOL_DESTROY, LWS_CALLBACK_PROTOCOL_INIT,
 };
 
-use crate::host::context::CONTEXT;
 use crate::host::ffi::call;
 use crate::host::thread;
 use crate::host::wsi::{Role, Wsi};
@@ -139,14 +138,17 @@ pub fn callback_all_local(
 
 /// EVENT_WAIT_CANCELLED to every initialised protocol of every vhost.
 pub fn cancel_local() {
-    let Some(site) = CONTEXT.site() else {
-        return;
-    };
+    for site in crate::host::vhost::live_sites() {
+        cancel_site(&site);
+    }
+}
+
+fn cancel_site(site: &Arc<Site>) {
     for (vi, v) in site.vhosts.iter().enumerate() {
         for (pi, p) in v.handle.protocols.iter().enumerate() {
             if p.initialized.load(Ordering::Acquire) {
                 vhost_callback(
-                    &site,
+                    site,
                     vi,
                     pi,
                     LWS_CALLBACK_EVENT_WAIT_CANCELLED,

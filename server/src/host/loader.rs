@@ -82,6 +82,40 @@ pub fn symbols_for(file_name: &str) -> Option<Symbols> {
     })
 }
 
+/// A private copy of a plugin file, removed when dropped (the mapping the
+/// loader made stays valid). The dynamic loader treats a path it has opened
+/// before as the same library even when the file was replaced; loading each
+/// generation from its own copy is what lets a reload pick up a rebuilt
+/// `.so` while connections on the old one keep running its code.
+struct PrivateCopy {
+    path: PathBuf,
+    dir: PathBuf,
+}
+
+static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl PrivateCopy {
+    fn new(src: &Path) -> std::io::Result<PrivateCopy> {
+        use std::os::unix::fs::DirBuilderExt;
+        let n = GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("lwsws-{}-plugin-{n}", std::process::id()));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .recursive(true)
+            .create(&dir)?;
+        let path = dir.join(src.file_name().unwrap_or_default());
+        std::fs::copy(src, &path)?;
+        Ok(PrivateCopy { path, dir })
+    }
+}
+
+impl Drop for PrivateCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
 /// The `lib*.so` files of `dir`, sorted by name.
 fn plugin_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)?
@@ -154,7 +188,12 @@ fn load_one(path: &Path, reg: &Registry) -> Result<Arc<PluginLib>, LoadError> {
         path: path.to_path_buf(),
         reason: "file name is not lib<name>.so".into(),
     })?;
-    let lib = load::open(path, &syms)?;
+    let copy = PrivateCopy::new(path).map_err(|e| LoadError::Open {
+        path: path.to_path_buf(),
+        reason: format!("cannot read it: {e}"),
+    })?;
+    let lib = load::open(path, &copy.path, &syms)?;
+    drop(copy);
     if let Some(dup) = reg.plugins.iter().find(|p| p.name == lib.name) {
         return Err(LoadError::Refused {
             path: path.to_path_buf(),

@@ -18,6 +18,7 @@ pub mod dispatch;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod loader;
+pub mod retire;
 
 pub mod ring;
 pub mod thread;

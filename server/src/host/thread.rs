@@ -54,6 +54,39 @@ pub enum Command {
     },
     /// Run protocol DESTROY for the current site, then signal.
     Shutdown(Arc<std::sync::Barrier>),
+    /// (thread 0) PROTOCOL_INIT for a new site, then signal.
+    Init(Arc<crate::site::Site>, Arc<std::sync::Barrier>),
+    /// (thread 0) An old site: DESTROY it once nothing uses it any more.
+    Retire(Arc<crate::site::Site>),
+    /// Serve these listening sockets from now on (reload).
+    Listen(Handoff<Vec<crate::serve::ThreadListener>>),
+}
+
+/// A value handed to one thread through a (cloneable) command.
+pub struct Handoff<T>(Arc<std::sync::Mutex<Option<T>>>);
+
+impl<T> Clone for Handoff<T> {
+    fn clone(&self) -> Self {
+        Handoff(self.0.clone())
+    }
+}
+
+impl<T> Handoff<T> {
+    /// Wraps `v`.
+    pub fn new(v: T) -> Self {
+        Handoff(Arc::new(std::sync::Mutex::new(Some(v))))
+    }
+
+    /// Takes the value (once).
+    pub fn take(&self) -> Option<T> {
+        self.0.lock().ok().and_then(|mut g| g.take())
+    }
+}
+
+impl<T> std::fmt::Debug for Handoff<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Handoff")
+    }
 }
 
 /// This thread's service index, if it is a service thread.
@@ -115,12 +148,22 @@ pub async fn run_commands(mut rx: UnboundedReceiver<Command>) {
                 at,
             } => crate::host::timers::arm_local(sul, generation, at),
             Command::Shutdown(done) => {
-                if let Some(site) = crate::host::context::CONTEXT.site() {
+                for site in crate::host::vhost::live_sites() {
                     dispatch::destroy_all(&site);
                 }
                 // Then the old ABI's context-level destroy_*, as lws does.
                 crate::host::ffi::load::destroy_plugins();
                 done.wait();
+            }
+            Command::Init(site, done) => {
+                dispatch::init_all(&site);
+                done.wait();
+            }
+            Command::Retire(site) => crate::host::retire::retire(site),
+            Command::Listen(h) => {
+                if let Some(l) = h.take() {
+                    crate::serve::listen_on(l);
+                }
             }
         }
     }

@@ -1,11 +1,13 @@
 //! What `struct lws_vhost *` points at: the protocols enabled on one vhost,
 //! their options and per-vhost data (`vh_priv`).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::ffi::{c_void, CString};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::sync::Mutex;
+use std::sync::{Mutex, Weak};
+
+use crate::site::Site;
 
 use crate::config::Vhost;
 use crate::host::ffi::call;
@@ -126,26 +128,54 @@ impl Drop for VhostProtocol {
     }
 }
 
-/// Addresses of the vhost handles of every site still alive, so a
-/// `struct lws_vhost *` from a plugin is checked before it is used.
-static LIVE_VHOSTS: Mutex<Option<HashSet<usize>>> = Mutex::new(None);
+/// The vhost handles of every site still alive (address -> its site), so a
+/// `struct lws_vhost *` from a plugin is checked before it is used and
+/// leads back to the site it belongs to.
+static LIVE_VHOSTS: Mutex<Option<HashMap<usize, Weak<Site>>>> = Mutex::new(None);
 
-fn live_vhosts<R>(f: impl FnOnce(&mut HashSet<usize>) -> R) -> R {
+fn live_vhosts<R>(f: impl FnOnce(&mut HashMap<usize, Weak<Site>>) -> R) -> R {
     let mut g = LIVE_VHOSTS.lock().unwrap_or_else(|e| e.into_inner());
-    f(g.get_or_insert_with(HashSet::new))
+    f(g.get_or_insert_with(HashMap::new))
 }
 
-/// Marks a handle as live (its address must not change until [`forget`]).
-pub fn register(h: &VhostHandle) {
-    live_vhosts(|s| s.insert(h as *const VhostHandle as usize));
+/// Registers the vhosts of a site (now in its `Arc`, so addresses hold).
+pub fn register_site(site: &Arc<Site>) {
+    live_vhosts(|m| {
+        for v in &site.vhosts {
+            m.insert(
+                &v.handle as *const VhostHandle as usize,
+                Arc::downgrade(site),
+            );
+        }
+    });
 }
 
 /// Unmarks a handle.
 pub fn forget(h: &VhostHandle) {
-    live_vhosts(|s| s.remove(&(h as *const VhostHandle as usize)));
+    live_vhosts(|m| m.remove(&(h as *const VhostHandle as usize)));
 }
 
 /// Whether `addr` is a live vhost handle.
 pub fn is_live(addr: usize) -> bool {
-    live_vhosts(|s| s.contains(&addr))
+    live_vhosts(|m| m.contains_key(&addr))
+}
+
+/// The site a live vhost handle belongs to.
+pub fn site_of(addr: usize) -> Option<Arc<Site>> {
+    live_vhosts(|m| m.get(&addr).and_then(Weak::upgrade))
+}
+
+/// Every site still alive: the current one and those retiring after a reload.
+pub fn live_sites() -> Vec<Arc<Site>> {
+    let mut out: Vec<Arc<Site>> = Vec::new();
+    live_vhosts(|m| {
+        for w in m.values() {
+            if let Some(s) = w.upgrade() {
+                if !out.iter().any(|o| Arc::ptr_eq(o, &s)) {
+                    out.push(s);
+                }
+            }
+        }
+    });
+    out
 }

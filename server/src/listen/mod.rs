@@ -60,6 +60,8 @@ pub struct Listener {
     pub configured_port: u16,
     /// Vhosts on this socket, first = default.
     pub vhosts: Arc<[usize]>,
+    /// The listen parameters it was made for (reused across reloads).
+    key: Key,
 }
 
 /// The listen parameters that decide whether two vhosts can share a socket.
@@ -72,8 +74,14 @@ struct Key {
 }
 
 /// Binds every listener the configuration asks for. With `ephemeral`, each
-/// distinct configured port is replaced by one the OS picks.
-pub fn bind_all(config: &Config, ephemeral: bool) -> Result<Vec<Listener>, Error> {
+/// distinct configured port is replaced by one the OS picks. Sockets of
+/// `previous` whose listen parameters are still wanted are reused (cloned),
+/// so a reload never closes a port it keeps.
+pub fn bind_all(
+    config: &Config,
+    ephemeral: bool,
+    previous: &[Listener],
+) -> Result<Vec<Listener>, Error> {
     // Group vhosts by listen parameters, keeping first-seen order.
     let mut groups: Vec<(Key, Vec<usize>)> = Vec::new();
     for (i, v) in config.vhosts.iter().enumerate() {
@@ -99,8 +107,32 @@ pub fn bind_all(config: &Config, ephemeral: bool) -> Result<Vec<Listener>, Error
     }
 
     let mut picked: HashMap<u16, u16> = HashMap::new();
+    for p in previous {
+        picked.entry(p.key.port).or_insert(p.addr.port());
+    }
     let mut out = Vec::new();
     for (key, members) in groups {
+        let vhosts: Arc<[usize]> = members.clone().into();
+        let kept: Vec<&Listener> = previous.iter().filter(|p| p.key == key).collect();
+        if !kept.is_empty() {
+            for p in kept {
+                let v = &config.vhosts[members[0]];
+                let socket = p.socket.try_clone().map_err(|source| Error::Bind {
+                    vhost: v.name.clone(),
+                    addr: p.addr,
+                    at: v.at.clone(),
+                    source,
+                })?;
+                out.push(Listener {
+                    socket,
+                    addr: p.addr,
+                    configured_port: p.configured_port,
+                    vhosts: vhosts.clone(),
+                    key: key.clone(),
+                });
+            }
+            continue;
+        }
         let v = &config.vhosts[members[0]];
         let port = if ephemeral {
             picked.get(&key.port).copied().unwrap_or(0)
@@ -121,7 +153,6 @@ pub fn bind_all(config: &Config, ephemeral: bool) -> Result<Vec<Listener>, Error
                 found
             }
         };
-        let vhosts: Arc<[usize]> = members.into();
         let mut port = port;
         for addr in addrs {
             let addr = SocketAddr::new(addr.ip(), port);
@@ -151,6 +182,7 @@ pub fn bind_all(config: &Config, ephemeral: bool) -> Result<Vec<Listener>, Error
                 addr: local,
                 configured_port: key.port,
                 vhosts: vhosts.clone(),
+                key: key.clone(),
             });
         }
     }

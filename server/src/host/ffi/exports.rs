@@ -982,7 +982,7 @@ pub extern "C" fn lws_timed_callback_vh_protocol_us(
             tracing::error!("lws_timed_callback_vh_protocol: call it from a callback");
             return -1;
         }
-        let Some(site) = CONTEXT.site() else {
+        let Some(site) = vhost::site_of(v as usize) else {
             return -1;
         };
         let vi = h.index;

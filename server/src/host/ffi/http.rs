@@ -461,3 +461,111 @@ pub extern "C" fn lws_token_to_string(token: c_int) -> *const c_uchar {
         .find(|(i, _)| *i == token)
         .map_or(std::ptr::null(), |(_, n)| n.as_ptr() as *const c_uchar)
 }
+
+fn custom_header(p: *mut Lws, name: *const c_char, nlen: c_int) -> Option<Vec<u8>> {
+    let w = wsi("lws_hdr_custom", p)?;
+    let raw = bytes_of(name as *const c_uchar, nlen);
+    let name = std::str::from_utf8(raw).ok()?.trim_end_matches(':');
+    let req = w.request.as_ref()?;
+    let vals: Vec<&[u8]> = req
+        .headers
+        .get_all(name)
+        .iter()
+        .map(|v| v.as_bytes())
+        .collect();
+    (!vals.is_empty()).then(|| vals.join(&b","[..]))
+}
+
+/// `lws_hdr_custom_length`: length of a header without a token (-1 if absent).
+#[no_mangle]
+pub extern "C" fn lws_hdr_custom_length(p: *mut Lws, name: *const c_char, nlen: c_int) -> c_int {
+    guard("lws_hdr_custom_length", -1, || {
+        custom_header(p, name, nlen).map_or(-1, |v| c_int::try_from(v.len()).unwrap_or(-1))
+    })
+}
+
+/// `lws_hdr_custom_copy`: a NUL-terminated copy of a header without a token.
+#[no_mangle]
+pub extern "C" fn lws_hdr_custom_copy(
+    p: *mut Lws,
+    dst: *mut c_char,
+    len: c_int,
+    name: *const c_char,
+    nlen: c_int,
+) -> c_int {
+    guard("lws_hdr_custom_copy", -1, || {
+        let Some(v) = custom_header(p, name, nlen) else {
+            return -1;
+        };
+        let cap = usize::try_from(len).unwrap_or(0);
+        if dst.is_null() || v.len() + 1 > cap {
+            return -1;
+        }
+        // SAFETY: `dst` is writable for `len` bytes (checked above).
+        unsafe {
+            std::ptr::copy_nonoverlapping(v.as_ptr(), dst as *mut u8, v.len());
+            *dst.add(v.len()) = 0;
+        }
+        c_int::try_from(v.len()).unwrap_or(-1)
+    })
+}
+
+/// Fragment `idx` of token `h`: url arguments one by one (decoded), header
+/// values one per occurrence.
+fn fragment(p: *mut Lws, h: c_int, idx: c_int) -> Option<Vec<u8>> {
+    let w = wsi("lws_hdr_fragment", p)?;
+    let req = w.request.as_ref()?;
+    let idx = usize::try_from(idx).ok()?;
+    match token_header(h)? {
+        TokenKind::UriArgs => {
+            let q = req.query.as_deref()?;
+            let part = q.split('&').nth(idx)?;
+            Some(percent_encoding::percent_decode_str(&part.replace('+', " ")).collect::<Vec<u8>>())
+        }
+        TokenKind::Header(name) => req
+            .headers
+            .get_all(name)
+            .iter()
+            .nth(idx)
+            .map(|v| v.as_bytes().to_vec()),
+        TokenKind::MethodUri(m) => {
+            (idx == 0 && m == req.method).then(|| req.path.clone().into_bytes())
+        }
+        TokenKind::Pseudo(_) => None,
+    }
+}
+
+/// `lws_hdr_fragment_length`: length of one fragment (0 when absent).
+#[no_mangle]
+pub extern "C" fn lws_hdr_fragment_length(p: *mut Lws, h: c_int, frag_idx: c_int) -> c_int {
+    guard("lws_hdr_fragment_length", 0, || {
+        fragment(p, h, frag_idx).map_or(0, |v| c_int::try_from(v.len()).unwrap_or(0))
+    })
+}
+
+/// `lws_hdr_copy_fragment`: a NUL-terminated copy of one fragment; its
+/// length, or -1 when absent or too long for `len`.
+#[no_mangle]
+pub extern "C" fn lws_hdr_copy_fragment(
+    p: *mut Lws,
+    dest: *mut c_char,
+    len: c_int,
+    h: c_int,
+    frag_idx: c_int,
+) -> c_int {
+    guard("lws_hdr_copy_fragment", -1, || {
+        let Some(v) = fragment(p, h, frag_idx) else {
+            return -1;
+        };
+        let cap = usize::try_from(len).unwrap_or(0);
+        if dest.is_null() || v.len() + 1 > cap {
+            return -1;
+        }
+        // SAFETY: `dest` is writable for `len` bytes (checked above).
+        unsafe {
+            std::ptr::copy_nonoverlapping(v.as_ptr(), dest as *mut u8, v.len());
+            *dest.add(v.len()) = 0;
+        }
+        c_int::try_from(v.len()).unwrap_or(-1)
+    })
+}

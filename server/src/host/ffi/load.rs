@@ -134,15 +134,19 @@ fn refused(path: &Path, reason: impl Into<String>) -> LoadError {
 }
 
 /// Opens `path` and reads its protocols (old or new ABI).
-pub fn open(path: &Path, syms: &Symbols) -> Result<Arc<PluginLib>, LoadError> {
+/// `from` is the file actually opened (a private copy of `path`, see
+/// `loader`); `path` is what logs and errors name.
+pub fn open(path: &Path, from: &Path, syms: &Symbols) -> Result<Arc<PluginLib>, LoadError> {
     // SAFETY: opening a library runs its initialisers. The plugin dir is
     // trusted configuration (as it is for lwsws): whoever can write there
     // can run code as this server by design. RTLD_NOW makes a missing host
     // function a load error here instead of a crash at first call.
-    let library = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }.map_err(|e| {
+    let library = unsafe { Library::open(Some(from), RTLD_NOW | RTLD_LOCAL) }.map_err(|e| {
         LoadError::Open {
             path: path.to_path_buf(),
-            reason: e.to_string(),
+            reason: e
+                .to_string()
+                .replace(&from.display().to_string(), &path.display().to_string()),
         }
     })?;
 

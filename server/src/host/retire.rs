@@ -1,0 +1,47 @@
+//! Sites replaced by a reload. Connections that started on an old site keep
+//! it (and its plugins' code) alive; once nothing but this list holds it,
+//! service thread 0 runs its protocols' PROTOCOL_DESTROY and lets it go,
+//! which unloads plugin libraries no newer site uses.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::host::dispatch;
+use crate::site::Site;
+
+/// How often retiring sites are checked.
+const CHECK_EVERY: Duration = Duration::from_millis(250);
+
+thread_local! {
+    static RETIRING: RefCell<Vec<Arc<Site>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Queues an old site (on service thread 0).
+pub fn retire(site: Arc<Site>) {
+    RETIRING.with(|r| r.borrow_mut().push(site));
+}
+
+/// Old sites still in use.
+pub fn count() -> usize {
+    RETIRING.with(|r| r.borrow().len())
+}
+
+/// Runs on service thread 0 for the life of the process.
+pub async fn watch() {
+    loop {
+        tokio::time::sleep(CHECK_EVERY).await;
+        let done: Vec<Arc<Site>> = RETIRING.with(|r| {
+            let mut r = r.borrow_mut();
+            let (done, keep): (Vec<_>, Vec<_>) =
+                r.drain(..).partition(|s| Arc::strong_count(s) == 1);
+            *r = keep;
+            done
+        });
+        for site in done {
+            dispatch::destroy_all(&site);
+            drop(site);
+            tracing::info!("previous configuration retired: its last connection has ended");
+        }
+    }
+}

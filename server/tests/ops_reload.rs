@@ -1,0 +1,137 @@
+//! SIGHUP reload: new config and new plugin code for new connections, old
+//! connections untouched; a broken config changes nothing.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::support::plugins::repo;
+use crate::support::ws::{connect, next_text};
+use crate::support::{eventually, Site};
+
+fn build_swap(dir: &Path, version: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let tmp = dir.join(format!(".build-{version}.so"));
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plugins/swap_version.c");
+    let o = Command::new("cc")
+        .args(["-shared", "-fPIC", "-Wall", "-I"])
+        .arg(repo().join("plugin-api/include"))
+        .arg(format!("-DVERSION=\"{version}\""))
+        .arg("-o")
+        .arg(&tmp)
+        .arg(src)
+        .output()
+        .expect("cc");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Replace the file the way an operator's `make install` does: a new
+    // file moved over the old name.
+    std::fs::rename(&tmp, dir.join("libprotocol_swap_version.so")).unwrap();
+}
+
+fn vhost(port: u16, name: &str) -> String {
+    format!(
+        r#"{{"vhosts": [{{"name": "{name}", "port": {port}, "interface": "127.0.0.1",
+        "ws-protocols": [{{"swap-version": {{"status": "ok"}}}}]}}]}}"#
+    )
+}
+
+fn hup(srv: &crate::support::Server) {
+    let before = srv.log_text().matches("configuration reloaded").count()
+        + srv.log_text().matches("reload refused").count();
+    Command::new("kill")
+        .arg("-HUP")
+        .arg(srv.pid().to_string())
+        .status()
+        .unwrap();
+    assert!(
+        eventually(20, || {
+            let t = srv.log_text();
+            t.matches("configuration reloaded").count() + t.matches("reload refused").count()
+                > before
+        }),
+        "no reload outcome logged:\n{}",
+        srv.log_text()
+    );
+}
+
+fn version_of(msg: &str) -> &str {
+    msg.split(':').next().unwrap()
+}
+
+#[test]
+fn plugin_swap_and_conf_d_edit_under_live_connections() {
+    let s = Site::new("");
+    let plugins = s.path("plugins");
+    build_swap(&plugins, "v1");
+    std::fs::write(
+        s.path("conf"),
+        format!(
+            "{{\"global\": {{\"plugin-dir\": \"{}\"}}}}",
+            plugins.display()
+        ),
+    )
+    .unwrap();
+    s.conf_d("a", &vhost(7681, "first"));
+    let srv = s.start();
+    let mut old = connect(srv.addr(7681), "/", &["swap-version"]);
+    assert_eq!(version_of(&next_text(&mut old)), "v1");
+
+    build_swap(&plugins, "v2");
+    s.conf_d("b", &vhost(7682, "second"));
+    hup(&srv);
+    assert!(
+        srv.log_text().contains("configuration reloaded"),
+        "{}",
+        srv.log_text()
+    );
+
+    // The old connection carries on with the old code...
+    for _ in 0..3 {
+        assert_eq!(version_of(&next_text(&mut old)), "v1");
+    }
+    // ...new connections get the new code, on the old port and the new one.
+    let mut new = connect(srv.addr(7681), "/", &["swap-version"]);
+    assert_eq!(version_of(&next_text(&mut new)), "v2");
+    let re = regex::Regex::new(r"listening on (\S+) \(port 7682:").unwrap();
+    let log = srv.log_text();
+    let addr: std::net::SocketAddr = re.captures(&log).expect("new port listening")[1]
+        .parse()
+        .unwrap();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], addr.port()));
+    let mut second = connect(addr, "/", &["swap-version"]);
+    assert_eq!(version_of(&next_text(&mut second)), "v2");
+
+    // When the last old connection ends, the old generation is retired.
+    drop(old);
+    assert!(
+        eventually(10, || srv
+            .log_text()
+            .contains("previous configuration retired")),
+        "{}",
+        srv.log_text()
+    );
+    assert_eq!(version_of(&next_text(&mut new)), "v2");
+}
+
+#[test]
+fn a_broken_config_edit_is_refused_with_file_and_line() {
+    let s = Site::simple("", "");
+    s.file("index.html", "still here");
+    let srv = s.start();
+    s.conf_d(
+        "zz-broken",
+        "{\n  \"vhosts\": [ { \"name\": \"x\" \"port\": 1 } ]\n}\n",
+    );
+    hup(&srv);
+    let log = srv.log_text();
+    assert!(log.contains("reload refused"), "{log}");
+    assert!(
+        regex::Regex::new(r"conf\.d/zz-broken:2:\d+")
+            .unwrap()
+            .is_match(&log),
+        "{log}"
+    );
+    let (st, _, body) = crate::support::get(&srv.url("/"));
+    assert_eq!((st, body.as_slice()), (200, &b"still here"[..]));
+    std::thread::sleep(Duration::from_millis(100));
+}
