@@ -86,6 +86,12 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     let threads = cfg.global.count_threads;
     let _threads =
         serve::start(threads, &listeners, shared.clone()).context("starting service threads")?;
+    // Everything that needs root is done (lws drops after protocol init).
+    if let Some(done) =
+        listen::privs::drop_privileges(&cfg.global).context("dropping privileges")?
+    {
+        tracing::info!("privileges dropped to {done}");
+    }
     tracing::info!("lwsws {} ready", env!("CARGO_PKG_VERSION"));
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
 
@@ -94,8 +100,18 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         threads,
         shared,
     };
-    while let Signal::Reload = signals.wait() {
+    loop {
+        match signals.wait() {
+            Signal::Stop => break,
+            Signal::ReopenLogs => {
+                ops::access_log::reopen_all();
+                tracing::info!("access logs reopened");
+                continue;
+            }
+            Signal::Reload => {}
+        }
         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
+        ops::access_log::reopen_all();
         match reload(&args, &mut state) {
             Ok(()) => tracing::info!("configuration reloaded"),
             Err(e) => tracing::error!("reload refused, the running configuration stays: {e:#}"),
@@ -214,6 +230,8 @@ enum Signal {
     Stop,
     /// SIGHUP.
     Reload,
+    /// SIGUSR1.
+    ReopenLogs,
 }
 
 /// The main thread's signal streams, created once so that no signal
@@ -223,6 +241,7 @@ struct Signals {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
+    usr1: tokio::signal::unix::Signal,
 }
 
 impl Signals {
@@ -231,24 +250,38 @@ impl Signals {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let (term, int, hup) = rt.block_on(async {
+        let (term, int, hup, usr1) = rt.block_on(async {
             Ok::<_, std::io::Error>((
                 signal(SignalKind::terminate())?,
                 signal(SignalKind::interrupt())?,
                 signal(SignalKind::hangup())?,
+                signal(SignalKind::user_defined1())?,
             ))
         })?;
-        Ok(Signals { rt, term, int, hup })
+        Ok(Signals {
+            rt,
+            term,
+            int,
+            hup,
+            usr1,
+        })
     }
 
     /// Blocks until SIGINT, SIGTERM or SIGHUP.
     fn wait(&mut self) -> Signal {
-        let Signals { rt, term, int, hup } = self;
+        let Signals {
+            rt,
+            term,
+            int,
+            hup,
+            usr1,
+        } = self;
         rt.block_on(async {
             tokio::select! {
                 _ = term.recv() => Signal::Stop,
                 _ = int.recv() => Signal::Stop,
                 _ = hup.recv() => Signal::Reload,
+                _ = usr1.recv() => Signal::ReopenLogs,
             }
         })
     }

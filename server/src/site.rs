@@ -21,7 +21,7 @@ use crate::ops::access_log::AccessLog;
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// An access log could not be opened.
-    #[error("{at}: vhost \"{vhost}\": cannot open access-log {}: {source}", path.display())]
+    #[error("{at}: vhost \"{vhost}\": cannot open access-log {}", path.display())]
     AccessLog {
         /// The vhost.
         vhost: String,
@@ -101,9 +101,15 @@ pub enum MountKind {
 impl Site {
     /// Builds the site, opening access logs and binding plugin protocols.
     pub fn build(config: &Config, plugins: &Registry) -> Result<Site, BuildError> {
+        // Logs belong to the service user (as lws chowns them), so they can
+        // be reopened after privileges are dropped.
+        let owner = crate::listen::privs::wanted(&config.global)
+            .ok()
+            .map(|(u, g, _)| (u, g))
+            .filter(|&(u, g)| u != 0 || g != 0);
         let mut vhosts = Vec::with_capacity(config.vhosts.len());
         for (i, v) in config.vhosts.iter().enumerate() {
-            vhosts.push(VhostSite::build(i, v, plugins)?);
+            vhosts.push(VhostSite::build(i, v, plugins, owner)?);
         }
         let server_header = config
             .global
@@ -142,18 +148,24 @@ impl Drop for Site {
 }
 
 impl VhostSite {
-    fn build(index: usize, v: &Vhost, plugins: &Registry) -> Result<VhostSite, BuildError> {
-        let access_log = match &v.access_log {
-            Some(p) => Some(
-                AccessLog::open(&p.value).map_err(|source| BuildError::AccessLog {
-                    vhost: v.name.clone(),
-                    path: p.value.clone(),
-                    at: p.at.clone(),
-                    source,
-                })?,
-            ),
-            None => None,
-        };
+    fn build(
+        index: usize,
+        v: &Vhost,
+        plugins: &Registry,
+        owner: Option<(u32, u32)>,
+    ) -> Result<VhostSite, BuildError> {
+        let access_log =
+            match &v.access_log {
+                Some(p) => Some(AccessLog::open(&p.value, owner).map_err(|source| {
+                    BuildError::AccessLog {
+                        vhost: v.name.clone(),
+                        path: p.value.clone(),
+                        at: p.at.clone(),
+                        source,
+                    }
+                })?),
+                None => None,
+            };
         let what = format!("vhost \"{}\"", v.name);
         Ok(VhostSite {
             mounts: v

@@ -6,6 +6,7 @@
 
 pub mod bind;
 pub mod interface;
+pub mod privs;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
@@ -17,7 +18,7 @@ use crate::config::{Config, Location};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The socket could not be created or bound.
-    #[error("{at}: vhost \"{vhost}\": cannot listen on {addr}: {source}")]
+    #[error("{at}: vhost \"{vhost}\": cannot listen on {addr}")]
     Bind {
         /// The vhost that asked for it.
         vhost: String,

@@ -13,6 +13,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::Thread;
 use std::time::Duration;
@@ -68,13 +69,20 @@ pub struct Entry<'a> {
 }
 
 impl AccessLog {
-    /// Opens (creating, mode 0600) `path` for appending and starts its writer.
-    pub fn open(path: &Path) -> io::Result<Self> {
+    /// Opens (creating, mode 0600) `path` for appending and starts its
+    /// writer; with `owner`, the file is given to that uid/gid (0 = keep).
+    pub fn open(path: &Path, owner: Option<(u32, u32)>) -> io::Result<Self> {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .mode(0o600)
             .open(path)?;
+        if let Some((uid, gid)) = owner {
+            let uid = (uid != 0).then_some(uid);
+            let gid = (gid != 0).then_some(gid);
+            // Fails when we are not root any more; then the file is already ours.
+            let _ = std::os::unix::fs::fchown(&file, uid, gid);
+        }
         let shared = Arc::new(Shared {
             batch: Mutex::new(Batch::default()),
             path: path.to_path_buf(),
@@ -108,10 +116,33 @@ impl AccessLog {
     }
 }
 
+/// Bumped to make every writer reopen its file (SIGUSR1, SIGHUP), so
+/// rotation by rename works as well as copytruncate.
+static REOPEN: AtomicU64 = AtomicU64::new(0);
+
+/// Every access log reopens its file by path before its next write.
+pub fn reopen_all() {
+    REOPEN.fetch_add(1, Ordering::Relaxed);
+}
+
 fn writer(mut file: File, shared: Arc<Shared>) {
     let mut out = Vec::new();
+    let mut seen = REOPEN.load(Ordering::Relaxed);
     loop {
         std::thread::park_timeout(FLUSH_EVERY);
+        let now = REOPEN.load(Ordering::Relaxed);
+        if now != seen {
+            seen = now;
+            match OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(&shared.path)
+            {
+                Ok(f) => file = f,
+                Err(e) => tracing::error!("access-log {}: reopen: {e}", shared.path.display()),
+            }
+        }
         let (dropped, last) = {
             let Ok(mut b) = shared.batch.lock() else {
                 return;

@@ -1,0 +1,100 @@
+//! Privilege drop: bind and open everything as root, then serve as the
+//! configured user. Needs root; skipped with a printed reason otherwise.
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::support::{get, Site};
+
+fn is_root() -> bool {
+    nix::unistd::Uid::effective().is_root()
+}
+
+fn uid_of(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .unwrap()
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn serves_as_the_configured_user_after_binding_as_root() {
+    if !is_root() {
+        eprintln!("skipped: privilege drop needs root");
+        return;
+    }
+    let s = Site::new("\"username\": \"nobody\", \"groupname\": \"nogroup\"");
+    let log = s.path("logs/access.log");
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    s.conf_d(
+        "v",
+        &format!(
+            r#"{{"vhosts":[{{"name":"localhost","port":7681,"interface":"127.0.0.1","access-log":"{}",
+            "mounts":[{{"mountpoint":"/","origin":"file://{}"}}]}}]}}"#,
+            log.display(),
+            s.path("www").display()
+        ),
+    );
+    s.file("index.html", "as nobody");
+    // The service user must be able to read its files (and re-read the
+    // config on reload).
+    for p in [s.dir.path().to_path_buf(), s.path("www"), s.path("conf.d")] {
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for p in [s.path("www/index.html"), s.path("conf"), s.path("conf.d/v")] {
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let srv = s.start();
+    assert!(
+        crate::support::eventually(5, || uid_of(srv.pid()) == "65534"),
+        "effective uid is {}",
+        uid_of(srv.pid())
+    );
+    assert!(
+        srv.log_text().contains("privileges dropped"),
+        "{}",
+        srv.log_text()
+    );
+    let (st, _, body) = get(&srv.url("/"));
+    assert_eq!((st, body.as_slice()), (200, &b"as nobody"[..]));
+    // The access log was opened as root before the drop and still works.
+    assert!(crate::support::eventually(5, || std::fs::read_to_string(
+        &log
+    )
+    .map(|t| t.contains("GET / "))
+    .unwrap_or(false)));
+    // A reload after the drop still works (files readable by the user).
+    std::process::Command::new("kill")
+        .arg("-HUP")
+        .arg(srv.pid().to_string())
+        .status()
+        .unwrap();
+    assert!(
+        crate::support::eventually(10, || srv.log_text().contains("configuration reloaded")),
+        "{}",
+        srv.log_text()
+    );
+}
+
+#[test]
+fn an_unknown_user_refuses_to_start() {
+    let s = Site::simple("", "");
+    std::fs::write(
+        s.path("conf"),
+        "{\"global\": {\"username\": \"no-such-user-here\"}}",
+    )
+    .unwrap();
+    let o = crate::support::lwsws()
+        .arg("-c")
+        .arg(s.dir.path())
+        .arg("--ephemeral-ports")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let text = String::from_utf8_lossy(&o.stderr);
+    assert!(text.contains("no-such-user-here"), "{text}");
+}
