@@ -36,6 +36,8 @@ pub struct ThreadListener {
     pub vhosts: Arc<[usize]>,
     /// Keep-alive timeout of its default vhost, seconds.
     pub keepalive: u32,
+    /// Its TLS setup, if it serves TLS.
+    pub tls: Option<crate::listen::tls::Tls>,
 }
 
 /// Clones of `listeners` for one thread.
@@ -55,6 +57,7 @@ pub fn thread_listeners(
             socket: l.socket.try_clone()?,
             vhosts: l.vhosts.clone(),
             keepalive,
+            tls: l.tls.clone(),
         });
     }
     Ok(mine)
@@ -128,6 +131,7 @@ pub fn listen_on(listeners: Vec<ThreadListener>) {
             l.vhosts,
             shared.site.clone(),
             t,
+            l.tls,
         )));
     }
     ACCEPTING.with(|a| {
@@ -178,6 +182,7 @@ async fn accept_loop(
     vhosts: Arc<[usize]>,
     site: Arc<ArcSwap<Site>>,
     t: Timeouts,
+    tls: Option<crate::listen::tls::Tls>,
 ) {
     let mut stop = CONTEXT.stopping();
     loop {
@@ -193,8 +198,10 @@ async fn accept_loop(
                 let info = ConnInfo {
                     peer,
                     vhosts: vhosts.clone(),
+                    secure: false,
+                    redirect_to_https: false,
                 };
-                tokio::task::spawn_local(conn::serve(stream, info, site.clone(), t));
+                tokio::task::spawn_local(conn::serve(stream, info, site.clone(), t, tls.clone()));
             }
             Err(e) => {
                 // A failed handshake concerns one connection; running out of

@@ -14,6 +14,7 @@ mod ops_access_log;
 mod ops_lifecycle;
 mod ops_privs;
 mod ops_reload;
+mod ops_tls;
 mod plugin_abi;
 mod plugin_load;
 mod ws_dumb_increment;

@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -43,6 +42,8 @@ pub struct RequestInfo {
     pub query: Option<String>,
     /// The path as a C string (for `lws_http_get_uri_and_method`).
     pub path_c: std::ffi::CString,
+    /// It came over TLS.
+    pub secure: bool,
     /// Request headers.
     pub headers: http::HeaderMap,
 }
@@ -102,7 +103,7 @@ pub struct Wsi {
     /// The opening request.
     pub request: Option<Box<RequestInfo>>,
     /// The socket, once the connection is upgraded (none for stand-ins).
-    pub stream: OnceCell<TcpStream>,
+    pub stream: OnceCell<crate::ws::transport::Transport>,
     /// Bytes accepted by `lws_write` and not yet on the socket.
     pub tx: RefCell<BytesMut>,
     /// HTTP response state (HTTP role only).

@@ -1,4 +1,5 @@
-//! One client connection: hyper's HTTP/1 server with lws's timeouts.
+//! One client connection: TLS when the listener has it (ALPN picks
+//! HTTP/2 or HTTP/1.1), then hyper's server with lws's timeouts.
 //!
 //! * `keepalive_timeout` (of the socket's default vhost) bounds the wait for
 //!   a request head: the idle time between keep-alive requests, and how long
@@ -21,6 +22,7 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
 use crate::http::service::{self, ConnInfo};
+use crate::listen::tls::{Plain, Tls};
 use crate::site::Site;
 
 /// Timeouts of a connection.
@@ -32,9 +34,84 @@ pub struct Timeouts {
     pub idle: Duration,
 }
 
+/// Runs the futures hyper's HTTP/2 server spawns on this service thread
+/// (our request futures are not `Send`: they run plugin callbacks).
+#[derive(Clone, Copy, Debug)]
+struct LocalExec;
+
+impl<F> hyper::rt::Executor<F> for LocalExec
+where
+    F: Future + 'static,
+{
+    fn execute(&self, fut: F) {
+        tokio::task::spawn_local(fut);
+    }
+}
+
+/// How long a client has to complete the TLS handshake.
+const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
+
 /// Serves one accepted connection until it closes.
-pub async fn serve(stream: TcpStream, info: ConnInfo, site: Arc<ArcSwap<Site>>, t: Timeouts) {
+pub async fn serve(
+    stream: TcpStream,
+    mut info: ConnInfo,
+    site: Arc<ArcSwap<Site>>,
+    t: Timeouts,
+    tls: Option<Tls>,
+) {
     let _ = stream.set_nodelay(true);
+    let counters =
+        crate::host::thread::current_tsi().and_then(|t| crate::ops::stats::threads().get(t));
+    if let Some(c) = counters {
+        c.accepted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        c.open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    match tls {
+        None => serve_h1(stream, info, site, t).await,
+        Some(tls) => {
+            // A TLS ClientHello starts with 0x16; anything else is plain HTTP.
+            let mut first = [0u8; 1];
+            let is_tls = matches!(
+                tokio::time::timeout(t.head, stream.peek(&mut first)).await,
+                Ok(Ok(1)) if first[0] == 0x16
+            );
+            if !is_tls {
+                match tls.plain {
+                    Plain::Refuse => {}
+                    Plain::Redirect => {
+                        info.redirect_to_https = true;
+                        serve_h1(stream, info, site, t).await;
+                    }
+                    Plain::Serve => serve_h1(stream, info, site, t).await,
+                }
+            } else {
+                match tokio::time::timeout(TLS_HANDSHAKE, tls.acceptor.accept(stream)).await {
+                    Ok(Ok(s)) => {
+                        info.secure = true;
+                        let h2 = s.get_ref().1.alpn_protocol() == Some(b"h2");
+                        if h2 {
+                            serve_h2(s, info, site, t).await;
+                        } else {
+                            serve_h1(s, info, site, t).await;
+                        }
+                    }
+                    Ok(Err(e)) => tracing::debug!("TLS handshake from {}: {e}", info.peer),
+                    Err(_) => tracing::debug!("TLS handshake from {}: timed out", info.peer),
+                }
+            }
+        }
+    }
+    if let Some(c) = counters {
+        c.open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// HTTP/1.x (with upgrades) over `stream`.
+async fn serve_h1<S>(stream: S, info: ConnInfo, site: Arc<ArcSwap<Site>>, t: Timeouts)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let io = TokioIo::new(Inactivity::new(stream, t.idle));
     let svc = service_fn(move |req| {
         let site = site.load_full();
@@ -48,13 +125,6 @@ pub async fn serve(stream: TcpStream, info: ConnInfo, site: Arc<ArcSwap<Site>>, 
         .half_close(true)
         .serve_connection(io, svc)
         .with_upgrades();
-    let counters =
-        crate::host::thread::current_tsi().and_then(|t| crate::ops::stats::threads().get(t));
-    if let Some(c) = counters {
-        c.accepted
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        c.open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
     let mut conn = std::pin::pin!(conn);
     let mut stop = crate::host::context::CONTEXT.stopping();
     let res = tokio::select! {
@@ -68,8 +138,34 @@ pub async fn serve(stream: TcpStream, info: ConnInfo, site: Arc<ArcSwap<Site>>, 
     if let Err(e) = res {
         tracing::debug!("connection closed: {e}");
     }
-    if let Some(c) = counters {
-        c.open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// HTTP/2 over TLS (ALPN `h2`): each stream is one request, served like an
+/// HTTP/1 one (callback:// mounts included).
+async fn serve_h2<S>(stream: S, info: ConnInfo, site: Arc<ArcSwap<Site>>, t: Timeouts)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let io = TokioIo::new(Inactivity::new(stream, t.idle));
+    let svc = service_fn(move |req| {
+        let site = site.load_full();
+        let info = info.clone();
+        async move { service::handle(site, &info, req).await }
+    });
+    let conn = hyper::server::conn::http2::Builder::new(LocalExec)
+        .timer(TokioTimer::new())
+        .serve_connection(io, svc);
+    let mut conn = std::pin::pin!(conn);
+    let mut stop = crate::host::context::CONTEXT.stopping();
+    let res = tokio::select! {
+        r = conn.as_mut() => r,
+        _ = stop.wait_for(|s| *s) => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = res {
+        tracing::debug!("h2 connection closed: {e}");
     }
 }
 

@@ -23,6 +23,11 @@ pub struct ConnInfo {
     pub peer: SocketAddr,
     /// Vhosts served on this socket (first = default).
     pub vhosts: Arc<[usize]>,
+    /// The connection is TLS.
+    pub secure: bool,
+    /// Plain HTTP on a TLS port with `redirect-http`: answer every request
+    /// with a 301 to https.
+    pub redirect_to_https: bool,
 }
 
 /// What the access log needs of a request (taken before the request is
@@ -67,6 +72,23 @@ where
     let host = vhost::requested_host(&req);
     let vi = vhost::select(&site, &conn.vhosts, host.as_deref());
     let vh = &site.vhosts[vi];
+    if conn.redirect_to_https {
+        let authority = req
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or(&vh.cfg.name)
+            .to_string();
+        let target = req
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_string();
+        return Ok(response::redirect(
+            StatusCode::MOVED_PERMANENTLY,
+            &format!("https://{authority}{target}"),
+        ));
+    }
 
     if handshake::is_upgrade_request(req.headers(), req.method(), req.version()) {
         return Ok(upgrade(&site, vi, conn, req));

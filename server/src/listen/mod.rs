@@ -7,6 +7,7 @@
 pub mod bind;
 pub mod interface;
 pub mod privs;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
@@ -40,6 +41,9 @@ pub enum Error {
         /// Where the vhost was written.
         at: Location,
     },
+    /// TLS could not be set up.
+    #[error(transparent)]
+    Tls(#[from] tls::Error),
     /// `unix-socket` listeners are not served yet.
     #[error("{at}: vhost \"{vhost}\": unix-socket listeners are not supported")]
     UnixSocket {
@@ -63,6 +67,8 @@ pub struct Listener {
     pub vhosts: Arc<[usize]>,
     /// The listen parameters it was made for (reused across reloads).
     key: Key,
+    /// TLS, when a vhost on it serves TLS (rebuilt, so re-read, on reload).
+    pub tls: Option<tls::Tls>,
 }
 
 /// The listen parameters that decide whether two vhosts can share a socket.
@@ -114,6 +120,7 @@ pub fn bind_all(
     let mut out = Vec::new();
     for (key, members) in groups {
         let vhosts: Arc<[usize]> = members.clone().into();
+        let tls = tls::for_listener(config, &members)?;
         let kept: Vec<&Listener> = previous.iter().filter(|p| p.key == key).collect();
         if !kept.is_empty() {
             for p in kept {
@@ -130,6 +137,7 @@ pub fn bind_all(
                     configured_port: p.configured_port,
                     vhosts: vhosts.clone(),
                     key: key.clone(),
+                    tls: tls.clone(),
                 });
             }
             continue;
@@ -184,6 +192,7 @@ pub fn bind_all(
                 configured_port: key.port,
                 vhosts: vhosts.clone(),
                 key: key.clone(),
+                tls: tls.clone(),
             });
         }
     }

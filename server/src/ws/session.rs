@@ -17,6 +17,9 @@ use comlink_plugin_api::abi::{
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
+
+use crate::ws::transport::Transport;
 use tokio::time::Instant;
 
 use crate::host::dispatch::callback;
@@ -53,12 +56,23 @@ pub async fn run(
     ping: Option<Duration>,
 ) {
     let (stream, leftover) = match upgraded.downcast::<TokioIo<Inactivity<TcpStream>>>() {
-        Ok(parts) => (parts.io.into_inner().into_inner(), parts.read_buf),
-        Err(_) => {
-            tracing::error!("ws: upgraded connection is not a TCP stream");
-            thread::unregister(&wsi);
-            return;
-        }
+        Ok(parts) => (
+            Transport::Plain(parts.io.into_inner().into_inner()),
+            parts.read_buf,
+        ),
+        Err(upgraded) => match upgraded.downcast::<TokioIo<Inactivity<TlsStream<TcpStream>>>>() {
+            Ok(parts) => (
+                Transport::Tls(Box::new(std::cell::RefCell::new(
+                    parts.io.into_inner().into_inner(),
+                ))),
+                parts.read_buf,
+            ),
+            Err(_) => {
+                tracing::error!("ws: upgraded connection is neither TCP nor TLS");
+                thread::unregister(&wsi);
+                return;
+            }
+        },
     };
     let _ = wsi.stream.set(stream);
     // The hyper connection has ended; the socket lives on as this session.
@@ -102,7 +116,7 @@ pub async fn run(
     callback(&wsi, LWS_CALLBACK_CLOSED, std::ptr::null_mut(), 0);
     thread::unregister(&wsi);
     if let Some(s) = wsi.stream.get() {
-        let _ = socket2::SockRef::from(s).shutdown(std::net::Shutdown::Write);
+        s.shutdown_write();
     }
 }
 
@@ -241,12 +255,8 @@ async fn serve(
             .flatten()
             .min();
         tokio::select! {
-            r = stream.readable(), if want_read => {
-                if r.is_err() {
-                    return End::PeerGone;
-                }
-                rbuf.reserve(16 * 1024);
-                match stream.try_read_buf(&mut rbuf) {
+            r = stream.read_some(&mut rbuf), if want_read => {
+                match r {
                     Ok(0) => return End::PeerGone,
                     Ok(_) => {
                         last_rx = Instant::now();
@@ -298,7 +308,7 @@ fn queue_control(wsi: &Wsi, op: OpCode, payload: &[u8]) {
 }
 
 /// Writes as much pending output as the socket takes now.
-pub fn flush(wsi: &Wsi, stream: &TcpStream) -> std::io::Result<()> {
+pub fn flush(wsi: &Wsi, stream: &Transport) -> std::io::Result<()> {
     let mut tx = wsi.tx.borrow_mut();
     while !tx.is_empty() {
         match stream.try_write(&tx) {

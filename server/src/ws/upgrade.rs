@@ -70,6 +70,7 @@ pub fn answer<B: Send + 'static>(
         path: decoded_path.to_string(),
         query: req.uri().query().map(str::to_string),
         path_c: std::ffi::CString::new(decoded_path).unwrap_or_default(),
+        secure: conn.secure,
         headers: req.headers().clone(),
     };
     let wsi = Wsi::new(

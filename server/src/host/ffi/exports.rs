@@ -299,10 +299,14 @@ pub extern "C" fn lws_set_opaque_user_data(p: *mut Lws, data: *mut c_void) {
     })
 }
 
-/// `lws_is_ssl`: TLS is not served yet.
+/// `lws_is_ssl`: 1 when the connection came over TLS.
 #[no_mangle]
-pub extern "C" fn lws_is_ssl(_p: *mut Lws) -> c_int {
-    0
+pub extern "C" fn lws_is_ssl(p: *mut Lws) -> c_int {
+    guard("lws_is_ssl", 0, || {
+        wsi("lws_is_ssl", p)
+            .and_then(|w| w.request.as_ref())
+            .map_or(0, |r| c_int::from(r.secure))
+    })
 }
 
 /// `lws_wsi_tag`.

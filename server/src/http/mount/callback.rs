@@ -80,6 +80,7 @@ where
         path: t.path.to_string(),
         query: parts.uri.query().map(str::to_string),
         path_c: CString::new(t.path).unwrap_or_default(),
+        secure: conn.secure,
         headers: parts.headers,
     };
     let body_kind = body_kind(&info.headers);

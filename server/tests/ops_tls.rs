@@ -1,0 +1,284 @@
+//! TLS with rustls: HTTPS over HTTP/1.1 and HTTP/2 (ALPN), WebSockets over
+//! TLS, client certificates, plain HTTP redirected, `init-ssl` required.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::sync::Arc;
+
+use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
+
+use crate::support::plugins::install_builtins;
+use crate::support::{Server, Site};
+
+struct Pki {
+    ca_pem: String,
+    server_cert: String,
+    server_key: String,
+    client_cert: String,
+    client_key: String,
+}
+
+fn pki() -> Pki {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Comlink test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let ca = Issuer::new(ca_params, ca_key);
+    let server_key = KeyPair::generate().unwrap();
+    let mut server_params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    server_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    let server = server_params.signed_by(&server_key, &ca).unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let mut client_params = CertificateParams::new(vec!["client".to_string()]).unwrap();
+    client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    client_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "client");
+    let client = client_params.signed_by(&client_key, &ca).unwrap();
+    Pki {
+        ca_pem: ca_cert.pem(),
+        server_cert: server.pem(),
+        server_key: server_key.serialize_pem(),
+        client_cert: client.pem(),
+        client_key: client_key.serialize_pem(),
+    }
+}
+
+fn tls_site(pki: &Pki, extra: &str, init_ssl: bool) -> Site {
+    let s = Site::new(if init_ssl {
+        "\"init-ssl\": \"yes\""
+    } else {
+        ""
+    });
+    let plugins = s.path("plugins");
+    install_builtins(&plugins, &["dumb_increment"]);
+    let global = format!(
+        "{{\"global\": {{{} \"plugin-dir\": \"{}\"}}}}",
+        if init_ssl {
+            "\"init-ssl\": \"yes\","
+        } else {
+            ""
+        },
+        plugins.display()
+    );
+    std::fs::write(s.path("conf"), global).unwrap();
+    for (name, text) in [
+        ("ca.pem", &pki.ca_pem),
+        ("cert.pem", &pki.server_cert),
+        ("key.pem", &pki.server_key),
+        ("client.pem", &pki.client_cert),
+        ("client.key", &pki.client_key),
+    ] {
+        std::fs::write(s.path(name), text).unwrap();
+    }
+    s.conf_d(
+        "v",
+        &format!(
+            r#"{{"vhosts": [{{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
+            "host-ssl-cert": "{d}/cert.pem", "host-ssl-key": "{d}/key.pem", "host-ssl-ca": "{d}/ca.pem",
+            "sts": "on" {extra},
+            "mounts": [{{"mountpoint": "/", "origin": "file://{d}/www"}}],
+            "ws-protocols": [{{"dumb-increment-protocol": {{"status": "ok"}}}}]}}]}}"#,
+            d = s.dir.path().display()
+        ),
+    );
+    s.file("index.html", "secure page");
+    s
+}
+
+fn https(srv: &Server, s: &Site, args: &[&str]) -> String {
+    let url = format!("https://localhost:{}/", srv.addr(7681).port());
+    let resolve = format!("localhost:{}:127.0.0.1", srv.addr(7681).port());
+    let ca = s.path("ca.pem");
+    let mut all = vec![
+        "-sS",
+        "-i",
+        "--max-time",
+        "20",
+        "--resolve",
+        &resolve,
+        "--cacert",
+        ca.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    all.push(&url);
+    let o = std::process::Command::new("curl")
+        .args(&all)
+        .output()
+        .expect("curl");
+    let err = String::from_utf8_lossy(&o.stderr);
+    if !err.is_empty() {
+        eprintln!("curl: {err}");
+    }
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+#[test]
+fn https_speaks_http2_and_http1_with_sts() {
+    let p = pki();
+    let s = tls_site(&p, "", true);
+    let srv = s.start();
+    let h2 = https(&srv, &s, &["--http2"]);
+    assert!(h2.starts_with("HTTP/2 200"), "{h2}");
+    assert!(h2.ends_with("secure page"), "{h2}");
+    assert!(
+        h2.to_ascii_lowercase()
+            .contains("strict-transport-security: max-age=15768000"),
+        "{h2}"
+    );
+    let h1 = https(&srv, &s, &["--http1.1"]);
+    assert!(h1.starts_with("HTTP/1.1 200"), "{h1}");
+}
+
+#[test]
+fn websocket_over_tls() {
+    let p = pki();
+    let s = tls_site(&p, "", true);
+    let srv = s.start();
+    let mut roots = rustls::RootCertStore::empty();
+    use rustls_pki_types::pem::PemObject;
+    for c in rustls_pki_types::CertificateDer::pem_slice_iter(p.ca_pem.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let conn =
+        rustls::ClientConnection::new(Arc::new(cfg), "localhost".try_into().unwrap()).unwrap();
+    let tcp = TcpStream::connect(srv.addr(7681)).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let tls = rustls::StreamOwned::new(conn, tcp);
+    let mut req = tungstenite::client::IntoClientRequest::into_client_request(format!(
+        "wss://localhost:{}/",
+        srv.addr(7681).port()
+    ))
+    .unwrap();
+    req.headers_mut().insert(
+        "sec-websocket-protocol",
+        "dumb-increment-protocol".parse().unwrap(),
+    );
+    let (mut ws, _) = tungstenite::client(req, tls).unwrap();
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        if let tungstenite::Message::Text(t) = ws.read().unwrap() {
+            got.push(t.to_string());
+        }
+    }
+    assert_eq!(got, vec!["0", "1", "2"]);
+}
+
+#[test]
+fn client_certificates_are_required_when_configured() {
+    let p = pki();
+    let s = tls_site(&p, r#", "client-cert-required": "1""#, true);
+    let srv = s.start();
+    let without = https(&srv, &s, &["--http1.1"]);
+    assert!(
+        !without.contains("secure page"),
+        "served without a client certificate: {without}"
+    );
+    let cert = s.path("client.pem");
+    let key = s.path("client.key");
+    let with = https(
+        &srv,
+        &s,
+        &[
+            "--http1.1",
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(with.ends_with("secure page"), "{with}");
+}
+
+#[test]
+fn plain_http_on_the_tls_port_is_redirected_when_configured() {
+    let p = pki();
+    let s = tls_site(&p, r#", "allow-non-tls": "1", "redirect-http": "1""#, true);
+    let srv = s.start();
+    let mut c = TcpStream::connect(srv.addr(7681)).unwrap();
+    c.write_all(b"GET /x?y=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 301"), "{out}");
+    assert!(
+        out.to_ascii_lowercase()
+            .contains("location: https://localhost/x?y=1"),
+        "{out}"
+    );
+    // And TLS still works on the same port.
+    assert!(https(&srv, &s, &["--http1.1"]).ends_with("secure page"));
+}
+
+#[test]
+fn without_init_ssl_the_vhost_serves_plain_http_and_warns() {
+    let p = pki();
+    let s = tls_site(&p, "", false);
+    let srv = s.start();
+    assert!(srv.log_text().contains("init-ssl"), "{}", srv.log_text());
+    let (st, _, body) = crate::support::get(&srv.url("/"));
+    assert_eq!((st, body.as_slice()), (200, &b"secure page"[..]));
+}
+
+#[test]
+fn a_missing_certificate_names_the_file_and_line() {
+    let p = pki();
+    let s = tls_site(&p, "", true);
+    std::fs::remove_file(s.path("cert.pem")).unwrap();
+    let o = crate::support::lwsws()
+        .arg("-c")
+        .arg(s.dir.path())
+        .arg("--ephemeral-ports")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let text = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        text.contains("cert.pem") && text.contains("conf.d/v:"),
+        "{text}"
+    );
+    let _ = Path::new("");
+}
+
+#[test]
+fn callback_mounts_work_over_http2() {
+    let p = pki();
+    let s = tls_site(&p, "", true);
+    crate::support::plugins::cc_plugin(
+        &s.path("plugins"),
+        "http_count",
+        &crate::support::plugins::repo().join("examples/c-plugin-http/protocol_http_count.c"),
+    );
+    s.conf_d(
+        "v",
+        &format!(
+            r#"{{"vhosts": [{{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
+            "host-ssl-cert": "{d}/cert.pem", "host-ssl-key": "{d}/key.pem",
+            "mounts": [{{"mountpoint": "/", "origin": "callback://http-count"}}],
+            "ws-protocols": [{{"http-count": {{"status": "ok"}}}}]}}]}}"#,
+            d = s.dir.path().display()
+        ),
+    );
+    let srv = s.start();
+    let out = https(
+        &srv,
+        &s,
+        &["--http2", "-X", "POST", "--data-binary", "seven!!"],
+    );
+    assert!(out.starts_with("HTTP/2 200"), "{out}");
+    assert!(out.contains("\"bytes\":7"), "{out}");
+}
