@@ -92,6 +92,21 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     {
         tracing::info!("privileges dropped to {done}");
     }
+    // conf.d and plugin changes reload on their own (global "watch": "off"
+    // turns this off); the watcher lives as long as `_watcher`.
+    let _watcher = if cfg.global.watch {
+        let mut paths = vec![args.config_dir.join("conf"), args.config_dir.join("conf.d")];
+        paths.extend(plugin_dirs(&args, cfg));
+        match ops::watch::start(paths) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!("not watching the configuration for changes: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
     tracing::info!("lwsws {} ready", env!("CARGO_PKG_VERSION"));
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
 

@@ -65,8 +65,9 @@ fn plugin_swap_and_conf_d_edit_under_live_connections() {
     build_swap(&plugins, "v1");
     std::fs::write(
         s.path("conf"),
+        // Explicit SIGHUPs here: file watching is tested on its own below.
         format!(
-            "{{\"global\": {{\"plugin-dir\": \"{}\"}}}}",
+            "{{\"global\": {{\"plugin-dir\": \"{}\", \"watch\": \"off\"}}}}",
             plugins.display()
         ),
     )
@@ -134,4 +135,37 @@ fn a_broken_config_edit_is_refused_with_file_and_line() {
     let (st, _, body) = crate::support::get(&srv.url("/"));
     assert_eq!((st, body.as_slice()), (200, &b"still here"[..]));
     std::thread::sleep(Duration::from_millis(100));
+}
+
+#[test]
+fn a_conf_d_change_reloads_by_itself() {
+    let s = Site::simple("", "");
+    s.file("index.html", "one");
+    let srv = s.start();
+    s.conf_d("second", &vhost(7682, "second"));
+    assert!(
+        eventually(20, || srv.log_text().contains("listening on")
+            && srv.log_text().contains("(port 7682:")),
+        "no reload after a conf.d change:\n{}",
+        srv.log_text()
+    );
+    assert!(
+        srv.log_text().contains("files changed"),
+        "{}",
+        srv.log_text()
+    );
+}
+
+#[test]
+fn watch_off_leaves_the_running_config_alone() {
+    let s = Site::new("\"watch\": \"off\"");
+    s.conf_d("a", &vhost(7681, "first"));
+    let srv = s.start();
+    s.conf_d("second", &vhost(7682, "second"));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        !srv.log_text().contains("(port 7682:"),
+        "{}",
+        srv.log_text()
+    );
 }
