@@ -78,12 +78,19 @@ pub unsafe extern "C" fn callback<P: Protocol>(
     }
 }
 
-/// The slot holding `Box<P::Vhost>` in the vhost's `vh_priv`.
-unsafe fn vhd_slot<P: Protocol>(wsi: *mut Lws) -> *mut *mut P::Vhost {
+/// The per-vhost state. Callbacks of one service thread never overlap, but
+/// with `count-threads` > 1 two threads may call the same vhost's protocol at
+/// once: the lock makes each callback's `&mut` access exclusive. No callback
+/// re-enters its own protocol synchronously through this API, so it cannot
+/// deadlock.
+type VhostCell<P> = std::sync::Mutex<<P as Protocol>::Vhost>;
+
+/// The slot holding `Box<VhostCell<P>>` in the vhost's `vh_priv`.
+unsafe fn vhd_slot<P: Protocol>(wsi: *mut Lws) -> *mut *mut VhostCell<P> {
     // SAFETY: the host validates the wsi; vh_priv is ours, sized for a pointer.
     unsafe {
         sys::lws_protocol_vh_priv_get(sys::lws_get_vhost(wsi), sys::lws_get_protocol(wsi))
-            as *mut *mut P::Vhost
+            as *mut *mut VhostCell<P>
     }
 }
 
@@ -139,12 +146,12 @@ unsafe fn dispatch<P: Protocol>(
                 let slot = sys::lws_protocol_vh_priv_zalloc(
                     vhost.as_raw(),
                     vhost.protocol_raw(),
-                    std::mem::size_of::<*mut P::Vhost>() as c_int,
-                ) as *mut *mut P::Vhost;
+                    std::mem::size_of::<*mut VhostCell<P>>() as c_int,
+                ) as *mut *mut VhostCell<P>;
                 if slot.is_null() {
                     return 1;
                 }
-                *slot = Box::into_raw(Box::new(state));
+                *slot = Box::into_raw(Box::new(std::sync::Mutex::new(state)));
                 0
             }
             abi::LWS_CALLBACK_PROTOCOL_DESTROY => {
@@ -152,7 +159,8 @@ unsafe fn dispatch<P: Protocol>(
                 if !slot.is_null() && !(*slot).is_null() {
                     let state = Box::from_raw(*slot);
                     *slot = std::ptr::null_mut();
-                    P::destroy(*state);
+                    let state = state.into_inner().unwrap_or_else(|e| e.into_inner());
+                    P::destroy(state);
                 }
                 0
             }
@@ -161,7 +169,10 @@ unsafe fn dispatch<P: Protocol>(
                 if slot.is_null() || (*slot).is_null() {
                     return 0;
                 }
-                let vhd = &mut **slot;
+                // A panic in an earlier callback poisons nothing we rely on:
+                // take the state as it is.
+                let mut guard = (**slot).lock().unwrap_or_else(|e| e.into_inner());
+                let vhd: &mut P::Vhost = &mut guard;
                 let pss = user as *mut *mut P::Session;
                 let session = || -> Option<&mut P::Session> {
                     if pss.is_null() || (*pss).is_null() {

@@ -67,6 +67,23 @@ impl Options {
     }
 }
 
+#[allow(unsafe_code)]
+// SAFETY: a `Connection` is an address the host hands out; the host checks
+// it against the calling thread's live connections on every use and refuses
+// (logs) anything else, so moving the handle between threads cannot reach
+// memory it should not.
+unsafe impl Send for Connection {}
+#[allow(unsafe_code)]
+// SAFETY: as for `Send`: the handle has no state of its own.
+unsafe impl Sync for Connection {}
+
+#[allow(unsafe_code)]
+// SAFETY: a vhost handle is an address the host validates on every call.
+unsafe impl Send for Vhost {}
+#[allow(unsafe_code)]
+// SAFETY: as for `Send`.
+unsafe impl Sync for Vhost {}
+
 impl Connection {
     /// Wraps the `struct lws *` of a callback.
     pub fn from_raw(wsi: *mut Lws) -> Connection {
@@ -255,6 +272,26 @@ impl Connection {
             }
             let mut buf = vec![0 as c_char; len as usize + 1];
             let n = sys::lws_hdr_copy(self.wsi, buf.as_mut_ptr(), len + 1, token);
+            (n >= 0).then(|| CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned())
+        }
+    }
+
+    /// A request header that has no `WSI_TOKEN_*` index (such as
+    /// `Last-Event-ID`), by name (`lws_hdr_custom_copy`).
+    pub fn custom_header(&self, name: &str) -> Option<String> {
+        let name = CString::new(format!("{}:", name.trim_end_matches(':'))).ok()?;
+        let nlen = c_int::try_from(name.as_bytes().len()).ok()?;
+        #[allow(unsafe_code)]
+        // SAFETY: `name` is readable for `nlen` bytes; the host validates
+        // the wsi; `buf` has `len + 1` bytes.
+        unsafe {
+            let len = sys::lws_hdr_custom_length(self.wsi, name.as_ptr(), nlen);
+            if len < 0 {
+                return None;
+            }
+            let mut buf = vec![0 as c_char; len as usize + 1];
+            let n =
+                sys::lws_hdr_custom_copy(self.wsi, buf.as_mut_ptr(), len + 1, name.as_ptr(), nlen);
             (n >= 0).then(|| CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned())
         }
     }
@@ -516,8 +553,9 @@ pub fn log(level: c_int, line: &str) {
 /// A protocol written in Rust. Every method but `NAME` has a default, so a
 /// protocol implements only the events it cares about.
 pub trait Protocol: 'static {
-    /// Per-vhost state (lws's "vhd").
-    type Vhost: 'static;
+    /// Per-vhost state (lws's "vhd"). `Send`, because with `count-threads` >
+    /// 1 it is used from every service thread (one callback at a time).
+    type Vhost: Send + 'static;
     /// Per-connection state (lws's "pss").
     type Session: 'static;
     /// The protocol name (ws subprotocol, `ws-protocols` key).

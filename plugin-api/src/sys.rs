@@ -33,6 +33,14 @@ extern "C" {
     pub fn lws_get_peer_simple(wsi: *mut Lws, name: *mut c_char, namelen: usize) -> *const c_char;
     pub fn lws_hdr_total_length(wsi: *mut Lws, h: c_int) -> c_int;
     pub fn lws_hdr_copy(wsi: *mut Lws, dest: *mut c_char, len: c_int, h: c_int) -> c_int;
+    pub fn lws_hdr_custom_length(wsi: *mut Lws, name: *const c_char, nlen: c_int) -> c_int;
+    pub fn lws_hdr_custom_copy(
+        wsi: *mut Lws,
+        dst: *mut c_char,
+        len: c_int,
+        name: *const c_char,
+        nlen: c_int,
+    ) -> c_int;
     pub fn lws_get_urlarg_by_name_safe(
         wsi: *mut Lws,
         name: *const c_char,

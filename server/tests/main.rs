@@ -3,6 +3,8 @@
 
 mod support;
 
+mod compat_chromium;
+mod compat_lws_client;
 mod config_check;
 mod http_callback;
 mod http_cgi;
@@ -12,6 +14,7 @@ mod http_static;
 mod http_vhosts;
 mod ops_access_log;
 mod ops_lifecycle;
+mod ops_packaging;
 mod ops_privs;
 mod ops_reload;
 mod ops_tls;
@@ -19,3 +22,5 @@ mod plugin_abi;
 mod plugin_load;
 mod ws_dumb_increment;
 mod ws_host;
+mod ws_plugins;
+mod ws_server_status;

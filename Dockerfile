@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# Comlink's lwsws in a container. Two stages: cargo builds in the Rust image,
+# then packaging/install.sh installs that build into a slim Debian image.
+# CI runs the very same two install.sh steps into a temporary root and serves
+# from the result (server/tests/ops_packaging.rs), so this file is tested
+# even where no Docker engine runs.
+#
+#   docker build -t comlink .
+#   docker run --rm -p 7681:7681 comlink          # http://localhost:7681/
+#   docker run --rm -p 7681:7681 -v /srv/lwsws:/etc/lwsws:ro comlink
+#
+# The container runs as the service user lwsws from the start (no root at
+# all): 7681 needs no privilege, and the "username": "lwsws" of the installed
+# /etc/lwsws/conf is then a no-op switch. To serve a port < 1024, run it with
+# `--user root` (lwsws binds, then switches to lwsws itself) or keep 7681 and
+# map it (-p 80:7681). SIGTERM (docker stop) stops it gracefully.
+
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY . .
+# cargo build --release --locked --workspace, then the plugin SDK's link stub
+# target/release/sdk/libwebsockets.so.19 (needs cc and perl; this image has both).
+RUN packaging/install.sh --build-only
+
+FROM debian:bookworm-slim
+# Nothing left to build (NO_BUILD=1, and the stub is already there, so no
+# compiler is needed): installs lwsws, the plugins, the data dir, /etc/lwsws,
+# the unit, the logrotate file, /var/log/lwsws and the plugin SDK; as root
+# without DESTDIR it also creates the system user lwsws, hands it
+# /var/log/lwsws and /var/lib/lwsws, and runs ldconfig (for C plugins
+# linked with -lwebsockets: the seed's LD_LIBRARY_PATH/ldconfig step).
+RUN --mount=type=bind,from=build,source=/src,target=/src \
+    NO_BUILD=1 /src/packaging/install.sh
+USER lwsws
+EXPOSE 7681
+STOPSIGNAL SIGTERM
+CMD ["lwsws"]

@@ -1,0 +1,616 @@
+//! Packaging: `packaging/install.sh` into a temporary root (DESTDIR) the way
+//! the Dockerfile runs it (`--build-only`, then `NO_BUILD=1` without a C
+//! compiler), the INSTALLED `lwsws` serving the installed config, data dir
+//! and plugins; logrotate on the installed rotation file; the seed's
+//! plugin-standalone workflow (`cmake .. && make && make install`) against the
+//! installed SDK, loaded by the installed server; and the systemd unit through
+//! `systemd-analyze verify`.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::support::plugins::repo;
+use crate::support::ws::{connect, next_text};
+use crate::support::{eventually, get};
+
+/// Where cargo left `lwsws` and the plugin cdylibs (target/debug under
+/// `cargo test`): install.sh's TARGET_DIR.
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_lwsws"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn output_text(o: &Output) -> String {
+    format!(
+        "status {}\n--- stdout\n{}--- stderr\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Runs `cmd`, panicking with its output unless it succeeds.
+fn run_ok(cmd: &mut Command, what: &str) -> Output {
+    let o = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run ({e}); scripts/test-deps installs it"));
+    assert!(o.status.success(), "{what} failed: {}", output_text(&o));
+    o
+}
+
+fn id(flag: &str) -> String {
+    let o = run_ok(Command::new("id").arg(flag), "id");
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// `packaging/install.sh ARGS` with a clean installation environment.
+fn install_sh(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let script = repo().join("packaging/install.sh");
+    let mode = std::fs::metadata(&script).unwrap().permissions().mode();
+    assert!(
+        mode & 0o111 != 0,
+        "packaging/install.sh must be executable (the Dockerfile runs it directly)"
+    );
+    let mut cmd = Command::new(&script);
+    for var in [
+        "DESTDIR",
+        "PREFIX",
+        "SYSCONFDIR",
+        "LOCALSTATEDIR",
+        "SYSTEMD_UNIT_DIR",
+        "LOGROTATE_DIR",
+        "SERVICE_USER",
+        "SERVICE_GROUP",
+        "LOG_DIR",
+        "STATE_DIR",
+        "PROFILE",
+        "NO_BUILD",
+        "CC",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.args(args)
+        .env("TARGET_DIR", target_dir())
+        .envs(env.iter().copied())
+        .stdin(Stdio::null());
+    let o = cmd.output().expect("run packaging/install.sh");
+    eprintln!("[install.sh {args:?}]\n{}", output_text(&o));
+    o
+}
+
+/// Every function the plugin header declares `LWS_VISIBLE LWS_EXTERN`
+/// (comments removed), as server/tests/plugin_abi.rs parses it.
+fn declared_functions(include: &Path) -> BTreeSet<String> {
+    let re =
+        regex::Regex::new(r"LWS_VISIBLE\s+LWS_EXTERN[^;{(]*?\b([a-z_][a-z0-9_]*)\s*\(").unwrap();
+    let comments = regex::Regex::new(r"(?s)/\*.*?\*/").unwrap();
+    let mut files = vec![include.join("libwebsockets.h")];
+    for e in std::fs::read_dir(include.join("libwebsockets")).unwrap() {
+        files.push(e.unwrap().path());
+    }
+    let mut names = BTreeSet::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let code = comments.replace_all(&text, "");
+        for c in re.captures_iter(&code) {
+            names.insert(c[1].to_string());
+        }
+    }
+    names
+}
+
+/// The dynamic symbols a shared object defines.
+fn defined_dynamic_symbols(so: &Path) -> BTreeSet<String> {
+    let o = run_ok(
+        Command::new("nm").args(["-D", "--defined-only"]).arg(so),
+        "nm (binutils, with the C compiler)",
+    );
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.split_whitespace().nth(1) == Some("T"))
+        .filter_map(|l| l.split_whitespace().last().map(str::to_string))
+        .collect()
+}
+
+/// `readelf -d` of a shared object.
+fn dynamic_section(so: &Path) -> String {
+    let o = run_ok(Command::new("readelf").arg("-d").arg(so), "readelf");
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// The installed `lwsws`, started on OS-picked ports.
+struct Installed {
+    child: Child,
+    port: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Installed {
+    /// `<root>/usr/local/bin/lwsws -c <root>/etc/lwsws --data-dir
+    /// <root>/usr/local/share --ephemeral-ports`: the installed config, data
+    /// dir and built-in plugin dir, nothing from the source tree.
+    fn start(root: &Path, env: &[(&str, &str)]) -> Installed {
+        let mut child = Command::new(root.join("usr/local/bin/lwsws"))
+            .arg("-c")
+            .arg(root.join("etc/lwsws"))
+            .arg("--data-dir")
+            .arg(root.join("usr/local/share"))
+            .arg("--ephemeral-ports")
+            .env_remove("RUST_LOG")
+            .env_remove("LD_LIBRARY_PATH")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the installed lwsws");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let log2 = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("[installed lwsws] {line}");
+                log2.lock().unwrap().push(line.clone());
+                let _ = tx.send(line);
+            }
+        });
+        let re = regex::Regex::new(r"listening on (\S+) \(port 7681:").unwrap();
+        let mut port = None;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) => {
+                    if let Some(c) = re.captures(&line) {
+                        let a: SocketAddr = c[1].parse().unwrap();
+                        port = Some(SocketAddr::from(([127, 0, 0, 1], a.port())));
+                    }
+                    if line.contains(" ready") {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!(
+                        "the installed lwsws did not become ready; log:\n{}",
+                        log.lock().unwrap().join("\n")
+                    );
+                }
+            }
+        }
+        Installed {
+            child,
+            port: port.expect("the installed config listens on port 7681"),
+            log,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.port)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads `n` counter values from a dumb-increment-style protocol.
+fn counter_values(addr: SocketAddr, protocol: &str, n: usize) -> Vec<u64> {
+    let mut ws = connect(addr, "/", &[protocol]);
+    (0..n)
+        .map(|_| {
+            let t = next_text(&mut ws);
+            t.trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("{protocol}: not a number: {t:?}"))
+        })
+        .collect()
+}
+
+fn assert_counts_up(values: &[u64], what: &str) {
+    assert!(
+        values.windows(2).all(|w| w[1] == w[0] + 1),
+        "{what}: counter does not count up by one: {values:?}"
+    );
+}
+
+#[test]
+fn install_script_stages_a_server_that_serves_and_the_seed_plugin_workflow() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    // The access logs' directory at run time (the staged one under DESTDIR
+    // is checked for its mode; the server writes here).
+    let log_dir = tmp.path().join("log");
+    std::fs::create_dir(&log_dir).unwrap();
+    std::fs::set_permissions(&log_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let user = id("-un");
+    let group = id("-gn");
+
+    // The Dockerfile's builder step (cargo's output exists: nothing but the
+    // SDK stub is built), then its runtime step, without a C compiler.
+    let o = install_sh(&["--build-only"], &[("NO_BUILD", "1")]);
+    assert!(o.status.success(), "install.sh --build-only failed");
+    let env = [
+        ("NO_BUILD", "1"),
+        ("CC", "/nonexistent/cc"),
+        ("DESTDIR", root.to_str().unwrap()),
+        ("SERVICE_USER", user.as_str()),
+        ("SERVICE_GROUP", group.as_str()),
+        ("LOG_DIR", log_dir.to_str().unwrap()),
+    ];
+    let o = install_sh(&[], &env);
+    assert!(o.status.success(), "install.sh into DESTDIR failed");
+
+    // --- What went where.
+    let usr = root.join("usr/local");
+    let plugin_dir = usr.join("share/libwebsockets-test-server/plugins");
+    let exe = usr.join("bin/lwsws");
+    assert!(std::fs::metadata(&exe).unwrap().permissions().mode() & 0o111 != 0);
+    let mut bundled = Vec::new();
+    for e in std::fs::read_dir(repo().join("plugins")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().to_string();
+        let so = format!("libprotocol_{name}.so");
+        assert!(plugin_dir.join(&so).is_file(), "{so} not installed");
+        bundled.push(so);
+    }
+    assert!(bundled.len() >= 5, "plugins: {bundled:?}");
+    let data = usr.join("share/libwebsockets-test-server");
+    let test_html = std::fs::read(repo().join("data/libwebsockets-test-server/test.html")).unwrap();
+    assert_eq!(std::fs::read(data.join("test.html")).unwrap(), test_html);
+    assert!(
+        std::fs::metadata(data.join("lws-cgi-test.sh"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o111
+            != 0,
+        "the CGI script keeps its execute bit"
+    );
+    for h in std::fs::read_dir(repo().join("plugin-api/include/libwebsockets")).unwrap() {
+        let name = h.unwrap().file_name();
+        assert!(usr.join("include/libwebsockets").join(&name).is_file());
+    }
+    assert!(usr.join("include/libwebsockets.h").is_file());
+    assert_eq!(
+        std::fs::read_link(usr.join("lib/libwebsockets.so")).unwrap(),
+        Path::new("libwebsockets.so.19")
+    );
+    let stub = usr.join("lib/libwebsockets.so.19");
+    assert!(dynamic_section(&stub).contains("Library soname: [libwebsockets.so.19]"));
+    let pc = std::fs::read_to_string(usr.join("lib/pkgconfig/libwebsockets.pc")).unwrap();
+    assert!(pc.contains("prefix=/usr/local\n"), "{pc}");
+    assert!(pc.contains("-lwebsockets"), "{pc}");
+    let conf = std::fs::read_to_string(root.join("etc/lwsws/conf")).unwrap();
+    assert!(
+        conf.contains(&format!("\"username\": \"{user}\"")),
+        "{conf}"
+    );
+    assert!(!conf.contains('@'), "unsubstituted placeholder in {conf}");
+    let vhost = std::fs::read_to_string(root.join("etc/lwsws/conf.d/localhost")).unwrap();
+    assert!(
+        vhost.contains(&format!(
+            "\"access-log\": \"{}/access-log\"",
+            log_dir.display()
+        )),
+        "{vhost}"
+    );
+    let unit = std::fs::read_to_string(usr.join("lib/systemd/system/lwsws.service")).unwrap();
+    assert!(
+        unit.contains("\nExecStart=/usr/local/bin/lwsws\n"),
+        "{unit}"
+    );
+    let logrotate = std::fs::read_to_string(root.join("etc/logrotate.d/lwsws")).unwrap();
+    assert!(
+        logrotate.contains(&format!("{}/*log {{", log_dir.display())),
+        "{logrotate}"
+    );
+    let staged_logs = root.join(log_dir.strip_prefix("/").unwrap());
+    assert_eq!(
+        std::fs::metadata(&staged_logs)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o700,
+        "the log dir is private to the service user"
+    );
+
+    // --- The SDK's link stub: exactly the declared host functions (so
+    // -lwebsockets resolves whatever a plugin calls), each of which aborts
+    // when it is called outside lwsws.
+    let declared = declared_functions(&repo().join("plugin-api/include"));
+    assert!(declared.len() > 60, "header parse found only {declared:?}");
+    assert_eq!(defined_dynamic_symbols(&stub), declared);
+    let probe_src = tmp.path().join("probe.c");
+    std::fs::write(
+        &probe_src,
+        "#include <libwebsockets.h>\nint main(void) { return lws_get_library_version() != NULL; }\n",
+    )
+    .unwrap();
+    let probe = tmp.path().join("probe");
+    run_ok(
+        Command::new("cc")
+            .arg("-I")
+            .arg(usr.join("include"))
+            .arg("-o")
+            .arg(&probe)
+            .arg(&probe_src)
+            .arg("-L")
+            .arg(usr.join("lib"))
+            .arg("-lwebsockets"),
+        "cc (link a program against the stub)",
+    );
+    let o = Command::new(&probe)
+        .env("LD_LIBRARY_PATH", usr.join("lib"))
+        .output()
+        .unwrap();
+    assert!(
+        !o.status.success()
+            && String::from_utf8_lossy(&o.stderr).contains("lws_get_library_version() called"),
+        "the stub's functions abort outside lwsws: {}",
+        output_text(&o)
+    );
+
+    // pkg-config finds the staged SDK (sysroot = DESTDIR).
+    let o = run_ok(
+        Command::new("pkg-config")
+            .args(["--cflags", "--libs", "libwebsockets"])
+            .env("PKG_CONFIG_PATH", usr.join("lib/pkgconfig"))
+            .env("PKG_CONFIG_SYSROOT_DIR", &root),
+        "pkg-config",
+    );
+    let flags = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        flags.contains(&format!("-I{}", usr.join("include").display()))
+            && flags.contains(&format!("-L{}", usr.join("lib").display()))
+            && flags.contains("-lwebsockets"),
+        "pkg-config libwebsockets: {flags}"
+    );
+
+    // --- The installed server: test page, bundled plugins, access log.
+    {
+        let mut srv = Installed::start(&root, &[]);
+        let (status, _, body) = get(&srv.url("/"));
+        assert_eq!(status, 200);
+        assert_eq!(body, test_html, "/ serves the installed test.html");
+        let (status, _, _) = get(&srv.url("/test.js"));
+        assert_eq!(status, 200);
+        assert_counts_up(
+            &counter_values(srv.port, "dumb-increment-protocol", 3),
+            "installed dumb-increment-protocol",
+        );
+        assert_counts_up(
+            &counter_values(srv.port, "example-standalone-protocol", 3),
+            "installed (bundled) example-standalone-protocol",
+        );
+        let access_log = log_dir.join("access-log");
+        assert!(
+            eventually(10, || std::fs::read_to_string(&access_log)
+                .unwrap_or_default()
+                .contains("\"GET /test.js HTTP/1.1\" 200")),
+            "access log {}",
+            access_log.display()
+        );
+
+        // logrotate with the installed file; only the log dir (already
+        // substituted) and the way of reaching the service (systemctl) differ.
+        let rotate_conf = tmp.path().join("logrotate.conf");
+        let text = logrotate.replace(
+            "systemctl reload lwsws.service",
+            &format!("kill -HUP {}", srv.pid()),
+        );
+        assert_ne!(text, logrotate, "the postrotate reloads lwsws.service");
+        std::fs::write(&rotate_conf, text).unwrap();
+        run_ok(
+            Command::new("logrotate")
+                .arg("--force")
+                .arg("--state")
+                .arg(tmp.path().join("logrotate.state"))
+                .arg(&rotate_conf),
+            "logrotate",
+        );
+        let rotated = log_dir.join("access-log.1");
+        assert!(
+            std::fs::read_to_string(&rotated)
+                .unwrap()
+                .contains("GET /test.js"),
+            "logrotate moved the old lines to {}",
+            rotated.display()
+        );
+        // Reopened on the reload: new lines go to a new access-log.
+        assert!(
+            eventually(10, || {
+                let _ = get(&srv.url("/after-rotation"));
+                std::fs::read_to_string(&access_log)
+                    .unwrap_or_default()
+                    .contains("GET /after-rotation")
+            }),
+            "no fresh access-log after rotation + reload; log:\n{}",
+            srv.log_text()
+        );
+        assert!(srv.alive());
+    }
+
+    // --- The seed's workflow (Code snippet 4): cmake .. && make && make
+    // install of the plugin-standalone example against the installed SDK.
+    let build = tmp.path().join("build");
+    std::fs::create_dir(&build).unwrap();
+    run_ok(
+        Command::new("cmake")
+            .arg(format!("-DCMAKE_PREFIX_PATH={}", usr.display()))
+            .arg(repo().join("examples/c-plugin"))
+            .current_dir(&build),
+        "cmake ..",
+    );
+    run_ok(Command::new("make").current_dir(&build), "make");
+    run_ok(
+        Command::new("make")
+            .arg("install")
+            .env("DESTDIR", &root)
+            .current_dir(&build),
+        "make install",
+    );
+    let c_plugin = plugin_dir.join("libprotocol_example_standalone.so");
+    assert_ne!(
+        std::fs::read(&c_plugin).unwrap(),
+        std::fs::read(target_dir().join("libprotocol_example_standalone.so")).unwrap(),
+        "make install replaced the bundled Rust example with the C build"
+    );
+    let dynamic = dynamic_section(&c_plugin);
+    assert!(
+        dynamic.contains("Shared library: [libwebsockets.so.19]"),
+        "the plugin links -lwebsockets: {dynamic}"
+    );
+
+    // The installed server loads it. The stub is found as lws is, through
+    // the library path (ldconfig on a real install; LD_LIBRARY_PATH here, as
+    // the seed's Dockerfile sets it).
+    let lib_path = usr.join("lib");
+    let mut srv = Installed::start(&root, &[("LD_LIBRARY_PATH", lib_path.to_str().unwrap())]);
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", srv.pid())).unwrap();
+    assert!(
+        maps.contains(stub.to_str().unwrap()),
+        "the C plugin pulled in the stub library (so this is the C plugin)"
+    );
+    // Every stub function aborts: counting means the plugin's calls
+    // (lws_protocol_vh_priv_zalloc, lws_sul_schedule, lws_write, ...) went
+    // to lwsws's own functions.
+    assert_counts_up(
+        &counter_values(srv.port, "example-standalone-protocol", 5),
+        "C example-standalone-protocol",
+    );
+    assert!(srv.alive(), "lwsws died: {}", srv.log_text());
+    assert!(!srv.log_text().contains("SDK link stub"));
+    drop(srv);
+
+    // --- A second install keeps changed configs and says where the new
+    // defaults went.
+    let conf_path = root.join("etc/lwsws/conf");
+    let mine = conf.replace("\"timeout-secs\": \"15\"", "\"timeout-secs\": \"30\"");
+    assert_ne!(mine, conf);
+    std::fs::write(&conf_path, &mine).unwrap();
+    let vhost_path = root.join("etc/lwsws/conf.d/localhost");
+    std::fs::write(&vhost_path, vhost.replace("7681", "7682")).unwrap();
+    let o = install_sh(&[], &env);
+    assert!(o.status.success(), "second install.sh failed");
+    assert_eq!(std::fs::read_to_string(&conf_path).unwrap(), mine);
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/lwsws/conf.dist")).unwrap(),
+        conf
+    );
+    assert!(std::fs::read_to_string(&vhost_path)
+        .unwrap()
+        .contains("7682"));
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/lwsws/conf.d.dist/localhost")).unwrap(),
+        vhost
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("conf.dist"), "{out}");
+    assert!(
+        std::fs::read_dir(root.join("etc/lwsws/conf.d"))
+            .unwrap()
+            .count()
+            == 1,
+        "nothing new in conf.d/ (every file there is read as configuration)"
+    );
+}
+
+#[test]
+fn systemd_unit_passes_systemd_analyze_verify() {
+    let unit = std::fs::read_to_string(repo().join("packaging/lwsws.service")).unwrap();
+    for line in [
+        "Type=notify",
+        "ExecStart=/usr/local/bin/lwsws",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "After=network.target",
+        "WantedBy=multi-user.target",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=yes",
+    ] {
+        assert!(
+            unit.lines().any(|l| l == line),
+            "lwsws.service lacks {line}"
+        );
+    }
+    let caps = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("CapabilityBoundingSet="))
+        .expect("a capability bounding set");
+    for cap in [
+        "CAP_NET_BIND_SERVICE",
+        "CAP_SETUID",
+        "CAP_SETGID",
+        "CAP_CHOWN",
+    ] {
+        assert!(caps.split_whitespace().any(|c| c == cap), "{cap} missing");
+    }
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .map(|o| !o.status.success())
+        .unwrap_or(true)
+    {
+        eprintln!("SKIP: systemd-analyze cannot run here (scripts/test-deps installs systemd)");
+        return;
+    }
+    // ExecStart must name an existing executable: this build's lwsws.
+    let dir = tempfile::tempdir().unwrap();
+    let verify = |text: &str| -> (bool, String) {
+        let path = dir.path().join("lwsws.service");
+        std::fs::write(&path, text).unwrap();
+        let o = Command::new("systemd-analyze")
+            .args(["verify", "--man=no"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let complaints: Vec<String> = String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .chain(String::from_utf8_lossy(&o.stdout).lines())
+            .filter(|l| l.contains("lwsws.service"))
+            .map(str::to_string)
+            .collect();
+        eprintln!("[systemd-analyze verify] {}", output_text(&o));
+        (o.status.success(), complaints.join("\n"))
+    };
+    let ours = unit.replace(
+        "ExecStart=/usr/local/bin/lwsws",
+        &format!("ExecStart={}", env!("CARGO_BIN_EXE_lwsws")),
+    );
+    let (ok, complaints) = verify(&ours);
+    assert!(
+        ok && complaints.is_empty(),
+        "systemd-analyze verify: {complaints}"
+    );
+    // The check can fail: a misspelt setting is reported.
+    let (_, complaints) = verify(&ours.replace("ProtectHome=yes", "ProtectHome=yess"));
+    assert!(
+        complaints.contains("yess"),
+        "systemd-analyze did not notice a broken setting: {complaints:?}"
+    );
+}
