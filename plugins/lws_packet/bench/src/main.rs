@@ -1,0 +1,337 @@
+//! Load generator for `scripts/bench-packets`: WebSocket subscribers
+//! (`packet-subscribe`) and HTTP POSTers against a running `lwsws` with the
+//! packet plugin, printing one `key=value` line per run.
+//!
+//! ```text
+//! packet-bench latency HOST:PORT MOUNT SUBSCRIBERS RATE SECONDS
+//!     POSTs RATE packets/s (one keep-alive connection), each carrying its
+//!     send time; every subscriber measures POST->delivery latency.
+//! packet-bench fanout HOST:PORT MOUNT SUBSCRIBERS POSTERS SECONDS
+//!     POSTERS connections POST as fast as they are answered; prints the
+//!     deliveries/s the subscribers received.
+//! ```
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tungstenite::client::IntoClientRequest;
+use tungstenite::http::HeaderValue;
+use tungstenite::Message;
+
+/// Bytes of each POSTed body.
+const BODY: usize = 128;
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// What the subscribers saw.
+struct Seen {
+    connected: AtomicU64,
+    deliveries: AtomicU64,
+    last_at: Mutex<Option<Instant>>,
+    latencies: Mutex<Vec<u64>>,
+}
+
+/// The send time carried in an envelope's data (`"data":"t=NNN;..."`).
+fn sent_at(text: &str) -> Option<u64> {
+    let at = text.find("\"data\":\"t=")? + 10;
+    let digits: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// Connects a `packet-subscribe` client (three tries: a loaded server's
+/// accept queue may overflow while a thousand connect at once).
+fn connect(addr: SocketAddr) -> Result<tungstenite::WebSocket<TcpStream>, String> {
+    let mut last = String::new();
+    for _ in 0..3 {
+        let mut req = format!("ws://{addr}/")
+            .into_client_request()
+            .map_err(|e| e.to_string())?;
+        req.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static("packet-subscribe"),
+        );
+        match TcpStream::connect(addr) {
+            Ok(stream) => {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                match tungstenite::client(req, stream) {
+                    Ok((ws, _)) => {
+                        let _ = ws
+                            .get_ref()
+                            .set_read_timeout(Some(Duration::from_millis(200)));
+                        return Ok(ws);
+                    }
+                    Err(e) => last = format!("handshake: {e}"),
+                }
+            }
+            Err(e) => last = format!("connect: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Err(last)
+}
+
+fn subscriber(addr: SocketAddr, seen: Arc<Seen>, stop: Arc<AtomicBool>, measure: bool) {
+    let mut ws = match connect(addr) {
+        Ok(ws) => ws,
+        Err(e) => {
+            eprintln!("packet-bench: subscriber: {e}");
+            return;
+        }
+    };
+    seen.connected.fetch_add(1, Ordering::Relaxed);
+    let mut local = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        match ws.read() {
+            Ok(Message::Text(t)) => {
+                let now = now_us();
+                seen.deliveries.fetch_add(1, Ordering::Relaxed);
+                if measure {
+                    if let Some(t0) = sent_at(t.as_str()) {
+                        local.push(now.saturating_sub(t0));
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => break,
+        }
+    }
+    *seen.last_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    seen.latencies
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(local);
+}
+
+/// A keep-alive POSTer.
+struct Poster {
+    s: TcpStream,
+    head: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+impl Poster {
+    fn new(addr: SocketAddr, mount: &str) -> std::io::Result<Poster> {
+        let s = TcpStream::connect(addr)?;
+        s.set_nodelay(true)?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let head = format!(
+            "POST {mount} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain\r\nContent-Length: {BODY}\r\n\r\n"
+        )
+        .into_bytes();
+        Ok(Poster {
+            s,
+            head,
+            buf: Vec::new(),
+        })
+    }
+
+    /// POSTs a body carrying the current time; true when answered 200.
+    fn post(&mut self) -> bool {
+        let mut req = self.head.clone();
+        let mut body = format!("t={};", now_us()).into_bytes();
+        body.resize(BODY, b'x');
+        req.extend_from_slice(&body);
+        if self.s.write_all(&req).is_err() {
+            return false;
+        }
+        // The answer is small: read until its body (by content-length) is in.
+        self.buf.clear();
+        let mut chunk = [0u8; 1024];
+        loop {
+            if let Some(end) = find(&self.buf, b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&self.buf[..end]).to_ascii_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if self.buf.len() >= end + 4 + len {
+                    return head.starts_with("http/1.1 200");
+                }
+            }
+            match self.s.read(&mut chunk) {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn start_subscribers(
+    addr: SocketAddr,
+    n: usize,
+    measure: bool,
+) -> (Arc<Seen>, Arc<AtomicBool>, Vec<std::thread::JoinHandle<()>>) {
+    let seen = Arc::new(Seen {
+        connected: AtomicU64::new(0),
+        deliveries: AtomicU64::new(0),
+        last_at: Mutex::new(None),
+        latencies: Mutex::new(Vec::new()),
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let threads = (0..n)
+        .map(|_| {
+            let (seen, stop) = (seen.clone(), stop.clone());
+            std::thread::Builder::new()
+                .stack_size(128 * 1024)
+                .spawn(move || subscriber(addr, seen, stop, measure))
+                .expect("spawn subscriber")
+        })
+        .collect();
+    // Let every subscriber finish its handshake before packets flow.
+    std::thread::sleep(Duration::from_millis(500 + n as u64));
+    (seen, stop, threads)
+}
+
+/// Waits until `want` deliveries arrived (or `limit` passed).
+fn wait_deliveries(seen: &Seen, want: u64, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while seen.deliveries.load(Ordering::Relaxed) < want && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn latency(addr: SocketAddr, mount: &str, subs: usize, rate: u64, secs: u64) -> Result<(), String> {
+    let (seen, stop, threads) = start_subscribers(addr, subs, true);
+    let mut p = Poster::new(addr, mount).map_err(|e| e.to_string())?;
+    let total = rate * secs;
+    let start = Instant::now();
+    let mut posted = 0u64;
+    for i in 0..total {
+        let at = start + Duration::from_micros(i * 1_000_000 / rate.max(1));
+        if let Some(d) = at.checked_duration_since(Instant::now()) {
+            std::thread::sleep(d);
+        }
+        if p.post() {
+            posted += 1;
+        }
+    }
+    let subs = seen.connected.load(Ordering::Relaxed) as usize;
+    wait_deliveries(&seen, posted * subs as u64, Duration::from_secs(30));
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        let _ = t.join();
+    }
+    let mut lat = seen
+        .latencies
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    lat.sort_unstable();
+    println!(
+        "latency subscribers={} rate={rate} packets={posted} deliveries={} p50_us={} p99_us={} max_us={}",
+        seen.connected.load(Ordering::Relaxed),
+        seen.deliveries.load(Ordering::Relaxed),
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.99),
+        lat.last().copied().unwrap_or(0)
+    );
+    Ok(())
+}
+
+fn fanout(
+    addr: SocketAddr,
+    mount: &str,
+    subs: usize,
+    posters: usize,
+    secs: u64,
+) -> Result<(), String> {
+    let (seen, stop, threads) = start_subscribers(addr, subs, false);
+    let posted = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let until = start + Duration::from_secs(secs);
+    let workers: Vec<_> = (0..posters)
+        .map(|_| {
+            let posted = posted.clone();
+            let mount = mount.to_string();
+            std::thread::spawn(move || {
+                let Ok(mut p) = Poster::new(addr, &mount) else {
+                    return;
+                };
+                while Instant::now() < until {
+                    if p.post() {
+                        posted.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        let _ = w.join();
+    }
+    let posted = posted.load(Ordering::Relaxed);
+    let subs = seen.connected.load(Ordering::Relaxed) as usize;
+    wait_deliveries(&seen, posted * subs as u64, Duration::from_secs(60));
+    let elapsed = start.elapsed().as_secs_f64();
+    let got = seen.deliveries.load(Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        let _ = t.join();
+    }
+    println!(
+        "fanout subscribers={} posters={posters} packets={posted} deliveries={got} seconds={elapsed:.2} deliveries_per_s={:.0} ingest_per_s={:.0}",
+        seen.connected.load(Ordering::Relaxed),
+        got as f64 / elapsed,
+        posted as f64 / secs as f64
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage =
+        "usage: packet-bench latency|fanout HOST:PORT MOUNT SUBSCRIBERS RATE|POSTERS SECONDS";
+    if args.len() != 6 {
+        eprintln!("{usage}");
+        return ExitCode::from(2);
+    }
+    let (Ok(addr), Ok(subs), Ok(n), Ok(secs)) = (
+        args[1].parse::<SocketAddr>(),
+        args[3].parse::<usize>(),
+        args[4].parse::<u64>(),
+        args[5].parse::<u64>(),
+    ) else {
+        eprintln!("{usage}");
+        return ExitCode::from(2);
+    };
+    let r = match args[0].as_str() {
+        "latency" => latency(addr, &args[2], subs, n, secs),
+        "fanout" => fanout(addr, &args[2], subs, n as usize, secs),
+        _ => Err(usage.to_string()),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("packet-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

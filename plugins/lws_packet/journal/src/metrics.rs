@@ -1,0 +1,117 @@
+//! Counters of the packet service, kept as atomics so any thread can read
+//! them: what `lws-server-status` and the metrics endpoint will show once
+//! they are wired (see the README), and what `GET <mount>/stats` shows now.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Packets recorded.
+    pub packets_in: AtomicU64,
+    /// Bytes of packet bodies recorded.
+    pub bytes_in: AtomicU64,
+    /// Group commits (appends written together).
+    pub commits: AtomicU64,
+    /// fdatasync calls.
+    pub syncs: AtomicU64,
+    /// Packets refused (too big, journal errors).
+    pub refused: AtomicU64,
+    /// Envelopes sent to subscribers (all kinds).
+    pub delivered: AtomicU64,
+    /// Journal reads for subscribers catching up.
+    pub journal_reads: AtomicU64,
+    /// Live subscribers (WebSocket, SSE, long-poll).
+    pub subscribers: AtomicU64,
+}
+
+/// A point-in-time copy, with the journal's figures.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// See [`Metrics`].
+    pub packets_in: u64,
+    /// See [`Metrics`].
+    pub bytes_in: u64,
+    /// See [`Metrics`].
+    pub commits: u64,
+    /// See [`Metrics`].
+    pub syncs: u64,
+    /// See [`Metrics`].
+    pub refused: u64,
+    /// See [`Metrics`].
+    pub delivered: u64,
+    /// See [`Metrics`].
+    pub journal_reads: u64,
+    /// See [`Metrics`].
+    pub subscribers: u64,
+    /// Subscribers reading from the journal rather than live (as last
+    /// reported by the plugin, once a second).
+    pub catching_up: u64,
+    /// Oldest id kept.
+    pub first_id: u64,
+    /// Newest committed id (0: none).
+    pub last_id: u64,
+    /// Bytes of segment files.
+    pub journal_bytes: u64,
+    /// Segment files.
+    pub segments: u64,
+    /// Bytes in the live tail.
+    pub live_bytes: u64,
+    /// Largest lag of a subscriber, in packets (as last reported).
+    pub max_lag: u64,
+}
+
+impl Metrics {
+    /// Adds `n` to a counter.
+    pub fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Subtracts `n` from a gauge.
+    pub fn sub(c: &AtomicU64, n: u64) {
+        c.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    /// The counters now (journal figures left at 0).
+    pub fn counters(&self) -> Snapshot {
+        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Snapshot {
+            packets_in: g(&self.packets_in),
+            bytes_in: g(&self.bytes_in),
+            commits: g(&self.commits),
+            syncs: g(&self.syncs),
+            refused: g(&self.refused),
+            delivered: g(&self.delivered),
+            journal_reads: g(&self.journal_reads),
+            subscribers: g(&self.subscribers),
+            ..Snapshot::default()
+        }
+    }
+}
+
+impl Snapshot {
+    /// As a flat JSON object (names as in lws-server-status style: snake_case).
+    pub fn to_json(&self) -> String {
+        format!(
+            "{{\"packets_in\":{},\"bytes_in\":{},\"commits\":{},\"syncs\":{},\"refused\":{},\
+             \"delivered\":{},\"journal_reads\":{},\"subscribers\":{},\"catching_up\":{},\
+             \"first_id\":{},\"last_id\":{},\"journal_bytes\":{},\"segments\":{},\
+             \"live_bytes\":{},\"max_lag\":{}}}",
+            self.packets_in,
+            self.bytes_in,
+            self.commits,
+            self.syncs,
+            self.refused,
+            self.delivered,
+            self.journal_reads,
+            self.subscribers,
+            self.catching_up,
+            self.first_id,
+            self.last_id,
+            self.journal_bytes,
+            self.segments,
+            self.live_bytes,
+            self.max_lag
+        )
+    }
+}

@@ -1,0 +1,789 @@
+//! The per-vhost state of both protocols: every connection the protocol
+//! has on this vhost (by token), its journal client, and the code that turns
+//! journal results into writes.
+//!
+//! Nothing here blocks: appends and journal reads are queued to the
+//! service's threads, whose results come back in the client's mailbox; the
+//! service then calls `lws_cancel_service`, every protocol gets
+//! `EVENT_WAIT_CANCELLED`, and [`Hub::event`] drains the mailbox and asks for
+//! writeable callbacks on the connections that have something to send.
+
+use std::collections::{HashMap, VecDeque};
+use std::ffi::c_int;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use comlink_plugin_api::abi::{
+    self, LWS_CALLBACK_USER, WSI_TOKEN_HTTP_CONTENT_LENGTH, WSI_TOKEN_HTTP_CONTENT_TYPE,
+    WSI_TOKEN_HTTP_TRANSFER_ENCODING,
+};
+use comlink_plugin_api::protocol::log;
+use comlink_plugin_api::{Action, Connection, Vhost};
+use packet_journal::feed::FETCH_BYTES;
+use packet_journal::metrics::Metrics;
+use packet_journal::{envelope, Client, Event, Feed, Service, Since, Step};
+
+/// Our timer reason (`Vhost::schedule`).
+pub const TICK_REASON: c_int = LWS_CALLBACK_USER + 0x5a;
+/// A long-poll's deadline (scheduled for each one that waits).
+pub const DEADLINE_REASON: c_int = LWS_CALLBACK_USER + 0x5b;
+/// How often the tick runs while there are subscribers.
+const TICK: Duration = Duration::from_secs(1);
+/// SSE comment sent on an idle stream this often.
+const KEEPALIVE: Duration = Duration::from_secs(15);
+/// WebSocket ingest: messages waiting for their acknowledgement before the
+/// connection stops being read.
+const INFLIGHT_MAX: usize = 1024;
+/// Messages written in one WebSocket writeable callback while the socket
+/// keeps taking them.
+const WRITES_PER_CALLBACK: usize = 64;
+/// Bytes of events gathered into one SSE write.
+const SSE_CHUNK: usize = 64 << 10;
+/// Default, and largest, `limit` of `GET <mount>/packets`.
+const POLL_LIMIT: (usize, usize) = (100, 10_000);
+/// Most bytes of envelopes in one `GET <mount>/packets` answer.
+const POLL_BYTES: usize = 4 << 20;
+/// Largest `wait` of `GET <mount>/packets`, seconds.
+const POLL_MAX_WAIT: u64 = 300;
+
+/// A connection's handle into its hub (the per-session data).
+#[derive(Debug)]
+pub struct Session {
+    /// Its key in [`Hub`]'s connections.
+    pub token: u64,
+}
+
+/// A POST being received.
+struct Post {
+    conn: Connection,
+    content_type: String,
+    body: Vec<u8>,
+    too_big: bool,
+    submitted: bool,
+}
+
+/// A one-shot JSON answer (an acknowledgement, an error, stats).
+struct Reply {
+    conn: Connection,
+    status: u16,
+    body: String,
+    extra: Option<(&'static str, &'static str)>,
+    head_sent: bool,
+}
+
+/// A WebSocket ingest connection.
+struct WsIn {
+    conn: Connection,
+    content_type: Option<String>,
+    msg: Vec<u8>,
+    in_msg: bool,
+    binary: bool,
+    inflight: usize,
+    paused: bool,
+    acks: VecDeque<String>,
+}
+
+enum Kind {
+    Ws,
+    Sse {
+        head_sent: bool,
+        idle_since: Instant,
+        keepalive: bool,
+    },
+    Poll {
+        limit: usize,
+        deadline: Instant,
+        body: Option<String>,
+    },
+}
+
+/// A subscriber of any kind.
+struct Sub {
+    conn: Connection,
+    feed: Feed,
+    kind: Kind,
+    failed: Option<String>,
+}
+
+enum Conn {
+    Post(Post),
+    Reply(Reply),
+    WsIn(WsIn),
+    Sub(Sub),
+}
+
+/// The per-vhost state of one protocol.
+pub struct Hub {
+    client: Client,
+    vhost: Vhost,
+    name: &'static str,
+    max_packet: usize,
+    next_token: u64,
+    conns: HashMap<u64, Conn>,
+    last_committed: u64,
+    tick_armed: bool,
+}
+
+impl Reply {
+    fn json(conn: Connection, status: u16, body: String) -> Reply {
+        Reply {
+            conn,
+            status,
+            body,
+            extra: None,
+            head_sent: false,
+        }
+    }
+
+    fn write(&mut self) -> Action {
+        if !self.head_sent {
+            let mut headers = vec![
+                ("content-type", "application/json"),
+                ("cache-control", "no-store"),
+            ];
+            headers.extend(self.extra);
+            if self
+                .conn
+                .write_http_head(self.status, &headers, Some(self.body.len() as u64))
+                .is_err()
+            {
+                return Action::Close;
+            }
+            self.head_sent = true;
+            if self.conn.send_pipe_choked() {
+                self.conn.request_writable();
+                return Action::Continue;
+            }
+        }
+        if self.conn.write_http(self.body.as_bytes(), true).is_err() {
+            return Action::Close;
+        }
+        self.conn.transaction_completed()
+    }
+}
+
+impl Hub {
+    /// The hub of protocol `name` on `vhost`, using `svc`.
+    pub fn new(vhost: Vhost, name: &'static str, svc: &Arc<Service>) -> Hub {
+        let max_packet = svc.settings().max_packet_bytes;
+        Hub {
+            client: svc.client(),
+            vhost,
+            name,
+            max_packet,
+            next_token: 1,
+            conns: HashMap::new(),
+            last_committed: svc.committed(),
+            tick_armed: false,
+        }
+    }
+
+    fn svc(&self) -> &Arc<Service> {
+        self.client.service()
+    }
+
+    fn metrics(&self) -> &Metrics {
+        self.client.service().metrics()
+    }
+
+    fn token(&mut self) -> u64 {
+        let t = self.next_token;
+        self.next_token += 1;
+        t
+    }
+
+    fn arm_tick(&mut self) {
+        if !self.tick_armed {
+            self.tick_armed = true;
+            self.vhost.schedule(TICK_REASON, TICK);
+        }
+    }
+
+    fn add_sub(&mut self, token: u64, sub: Sub) -> Session {
+        Metrics::add(&self.metrics().subscribers, 1);
+        sub.conn.request_writable();
+        self.conns.insert(token, Conn::Sub(sub));
+        self.arm_tick();
+        Session { token }
+    }
+
+    // -- events ----------------------------------------------------------
+
+    /// A vhost-level event: the service's wake-up, or our tick.
+    pub fn event(&mut self, reason: c_int) {
+        if reason == TICK_REASON {
+            self.tick_armed = false;
+            self.tick();
+        }
+        if reason == DEADLINE_REASON {
+            let now = Instant::now();
+            for c in self.conns.values() {
+                if let Conn::Sub(Sub {
+                    conn,
+                    kind: Kind::Poll { deadline, .. },
+                    ..
+                }) = c
+                {
+                    if now >= *deadline {
+                        conn.request_writable();
+                    }
+                }
+            }
+        }
+        self.drain();
+    }
+
+    /// Takes the journal's results and wakes the connections they concern,
+    /// and the subscribers new packets concern.
+    fn drain(&mut self) {
+        for ev in self.client.take_events() {
+            match ev {
+                Event::Recorded { token, result } => self.recorded(token, result),
+                Event::Fetched { token, result } => {
+                    if let Some(Conn::Sub(s)) = self.conns.get_mut(&token) {
+                        if let Err(e) = s.feed.fetched(result) {
+                            log(abi::LLL_ERR, &format!("lws_packet: {e}"));
+                            s.failed = Some(e);
+                        }
+                        s.conn.request_writable();
+                    }
+                }
+            }
+        }
+        let committed = self.svc().committed();
+        if committed != self.last_committed {
+            self.last_committed = committed;
+            for c in self.conns.values() {
+                if let Conn::Sub(s) = c {
+                    if s.feed.has_work(committed) {
+                        s.conn.request_writable();
+                    }
+                }
+            }
+        }
+    }
+
+    fn recorded(&mut self, token: u64, result: Result<u64, String>) {
+        match self.conns.get_mut(&token) {
+            Some(Conn::Post(p)) => {
+                let conn = p.conn;
+                let reply = match result {
+                    Ok(id) => Reply::json(conn, 200, envelope::ack(id)),
+                    Err(e) => Reply::json(conn, 503, envelope::error(&e)),
+                };
+                self.conns.insert(token, Conn::Reply(reply));
+                conn.request_writable();
+            }
+            Some(Conn::WsIn(w)) => {
+                w.inflight = w.inflight.saturating_sub(1);
+                w.acks.push_back(match result {
+                    Ok(id) => envelope::ack(id),
+                    Err(e) => envelope::error(&e),
+                });
+                if w.paused && w.inflight <= INFLIGHT_MAX / 2 {
+                    w.paused = false;
+                    w.conn.set_receiving(true);
+                }
+                w.conn.request_writable();
+            }
+            _ => {}
+        }
+    }
+
+    /// Keepalives, long-poll deadlines and the lag figures, once a second
+    /// while there are subscribers.
+    fn tick(&mut self) {
+        let now = Instant::now();
+        let committed = self.svc().committed();
+        let (mut subs, mut lag, mut behind) = (0u64, 0u64, 0u64);
+        for c in self.conns.values_mut() {
+            let Conn::Sub(s) = c else { continue };
+            subs += 1;
+            lag = lag.max(s.feed.lag(committed));
+            behind += u64::from(s.feed.is_catching_up());
+            match &mut s.kind {
+                Kind::Sse {
+                    idle_since,
+                    keepalive,
+                    ..
+                } if now.duration_since(*idle_since) >= KEEPALIVE => {
+                    *keepalive = true;
+                    s.conn.request_writable();
+                }
+                Kind::Poll { deadline, .. } if now >= *deadline => s.conn.request_writable(),
+                _ => {}
+            }
+        }
+        self.client.report_lag(lag, behind);
+        if subs > 0 {
+            self.arm_tick();
+        }
+    }
+
+    // -- HTTP ------------------------------------------------------------
+
+    /// A request on the mount: `path` is what follows the mountpoint.
+    pub fn open_http(&mut self, conn: Connection, path: &str) -> Option<Session> {
+        let method = conn.method().unwrap_or("");
+        let path = path.trim_end_matches('/');
+        let token = self.token();
+        match (method, path) {
+            ("POST", "") => {
+                let content_type = conn
+                    .header(WSI_TOKEN_HTTP_CONTENT_TYPE)
+                    .unwrap_or_else(|| "application/octet-stream".into());
+                // No Content-Length and not chunked: an empty body, and no
+                // body callbacks will come.
+                let bodiless = conn.header(WSI_TOKEN_HTTP_CONTENT_LENGTH).is_none()
+                    && conn.header(WSI_TOKEN_HTTP_TRANSFER_ENCODING).is_none();
+                let mut post = Post {
+                    conn,
+                    content_type,
+                    body: Vec::new(),
+                    too_big: false,
+                    submitted: false,
+                };
+                if bodiless {
+                    post.submitted = true;
+                    self.client
+                        .append(token, post.content_type.clone(), Vec::new());
+                }
+                self.conns.insert(token, Conn::Post(post));
+            }
+            ("GET", "/events") => {
+                let since = conn
+                    .custom_header("Last-Event-ID")
+                    .or_else(|| conn.url_arg("since"));
+                match Since::parse(since.as_deref()) {
+                    Ok(since) => {
+                        let feed = Feed::new(self.svc(), since, conn.url_arg("filter"));
+                        let kind = Kind::Sse {
+                            head_sent: false,
+                            idle_since: Instant::now(),
+                            keepalive: false,
+                        };
+                        return Some(self.add_sub(
+                            token,
+                            Sub {
+                                conn,
+                                feed,
+                                kind,
+                                failed: None,
+                            },
+                        ));
+                    }
+                    Err(e) => self.reply(token, Reply::json(conn, 400, envelope::error(&e))),
+                }
+            }
+            ("GET", "/packets") => {
+                let arg = |n: &str| conn.url_arg(n).filter(|v| !v.is_empty());
+                let since = Since::parse(Some(arg("since").as_deref().unwrap_or("0")));
+                let limit = arg("limit").map(|v| v.parse::<usize>());
+                let wait = arg("wait").map(|v| v.parse::<u64>());
+                match (since, limit.transpose(), wait.transpose()) {
+                    (Ok(since), Ok(limit), Ok(wait)) => {
+                        let wait = wait.unwrap_or(0).min(POLL_MAX_WAIT);
+                        if wait > 0 {
+                            // A long-poll produces nothing for up to `wait`.
+                            conn.set_timeout(u32::try_from(wait + 15).unwrap_or(u32::MAX));
+                            self.vhost
+                                .schedule(DEADLINE_REASON, Duration::from_secs(wait));
+                        }
+                        let feed = Feed::new(self.svc(), since, conn.url_arg("filter"));
+                        let kind = Kind::Poll {
+                            limit: limit.unwrap_or(POLL_LIMIT.0).clamp(1, POLL_LIMIT.1),
+                            deadline: Instant::now() + Duration::from_secs(wait),
+                            body: None,
+                        };
+                        return Some(self.add_sub(
+                            token,
+                            Sub {
+                                conn,
+                                feed,
+                                kind,
+                                failed: None,
+                            },
+                        ));
+                    }
+                    (Err(e), _, _) => {
+                        self.reply(token, Reply::json(conn, 400, envelope::error(&e)))
+                    }
+                    _ => self.reply(
+                        token,
+                        Reply::json(
+                            conn,
+                            400,
+                            envelope::error("limit and wait are whole numbers"),
+                        ),
+                    ),
+                }
+            }
+            ("GET", "/stats") => {
+                let s = self.svc().snapshot();
+                self.reply(token, Reply::json(conn, 200, s.to_json()));
+            }
+            (_, "") => {
+                let mut r = Reply::json(conn, 405, envelope::error("POST a packet here"));
+                r.extra = Some(("allow", "POST"));
+                self.reply(token, r);
+            }
+            _ => return None,
+        }
+        Some(Session { token })
+    }
+
+    fn reply(&mut self, token: u64, r: Reply) {
+        r.conn.request_writable();
+        self.conns.insert(token, Conn::Reply(r));
+    }
+
+    /// A piece of a request body.
+    pub fn http_body(&mut self, s: &Session, data: &[u8]) -> Action {
+        if let Some(Conn::Post(p)) = self.conns.get_mut(&s.token) {
+            if p.too_big || p.submitted {
+                return Action::Continue;
+            }
+            if p.body.len() + data.len() > self.max_packet {
+                // Keep reading (and dropping) the body so the answer can
+                // be given and the connection kept.
+                p.too_big = true;
+                p.body = Vec::new();
+            } else {
+                p.body.extend_from_slice(data);
+            }
+        }
+        Action::Continue
+    }
+
+    /// The request body is complete.
+    pub fn http_body_complete(&mut self, s: &Session) -> Action {
+        let token = s.token;
+        if let Some(Conn::Post(p)) = self.conns.get_mut(&token) {
+            if p.submitted {
+                return Action::Continue;
+            }
+            p.submitted = true;
+            if p.too_big {
+                let conn = p.conn;
+                Metrics::add(&self.metrics().refused, 1);
+                let msg = format!("packet larger than max-packet-bytes ({})", self.max_packet);
+                self.reply(token, Reply::json(conn, 413, envelope::error(&msg)));
+            } else {
+                let body = std::mem::take(&mut p.body);
+                let ct = p.content_type.clone();
+                self.client.append(token, ct, body);
+            }
+        }
+        Action::Continue
+    }
+
+    /// An HTTP connection can take a write.
+    pub fn http_writeable(&mut self, s: &Session) -> Action {
+        let Hub { client, conns, .. } = self;
+        match conns.get_mut(&s.token) {
+            Some(Conn::Reply(r)) => r.write(),
+            Some(Conn::Sub(sub)) => match sub.kind {
+                Kind::Sse { .. } => sse_writeable(client, s.token, sub),
+                Kind::Poll { .. } => poll_writeable(client, s.token, sub),
+                Kind::Ws => Action::Continue,
+            },
+            _ => Action::Continue,
+        }
+    }
+
+    // -- WebSocket ---------------------------------------------------------
+
+    /// A WebSocket ingest connection (`protocol-lws-packet`).
+    pub fn open_ingest(&mut self, conn: Connection) -> Option<Session> {
+        let token = self.token();
+        let content_type = conn
+            .url_arg("content-type")
+            .or_else(|| conn.url_arg("content_type"))
+            .filter(|v| !v.is_empty());
+        self.conns.insert(
+            token,
+            Conn::WsIn(WsIn {
+                conn,
+                content_type,
+                msg: Vec::new(),
+                in_msg: false,
+                binary: false,
+                inflight: 0,
+                paused: false,
+                acks: VecDeque::new(),
+            }),
+        );
+        Some(Session { token })
+    }
+
+    /// A WebSocket subscriber (`packet-subscribe`).
+    pub fn open_subscriber(&mut self, conn: Connection) -> Option<Session> {
+        let since = match Since::parse(conn.url_arg("since").as_deref()) {
+            Ok(s) => s,
+            Err(e) => {
+                log(abi::LLL_NOTICE, &format!("{}: refused: {e}", self.name));
+                return None;
+            }
+        };
+        let feed = Feed::new(self.svc(), since, conn.url_arg("filter"));
+        let token = self.token();
+        Some(self.add_sub(
+            token,
+            Sub {
+                conn,
+                feed,
+                kind: Kind::Ws,
+                failed: None,
+            },
+        ))
+    }
+
+    /// A piece of a WebSocket message (ingest; subscribers' are ignored).
+    pub fn receive(&mut self, s: &Session, data: &[u8]) -> Action {
+        let max = self.max_packet;
+        let Some(Conn::WsIn(w)) = self.conns.get_mut(&s.token) else {
+            return Action::Continue;
+        };
+        let conn = w.conn;
+        if !w.in_msg {
+            w.in_msg = true;
+            w.binary = conn.is_binary();
+            w.msg.clear();
+        }
+        if w.msg.len() + data.len() > max {
+            Metrics::add(&self.client.service().metrics().refused, 1);
+            return conn.close_reason(1009, b"packet larger than max-packet-bytes");
+        }
+        w.msg.extend_from_slice(data);
+        if conn.is_final_fragment() {
+            w.in_msg = false;
+            let ct = match (&w.content_type, w.binary) {
+                (Some(ct), _) => ct.clone(),
+                (None, true) => "application/octet-stream".to_string(),
+                (None, false) => "text/plain; charset=utf-8".to_string(),
+            };
+            let body = std::mem::take(&mut w.msg);
+            w.inflight += 1;
+            if w.inflight >= INFLIGHT_MAX && !w.paused {
+                w.paused = true;
+                conn.set_receiving(false);
+            }
+            self.client.append(s.token, ct, body);
+        }
+        Action::Continue
+    }
+
+    /// A WebSocket connection can take a write.
+    pub fn writeable(&mut self, s: &Session) -> Action {
+        let Hub { client, conns, .. } = self;
+        match conns.get_mut(&s.token) {
+            Some(Conn::WsIn(w)) => {
+                for _ in 0..WRITES_PER_CALLBACK {
+                    let Some(ack) = w.acks.pop_front() else {
+                        return Action::Continue;
+                    };
+                    if w.conn.write_text(ack.as_bytes()).is_err() {
+                        return Action::Close;
+                    }
+                    if w.conn.send_pipe_choked() {
+                        break;
+                    }
+                }
+                if !w.acks.is_empty() {
+                    w.conn.request_writable();
+                }
+                Action::Continue
+            }
+            Some(Conn::Sub(sub)) => ws_writeable(client, s.token, sub),
+            _ => Action::Continue,
+        }
+    }
+
+    /// The connection is gone (or its HTTP transaction is done).
+    pub fn closed(&mut self, s: Session) {
+        if let Some(Conn::Sub(_)) = self.conns.remove(&s.token) {
+            Metrics::sub(&self.metrics().subscribers, 1);
+        }
+    }
+}
+
+fn ws_writeable(client: &Client, token: u64, sub: &mut Sub) -> Action {
+    if let Some(why) = sub.failed.take() {
+        return sub.conn.close_reason(1011, why.as_bytes());
+    }
+    let svc = client.service();
+    for _ in 0..WRITES_PER_CALLBACK {
+        let text = match sub.feed.step(svc) {
+            Step::Packet(p) => {
+                let ok = sub.conn.write_text(p.envelope().as_bytes()).is_ok();
+                Metrics::add(&svc.metrics().delivered, 1);
+                ok
+            }
+            Step::Gap(a, b) => sub.conn.write_text(envelope::gap(a, b).as_bytes()).is_ok(),
+            Step::Fetch(from) => {
+                client.fetch(token, from, FETCH_BYTES);
+                return Action::Continue;
+            }
+            Step::Wait => return Action::Continue,
+        };
+        if !text {
+            return Action::Close;
+        }
+        if sub.conn.send_pipe_choked() {
+            // WRITEABLE comes back once the socket has taken it all.
+            sub.conn.request_writable();
+            return Action::Continue;
+        }
+    }
+    sub.conn.request_writable();
+    Action::Continue
+}
+
+fn sse_writeable(client: &Client, token: u64, sub: &mut Sub) -> Action {
+    let Kind::Sse {
+        head_sent,
+        idle_since,
+        keepalive,
+    } = &mut sub.kind
+    else {
+        return Action::Continue;
+    };
+    let mut out = String::new();
+    if !*head_sent {
+        let headers = [
+            ("content-type", "text/event-stream"),
+            ("cache-control", "no-cache"),
+            ("x-accel-buffering", "no"),
+        ];
+        if sub.conn.write_http_head(200, &headers, None).is_err() {
+            return Action::Close;
+        }
+        *head_sent = true;
+        // A stream has no deadline; the first bytes make the head go out.
+        sub.conn.set_timeout(0);
+        out.push_str(": comlink packet stream\n\n");
+        if sub.conn.send_pipe_choked() {
+            sub.conn.request_writable();
+            return Action::Continue;
+        }
+    }
+    if let Some(why) = sub.failed.take() {
+        out.push_str(&format!(
+            "event: error\ndata: {}\n\n",
+            envelope::error(&why)
+        ));
+        if sub.conn.write_http(out.as_bytes(), true).is_err() {
+            return Action::Close;
+        }
+        return sub.conn.transaction_completed();
+    }
+    let svc = client.service();
+    let mut more = false;
+    loop {
+        if out.len() >= SSE_CHUNK {
+            more = true;
+            break;
+        }
+        match sub.feed.step(svc) {
+            Step::Packet(p) => {
+                envelope::sse(Some(p.id), p.envelope(), &mut out);
+                Metrics::add(&svc.metrics().delivered, 1);
+            }
+            Step::Gap(a, b) => envelope::sse(None, &envelope::gap(a, b), &mut out),
+            Step::Fetch(from) => {
+                client.fetch(token, from, FETCH_BYTES);
+                break;
+            }
+            Step::Wait => break,
+        }
+    }
+    if out.is_empty() && *keepalive {
+        out.push_str(": keepalive\n\n");
+    }
+    *keepalive = false;
+    if out.is_empty() {
+        return Action::Continue;
+    }
+    *idle_since = Instant::now();
+    if sub.conn.write_http(out.as_bytes(), false).is_err() {
+        return Action::Close;
+    }
+    if more {
+        sub.conn.request_writable();
+    }
+    Action::Continue
+}
+
+fn poll_writeable(client: &Client, token: u64, sub: &mut Sub) -> Action {
+    let Kind::Poll {
+        limit,
+        deadline,
+        body,
+    } = &mut sub.kind
+    else {
+        return Action::Continue;
+    };
+    if let Some(b) = body.take() {
+        // The head went out in the last callback.
+        if sub.conn.write_http(b.as_bytes(), true).is_err() {
+            return Action::Close;
+        }
+        return sub.conn.transaction_completed();
+    }
+    if let Some(why) = sub.failed.take() {
+        let mut r = Reply::json(sub.conn, 500, envelope::error(&why));
+        return r.write();
+    }
+    if sub.feed.is_fetching() {
+        // A journal read is on its way; its result wakes this again.
+        return Action::Continue;
+    }
+    let svc = client.service();
+    let mut items: Vec<String> = Vec::new();
+    let mut bytes = 0;
+    // The feed keeps what it has not handed out; items already taken are
+    // sent now, so a pending journal read only happens with none taken.
+    while items.len() < *limit && bytes < POLL_BYTES {
+        match sub.feed.step(svc) {
+            Step::Packet(p) => {
+                bytes += p.envelope().len();
+                items.push(p.envelope().to_string());
+                Metrics::add(&svc.metrics().delivered, 1);
+            }
+            Step::Gap(a, b) => items.push(envelope::gap(a, b)),
+            Step::Fetch(from) => {
+                client.fetch(token, from, FETCH_BYTES);
+                if items.is_empty() {
+                    return Action::Continue;
+                }
+                break;
+            }
+            Step::Wait => break,
+        }
+    }
+    if items.is_empty() && Instant::now() < *deadline {
+        // Long-poll: new packets or the deadline wake it again.
+        return Action::Continue;
+    }
+    let text = format!("[{}]", items.join(","));
+    let headers = [
+        ("content-type", "application/json"),
+        ("cache-control", "no-store"),
+    ];
+    if sub
+        .conn
+        .write_http_head(200, &headers, Some(text.len() as u64))
+        .is_err()
+    {
+        return Action::Close;
+    }
+    if sub.conn.send_pipe_choked() {
+        *body = Some(text);
+        sub.conn.request_writable();
+        return Action::Continue;
+    }
+    if sub.conn.write_http(text.as_bytes(), true).is_err() {
+        return Action::Close;
+    }
+    sub.conn.transaction_completed()
+}

@@ -1,0 +1,155 @@
+//! The comlink packet service as a plugin (`libprotocol_lws_packet.so`,
+//! symbol `lws_packet`), two protocols sharing one journal per
+//! `journal-dir`:
+//!
+//! * `protocol-lws-packet`: packet ingest, by HTTP `POST` to a
+//!   `callback://protocol-lws-packet` mount (answered `{"id":N}` once
+//!   recorded) and by WebSocket (each message a packet, each answered
+//!   `{"id":N}` in order); and HTTP delivery on the same mount:
+//!   `GET <mount>/events` (Server-Sent Events) and
+//!   `GET <mount>/packets?since=N&limit=M&wait=S` (JSON, long-poll), plus
+//!   `GET <mount>/stats` (the counters, as JSON).
+//! * `packet-subscribe`: WebSocket delivery, `?since=N&filter=<prefix>`.
+//!
+//! The journal, group commit, live tail and delivery cursors are in the
+//! `packet-journal` crate (`journal/`), which makes no host calls; this
+//! crate adds the connections ([`hub`]) and the shared services
+//! ([`registry`]). The README has the interface, the options and why the
+//! journal is a segment log.
+
+#![deny(unsafe_code)]
+
+pub mod hub;
+pub mod registry;
+
+use std::ffi::{c_int, CStr};
+
+use comlink_plugin_api::abi;
+use comlink_plugin_api::protocol::log;
+use comlink_plugin_api::{Action, Connection, Options, Protocol, Vhost};
+use packet_journal::Settings;
+
+use hub::{Hub, Session};
+
+/// `protocol-lws-packet`: ingest (HTTP and WebSocket) and HTTP delivery.
+pub struct Ingest;
+
+/// `packet-subscribe`: WebSocket delivery.
+pub struct Subscribe;
+
+fn settings(
+    name: &str,
+    options: &Options,
+    fallback_dir: Option<std::path::PathBuf>,
+) -> Option<Settings> {
+    match Settings::from_options(|k| options.get(k)) {
+        Ok(mut s) => {
+            if options.get("journal-dir").is_none() {
+                if let Some(dir) = fallback_dir {
+                    s.dir = dir;
+                }
+            }
+            Some(s)
+        }
+        Err(e) => {
+            log(
+                abi::LLL_ERR,
+                &format!("{name}: {e}; not offered on this vhost"),
+            );
+            None
+        }
+    }
+}
+
+fn hub(name: &'static str, vhost: Vhost, settings: &Settings, authoritative: bool) -> Option<Hub> {
+    match registry::service(settings, authoritative) {
+        Ok(svc) => Some(Hub::new(vhost, name, &svc)),
+        Err(e) => {
+            log(
+                abi::LLL_ERR,
+                &format!("{name}: {e}; not offered on this vhost"),
+            );
+            None
+        }
+    }
+}
+
+impl Protocol for Ingest {
+    type Vhost = Hub;
+    type Session = Session;
+    const NAME: &'static CStr = c"protocol-lws-packet";
+    const RX_BUFFER_SIZE: usize = 64 * 1024;
+
+    fn init(vhost: Vhost, options: &Options) -> Option<Hub> {
+        let s = settings("protocol-lws-packet", options, None)?;
+        registry::remember_vhost(vhost.as_raw() as usize, &s.dir);
+        hub("protocol-lws-packet", vhost, &s, true)
+    }
+
+    fn open(vhd: &mut Hub, conn: Connection) -> Option<Session> {
+        vhd.open_ingest(conn)
+    }
+
+    fn receive(vhd: &mut Hub, s: &mut Session, _conn: Connection, data: &[u8]) -> Action {
+        vhd.receive(s, data)
+    }
+
+    fn writeable(vhd: &mut Hub, s: &mut Session, _conn: Connection) -> Action {
+        vhd.writeable(s)
+    }
+
+    fn closed(vhd: &mut Hub, s: Session, _conn: Connection) {
+        vhd.closed(s);
+    }
+
+    fn open_http(vhd: &mut Hub, conn: Connection, path: &str) -> Option<Session> {
+        vhd.open_http(conn, path)
+    }
+
+    fn http_body(vhd: &mut Hub, s: &mut Session, _conn: Connection, data: &[u8]) -> Action {
+        vhd.http_body(s, data)
+    }
+
+    fn http_body_complete(vhd: &mut Hub, s: &mut Session, _conn: Connection) -> Action {
+        vhd.http_body_complete(s)
+    }
+
+    fn http_writeable(vhd: &mut Hub, s: &mut Session, _conn: Connection) -> Action {
+        vhd.http_writeable(s)
+    }
+
+    fn vhost_event(vhd: &mut Hub, _vhost: Vhost, reason: c_int) {
+        vhd.event(reason);
+    }
+}
+
+impl Protocol for Subscribe {
+    type Vhost = Hub;
+    type Session = Session;
+    const NAME: &'static CStr = c"packet-subscribe";
+    const RX_BUFFER_SIZE: usize = 4096;
+
+    fn init(vhost: Vhost, options: &Options) -> Option<Hub> {
+        let fallback = registry::vhost_dir(vhost.as_raw() as usize);
+        let s = settings("packet-subscribe", options, fallback)?;
+        hub("packet-subscribe", vhost, &s, false)
+    }
+
+    fn open(vhd: &mut Hub, conn: Connection) -> Option<Session> {
+        vhd.open_subscriber(conn)
+    }
+
+    fn writeable(vhd: &mut Hub, s: &mut Session, _conn: Connection) -> Action {
+        vhd.writeable(s)
+    }
+
+    fn closed(vhd: &mut Hub, s: Session, _conn: Connection) {
+        vhd.closed(s);
+    }
+
+    fn vhost_event(vhd: &mut Hub, _vhost: Vhost, reason: c_int) {
+        vhd.event(reason);
+    }
+}
+
+comlink_plugin_api::export_plugin!(lws_packet, "lws packet", [Ingest, Subscribe]);
