@@ -195,11 +195,17 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
+                let limit = site.load().ip_limit_wsi;
+                let Ok(peer_slot) = crate::http::peers::acquire(peer.ip(), limit) else {
+                    tracing::debug!("{peer}: ip-limit-wsi ({limit}) reached, closing");
+                    continue;
+                };
                 let info = ConnInfo {
                     peer,
                     vhosts: vhosts.clone(),
                     secure: false,
                     redirect_to_https: false,
+                    peer_slot,
                 };
                 tokio::task::spawn_local(conn::serve(stream, info, site.clone(), t, tls.clone()));
             }

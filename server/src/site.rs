@@ -48,6 +48,10 @@ pub struct Site {
     pub ws_ping: Option<Duration>,
     /// `timeout-secs`.
     pub timeout: Duration,
+    /// `ip-limit-wsi`: connections one peer IP may hold open (0 = no limit).
+    pub ip_limit_wsi: u32,
+    /// `metrics-path`.
+    pub metrics_path: Option<String>,
 }
 
 /// One vhost, ready to serve.
@@ -135,6 +139,8 @@ impl Site {
                 .filter(|&s| s > 0)
                 .map(|s| Duration::from_secs(u64::from(s))),
             timeout: Duration::from_secs(u64::from(config.global.timeout_secs.max(1))),
+            ip_limit_wsi: config.global.ip_limit_wsi,
+            metrics_path: config.global.metrics_path.clone(),
         })
     }
 }

@@ -1,20 +1,21 @@
-//! callback:// mounts: a C plugin (the seed's HTTP pattern) answering POSTs.
+//! callback:// mounts: a C plugin (the seed's HTTP pattern) and a Rust
+//! plugin (over the safe API) answering POSTs with a JSON body count.
 
 use std::io::Write;
 use std::net::TcpStream;
+use std::path::Path;
 use std::time::Duration;
 
 use crate::support::plugins::{cc_plugin, repo};
-use crate::support::{curl, read_response, Site};
+use crate::support::{curl, read_response, Server, Site};
 
-fn site() -> (Site, crate::support::Server) {
+/// A site whose `/count` is `callback://<protocol>` from the plugins that
+/// `install` puts into the plugin dir.
+fn site(protocol: &str, install: impl FnOnce(&Path)) -> (Site, Server) {
     let s = Site::new("");
     let plugins = s.path("plugins");
-    cc_plugin(
-        &plugins,
-        "http_count",
-        &repo().join("examples/c-plugin-http/protocol_http_count.c"),
-    );
+    std::fs::create_dir_all(&plugins).unwrap();
+    install(&plugins);
     std::fs::write(
         s.path("conf"),
         format!(
@@ -25,13 +26,32 @@ fn site() -> (Site, crate::support::Server) {
     .unwrap();
     s.conf_d(
         "v",
-        r#"{"vhosts": [{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
-            "mounts": [{"mountpoint": "/count", "origin": "callback://http-count"},
-                       {"mountpoint": "/nobody", "origin": "callback://not-enabled-here"}],
-            "ws-protocols": [{"http-count": {"status": "ok"}}]}]}"#,
+        &format!(
+            r#"{{"vhosts": [{{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
+            "mounts": [{{"mountpoint": "/count", "origin": "callback://{protocol}"}},
+                       {{"mountpoint": "/nobody", "origin": "callback://not-enabled-here"}}],
+            "ws-protocols": [{{"{protocol}": {{"status": "ok"}}}}]}}]}}"#
+        ),
     );
     let srv = s.start();
     (s, srv)
+}
+
+fn c_site() -> (Site, Server) {
+    site("http-count", |dir| {
+        cc_plugin(
+            dir,
+            "http_count",
+            &repo().join("examples/c-plugin-http/protocol_http_count.c"),
+        );
+    })
+}
+
+fn rust_site() -> (Site, Server) {
+    site("rust-http-count", |dir| {
+        let so = crate::support::plugins::rust_example();
+        std::fs::copy(&so, dir.join(so.file_name().unwrap())).unwrap();
+    })
 }
 
 fn json_field(body: &str, field: &str) -> String {
@@ -47,11 +67,13 @@ fn json_field(body: &str, field: &str) -> String {
         .to_string()
 }
 
-#[test]
-fn posts_of_every_size_and_framing_are_counted() {
-    let (s, srv) = site();
+/// 0 B, 7 B, 300 kB and a chunked 300 kB body, each counted exactly.
+fn counts_every_size(s: &Site, srv: &Server) {
     let big = s.path("big");
     std::fs::write(&big, vec![7u8; 300_000]).unwrap();
+    let big_arg = format!("@{}", big.display());
+    let zero = curl(&["-X", "POST", "-H", "Content-Length: 0", &srv.url("/count")]);
+    assert_eq!(json_field(&zero, "bytes"), "0", "{zero}");
     let seven = curl(&[
         "-X",
         "POST",
@@ -61,15 +83,7 @@ fn posts_of_every_size_and_framing_are_counted() {
     ]);
     assert_eq!(json_field(&seven, "bytes"), "7", "{seven}");
     assert_eq!(json_field(&seven, "path"), "/x");
-    let zero = curl(&["-X", "POST", "-H", "Content-Length: 0", &srv.url("/count")]);
-    assert_eq!(json_field(&zero, "bytes"), "0", "{zero}");
-    let large = curl(&[
-        "-X",
-        "POST",
-        "--data-binary",
-        &format!("@{}", big.display()),
-        &srv.url("/count"),
-    ]);
+    let large = curl(&["-X", "POST", "--data-binary", &big_arg, &srv.url("/count")]);
     assert_eq!(json_field(&large, "bytes"), "300000", "{large}");
     assert!(
         json_field(&large, "chunks").parse::<u32>().unwrap() > 1,
@@ -81,33 +95,18 @@ fn posts_of_every_size_and_framing_are_counted() {
         "-H",
         "Transfer-Encoding: chunked",
         "--data-binary",
-        &format!("@{}", big.display()),
+        &big_arg,
         &srv.url("/count"),
     ]);
     assert_eq!(json_field(&chunked, "bytes"), "300000", "{chunked}");
-    let head = curl(&[
-        "-s",
-        "-i",
-        "-X",
-        "POST",
-        "--data-binary",
-        "x",
-        &srv.url("/count"),
-    ]);
-    assert!(
-        head.to_ascii_lowercase()
-            .contains("content-type: application/json"),
-        "{head}"
-    );
-    assert!(
-        head.to_ascii_lowercase().contains("server: lwsws"),
-        "{head}"
-    );
+    let head = curl(&["-i", "-X", "POST", "--data-binary", "x", &srv.url("/count")]);
+    let head = head.to_ascii_lowercase();
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert!(head.contains("server: lwsws"), "{head}");
 }
 
-#[test]
-fn five_requests_on_one_kept_alive_connection() {
-    let (_s, srv) = site();
+/// Five requests, one kept-alive connection.
+fn five_on_one_connection(srv: &Server) {
     let mut c = TcpStream::connect(srv.addr(7681)).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     for i in 0..5 {
@@ -127,8 +126,22 @@ fn five_requests_on_one_kept_alive_connection() {
 }
 
 #[test]
+fn a_c_plugin_counts_posts_of_every_size_and_framing() {
+    let (s, srv) = c_site();
+    counts_every_size(&s, &srv);
+    five_on_one_connection(&srv);
+}
+
+#[test]
+fn a_rust_plugin_counts_posts_of_every_size_and_framing() {
+    let (s, srv) = rust_site();
+    counts_every_size(&s, &srv);
+    five_on_one_connection(&srv);
+}
+
+#[test]
 fn expect_100_continue_is_answered() {
-    let (_s, srv) = site();
+    let (_s, srv) = c_site();
     let mut c = TcpStream::connect(srv.addr(7681)).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     c.write_all(
@@ -147,15 +160,8 @@ fn expect_100_continue_is_answered() {
 
 #[test]
 fn callback_to_a_protocol_not_on_the_vhost_is_404_and_logged() {
-    let (_s, srv) = site();
-    let out = curl(&[
-        "-s",
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        &srv.url("/nobody"),
-    ]);
+    let (_s, srv) = c_site();
+    let out = curl(&["-o", "/dev/null", "-w", "%{http_code}", &srv.url("/nobody")]);
     assert_eq!(out, "404");
     assert!(
         srv.log_text().contains("not-enabled-here"),

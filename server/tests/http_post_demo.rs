@@ -5,17 +5,7 @@ use crate::support::plugins::install_builtins;
 use crate::support::{curl, Site};
 
 fn site() -> (Site, crate::support::Server) {
-    let s = Site::new("");
-    let plugins = s.path("plugins");
-    install_builtins(&plugins, &["post_demo"]);
-    std::fs::write(
-        s.path("conf"),
-        format!(
-            "{{\"global\": {{\"plugin-dir\": \"{}\"}}}}",
-            plugins.display()
-        ),
-    )
-    .unwrap();
+    let s = Site::with_plugins("", |p| install_builtins(p, &["post_demo"]));
     s.conf_d(
         "v",
         r#"{"vhosts": [{"name": "localhost", "port": 7681, "interface": "127.0.0.1",

@@ -9,17 +9,7 @@ use crate::support::ws::{connect, next_text};
 use crate::support::{Server, Site};
 
 fn site() -> Site {
-    let s = Site::new("");
-    let plugins = s.path("plugins");
-    install_builtins(&plugins, &["dumb_increment"]);
-    std::fs::write(
-        s.path("conf"),
-        format!(
-            "{{\"global\": {{\"plugin-dir\": \"{}\"}}}}",
-            plugins.display()
-        ),
-    )
-    .unwrap();
+    let s = Site::with_plugins("", |p| install_builtins(p, &["dumb_increment"]));
     s.conf_d(
         "v",
         &format!(

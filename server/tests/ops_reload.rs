@@ -60,18 +60,9 @@ fn version_of(msg: &str) -> &str {
 
 #[test]
 fn plugin_swap_and_conf_d_edit_under_live_connections() {
-    let s = Site::new("");
+    // Explicit SIGHUPs here: file watching is tested on its own below.
+    let s = Site::with_plugins(r#""watch": "off""#, |p| build_swap(p, "v1"));
     let plugins = s.path("plugins");
-    build_swap(&plugins, "v1");
-    std::fs::write(
-        s.path("conf"),
-        // Explicit SIGHUPs here: file watching is tested on its own below.
-        format!(
-            "{{\"global\": {{\"plugin-dir\": \"{}\", \"watch\": \"off\"}}}}",
-            plugins.display()
-        ),
-    )
-    .unwrap();
     s.conf_d("a", &vhost(7681, "first"));
     let srv = s.start();
     let mut old = connect(srv.addr(7681), "/", &["swap-version"]);

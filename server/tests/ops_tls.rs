@@ -51,23 +51,12 @@ fn pki() -> Pki {
 }
 
 fn tls_site(pki: &Pki, extra: &str, init_ssl: bool) -> Site {
-    let s = Site::new(if init_ssl {
+    let init_ssl = if init_ssl {
         "\"init-ssl\": \"yes\""
     } else {
         ""
-    });
-    let plugins = s.path("plugins");
-    install_builtins(&plugins, &["dumb_increment"]);
-    let global = format!(
-        "{{\"global\": {{{} \"plugin-dir\": \"{}\"}}}}",
-        if init_ssl {
-            "\"init-ssl\": \"yes\","
-        } else {
-            ""
-        },
-        plugins.display()
-    );
-    std::fs::write(s.path("conf"), global).unwrap();
+    };
+    let s = Site::with_plugins(init_ssl, |p| install_builtins(p, &["dumb_increment"]));
     for (name, text) in [
         ("ca.pem", &pki.ca_pem),
         ("cert.pem", &pki.server_cert),

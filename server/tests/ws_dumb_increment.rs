@@ -6,22 +6,14 @@ use crate::support::ws::{connect, next_text};
 use crate::support::{Server, Site};
 
 fn site_with(protocols: &str) -> Site {
-    let s = Site::new("");
-    let plugins = s.path("plugins");
-    install_builtins(&plugins, &["dumb_increment"]);
-    cc_plugin(
-        &plugins,
-        "example_standalone",
-        &repo().join("examples/c-plugin/protocol_example_standalone.c"),
-    );
-    std::fs::write(
-        s.path("conf"),
-        format!(
-            "{{\"global\": {{\"plugin-dir\": \"{}\"}}}}",
-            plugins.display()
-        ),
-    )
-    .unwrap();
+    let s = Site::with_plugins("", |p| {
+        install_builtins(p, &["dumb_increment"]);
+        cc_plugin(
+            p,
+            "example_standalone",
+            &repo().join("examples/c-plugin/protocol_example_standalone.c"),
+        );
+    });
     s.conf_d(
         "v",
         &format!(

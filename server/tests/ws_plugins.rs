@@ -5,9 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tungstenite::client::IntoClientRequest;
@@ -17,7 +15,7 @@ use tungstenite::protocol::frame::Frame;
 use tungstenite::protocol::Role;
 use tungstenite::{Message, WebSocket};
 
-use crate::support::plugins::{install_builtins, repo};
+use crate::support::plugins::install_builtins;
 use crate::support::ws::{connect, next_text, Client};
 use crate::support::{eventually, Server, Site};
 
@@ -29,20 +27,12 @@ const RUST_EXAMPLE: &str = "rust-example-protocol";
 /// A site whose plugin dir holds the built-ins `builtins` (and `extra`
 /// files), with one vhost enabling `protocols` (JSON members).
 fn site_with(builtins: &[&str], extra: &[PathBuf], protocols: &str) -> Site {
-    let s = Site::new("");
-    let plugins = s.path("plugins");
-    install_builtins(&plugins, builtins);
-    for p in extra {
-        std::fs::copy(p, plugins.join(p.file_name().unwrap())).unwrap();
-    }
-    std::fs::write(
-        s.path("conf"),
-        format!(
-            "{{\"global\": {{\"plugin-dir\": \"{}\"}}}}",
-            plugins.display()
-        ),
-    )
-    .unwrap();
+    let s = Site::with_plugins("", |plugins| {
+        install_builtins(plugins, builtins);
+        for p in extra {
+            std::fs::copy(p, plugins.join(p.file_name().unwrap())).unwrap();
+        }
+    });
     s.conf_d(
         "v",
         &format!(
@@ -696,33 +686,8 @@ fn rust_example_standalone_counts_resets_and_closes() {
     }
 }
 
-/// examples/rust-plugin built (once per test run) with its own command,
-/// into this test binary's scratch target dir.
 fn rust_example_plugin() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rust-plugin");
-            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
-            let out = Command::new(cargo)
-                .arg("build")
-                .arg("--manifest-path")
-                .arg(repo().join("examples/rust-plugin/Cargo.toml"))
-                .arg("--target-dir")
-                .arg(&target)
-                .env_remove("CARGO_TARGET_DIR")
-                .output()
-                .expect("run cargo");
-            assert!(
-                out.status.success(),
-                "building examples/rust-plugin failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let so = target.join("debug/libprotocol_rust_example.so");
-            assert!(so.exists(), "{} was not built", so.display());
-            so
-        })
-        .clone()
+    crate::support::plugins::rust_example()
 }
 
 #[test]

@@ -51,17 +51,7 @@ fn until(ws: &mut Client, max: usize, what: &str, ok: impl Fn(&Value) -> bool) -
 /// three `filepath`s: `a.txt`, a missing file, `b.txt`) and `second` (7682,
 /// hide-vhosts, a period far longer than any test).
 fn site() -> Site {
-    let s = Site::new("");
-    let plugins = s.path("plugins");
-    install_builtins(&plugins, &["lws_server_status"]);
-    std::fs::write(
-        s.path("conf"),
-        format!(
-            "{{\"global\": {{\"plugin-dir\": \"{}\"}}}}",
-            plugins.display()
-        ),
-    )
-    .unwrap();
+    let s = Site::with_plugins("", |p| install_builtins(p, &["lws_server_status"]));
     let (a, missing, b) = (s.path("a.txt"), s.path("missing.txt"), s.path("b.txt"));
     s.conf_d(
         "v",

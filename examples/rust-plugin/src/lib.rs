@@ -103,4 +103,91 @@ impl Protocol for RustExample {
     }
 }
 
-comlink_plugin_api::export_plugin!(rust_example, "rust example", [RustExample]);
+/// `rust-http-count`: an HTTP protocol for `callback://` mounts. It answers
+/// every request with `{"bytes":N,"chunks":M,"path":"..."}` counting the
+/// request body, the head in one writeable callback and the body in the
+/// next (the lws way), keeping the connection alive.
+pub struct RustHttpCount;
+
+/// One HTTP transaction.
+pub struct Count {
+    bytes: u64,
+    chunks: u64,
+    path: String,
+    answer: Option<Vec<u8>>,
+}
+
+impl Protocol for RustHttpCount {
+    type Vhost = State;
+    type Session = Count;
+    const NAME: &'static CStr = c"rust-http-count";
+
+    fn init(_vhost: Vhost, _options: &Options) -> Option<State> {
+        Some(State)
+    }
+
+    fn open(_vhd: &mut State, _conn: Connection) -> Option<Count> {
+        None
+    }
+
+    fn open_http(_vhd: &mut State, conn: Connection, path: &str) -> Option<Count> {
+        let has_body = conn
+            .header(comlink_plugin_api::abi::WSI_TOKEN_HTTP_CONTENT_LENGTH)
+            .is_some()
+            || conn
+                .header(comlink_plugin_api::abi::WSI_TOKEN_HTTP_TRANSFER_ENCODING)
+                .is_some();
+        if !has_body {
+            conn.request_writable();
+        }
+        Some(Count {
+            bytes: 0,
+            chunks: 0,
+            path: path.to_string(),
+            answer: None,
+        })
+    }
+
+    fn http_body(_vhd: &mut State, c: &mut Count, _conn: Connection, data: &[u8]) -> Action {
+        c.bytes += data.len() as u64;
+        c.chunks += 1;
+        Action::Continue
+    }
+
+    fn http_body_complete(_vhd: &mut State, _c: &mut Count, conn: Connection) -> Action {
+        conn.request_writable();
+        Action::Continue
+    }
+
+    fn http_writeable(_vhd: &mut State, c: &mut Count, conn: Connection) -> Action {
+        match c.answer.take() {
+            None => {
+                let body = format!(
+                    "{{\"bytes\":{},\"chunks\":{},\"path\":\"{}\"}}",
+                    c.bytes,
+                    c.chunks,
+                    c.path.replace('\\', "\\\\").replace('"', "\\\"")
+                )
+                .into_bytes();
+                let len = body.len() as u64;
+                c.answer = Some(body);
+                if conn
+                    .write_http_head(200, &[("content-type", "application/json")], Some(len))
+                    .is_err()
+                {
+                    return Action::Close;
+                }
+                conn.request_writable();
+                Action::Continue
+            }
+            Some(body) => {
+                if conn.write_http(&body, true).is_err() {
+                    return Action::Close;
+                }
+                conn.transaction_completed()
+            }
+        }
+    }
+}
+
+comlink_plugin_api::export_plugin!(rust_example, "rust example", [RustExample, RustHttpCount]);

@@ -11,7 +11,7 @@
 #![deny(unsafe_code)]
 
 use std::ffi::CStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use comlink_plugin_api::{Action, Connection, Options, Protocol, Vhost};
 
@@ -29,6 +29,10 @@ pub struct State {
 /// Per-connection state.
 pub struct Session {
     number: u64,
+    /// When the next number is due: each period is counted from the last
+    /// due time, not from when the timer happened to run, so the rate stays
+    /// at 20 per second instead of drifting below it.
+    next: Instant,
 }
 
 impl Protocol for DumbIncrement {
@@ -48,16 +52,23 @@ impl Protocol for DumbIncrement {
     }
 
     fn open(vhd: &mut State, conn: Connection) -> Option<Session> {
+        let next = Instant::now() + PERIOD;
         if vhd.timer {
             conn.set_timer(Some(PERIOD));
         }
-        Some(Session { number: 0 })
+        Some(Session { number: 0, next })
     }
 
-    fn timer(vhd: &mut State, _s: &mut Session, conn: Connection) -> Action {
+    fn timer(vhd: &mut State, s: &mut Session, conn: Connection) -> Action {
         conn.request_writable();
         if vhd.timer {
-            conn.set_timer(Some(PERIOD));
+            let now = Instant::now();
+            s.next += PERIOD;
+            if s.next < now {
+                // Far behind (a stalled loop): restart the schedule from now.
+                s.next = now + PERIOD;
+            }
+            conn.set_timer(Some(s.next - now));
         }
         Action::Continue
     }

@@ -20,13 +20,13 @@
 #![deny(unsafe_code)]
 
 use std::ffi::{c_int, CStr};
-use std::fmt::Write as _;
 use std::io::Read as _;
 use std::time::Duration;
 
 use comlink_plugin_api::abi::{LLL_WARN, LWS_CALLBACK_USER};
 use comlink_plugin_api::protocol::{context_json, log};
 use comlink_plugin_api::{Action, Connection, Options, Protocol, Vhost};
+use serde_json::{json, Value};
 
 /// The period when `update-ms` is not given (or not a number).
 const DEFAULT_PERIOD: Duration = Duration::from_millis(5000);
@@ -68,26 +68,18 @@ impl State {
     /// Builds a new update and asks to write it to every client.
     fn update(&mut self, vhost: Vhost) {
         let ctx = context_json(self.hide_vhosts);
-        let mut out = String::with_capacity(ctx.len() + 64 + 320 * self.files.len());
-        out.push_str("{\"i\":");
-        out.push_str(if ctx.is_empty() { "{}" } else { &ctx });
-        out.push_str(", \"files\": [");
-        let mut first = true;
-        for path in &self.files {
-            // A file that cannot be read is left out, as lws does.
-            let Some(val) = head_of(path) else {
-                continue;
-            };
-            if !std::mem::take(&mut first) {
-                out.push(',');
-            }
-            out.push_str("{\"path\":");
-            json_string(&mut out, path);
-            out.push_str(",\"val\":");
-            json_string(&mut out, &val);
-            out.push('}');
-        }
-        out.push_str("]}");
+        // A file that cannot be read is left out, as lws does.
+        let files: Vec<Value> = self
+            .files
+            .iter()
+            .filter_map(|path| Some(json!({ "path": path, "val": head_of(path)? })))
+            .collect();
+        // The host's context dump goes in as it is.
+        let out = format!(
+            "{{\"i\":{}, \"files\": {}}}",
+            if ctx.is_empty() { "{}" } else { &ctx },
+            Value::Array(files)
+        );
         self.last = out;
         self.generation += 1;
         vhost.request_writable_all();
@@ -126,25 +118,6 @@ fn head_of(path: &str) -> Option<String> {
         }
     }
     Some(out)
-}
-
-/// Appends `s` as a JSON string literal.
-fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// lws's `atoi`: optional sign and leading digits, 0 without any.

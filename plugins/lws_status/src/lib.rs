@@ -7,21 +7,22 @@
 //!   "wsi":"<clients>", "conns":[{"peer":"<ip>","time":"<epoch secs>","ua":"<user agent>"}, ...]}
 //! ```
 //!
-//! All numbers are strings, newest connection first, as in lws. Changes
-//! that happen while a client's previous message is still on its way are
-//! folded into one message with the state at the time it is written.
+//! All numbers are strings, newest connection first, as in lws (object
+//! members in serde_json's key order, not lws's; readers parse it as JSON).
+//! Changes that happen while a client's previous message is still on its way
+//! are folded into one message with the state at the time it is written.
 //! Nothing it receives is used. No per-vhost options. See README.md for how
 //! this differs from lws.
 
 #![deny(unsafe_code)]
 
 use std::ffi::CStr;
-use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use comlink_plugin_api::abi::WSI_TOKEN_HTTP_USER_AGENT;
 use comlink_plugin_api::protocol::{canonical_hostname, library_version};
 use comlink_plugin_api::{Action, Connection, Options, Protocol, Vhost};
+use serde_json::{json, Value};
 
 /// The protocol.
 pub struct LwsStatus;
@@ -54,44 +55,20 @@ impl State {
 
     /// The message, as of now.
     fn report(&self) -> String {
-        let mut out = String::with_capacity(128 + 96 * self.clients.len());
-        out.push_str("{ \"version\":");
-        json_string(&mut out, &library_version());
-        out.push_str(", \"wss_over_h2\":\"0\", \"hostname\":");
-        json_string(&mut out, &canonical_hostname());
-        let _ = write!(out, ", \"wsi\":\"{}\", \"conns\":[", self.clients.len());
-        for (i, c) in self.clients.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str("{\"peer\":");
-            json_string(&mut out, &c.peer);
-            let _ = write!(out, ",\"time\":\"{}\",\"ua\":", c.since);
-            json_string(&mut out, &c.ua);
-            out.push('}');
-        }
-        out.push_str("]}");
-        out
+        let conns: Vec<Value> = self
+            .clients
+            .iter()
+            .map(|c| json!({ "peer": c.peer, "time": c.since.to_string(), "ua": c.ua }))
+            .collect();
+        json!({
+            "version": library_version(),
+            "wss_over_h2": "0",
+            "hostname": canonical_hostname(),
+            "wsi": self.clients.len().to_string(),
+            "conns": conns,
+        })
+        .to_string()
     }
-}
-
-/// Appends `s` as a JSON string literal.
-fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// Per-connection state: all of it lives in [`State`].

@@ -45,6 +45,7 @@ pub(crate) fn apply(cx: &mut Cx<'_>, members: &[Member], g: &mut Global) {
             "ip-limit-wsi" => set(&mut g.ip_limit_wsi, cx.u32(key, v)),
             "rlimit-nofile" => set_some(&mut g.rlimit_nofile, cx.u64(key, v)),
             "watch" => set(&mut g.watch, cx.bool(key, v)),
+            "metrics-path" => set_some(&mut g.metrics_path, cx.text(key, v)),
             "cpd-bypass"
             | "quic-pad-crypto"
             | "allow-early-data"

@@ -76,6 +76,9 @@ pub struct Global {
     pub rlimit_nofile: Option<u64>,
     /// `watch` (Comlink): watch conf.d and plugin dirs for changes (default on).
     pub watch: bool,
+    /// `metrics-path` (Comlink): URL path serving Prometheus metrics on every
+    /// vhost (off when unset).
+    pub metrics_path: Option<String>,
 }
 
 impl Default for Global {
@@ -98,6 +101,7 @@ impl Default for Global {
             ip_limit_wsi: 0,
             rlimit_nofile: None,
             watch: true,
+            metrics_path: None,
         }
     }
 }

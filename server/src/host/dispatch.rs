@@ -23,7 +23,9 @@ pub fn callback(wsi: &Wsi, reason: c_int, input: *mut c_void, len: usize) -> c_i
     };
     // Hold the protocol (and so its library) for the length of the call.
     let def = vp.def.clone();
+    let started = std::time::Instant::now();
     let rc = call::callback(&def, wsi, reason, wsi.pss.get(), input, len);
+    vp.times.record(started.elapsed());
     // Back to the event loop: the next write is a new one.
     wsi.could_have_pending.set(false);
     rc

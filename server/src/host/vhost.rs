@@ -45,6 +45,8 @@ pub struct VhostProtocol {
     pub initialized: AtomicBool,
     /// PROTOCOL_INIT refused: the protocol is not offered on this vhost.
     pub failed: AtomicBool,
+    /// Callback latency and open connections, for the metrics.
+    pub times: crate::ops::stats::CallbackTimes,
 }
 
 impl VhostHandle {
@@ -111,6 +113,7 @@ impl VhostProtocol {
             vh_priv_size: AtomicUsize::new(0),
             initialized: AtomicBool::new(false),
             failed: AtomicBool::new(false),
+            times: Default::default(),
         }
     }
 }

@@ -202,7 +202,9 @@ impl Wsi {
     /// Binds protocol `index` and allocates fresh zeroed per-session data.
     pub fn bind(&self, index: usize) {
         self.free_pss();
+        self.count_open(false);
         self.protocol.set(Some(index));
+        self.count_open(true);
         let size = self.proto().map_or(0, |p| p.def.pss_size);
         if size > 0 {
             self.pss.set(call::zalloc(size));
@@ -226,8 +228,29 @@ impl Wsi {
     }
 }
 
+impl Wsi {
+    /// Keeps the protocol's open-connection figure (stand-ins not counted).
+    fn count_open(&self, up: bool) {
+        if self.role == Role::Vhost {
+            return;
+        }
+        if let Some(p) = self.proto() {
+            if up {
+                p.times
+                    .open
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            } else {
+                p.times
+                    .open
+                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+}
+
 impl Drop for Wsi {
     fn drop(&mut self) {
+        self.count_open(false);
         self.free_pss();
     }
 }

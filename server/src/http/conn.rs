@@ -112,6 +112,9 @@ async fn serve_h1<S>(stream: S, info: ConnInfo, site: Arc<ArcSwap<Site>>, t: Tim
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // Quirky heads normalised, hostile ones refused (see `normalize`).
+    let limits = crate::http::normalize::Limits::new(t.idle);
+    let stream = crate::http::normalize::Normalize::new(stream, limits);
     let io = TokioIo::new(Inactivity::new(stream, t.idle));
     let svc = service_fn(move |req| {
         let site = site.load_full();
@@ -123,6 +126,10 @@ where
         .header_read_timeout(t.head)
         .keep_alive(true)
         .half_close(true)
+        .allow_multiple_spaces_in_request_line_delimiters(true)
+        .max_headers(limits.max_headers)
+        .max_header_size(2 * limits.max_head)
+        .max_buf_size(crate::http::normalize::MAX_BUF)
         .serve_connection(io, svc)
         .with_upgrades();
     let mut conn = std::pin::pin!(conn);

@@ -4,7 +4,9 @@
 pub mod conn;
 pub mod form;
 pub mod mount;
+pub mod normalize;
 pub mod path;
+pub mod peers;
 pub mod response;
 pub mod service;
 pub mod vhost;

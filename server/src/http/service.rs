@@ -28,6 +28,8 @@ pub struct ConnInfo {
     /// Plain HTTP on a TLS port with `redirect-http`: answer every request
     /// with a 301 to https.
     pub redirect_to_https: bool,
+    /// Its `ip-limit-wsi` slot (held as long as the connection lives).
+    pub peer_slot: Option<Arc<crate::http::peers::Slot>>,
 }
 
 /// What the access log needs of a request (taken before the request is
@@ -69,6 +71,13 @@ where
     B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
     B::Error: std::fmt::Display,
 {
+    if let Some((status, why)) = crate::http::normalize::refusal(req.headers()) {
+        tracing::info!("{}: refused a request: {status}: {why}", conn.peer);
+        let mut resp = status_page(status);
+        resp.headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        return Ok(resp);
+    }
     let host = vhost::requested_host(&req);
     let vi = vhost::select(&site, &conn.vhosts, host.as_deref());
     let vh = &site.vhosts[vi];
@@ -93,6 +102,9 @@ where
     if handshake::is_upgrade_request(req.headers(), req.method(), req.version()) {
         return Ok(upgrade(&site, vi, conn, req));
     }
+    if site.metrics_path.as_deref() == Some(req.uri().path()) {
+        return Ok(crate::ops::metrics::answer(&site));
+    }
 
     let log_fields = vh.access_log.as_ref().map(|_| LogFields::of(&req));
     let mut mount_index = None;
@@ -111,6 +123,8 @@ where
             .rejected
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
+    let class = usize::from(resp.status().as_u16() / 100).clamp(1, 5) - 1;
+    vh.stats.by_class[class].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if let (Some(log), Some(f)) = (&vh.access_log, log_fields) {
         log.record(&Entry {
             peer: Some(conn.peer.ip()),

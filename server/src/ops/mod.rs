@@ -2,5 +2,6 @@
 
 pub mod access_log;
 pub mod logging;
+pub mod metrics;
 pub mod stats;
 pub mod watch;

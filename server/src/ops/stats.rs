@@ -21,6 +21,43 @@ pub struct VhostStats {
     pub rejected: AtomicU64,
     /// Response body bytes sent (as far as known when answered).
     pub tx: AtomicU64,
+    /// Responses by status class (index 0 = 1xx ... 4 = 5xx).
+    pub by_class: [AtomicU64; 5],
+}
+
+/// Upper bounds (seconds) of the plugin callback latency histogram buckets.
+pub const CALLBACK_BUCKETS: [f64; 10] = [
+    0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 1.0,
+];
+
+/// How long one protocol's callbacks take (a Prometheus histogram).
+#[derive(Debug, Default)]
+pub struct CallbackTimes {
+    /// Cumulative counts per bucket of [`CALLBACK_BUCKETS`] (then +Inf = `count`).
+    pub buckets: [AtomicU64; 10],
+    /// Total nanoseconds.
+    pub sum_ns: AtomicU64,
+    /// Callbacks.
+    pub count: AtomicU64,
+    /// Connections bound to the protocol now.
+    pub open: AtomicU64,
+}
+
+impl CallbackTimes {
+    /// Records one callback's duration.
+    pub fn record(&self, d: std::time::Duration) {
+        let secs = d.as_secs_f64();
+        for (i, b) in CALLBACK_BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                self.buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.sum_ns.fetch_add(
+            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Counters of one service thread.

@@ -26,6 +26,7 @@ use crate::host::dispatch::callback;
 use crate::host::thread;
 use crate::host::wsi::{RxState, Wsi};
 use crate::http::conn::Inactivity;
+use crate::http::normalize::Normalize;
 use crate::ws::deflate::{Deflater, Inflater, Params};
 use crate::ws::frame::{encode_close, Decoder, Encoder, Event, Limits, OpCode};
 
@@ -55,24 +56,33 @@ pub async fn run(
     deflate: Option<Params>,
     ping: Option<Duration>,
 ) {
-    let (stream, leftover) = match upgraded.downcast::<TokioIo<Inactivity<TcpStream>>>() {
-        Ok(parts) => (
-            Transport::Plain(parts.io.into_inner().into_inner()),
-            parts.read_buf,
-        ),
-        Err(upgraded) => match upgraded.downcast::<TokioIo<Inactivity<TlsStream<TcpStream>>>>() {
-            Ok(parts) => (
-                Transport::Tls(Box::new(std::cell::RefCell::new(
-                    parts.io.into_inner().into_inner(),
-                ))),
-                parts.read_buf,
-            ),
-            Err(_) => {
-                tracing::error!("ws: upgraded connection is neither TCP nor TLS");
-                thread::unregister(&wsi);
-                return;
+    let (stream, leftover) = match upgraded.downcast::<TokioIo<Inactivity<Normalize<TcpStream>>>>()
+    {
+        Ok(parts) => {
+            let (s, rest) = parts
+                .io
+                .into_inner()
+                .into_inner()
+                .into_upgraded(parts.read_buf);
+            (Transport::Plain(s), rest)
+        }
+        Err(upgraded) => {
+            match upgraded.downcast::<TokioIo<Inactivity<Normalize<TlsStream<TcpStream>>>>>() {
+                Ok(parts) => {
+                    let (s, rest) = parts
+                        .io
+                        .into_inner()
+                        .into_inner()
+                        .into_upgraded(parts.read_buf);
+                    (Transport::Tls(Box::new(std::cell::RefCell::new(s))), rest)
+                }
+                Err(_) => {
+                    tracing::error!("ws: upgraded connection is neither TCP nor TLS");
+                    thread::unregister(&wsi);
+                    return;
+                }
             }
-        },
+        }
     };
     let _ = wsi.stream.set(stream);
     // The hyper connection has ended; the socket lives on as this session.
@@ -91,7 +101,7 @@ pub async fn run(
         .filter(|&n| n > 0)
         .unwrap_or(DEFAULT_RX);
     let mut decoder = Decoder::new(Limits {
-        max_message: 0,
+        max_message: max_message(&wsi),
         chunk,
     });
     let mut encoder = Encoder::new();
@@ -145,7 +155,9 @@ async fn serve(
     };
     let mut rbuf = BytesMut::from(&leftover[..]);
     // RECEIVE hands plugins a NUL-terminated copy (some compare with strcmp).
-    let mut scratch: Vec<u8> = Vec::with_capacity(chunk + 1);
+    // Grown on the first message only: idle connections stay small.
+    let mut scratch: Vec<u8> = Vec::new();
+    let _ = chunk;
     let mut last_rx = Instant::now();
     let mut ping_sent = false;
     let mut stop = crate::host::context::CONTEXT.stopping();
@@ -232,6 +244,11 @@ async fn serve(
                 return End::Local;
             }
         }
+        // Everything read has been handled: give the buffer's memory back
+        // (most connections are idle most of the time).
+        if rbuf.is_empty() && rbuf.capacity() > 0 {
+            rbuf = BytesMut::new();
+        }
         // 2. Push out what is pending.
         if flush(wsi, stream).is_err() {
             return End::PeerGone;
@@ -315,6 +332,10 @@ pub fn flush(wsi: &Wsi, stream: &Transport) -> std::io::Result<()> {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
             Ok(n) => {
                 let _ = tx.split_to(n);
+                if tx.is_empty() && tx.capacity() > 4096 {
+                    // Do not keep a large write's buffer on an idle connection.
+                    *tx = BytesMut::new();
+                }
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
             Err(e) => return Err(e),
@@ -354,4 +375,22 @@ async fn finish(wsi: &Wsi, end: End) {
         }
     };
     let _ = tokio::time::timeout(CLOSE_DRAIN, drain).await;
+}
+
+/// The `max-message` option (bytes) of the connection's protocol on its
+/// vhost: a longer message closes the connection with 1009, whatever the
+/// protocol. 0 (unset or not a number) = no limit.
+fn max_message(wsi: &Wsi) -> u64 {
+    let Some(name) = wsi.proto().map(|p| p.def.name.clone()) else {
+        return 0;
+    };
+    wsi.site.vhosts[wsi.vhost]
+        .cfg
+        .ws_protocols
+        .iter()
+        .filter(|p| p.name == name)
+        .flat_map(|p| &p.options)
+        .find(|o| o.name == "max-message")
+        .and_then(|o| o.value.trim().parse().ok())
+        .unwrap_or(0)
 }

@@ -13,6 +13,11 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 
+thread_local! {
+    // One read buffer per service thread, shared by all its sessions.
+    static READ_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; 16 * 1024]);
+}
+
 /// A session's socket.
 pub enum Transport {
     /// Plain TCP.
@@ -53,33 +58,46 @@ impl Transport {
     }
 
     /// Reads what is available into `buf` (waiting for something); 0 = EOF.
+    /// Reads go through a per-thread buffer, so an idle connection holds no
+    /// read buffer of its own.
     pub async fn read_some(&self, buf: &mut BytesMut) -> io::Result<usize> {
-        buf.reserve(16 * 1024);
         match self {
             Transport::Plain(s) => loop {
                 s.readable().await?;
-                match s.try_read_buf(buf) {
+                let r = READ_BUF.with(|b| {
+                    let mut b = b.borrow_mut();
+                    let r = s.try_read(&mut b[..]);
+                    if let Ok(n) = r {
+                        buf.extend_from_slice(&b[..n]);
+                    }
+                    r
+                });
+                match r {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                     r => return r,
                 }
             },
             Transport::Tls(t) => {
-                let mut chunk = [0u8; 16 * 1024];
-                let n = poll_fn(|cx| {
+                poll_fn(|cx| {
                     let Ok(mut t) = t.try_borrow_mut() else {
                         cx.waker().wake_by_ref();
                         return Poll::Pending;
                     };
-                    let mut rb = ReadBuf::new(&mut chunk);
-                    match Pin::new(&mut *t).poll_read(cx, &mut rb) {
-                        Poll::Ready(Ok(())) => Poll::Ready(Ok(rb.filled().len())),
-                        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                        Poll::Pending => Poll::Pending,
-                    }
+                    READ_BUF.with(|b| {
+                        let mut b = b.borrow_mut();
+                        let mut rb = ReadBuf::new(&mut b[..]);
+                        match Pin::new(&mut *t).poll_read(cx, &mut rb) {
+                            Poll::Ready(Ok(())) => {
+                                let n = rb.filled().len();
+                                buf.extend_from_slice(rb.filled());
+                                Poll::Ready(Ok(n))
+                            }
+                            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                            Poll::Pending => Poll::Pending,
+                        }
+                    })
                 })
-                .await?;
-                buf.extend_from_slice(&chunk[..n]);
-                Ok(n)
+                .await
             }
         }
     }

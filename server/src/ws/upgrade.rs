@@ -154,7 +154,9 @@ pub fn answer<B: Send + 'static>(
 
     let on_upgrade = hyper::upgrade::on(&mut req);
     let ping = site.ws_ping;
+    let peer_slot = conn.peer_slot.clone();
     tokio::task::spawn_local(async move {
+        let _peer_slot = peer_slot;
         match on_upgrade.await {
             Ok(upgraded) => session::run(wsi, upgraded, params, ping).await,
             Err(e) => {

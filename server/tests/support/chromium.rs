@@ -201,12 +201,42 @@ impl Page {
         r["result"]["value"].clone()
     }
 
+    /// Evaluates `expr`, which must yield a string, in the page.
+    pub fn eval_str(&mut self, expr: &str) -> String {
+        let v = self.eval(expr);
+        v.as_str()
+            .unwrap_or_else(|| panic!("{expr}: no string value: {v}"))
+            .to_string()
+    }
+
+    /// One left-button mouse event (`mousePressed`, `mouseMoved`,
+    /// `mouseReleased`) at page coordinates, with `buttons` held.
+    pub fn mouse(&mut self, kind: &str, (x, y): (f64, f64), buttons: u8) {
+        self.call(
+            "Input.dispatchMouseEvent",
+            json!({
+                "type": kind, "x": x, "y": y,
+                "button": "left", "buttons": buttons, "clickCount": 1
+            }),
+        );
+    }
+
     /// Polls `expr` until `ok` holds for its value (at most `secs`);
     /// returns that value. Panics with the last value when time runs out.
     pub fn wait_for(&mut self, secs: u64, expr: &str, ok: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
-            let v = self.eval(expr);
+            // While the page is still loading the expression may throw
+            // (no body yet): that is "not yet", not a failure.
+            let r = self.call(
+                "Runtime.evaluate",
+                json!({ "expression": expr, "returnByValue": true }),
+            );
+            let v = if r.get("exceptionDetails").is_some() {
+                Value::Null
+            } else {
+                r["result"]["value"].clone()
+            };
             if ok(&v) {
                 return v;
             }

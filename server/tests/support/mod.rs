@@ -40,6 +40,26 @@ impl Site {
         Site { dir }
     }
 
+    /// A site with a plugin dir: creates `plugins/`, lets `install` put
+    /// plugins into it, and writes `conf` with `plugin-dir` pointing there
+    /// plus `global_extra` (more JSON members of `global`, as for [`Site::new`]).
+    pub fn with_plugins(global_extra: &str, install: impl FnOnce(&Path)) -> Site {
+        let s = Site::new("");
+        let plugins = s.path("plugins");
+        std::fs::create_dir_all(&plugins).unwrap();
+        install(&plugins);
+        let sep = if global_extra.is_empty() { "" } else { ", " };
+        std::fs::write(
+            s.path("conf"),
+            format!(
+                "{{\"global\": {{\"plugin-dir\": \"{}\"{sep}{global_extra}}}}}\n",
+                plugins.display()
+            ),
+        )
+        .unwrap();
+        s
+    }
+
     /// A site with one vhost `localhost` whose `/` is a file mount on `www/`.
     /// `vhost_extra` and `mount_extra` are JSON members added to each object.
     pub fn simple(vhost_extra: &str, mount_extra: &str) -> Site {

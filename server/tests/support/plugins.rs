@@ -69,3 +69,32 @@ pub fn cc_plugin_text(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::remove_file(src).unwrap();
     out
 }
+
+/// examples/rust-plugin built (once per test run) with its own command, into
+/// this test binary's scratch target dir: `libprotocol_rust_example.so`.
+pub fn rust_example() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rust-plugin");
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+            let out = Command::new(cargo)
+                .arg("build")
+                .arg("--manifest-path")
+                .arg(repo().join("examples/rust-plugin/Cargo.toml"))
+                .arg("--target-dir")
+                .arg(&target)
+                .env_remove("CARGO_TARGET_DIR")
+                .output()
+                .expect("run cargo");
+            assert!(
+                out.status.success(),
+                "building examples/rust-plugin failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let so = target.join("debug/libprotocol_rust_example.so");
+            assert!(so.exists(), "{} was not built", so.display());
+            so
+        })
+        .clone()
+}

@@ -205,6 +205,9 @@ enum End {
     Done,
     /// The client went away (or the protocol closed the connection).
     Lost,
+    /// The request body failed before anything was answered: answered with
+    /// [`body_error_head`], then closed.
+    Refused,
 }
 
 async fn drive<B>(
@@ -213,7 +216,7 @@ async fn drive<B>(
     kind: BodyKind,
     out: mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) where
-    B: http_body::Body<Data = Bytes> + Unpin,
+    B: http_body::Body<Data = Bytes> + Unpin + 'static,
     B::Error: std::fmt::Display,
 {
     let mut body_done = kind != BodyKind::Some;
@@ -263,6 +266,11 @@ async fn drive<B>(
                     Some(Ok(f)) => {
                         if let Ok(mut data) = f.into_data() {
                             if !data.is_empty() {
+                                // A body still arriving is progress (lws re-arms
+                                // its HTTP_CONTENT timeout on every piece).
+                                if let Some(d) = wsi.timeout.get() {
+                                    wsi.timeout.set(Some(d.max(Instant::now() + wsi.site.timeout)));
+                                }
                                 let mut piece = BytesMut::from(&data.split_off(0)[..]);
                                 let len = piece.len();
                                 piece.extend_from_slice(&[0]);
@@ -274,6 +282,11 @@ async fn drive<B>(
                     }
                     Some(Err(e)) => {
                         tracing::debug!("{:?}: request body: {e}", wsi.tag);
+                        let head = wsi.http.borrow_mut().head.take();
+                        if let Some(tx) = head {
+                            let _ = tx.send(body_error_head(&e));
+                            break End::Refused;
+                        }
                         break End::Lost;
                     }
                     None => {
@@ -307,8 +320,11 @@ async fn drive<B>(
                 0,
             );
         }
-        End::Lost => {
-            let _ = out.try_send(Err(std::io::Error::other("closed by the protocol")));
+        End::Lost | End::Refused => {
+            if matches!(end, End::Lost) {
+                let _ = out.try_send(Err(std::io::Error::other("closed by the protocol")));
+            }
+            drop(out);
             let reason = c"connection closed";
             callback(
                 &wsi,
@@ -320,6 +336,42 @@ async fn drive<B>(
         }
     }
     thread::unregister(&wsi);
+}
+
+/// The answer to a request whose body failed before the plugin answered:
+/// 408 when the client was too slow (the minimum body rate, or nothing at
+/// all for `timeout-secs`), else 400 (broken chunk framing, a body cut
+/// short); the connection closes after it.
+fn body_error_head(e: &dyn std::any::Any) -> Head {
+    let timed_out = e.downcast_ref::<hyper::Error>().is_some_and(|h| {
+        let mut cause = std::error::Error::source(h);
+        while let Some(c) = cause {
+            if c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+            {
+                return true;
+            }
+            cause = c.source();
+        }
+        false
+    });
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from_static("0"),
+    );
+    headers.insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    Head {
+        status: if timed_out {
+            StatusCode::REQUEST_TIMEOUT
+        } else {
+            StatusCode::BAD_REQUEST
+        },
+        headers,
+    }
 }
 
 /// Moves the next chunk of a served file into the output; at its end the
