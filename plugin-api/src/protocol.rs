@@ -540,6 +540,19 @@ pub fn canonical_hostname() -> String {
     }
 }
 
+/// Reports a figure for the server's metrics endpoint: `counter` or gauge,
+/// `labels` like `vhost="a"` (or ""). False if the host refused the name.
+pub fn metric(name: &str, help: &str, counter: bool, labels: &str, value: f64) -> bool {
+    let c = |s: &str| CString::new(s.replace('\0', "")).unwrap_or_default();
+    let (n, h, l) = (c(name), c(help), c(labels));
+    let kind = if counter { c"counter" } else { c"gauge" };
+    #[allow(unsafe_code)]
+    // SAFETY: all four strings are NUL-terminated and live for the call.
+    unsafe {
+        sys::comlink_metric_set(n.as_ptr(), h.as_ptr(), kind.as_ptr(), l.as_ptr(), value) == 0
+    }
+}
+
 /// Logs a line through the server's log (lws `LLL_*` level bits).
 pub fn log(level: c_int, line: &str) {
     let line = CString::new(line.replace('\0', "")).unwrap_or_default();

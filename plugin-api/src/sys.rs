@@ -60,6 +60,13 @@ extern "C" {
     pub fn lws_canonical_hostname(cx: *mut LwsContext) -> *const c_char;
     pub fn lws_wsi_tag(wsi: *mut Lws) -> *const c_char;
     pub fn comlink_log_line(level: c_int, line: *const c_char);
+    pub fn comlink_metric_set(
+        name: *const c_char,
+        help: *const c_char,
+        kind: *const c_char,
+        labels: *const c_char,
+        value: f64,
+    ) -> c_int;
     pub fn lws_http_transaction_completed(wsi: *mut Lws) -> c_int;
     pub fn lws_spa_create_via_info(
         wsi: *mut Lws,

@@ -658,3 +658,45 @@ fn a_subscriber_that_stops_reading_blocks_nothing_and_then_catches_up() {
     assert_eq!(first + total as u64 - 1, last);
     assert_eq!(data_of(&got[total - 1]), body);
 }
+
+/// The packet figures reach the server's Prometheus endpoint.
+#[test]
+fn packet_figures_are_in_the_metrics() {
+    let (s, _journal) = site("");
+    // The same site, with the metrics endpoint on.
+    std::fs::write(
+        s.path("conf"),
+        format!(
+            "{{\"global\": {{\"plugin-dir\": \"{}\", \"metrics-path\": \"/metrics\"}}}}",
+            s.path("plugins").display()
+        ),
+    )
+    .unwrap();
+    let srv = s.start();
+    let mut http = Http::new(srv.addr(7681));
+    for i in 0..5 {
+        assert_eq!(
+            http.post("text/plain", format!("packet {i}").as_bytes())
+                .status,
+            200
+        );
+    }
+    let line = "comlink_packets_in_total{vhost=\"localhost\"} 5";
+    assert!(
+        crate::support::eventually(10, || {
+            let r = http.get("/metrics");
+            String::from_utf8_lossy(&r.body).lines().any(|l| l == line)
+        }),
+        "{}",
+        String::from_utf8_lossy(&http.get("/metrics").body)
+    );
+    let text = String::from_utf8_lossy(&http.get("/metrics").body).to_string();
+    assert!(
+        text.contains("# TYPE comlink_packets_in_total counter"),
+        "{text}"
+    );
+    assert!(
+        text.contains("comlink_packet_last_id{vhost=\"localhost\"} 5"),
+        "{text}"
+    );
+}

@@ -181,4 +181,12 @@ LWS_VISIBLE LWS_EXTERN int
 lws_json_dump_context(const struct lws_context *context, char *buf, int len,
 		      int hide_vhosts);
 
+/* Comlink: report a figure for the server's metrics endpoint (the global
+ * "metrics-path"). kind is "counter" or "gauge"; labels are Prometheus
+ * labels without braces (e.g. "vhost=\"a\""), or "". Returns 0, or -1 when
+ * the name is not a valid metric name. */
+LWS_VISIBLE LWS_EXTERN int
+comlink_metric_set(const char *name, const char *help, const char *kind,
+		   const char *labels, double value);
+
 #endif /* COMLINK_LWS_MISC_H */

@@ -27,6 +27,8 @@ use packet_journal::{envelope, Client, Event, Feed, Service, Since, Step};
 pub const TICK_REASON: c_int = LWS_CALLBACK_USER + 0x5a;
 /// A long-poll's deadline (scheduled for each one that waits).
 pub const DEADLINE_REASON: c_int = LWS_CALLBACK_USER + 0x5b;
+/// Our vhost event for a deferred metrics report.
+const METRICS_REASON: c_int = LWS_CALLBACK_USER + 0x5c;
 /// How often the tick runs while there are subscribers.
 const TICK: Duration = Duration::from_secs(1);
 /// SSE comment sent on an idle stream this often.
@@ -122,6 +124,10 @@ pub struct Hub {
     conns: HashMap<u64, Conn>,
     last_committed: u64,
     tick_armed: bool,
+    /// When the figures were last reported to the metrics endpoint.
+    metrics_at: Option<Instant>,
+    /// A deferred report is scheduled.
+    metrics_armed: bool,
 }
 
 impl Reply {
@@ -175,6 +181,8 @@ impl Hub {
             conns: HashMap::new(),
             last_committed: svc.committed(),
             tick_armed: false,
+            metrics_at: None,
+            metrics_armed: false,
         }
     }
 
@@ -209,8 +217,113 @@ impl Hub {
 
     // -- events ----------------------------------------------------------
 
+    /// Reports the service's figures to the server's metrics endpoint, at
+    /// most once a second (called on every wake-up).
+    fn report_metrics(&mut self) {
+        let now = Instant::now();
+        if self
+            .metrics_at
+            .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
+        {
+            // Report the latest figures a second from now instead.
+            if !self.metrics_armed {
+                self.metrics_armed = true;
+                self.vhost.schedule(METRICS_REASON, Duration::from_secs(1));
+            }
+            return;
+        }
+        self.metrics_at = Some(now);
+        let s = self.svc().snapshot();
+        let labels = format!(
+            "vhost=\"{}\"",
+            self.vhost.name().replace('\\', "\\\\").replace('"', "\\\"")
+        );
+        let figures: [(&str, &str, bool, u64); 12] = [
+            (
+                "comlink_packets_in_total",
+                "Packets recorded.",
+                true,
+                s.packets_in,
+            ),
+            (
+                "comlink_packet_bytes_in_total",
+                "Bytes of packet bodies recorded.",
+                true,
+                s.bytes_in,
+            ),
+            (
+                "comlink_packet_commits_total",
+                "Group commits.",
+                true,
+                s.commits,
+            ),
+            (
+                "comlink_packet_syncs_total",
+                "fdatasync calls of the journal.",
+                true,
+                s.syncs,
+            ),
+            (
+                "comlink_packets_refused_total",
+                "Packets refused.",
+                true,
+                s.refused,
+            ),
+            (
+                "comlink_packets_delivered_total",
+                "Envelopes sent to subscribers.",
+                true,
+                s.delivered,
+            ),
+            (
+                "comlink_packet_journal_reads_total",
+                "Journal reads for lagging subscribers.",
+                true,
+                s.journal_reads,
+            ),
+            (
+                "comlink_packet_subscribers",
+                "Live subscribers.",
+                false,
+                s.subscribers,
+            ),
+            (
+                "comlink_packet_subscribers_catching_up",
+                "Subscribers reading from the journal.",
+                false,
+                s.catching_up,
+            ),
+            (
+                "comlink_packet_last_id",
+                "Newest committed packet id.",
+                false,
+                s.last_id,
+            ),
+            (
+                "comlink_packet_journal_bytes",
+                "Bytes of journal segments.",
+                false,
+                s.journal_bytes,
+            ),
+            (
+                "comlink_packet_subscriber_max_lag",
+                "Largest subscriber lag, in packets.",
+                false,
+                s.max_lag,
+            ),
+        ];
+        for (name, help, counter, value) in figures {
+            comlink_plugin_api::protocol::metric(name, help, counter, &labels, value as f64);
+        }
+    }
+
     /// A vhost-level event: the service's wake-up, or our tick.
     pub fn event(&mut self, reason: c_int) {
+        if reason == METRICS_REASON {
+            self.metrics_armed = false;
+            self.metrics_at = None;
+        }
+        self.report_metrics();
         if reason == TICK_REASON {
             self.tick_armed = false;
             self.tick();
@@ -293,6 +406,7 @@ impl Hub {
     /// Keepalives, long-poll deadlines and the lag figures, once a second
     /// while there are subscribers.
     fn tick(&mut self) {
+        self.report_metrics();
         let now = Instant::now();
         let committed = self.svc().committed();
         let (mut subs, mut lag, mut behind) = (0u64, 0u64, 0u64);

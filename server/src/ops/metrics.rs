@@ -3,8 +3,10 @@
 //! upgrades, open connections by thread and by protocol, plugin callback
 //! latency.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
+use std::sync::Mutex;
 
 use http::header::{HeaderValue, CONTENT_TYPE};
 
@@ -138,7 +140,65 @@ pub fn render(site: &Site) -> String {
             );
         }
     }
+    render_plugin_values(&mut o);
     o
+}
+
+/// A value a plugin reported (`comlink_metric_set`).
+struct PluginValue {
+    help: String,
+    kind: &'static str,
+    value: f64,
+}
+
+/// Plugin-reported figures by (name, labels).
+static PLUGIN_VALUES: Mutex<BTreeMap<(String, String), PluginValue>> = Mutex::new(BTreeMap::new());
+
+/// Records a plugin's figure (`kind` "counter" or "gauge"; `labels` in
+/// Prometheus form without braces, e.g. `vhost="a"`). Names that are not
+/// valid Prometheus names are refused.
+pub fn set_plugin_value(name: &str, help: &str, kind: &str, labels: &str, value: f64) -> bool {
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+        && !name.as_bytes()[0].is_ascii_digit()
+        && !labels.contains(['\n', '{', '}']);
+    if !valid {
+        return false;
+    }
+    let kind = if kind == "counter" {
+        "counter"
+    } else {
+        "gauge"
+    };
+    let mut m = PLUGIN_VALUES.lock().unwrap_or_else(|e| e.into_inner());
+    m.insert(
+        (name.to_string(), labels.to_string()),
+        PluginValue {
+            help: help.replace('\n', " "),
+            kind,
+            value,
+        },
+    );
+    true
+}
+
+fn render_plugin_values(o: &mut String) {
+    let m = PLUGIN_VALUES.lock().unwrap_or_else(|e| e.into_inner());
+    let mut last = None;
+    for ((name, labels), v) in m.iter() {
+        if last != Some(name) {
+            let _ = writeln!(o, "# HELP {name} {}", v.help);
+            let _ = writeln!(o, "# TYPE {name} {}", v.kind);
+            last = Some(name);
+        }
+        if labels.is_empty() {
+            let _ = writeln!(o, "{name} {}", v.value);
+        } else {
+            let _ = writeln!(o, "{name}{{{labels}}} {}", v.value);
+        }
+    }
 }
 
 /// The HTTP answer.

@@ -464,6 +464,32 @@ pub extern "C" fn lws_json_dump_context(
     })
 }
 
+/// `comlink_metric_set`: a plugin's figure for the metrics endpoint
+/// (Comlink's own call; `kind` "counter" or "gauge"). 0, or -1 if refused.
+#[no_mangle]
+pub extern "C" fn comlink_metric_set(
+    name: *const c_char,
+    help: *const c_char,
+    kind: *const c_char,
+    labels: *const c_char,
+    value: f64,
+) -> c_int {
+    guard("comlink_metric_set", -1, || {
+        let ok = crate::ops::metrics::set_plugin_value(
+            &cstr_lossy(name),
+            &cstr_lossy(help),
+            &cstr_lossy(kind),
+            &cstr_lossy(labels),
+            value,
+        );
+        if ok {
+            0
+        } else {
+            -1
+        }
+    })
+}
+
 // ---------------------------------------------------------------------------
 // Logging
 
