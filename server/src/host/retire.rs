@@ -29,8 +29,21 @@ pub fn count() -> usize {
 
 /// Runs on service thread 0 for the life of the process.
 pub async fn watch() {
+    let mut ticks = 0u32;
+    let mut last_accepted = 0u64;
     loop {
         tokio::time::sleep(CHECK_EVERY).await;
+        // About once a second, when connections came or went, and once a
+        // minute regardless: return freed heap to the system.
+        ticks += 1;
+        let accepted: u64 = crate::ops::stats::threads()
+            .iter()
+            .map(|t| t.accepted.load(std::sync::atomic::Ordering::Relaxed))
+            .sum();
+        if (ticks % 4 == 0 && accepted != last_accepted) || ticks % 240 == 0 {
+            last_accepted = accepted;
+            crate::host::ffi::call::trim_heap();
+        }
         let done: Vec<Arc<Site>> = RETIRING.with(|r| {
             let mut r = r.borrow_mut();
             let (done, keep): (Vec<_>, Vec<_>) =

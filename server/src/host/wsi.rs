@@ -44,8 +44,10 @@ pub struct RequestInfo {
     pub path_c: std::ffi::CString,
     /// It came over TLS.
     pub secure: bool,
-    /// Request headers.
-    pub headers: http::HeaderMap,
+    /// Request headers. A WebSocket drops them once ESTABLISHED has run, as
+    /// lws frees its header table after the handshake: an idle connection
+    /// should not carry its opening request around.
+    pub headers: std::cell::RefCell<http::HeaderMap>,
 }
 
 /// The response of an HTTP transaction, as the plugin writes it.

@@ -111,7 +111,12 @@ pub async fn run(
     }
     *wsi.encoder.borrow_mut() = Some(encoder);
 
-    let end = if callback(&wsi, LWS_CALLBACK_ESTABLISHED, std::ptr::null_mut(), 0) != 0 {
+    let established = callback(&wsi, LWS_CALLBACK_ESTABLISHED, std::ptr::null_mut(), 0);
+    if let Some(r) = &wsi.request {
+        // As lws frees its header table after the handshake.
+        *r.headers.borrow_mut() = http::HeaderMap::new();
+    }
+    let end = if established != 0 {
         End::Local
     } else {
         serve(&wsi, &mut decoder, leftover, chunk, ping).await

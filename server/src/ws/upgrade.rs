@@ -71,7 +71,7 @@ pub fn answer<B: Send + 'static>(
         query: req.uri().query().map(str::to_string),
         path_c: std::ffi::CString::new(decoded_path).unwrap_or_default(),
         secure: conn.secure,
-        headers: req.headers().clone(),
+        headers: std::cell::RefCell::new(req.headers().clone()),
     };
     let wsi = Wsi::new(
         site.clone(),

@@ -57,3 +57,15 @@ pub fn sul(cb: SulCb, addr: usize) {
     // first), so it points at the plugin's live `lws_sorted_usec_list_t`.
     unsafe { cb(addr as *mut LwsSortedUsecList) }
 }
+
+/// Gives freed heap memory back to the system (glibc `malloc_trim`), as
+/// lwsws does once a minute. Bursts of connections leave freed buffers in
+/// the allocator's arenas otherwise, and RSS never comes down.
+pub fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; it has
+    // no preconditions and is safe to call from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

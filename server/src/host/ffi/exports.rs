@@ -849,12 +849,8 @@ fn header_value(w: &Wsi, token: c_int) -> Option<Vec<u8>> {
     let req = w.request.as_ref()?;
     match token_header(token)? {
         TokenKind::Header(name) => {
-            let vals: Vec<&[u8]> = req
-                .headers
-                .get_all(name)
-                .iter()
-                .map(|v| v.as_bytes())
-                .collect();
+            let headers = req.headers.borrow();
+            let vals: Vec<&[u8]> = headers.get_all(name).iter().map(|v| v.as_bytes()).collect();
             (!vals.is_empty()).then(|| vals.join(&b","[..]))
         }
         TokenKind::MethodUri(method) => {

@@ -467,12 +467,8 @@ fn custom_header(p: *mut Lws, name: *const c_char, nlen: c_int) -> Option<Vec<u8
     let raw = bytes_of(name as *const c_uchar, nlen);
     let name = std::str::from_utf8(raw).ok()?.trim_end_matches(':');
     let req = w.request.as_ref()?;
-    let vals: Vec<&[u8]> = req
-        .headers
-        .get_all(name)
-        .iter()
-        .map(|v| v.as_bytes())
-        .collect();
+    let headers = req.headers.borrow();
+    let vals: Vec<&[u8]> = headers.get_all(name).iter().map(|v| v.as_bytes()).collect();
     (!vals.is_empty()).then(|| vals.join(&b","[..]))
 }
 
@@ -524,6 +520,7 @@ fn fragment(p: *mut Lws, h: c_int, idx: c_int) -> Option<Vec<u8>> {
         }
         TokenKind::Header(name) => req
             .headers
+            .borrow()
             .get_all(name)
             .iter()
             .nth(idx)

@@ -95,12 +95,13 @@ pub extern "C" fn lws_spa_create_via_info(
             };
             names.push(cstr_lossy(name));
         }
-        let ctype = w
-            .request
-            .as_ref()
-            .and_then(|r| r.headers.get(http::header::CONTENT_TYPE))
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let ctype = w.request.as_ref().and_then(|r| {
+            r.headers
+                .borrow()
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        });
         let parser = match FormParser::new(
             ctype.as_deref(),
             &names,

@@ -81,9 +81,9 @@ where
         query: parts.uri.query().map(str::to_string),
         path_c: CString::new(t.path).unwrap_or_default(),
         secure: conn.secure,
-        headers: parts.headers,
+        headers: std::cell::RefCell::new(parts.headers),
     };
-    let body_kind = body_kind(&info.headers);
+    let body_kind = body_kind(&info.headers.borrow());
     let wsi = Wsi::new(
         t.site.clone(),
         t.vhost,
