@@ -166,6 +166,8 @@ async fn serve(
     let mut last_rx = Instant::now();
     let mut ping_sent = false;
     let mut stop = crate::host::context::CONTEXT.stopping();
+    let mut sleep = Box::pin(tokio::time::sleep_until(Instant::now()));
+    let mut armed: Option<Instant> = None;
     loop {
         if wsi.close_requested.get() {
             return End::Local;
@@ -276,6 +278,15 @@ async fn serve(
             .into_iter()
             .flatten()
             .min();
+        // One timer for the session, moved only when the deadline changes:
+        // a new timer per turn of the loop costs a timer-wheel insert and
+        // removal for every message.
+        if let Some(d) = deadline {
+            if armed != Some(d) {
+                sleep.as_mut().reset(d);
+                armed = Some(d);
+            }
+        }
         tokio::select! {
             r = stream.read_some(&mut rbuf), if want_read => {
                 match r {
@@ -298,7 +309,7 @@ async fn serve(
                 *wsi.close_reason.borrow_mut() = Some((1001, b"server stopping".to_vec()));
                 return End::Local;
             }
-            _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+            _ = &mut sleep, if deadline.is_some() => {
                 let now = Instant::now();
                 if wsi.timeout.get().is_some_and(|t| t <= now) {
                     return End::Timeout;
