@@ -231,6 +231,8 @@ async fn drive<B>(
     {
         wsi.close_requested.set(true);
     }
+    let mut sleep = Box::pin(tokio::time::sleep_until(Instant::now()));
+    let mut armed: Option<Instant> = None;
     let end = loop {
         if wsi.close_requested.get() {
             break End::Lost;
@@ -253,6 +255,13 @@ async fn drive<B>(
         }
         let have_out = !wsi.tx.borrow().is_empty();
         let deadline = wsi.timeout.get();
+        // One timer for the transaction, moved only when the deadline changes.
+        if let Some(d) = deadline {
+            if armed != Some(d) {
+                sleep.as_mut().reset(d);
+                armed = Some(d);
+            }
+        }
         tokio::select! {
             permit = out.reserve(), if have_out => {
                 let Ok(permit) = permit else { break End::Lost };
@@ -299,7 +308,7 @@ async fn drive<B>(
             }
             _ = out.closed() => break End::Lost,
             _ = wsi.wake.notified() => {}
-            _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+            _ = &mut sleep, if deadline.is_some() => {
                 if wsi.timeout.get().is_some_and(|d| d <= Instant::now()) {
                     tracing::info!("{:?}: protocol produced no response in time; closing", wsi.tag);
                     break End::Lost;
