@@ -7,18 +7,14 @@
 //! `systemd-analyze verify`.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
 use crate::support::plugins::repo;
 use crate::support::ws::{connect, next_text};
-use crate::support::{eventually, get};
+use crate::support::{eventually, get, Server};
 
 /// Where cargo left `lwsws` and the plugin cdylibs (target/debug under
 /// `cargo test`): install.sh's TARGET_DIR.
@@ -128,95 +124,19 @@ fn dynamic_section(so: &Path) -> String {
 }
 
 /// The installed `lwsws`, started on OS-picked ports.
-struct Installed {
-    child: Child,
-    port: SocketAddr,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Installed {
-    /// `<root>/usr/local/bin/lwsws -c <root>/etc/lwsws --data-dir
-    /// <root>/usr/local/share --ephemeral-ports`: the installed config, data
-    /// dir and built-in plugin dir, nothing from the source tree.
-    fn start(root: &Path, env: &[(&str, &str)]) -> Installed {
-        let mut child = Command::new(root.join("usr/local/bin/lwsws"))
-            .arg("-c")
-            .arg(root.join("etc/lwsws"))
-            .arg("--data-dir")
-            .arg(root.join("usr/local/share"))
-            .arg("--ephemeral-ports")
-            .env_remove("RUST_LOG")
-            .env_remove("LD_LIBRARY_PATH")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the installed lwsws");
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        let log2 = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                eprintln!("[installed lwsws] {line}");
-                log2.lock().unwrap().push(line.clone());
-                let _ = tx.send(line);
-            }
-        });
-        let re = regex::Regex::new(r"listening on (\S+) \(port 7681:").unwrap();
-        let mut port = None;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) => {
-                    if let Some(c) = re.captures(&line) {
-                        let a: SocketAddr = c[1].parse().unwrap();
-                        port = Some(SocketAddr::from(([127, 0, 0, 1], a.port())));
-                    }
-                    if line.contains(" ready") {
-                        break;
-                    }
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!(
-                        "the installed lwsws did not become ready; log:\n{}",
-                        log.lock().unwrap().join("\n")
-                    );
-                }
-            }
-        }
-        Installed {
-            child,
-            port: port.expect("the installed config listens on port 7681"),
-            log,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.port)
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn log_text(&self) -> String {
-        self.log.lock().unwrap().join("\n")
-    }
-
-    fn alive(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-}
-
-impl Drop for Installed {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `<root>/usr/local/bin/lwsws -c <root>/etc/lwsws --data-dir
+/// <root>/usr/local/share --ephemeral-ports`: the installed config, data dir
+/// and built-in plugin dir, nothing from the source tree.
+fn start_installed(root: &Path, env: &[(&str, &str)]) -> Server {
+    let mut cmd = Command::new(root.join("usr/local/bin/lwsws"));
+    cmd.arg("-c")
+        .arg(root.join("etc/lwsws"))
+        .arg("--data-dir")
+        .arg(root.join("usr/local/share"))
+        .arg("--ephemeral-ports")
+        .env_remove("LD_LIBRARY_PATH")
+        .envs(env.iter().copied());
+    Server::spawn(cmd)
 }
 
 /// Reads `n` counter values from a dumb-increment-style protocol.
@@ -394,18 +314,18 @@ fn install_script_stages_a_server_that_serves_and_the_seed_plugin_workflow() {
 
     // --- The installed server: test page, bundled plugins, access log.
     {
-        let mut srv = Installed::start(&root, &[]);
+        let mut srv = start_installed(&root, &[]);
         let (status, _, body) = get(&srv.url("/"));
         assert_eq!(status, 200);
         assert_eq!(body, test_html, "/ serves the installed test.html");
         let (status, _, _) = get(&srv.url("/test.js"));
         assert_eq!(status, 200);
         assert_counts_up(
-            &counter_values(srv.port, "dumb-increment-protocol", 3),
+            &counter_values(srv.addr(7681), "dumb-increment-protocol", 3),
             "installed dumb-increment-protocol",
         );
         assert_counts_up(
-            &counter_values(srv.port, "example-standalone-protocol", 3),
+            &counter_values(srv.addr(7681), "example-standalone-protocol", 3),
             "installed (bundled) example-standalone-protocol",
         );
         let access_log = log_dir.join("access-log");
@@ -491,7 +411,7 @@ fn install_script_stages_a_server_that_serves_and_the_seed_plugin_workflow() {
     // the library path (ldconfig on a real install; LD_LIBRARY_PATH here, as
     // the seed's Dockerfile sets it).
     let lib_path = usr.join("lib");
-    let mut srv = Installed::start(&root, &[("LD_LIBRARY_PATH", lib_path.to_str().unwrap())]);
+    let mut srv = start_installed(&root, &[("LD_LIBRARY_PATH", lib_path.to_str().unwrap())]);
     let maps = std::fs::read_to_string(format!("/proc/{}/maps", srv.pid())).unwrap();
     assert!(
         maps.contains(stub.to_str().unwrap()),
@@ -501,7 +421,7 @@ fn install_script_stages_a_server_that_serves_and_the_seed_plugin_workflow() {
     // (lws_protocol_vh_priv_zalloc, lws_sul_schedule, lws_write, ...) went
     // to lwsws's own functions.
     assert_counts_up(
-        &counter_values(srv.port, "example-standalone-protocol", 5),
+        &counter_values(srv.addr(7681), "example-standalone-protocol", 5),
         "C example-standalone-protocol",
     );
     assert!(srv.alive(), "lwsws died: {}", srv.log_text());

@@ -119,13 +119,20 @@ impl Server {
 
     /// Like [`Server::start`], with extra environment variables.
     pub fn start_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut child = lwsws()
-            .arg("-c")
+        let mut cmd = lwsws();
+        cmd.arg("-c")
             .arg(dir)
             .arg("--ephemeral-ports")
             .args(args)
+            .envs(env.iter().copied());
+        Server::spawn(cmd)
+    }
+
+    /// Runs `cmd` (an lwsws command line that uses `--ephemeral-ports`) and
+    /// waits for it to be ready, collecting its log.
+    pub fn spawn(mut cmd: Command) -> Server {
+        let mut child = cmd
             .env_remove("RUST_LOG")
-            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
