@@ -22,11 +22,6 @@ pub fn retire(site: Arc<Site>) {
     RETIRING.with(|r| r.borrow_mut().push(site));
 }
 
-/// Old sites still in use.
-pub fn count() -> usize {
-    RETIRING.with(|r| r.borrow().len())
-}
-
 /// Runs on service thread 0 for the life of the process.
 pub async fn watch() {
     let mut ticks = 0u32;

@@ -119,11 +119,6 @@ pub fn live() -> Vec<usize> {
     LIVE.with(|l| l.borrow().iter().copied().collect())
 }
 
-/// Number of live connections on this thread (stand-ins included).
-pub fn live_count() -> usize {
-    LIVE.with(|l| l.borrow().len())
-}
-
 /// Runs commands sent to this thread until the senders are gone.
 pub async fn run_commands(mut rx: UnboundedReceiver<Command>) {
     while let Some(cmd) = rx.recv().await {

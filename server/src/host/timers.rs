@@ -52,11 +52,6 @@ pub fn cancel(sul: usize) {
     with(|m| m.remove(&sul));
 }
 
-/// Whether the sul is scheduled.
-pub fn is_pending(sul: usize) -> bool {
-    with(|m| m.contains_key(&sul))
-}
-
 /// Cancels every sul stored inside `[start, start + len)` (memory being freed).
 pub fn cancel_within(start: usize, len: usize) {
     with(|m| m.retain(|&addr, _| addr < start || addr >= start + len));

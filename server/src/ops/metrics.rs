@@ -12,7 +12,7 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 
 use crate::http::response::{full, Response};
 use crate::ops::stats::{self, CALLBACK_BUCKETS};
-use crate::site::Site;
+use crate::site::{Site, VhostSite};
 
 fn esc(s: &str) -> String {
     s.replace('\\', "\\\\")
@@ -20,21 +20,43 @@ fn esc(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// Writes a metric family's `# HELP` and `# TYPE` lines.
+fn head(o: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(o, "# HELP {name} {help}");
+    let _ = writeln!(o, "# TYPE {name} {kind}");
+}
+
+/// One counter family with a sample per vhost.
+fn vhost_counter(
+    o: &mut String,
+    site: &Site,
+    name: &str,
+    help: &str,
+    value: impl Fn(&VhostSite) -> u64,
+) {
+    head(o, name, "counter", help);
+    for v in &site.vhosts {
+        let _ = writeln!(o, "{name}{{vhost=\"{}\"}} {}", esc(&v.cfg.name), value(v));
+    }
+}
+
 /// The metrics page for `site`.
 pub fn render(site: &Site) -> String {
     let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "# HELP comlink_uptime_seconds Seconds since the server started."
+    head(
+        &mut o,
+        "comlink_uptime_seconds",
+        "gauge",
+        "Seconds since the server started.",
     );
-    let _ = writeln!(o, "# TYPE comlink_uptime_seconds gauge");
     let _ = writeln!(o, "comlink_uptime_seconds {}", stats::uptime_secs());
 
-    let _ = writeln!(
-        o,
-        "# HELP comlink_http_requests_total HTTP transactions answered, by vhost and status class."
+    head(
+        &mut o,
+        "comlink_http_requests_total",
+        "counter",
+        "HTTP transactions answered, by vhost and status class.",
     );
-    let _ = writeln!(o, "# TYPE comlink_http_requests_total counter");
     for v in &site.vhosts {
         for (i, c) in v.stats.by_class.iter().enumerate() {
             let _ = writeln!(
@@ -46,42 +68,32 @@ pub fn render(site: &Site) -> String {
             );
         }
     }
-    let _ = writeln!(
-        o,
-        "# HELP comlink_response_bytes_total Response body bytes, by vhost."
+    vhost_counter(
+        &mut o,
+        site,
+        "comlink_response_bytes_total",
+        "Response body bytes, by vhost.",
+        |v| v.stats.tx.load(Ordering::Relaxed),
     );
-    let _ = writeln!(o, "# TYPE comlink_response_bytes_total counter");
-    for v in &site.vhosts {
-        let _ = writeln!(
-            o,
-            "comlink_response_bytes_total{{vhost=\"{}\"}} {}",
-            esc(&v.cfg.name),
-            v.stats.tx.load(Ordering::Relaxed)
-        );
-    }
-    let _ = writeln!(
-        o,
-        "# HELP comlink_websocket_upgrades_total WebSocket upgrades accepted, by vhost."
+    vhost_counter(
+        &mut o,
+        site,
+        "comlink_websocket_upgrades_total",
+        "WebSocket upgrades accepted, by vhost.",
+        |v| v.stats.ws_upg.load(Ordering::Relaxed),
     );
-    let _ = writeln!(o, "# TYPE comlink_websocket_upgrades_total counter");
-    for v in &site.vhosts {
-        let _ = writeln!(
-            o,
-            "comlink_websocket_upgrades_total{{vhost=\"{}\"}} {}",
-            esc(&v.cfg.name),
-            v.stats.ws_upg.load(Ordering::Relaxed)
-        );
-    }
-    let _ = writeln!(
-        o,
-        "# HELP comlink_connections_open Connections open, by service thread."
+    head(
+        &mut o,
+        "comlink_connections_open",
+        "gauge",
+        "Connections open, by service thread.",
     );
-    let _ = writeln!(o, "# TYPE comlink_connections_open gauge");
-    let _ = writeln!(
-        o,
-        "# HELP comlink_connections_accepted_total Connections accepted, by service thread."
+    head(
+        &mut o,
+        "comlink_connections_accepted_total",
+        "counter",
+        "Connections accepted, by service thread.",
     );
-    let _ = writeln!(o, "# TYPE comlink_connections_accepted_total counter");
     let threads = crate::host::context::CONTEXT.count_threads();
     for (i, t) in stats::threads().iter().take(threads).enumerate() {
         let _ = writeln!(
@@ -95,8 +107,12 @@ pub fn render(site: &Site) -> String {
             t.accepted.load(Ordering::Relaxed)
         );
     }
-    let _ = writeln!(o, "# HELP comlink_protocol_connections_open Connections bound to a plugin protocol, by vhost and protocol.");
-    let _ = writeln!(o, "# TYPE comlink_protocol_connections_open gauge");
+    head(
+        &mut o,
+        "comlink_protocol_connections_open",
+        "gauge",
+        "Connections bound to a plugin protocol, by vhost and protocol.",
+    );
     for v in &site.vhosts {
         for p in &v.handle.protocols {
             let _ = writeln!(
@@ -108,8 +124,12 @@ pub fn render(site: &Site) -> String {
             );
         }
     }
-    let _ = writeln!(o, "# HELP comlink_plugin_callback_seconds Time spent in plugin callbacks, by vhost and protocol.");
-    let _ = writeln!(o, "# TYPE comlink_plugin_callback_seconds histogram");
+    head(
+        &mut o,
+        "comlink_plugin_callback_seconds",
+        "histogram",
+        "Time spent in plugin callbacks, by vhost and protocol.",
+    );
     for v in &site.vhosts {
         for p in &v.handle.protocols {
             let labels = format!(
@@ -189,8 +209,7 @@ fn render_plugin_values(o: &mut String) {
     let mut last = None;
     for ((name, labels), v) in m.iter() {
         if last != Some(name) {
-            let _ = writeln!(o, "# HELP {name} {}", v.help);
-            let _ = writeln!(o, "# TYPE {name} {}", v.kind);
+            head(o, name, v.kind, &v.help);
             last = Some(name);
         }
         if labels.is_empty() {

@@ -119,7 +119,7 @@ pub async fn run(
     let end = if established != 0 {
         End::Local
     } else {
-        serve(&wsi, &mut decoder, leftover, chunk, ping).await
+        serve(&wsi, &mut decoder, leftover, ping).await
     };
     finish(&wsi, end).await;
     callback(
@@ -148,13 +148,7 @@ fn scopeguard<F: FnOnce()>(f: F) -> impl Drop {
     Guard(Some(f))
 }
 
-async fn serve(
-    wsi: &Wsi,
-    decoder: &mut Decoder,
-    leftover: Bytes,
-    chunk: usize,
-    ping: Option<Duration>,
-) -> End {
+async fn serve(wsi: &Wsi, decoder: &mut Decoder, leftover: Bytes, ping: Option<Duration>) -> End {
     let Some(stream) = wsi.stream.get() else {
         return End::PeerGone;
     };
@@ -162,7 +156,6 @@ async fn serve(
     // RECEIVE hands plugins a NUL-terminated copy (some compare with strcmp).
     // Grown on the first message only: idle connections stay small.
     let mut scratch: Vec<u8> = Vec::new();
-    let _ = chunk;
     let mut last_rx = Instant::now();
     let mut ping_sent = false;
     let mut stop = crate::host::context::CONTEXT.stopping();
