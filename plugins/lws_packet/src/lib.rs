@@ -1,6 +1,6 @@
 //! The comlink packet service as a plugin (`libprotocol_lws_packet.so`,
 //! symbol `lws_packet`), two protocols sharing one journal per
-//! `journal-dir`:
+//! `journal-dir` (or one Redis stream per `backend` URL and `redis-key`):
 //!
 //! * `protocol-lws-packet`: packet ingest, by HTTP `POST` to a
 //!   `callback://protocol-lws-packet` mount (answered `{"id":N}` once
@@ -37,16 +37,17 @@ pub struct Ingest;
 /// `packet-subscribe`: WebSocket delivery.
 pub struct Subscribe;
 
-fn settings(
-    name: &str,
-    options: &Options,
-    fallback_dir: Option<std::path::PathBuf>,
-) -> Option<Settings> {
+/// The options that name a store.
+const STORE_KEYS: [&str; 3] = ["journal-dir", "backend", "redis-key"];
+
+fn settings(name: &str, options: &Options, fallback: Option<Settings>) -> Option<Settings> {
     match Settings::from_options(|k| options.get(k)) {
         Ok(mut s) => {
-            if options.get("journal-dir").is_none() {
-                if let Some(dir) = fallback_dir {
-                    s.dir = dir;
+            if STORE_KEYS.iter().all(|k| options.get(k).is_none()) {
+                if let Some(f) = fallback {
+                    s.dir = f.dir;
+                    s.backend = f.backend;
+                    s.redis_key = f.redis_key;
                 }
             }
             Some(s)
@@ -82,7 +83,7 @@ impl Protocol for Ingest {
 
     fn init(vhost: Vhost, options: &Options) -> Option<Hub> {
         let s = settings("protocol-lws-packet", options, None)?;
-        registry::remember_vhost(vhost.as_raw() as usize, &s.dir);
+        registry::remember_vhost(vhost.as_raw() as usize, &s);
         hub("protocol-lws-packet", vhost, &s, true)
     }
 
@@ -130,7 +131,7 @@ impl Protocol for Subscribe {
     const RX_BUFFER_SIZE: usize = 4096;
 
     fn init(vhost: Vhost, options: &Options) -> Option<Hub> {
-        let fallback = registry::vhost_dir(vhost.as_raw() as usize);
+        let fallback = registry::vhost_settings(vhost.as_raw() as usize);
         let s = settings("packet-subscribe", options, fallback)?;
         hub("packet-subscribe", vhost, &s, false)
     }

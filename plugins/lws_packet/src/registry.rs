@@ -1,58 +1,67 @@
-//! One journal service per `journal-dir`, shared by both protocols and by
-//! every vhost that names the same directory (a directory can be opened by
-//! one writer only). Services are held weakly here: the last protocol
+//! One journal service per store (a `journal-dir`, or a Redis URL and
+//! `redis-key`), shared by both protocols and by every vhost that names the
+//! same one (a directory can be opened by one writer only). Services are held weakly here: the last protocol
 //! instance to let go closes the journal. On a reload the new site's
 //! protocols find the running service, so the journal is not reopened.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Weak};
 
 use comlink_plugin_api::abi;
 use comlink_plugin_api::protocol::{cancel_service, log};
+use packet_journal::config::Backend;
 use packet_journal::{Service, Settings};
 
-static SERVICES: Mutex<Option<HashMap<PathBuf, Weak<Service>>>> = Mutex::new(None);
-/// The `journal-dir` the ingest protocol uses on each vhost (by address),
-/// for a `packet-subscribe` entry that names none.
-static BY_VHOST: Mutex<Option<HashMap<usize, PathBuf>>> = Mutex::new(None);
+static SERVICES: Mutex<Option<HashMap<String, Weak<Service>>>> = Mutex::new(None);
+/// The settings the ingest protocol uses on each vhost (by address), for a
+/// `packet-subscribe` entry that names no store of its own.
+static BY_VHOST: Mutex<Option<HashMap<usize, Settings>>> = Mutex::new(None);
 
-/// Records that the ingest protocol on vhost `vh` uses `dir`.
-pub fn remember_vhost(vh: usize, dir: &std::path::Path) {
+/// Records that the ingest protocol on vhost `vh` uses `settings`.
+pub fn remember_vhost(vh: usize, settings: &Settings) {
     let mut m = BY_VHOST.lock().unwrap_or_else(|e| e.into_inner());
     m.get_or_insert_with(HashMap::new)
-        .insert(vh, dir.to_path_buf());
+        .insert(vh, settings.clone());
 }
 
-/// The `journal-dir` of the ingest protocol on vhost `vh`, if it has one.
-pub fn vhost_dir(vh: usize) -> Option<PathBuf> {
+/// The settings of the ingest protocol on vhost `vh`, if it has any.
+pub fn vhost_settings(vh: usize) -> Option<Settings> {
     let m = BY_VHOST.lock().unwrap_or_else(|e| e.into_inner());
     m.as_ref().and_then(|m| m.get(&vh).cloned())
 }
 
-/// The running service for `settings.dir`, opened (and recovered) if
+/// The running service for the store `settings` name, opened (and recovered) if
 /// needed. `authoritative` settings (the ingest protocol's) are applied to
 /// a service another protocol opened first.
 pub fn service(settings: &Settings, authoritative: bool) -> Result<Arc<Service>, String> {
     let mut map = SERVICES.lock().unwrap_or_else(|e| e.into_inner());
     let map = map.get_or_insert_with(HashMap::new);
     map.retain(|_, w| w.strong_count() > 0);
-    if let Some(svc) = map.get(&settings.dir).and_then(Weak::upgrade) {
+    let key = settings.store_key();
+    if let Some(svc) = map.get(&key).and_then(Weak::upgrade) {
         if authoritative {
             svc.update(settings);
         }
         return Ok(svc);
     }
-    let svc = Service::open(settings.clone(), Arc::new(cancel_service))
-        .map_err(|e| format!("journal {}: {e}", settings.dir.display()))?;
+    let svc =
+        Service::open(settings.clone(), Arc::new(cancel_service)).map_err(|e| {
+            match settings.backend {
+                Backend::Segments => format!("journal {}: {e}", settings.dir.display()),
+                Backend::Redis(_) => e.to_string(),
+            }
+        })?;
     let rec = svc.recovery();
     log(
         abi::LLL_NOTICE,
         &format!(
-            "lws_packet: journal {}: {} packets in {} segments, next id {}",
-            settings.dir.display(),
+            "lws_packet: {}: {} packets{}, next id {}",
+            svc.describe(),
             rec.records,
-            rec.segments,
+            match settings.backend {
+                Backend::Segments => format!(" in {} segments", rec.segments),
+                Backend::Redis(_) => String::new(),
+            },
             rec.next_id
         ),
     );
@@ -70,6 +79,6 @@ pub fn service(settings: &Settings, authoritative: bool) -> Result<Arc<Service>,
     for w in &rec.warnings {
         log(abi::LLL_ERR, &format!("lws_packet: {w}"));
     }
-    map.insert(settings.dir.clone(), Arc::downgrade(&svc));
+    map.insert(key, Arc::downgrade(&svc));
     Ok(svc)
 }

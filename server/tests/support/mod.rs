@@ -5,6 +5,7 @@
 
 pub mod chromium;
 pub mod plugins;
+pub mod redis;
 pub mod ws;
 
 use std::collections::HashMap;

@@ -12,6 +12,8 @@ pub const DEFAULT_MAX_PACKET: usize = 1 << 20;
 pub const DEFAULT_SEGMENT: u64 = 64 << 20;
 /// Smallest segment size.
 pub const MIN_SEGMENT: u64 = 64 << 10;
+/// Default `redis-key`: the stream the Redis backend uses.
+pub const DEFAULT_REDIS_KEY: &str = "lwsws:packets";
 /// Default live-tail budget: 16 MiB of packets kept in memory.
 pub const DEFAULT_LIVE: usize = 16 << 20;
 
@@ -32,7 +34,8 @@ pub enum Fsync {
 pub enum Backend {
     /// The embedded segment log in `journal-dir`.
     Segments,
-    /// A Redis stream (`backend: "redis://..."`); not built yet.
+    /// A Redis stream (`backend: "redis://..."`), shared by every server
+    /// that names the same Redis and `redis-key`.
     Redis(String),
 }
 
@@ -55,6 +58,8 @@ pub struct Settings {
     pub live_bytes: usize,
     /// `backend`.
     pub backend: Backend,
+    /// `redis-key`: the stream, with the Redis backend.
+    pub redis_key: String,
 }
 
 impl Default for Settings {
@@ -68,6 +73,7 @@ impl Default for Settings {
             segment_bytes: DEFAULT_SEGMENT,
             live_bytes: DEFAULT_LIVE,
             backend: Backend::Segments,
+            redis_key: DEFAULT_REDIS_KEY.into(),
         }
     }
 }
@@ -143,13 +149,33 @@ impl Settings {
             let v = v.trim();
             s.backend = if v.is_empty() || v == "segments" || v == "file" {
                 Backend::Segments
-            } else if v.starts_with("redis://") || v.starts_with("rediss://") {
+            } else if v.starts_with("redis://") || v.starts_with("redis+unix://") {
                 Backend::Redis(v.to_string())
+            } else if v.starts_with("rediss://") {
+                return Err(format!(
+                    "pvo \"backend\": \"{v}\": TLS to Redis is not built in; \
+                     use redis:// on a trusted network or a local TLS tunnel"
+                ));
             } else {
                 return Err(bad("backend", v));
             };
         }
+        if let Some(v) = get("redis-key") {
+            if v.trim().is_empty() {
+                return Err(bad("redis-key", v));
+            }
+            s.redis_key = v.trim().to_string();
+        }
         Ok(s)
+    }
+
+    /// What identifies the store: servers (and vhosts) naming the same one
+    /// share a service.
+    pub fn store_key(&self) -> String {
+        match &self.backend {
+            Backend::Segments => format!("dir:{}", self.dir.display()),
+            Backend::Redis(url) => format!("redis:{url} {}", self.redis_key),
+        }
     }
 }
 
@@ -197,5 +223,11 @@ mod tests {
                 .backend,
             Backend::Redis("redis://127.0.0.1:6379".into())
         );
+        assert!(from(&[("backend", "rediss://h")])
+            .unwrap_err()
+            .contains("TLS"));
+        assert!(from(&[("redis-key", " ")])
+            .unwrap_err()
+            .contains("redis-key"));
     }
 }

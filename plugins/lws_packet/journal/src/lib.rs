@@ -2,8 +2,10 @@
 //! host calls (the `lws_packet` plugin adds the connections).
 //!
 //! * [`record`]: a packet and its on-disk framing (length + CRC-32).
-//! * [`segment`] and [`log`]: the segment log (zero-filled segment files,
-//!   recovery that cuts a torn tail, reads by id, retention).
+//! * [`store`]: the small trait the service runs on, implemented by
+//!   [`segment`] and [`log`], the segment log (zero-filled segment files,
+//!   recovery that cuts a torn tail, reads by id, retention), the embedded
+//!   default, and by [`redis`], a Redis stream shared by several servers.
 //! * [`service`]: the [`Service`] of one journal directory: a writer thread
 //!   with group commit and the `fsync` policy, a reader thread for
 //!   subscribers catching up, and per-client mailboxes for the results.
@@ -32,8 +34,10 @@ pub mod feed;
 pub mod log;
 pub mod metrics;
 pub mod record;
+pub mod redis;
 pub mod segment;
 pub mod service;
+pub mod store;
 pub mod tail;
 
 pub use config::{Fsync, Settings};

@@ -398,6 +398,36 @@ impl Writer {
     }
 }
 
+impl crate::store::Store for Log {
+    fn describe(&self) -> String {
+        format!("journal {}", self.dir.display())
+    }
+    fn first_id(&self) -> u64 {
+        Log::first_id(self)
+    }
+    fn stored_bytes(&self) -> u64 {
+        self.disk_bytes()
+    }
+    fn segment_count(&self) -> usize {
+        Log::segment_count(self)
+    }
+    fn read(&self, from: u64, upto: u64, max_bytes: usize) -> io::Result<Chunk> {
+        Log::read(self, from, upto, max_bytes)
+    }
+}
+
+impl crate::store::Appender for Writer {
+    fn append(&mut self, entries: &[Entry<'_>]) -> (Vec<u64>, Option<io::Error>) {
+        Writer::append(self, entries)
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        Writer::sync(self)
+    }
+    fn retain(&mut self, max_bytes: Option<u64>, max_age_ms: Option<i64>, now_ms: i64) {
+        Writer::retain(self, max_bytes, max_age_ms, now_ms);
+    }
+}
+
 impl Drop for Writer {
     fn drop(&mut self) {
         if let Some(h) = self.spare.take() {

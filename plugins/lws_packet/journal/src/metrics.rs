@@ -23,6 +23,8 @@ pub struct Metrics {
     pub journal_reads: AtomicU64,
     /// Live subscribers (WebSocket, SSE, long-poll).
     pub subscribers: AtomicU64,
+    /// Errors talking to a shared store (Redis) while following it.
+    pub store_errors: AtomicU64,
 }
 
 /// A point-in-time copy, with the journal's figures.
@@ -44,6 +46,8 @@ pub struct Snapshot {
     pub journal_reads: u64,
     /// See [`Metrics`].
     pub subscribers: u64,
+    /// See [`Metrics`].
+    pub store_errors: u64,
     /// Subscribers reading from the journal rather than live (as last
     /// reported by the plugin, once a second).
     pub catching_up: u64,
@@ -51,7 +55,7 @@ pub struct Snapshot {
     pub first_id: u64,
     /// Newest committed id (0: none).
     pub last_id: u64,
-    /// Bytes of segment files.
+    /// Bytes of segment files (Redis: its memory use of the stream).
     pub journal_bytes: u64,
     /// Segment files.
     pub segments: u64,
@@ -84,6 +88,7 @@ impl Metrics {
             delivered: g(&self.delivered),
             journal_reads: g(&self.journal_reads),
             subscribers: g(&self.subscribers),
+            store_errors: g(&self.store_errors),
             ..Snapshot::default()
         }
     }
@@ -94,7 +99,8 @@ impl Snapshot {
     pub fn to_json(&self) -> String {
         format!(
             "{{\"packets_in\":{},\"bytes_in\":{},\"commits\":{},\"syncs\":{},\"refused\":{},\
-             \"delivered\":{},\"journal_reads\":{},\"subscribers\":{},\"catching_up\":{},\
+             \"delivered\":{},\"journal_reads\":{},\"subscribers\":{},\"store_errors\":{},\
+             \"catching_up\":{},\
              \"first_id\":{},\"last_id\":{},\"journal_bytes\":{},\"segments\":{},\
              \"live_bytes\":{},\"max_lag\":{}}}",
             self.packets_in,
@@ -105,6 +111,7 @@ impl Snapshot {
             self.delivered,
             self.journal_reads,
             self.subscribers,
+            self.store_errors,
             self.catching_up,
             self.first_id,
             self.last_id,

@@ -17,10 +17,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::config::{Fsync, Settings};
-use crate::log::{Chunk, Entry, Log, Recovery, Writer};
+use crate::config::{Backend, Fsync, Settings};
+use crate::log::{Chunk, Entry, Log, Recovery};
 use crate::metrics::{Metrics, Snapshot};
 use crate::record::Packet;
+use crate::store::{Appender, Follower, Opened, Store};
 use crate::tail::{Miss, Tail};
 
 /// How the service wakes the event loop (thread-safe, may coalesce).
@@ -62,7 +63,7 @@ impl Mailbox {
 }
 
 struct Shared {
-    log: Arc<Log>,
+    log: Arc<dyn Store>,
     settings: Mutex<Settings>,
     committed: AtomicU64,
     tail: Mutex<Tail>,
@@ -129,6 +130,7 @@ pub struct Service {
     write_tx: Option<Sender<WriteReq>>,
     read_tx: Option<Sender<ReadReq>>,
     threads: Vec<JoinHandle<()>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
     next_client: AtomicU64,
     recovery: Recovery,
 }
@@ -136,7 +138,7 @@ pub struct Service {
 impl std::fmt::Debug for Service {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Service")
-            .field("dir", &self.shared.log.dir())
+            .field("store", &self.shared.log.describe())
             .finish()
     }
 }
@@ -144,40 +146,70 @@ impl std::fmt::Debug for Service {
 impl Service {
     /// Opens the journal (recovering it) and starts its threads.
     pub fn open(settings: Settings, notify: Notify) -> io::Result<Arc<Service>> {
-        if let crate::config::Backend::Redis(url) = &settings.backend {
-            return Err(io::Error::other(format!(
-                "backend \"{url}\": the Redis backend is not built yet; use the embedded journal"
-            )));
-        }
-        let (log, writer, recovery) = Log::open(&settings.dir, settings.segment_bytes)?;
+        let opened = match &settings.backend {
+            Backend::Segments => {
+                let (log, writer, recovery) = Log::open(&settings.dir, settings.segment_bytes)?;
+                Opened {
+                    store: log,
+                    appender: Box::new(writer),
+                    follower: None,
+                    recovery,
+                }
+            }
+            Backend::Redis(url) => crate::redis::open(url, &settings.redis_key, settings.fsync)?,
+        };
+        let Opened {
+            store,
+            appender,
+            follower,
+            recovery,
+        } = opened;
         let shared = Arc::new(Shared {
             committed: AtomicU64::new(recovery.next_id - 1),
             tail: Mutex::new(Tail::new(settings.live_bytes)),
             settings: Mutex::new(settings),
-            log,
+            log: store,
             clients: Mutex::new(HashMap::new()),
             notify,
             metrics: Metrics::default(),
             lags: Mutex::new(HashMap::new()),
         });
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (write_tx, write_rx) = mpsc::channel();
         let (read_tx, read_rx) = mpsc::channel();
         let s1 = shared.clone();
-        let w = std::thread::Builder::new()
+        let mut threads = vec![std::thread::Builder::new()
             .name("packet-journal".into())
-            .spawn(move || write_loop(&s1, writer, &write_rx))?;
+            .spawn(move || write_loop(&s1, appender, &write_rx))?];
         let s2 = shared.clone();
-        let r = std::thread::Builder::new()
-            .name("packet-reader".into())
-            .spawn(move || read_loop(&s2, &read_rx))?;
+        threads.push(
+            std::thread::Builder::new()
+                .name("packet-reader".into())
+                .spawn(move || read_loop(&s2, &read_rx))?,
+        );
+        if let Some(f) = follower {
+            let s3 = shared.clone();
+            let stop = stop.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name("packet-follow".into())
+                    .spawn(move || follow_loop(&s3, f, &stop))?,
+            );
+        }
         Ok(Arc::new(Service {
             shared,
             write_tx: Some(write_tx),
             read_tx: Some(read_tx),
-            threads: vec![w, r],
+            threads,
+            stop,
             next_client: AtomicU64::new(1),
             recovery,
         }))
+    }
+
+    /// The store, for logs (`journal <dir>`, `redis stream <key> at <url>`).
+    pub fn describe(&self) -> String {
+        self.shared.log.describe()
     }
 
     /// What opening found.
@@ -236,7 +268,7 @@ impl Service {
         let mut s = self.shared.metrics.counters();
         s.first_id = self.first_id();
         s.last_id = self.committed();
-        s.journal_bytes = self.shared.log.disk_bytes();
+        s.journal_bytes = self.shared.log.stored_bytes();
         s.segments = self.shared.log.segment_count() as u64;
         s.live_bytes = self.shared.tail().bytes() as u64;
         let lags = self.shared.lags.lock().unwrap_or_else(|e| e.into_inner());
@@ -268,6 +300,7 @@ impl Drop for Service {
         // what it holds.
         self.write_tx = None;
         self.read_tx = None;
+        self.stop.store(true, Ordering::Release);
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
@@ -386,13 +419,18 @@ enum Held {
     Err(u64, u64, String),
 }
 
-fn write_loop(shared: &Shared, mut w: Writer, rx: &Receiver<WriteReq>) {
+fn write_loop(shared: &Shared, mut w: Box<dyn Appender>, rx: &Receiver<WriteReq>) {
+    let live = w.live_on_append();
     let mut held: Vec<Held> = Vec::new();
     let mut last_sync = Instant::now();
     let mut last_retention = Instant::now();
     let mut open = true;
     while open || !held.is_empty() {
-        let settings = shared.settings();
+        let mut settings = shared.settings();
+        if !w.syncs() {
+            // Durable as the store is configured: acknowledge on its answer.
+            settings.fsync = Fsync::Never;
+        }
         let holding = held.iter().any(|h| matches!(h, Held::Ok(..)));
         let wait = match settings.fsync {
             Fsync::Interval(d) if holding => d.saturating_sub(last_sync.elapsed()),
@@ -417,7 +455,7 @@ fn write_loop(shared: &Shared, mut w: Writer, rx: &Receiver<WriteReq>) {
             }
         }
         if !batch.is_empty() {
-            write_batch(shared, &mut w, batch, &mut held);
+            write_batch(shared, w.as_mut(), batch, &mut held);
         }
         let holding = held.iter().any(|h| matches!(h, Held::Ok(..)));
         let sync_now = holding
@@ -439,7 +477,7 @@ fn write_loop(shared: &Shared, mut w: Writer, rx: &Receiver<WriteReq>) {
             last_sync = Instant::now();
         }
         if !held.is_empty() && (sync_now || settings.fsync == Fsync::Never || !holding) {
-            publish(shared, std::mem::take(&mut held));
+            publish(shared, std::mem::take(&mut held), live);
         }
         if last_retention.elapsed() >= RETENTION_EVERY {
             last_retention = Instant::now();
@@ -451,7 +489,7 @@ fn write_loop(shared: &Shared, mut w: Writer, rx: &Receiver<WriteReq>) {
     }
 }
 
-fn write_batch(shared: &Shared, w: &mut Writer, batch: Vec<WriteReq>, held: &mut Vec<Held>) {
+fn write_batch(shared: &Shared, w: &mut dyn Appender, batch: Vec<WriteReq>, held: &mut Vec<Held>) {
     let ts = now_ms();
     let (ids, err) = {
         let entries: Vec<Entry<'_>> = batch
@@ -489,8 +527,9 @@ fn write_batch(shared: &Shared, w: &mut Writer, batch: Vec<WriteReq>, held: &mut
     }
 }
 
-/// Makes `held` visible: committed id, live tail, acknowledgements.
-fn publish(shared: &Shared, held: Vec<Held>) {
+/// Acknowledges `held`, and when `live`, makes the packets visible
+/// (committed id, live tail) first.
+fn publish(shared: &Shared, held: Vec<Held>, live: bool) {
     let mut events = Vec::with_capacity(held.len());
     let mut newest = None;
     {
@@ -500,7 +539,9 @@ fn publish(shared: &Shared, held: Vec<Held>) {
                 Held::Ok(client, token, p) => {
                     newest = Some(p.id);
                     let id = p.id;
-                    tail.push(p);
+                    if live {
+                        tail.push(p);
+                    }
                     events.push((
                         client,
                         Event::Recorded {
@@ -519,13 +560,47 @@ fn publish(shared: &Shared, held: Vec<Held>) {
             }
         }
     }
-    if let Some(id) = newest {
+    if let Some(id) = newest.filter(|_| live) {
         shared.committed.fetch_max(id, Ordering::AcqRel);
     }
     // Group by client so each mailbox is locked once (order within a
     // client is kept: the sort is stable).
     events.sort_by_key(|(c, _)| *c);
     shared.deliver(events);
+}
+
+/// How long a follower waits for new packets before checking for a stop.
+const FOLLOW_WAIT: Duration = Duration::from_millis(500);
+
+/// Makes packets appended anywhere to a shared store live here, in id
+/// order. After an error it waits (up to 2 s, doubling) and reconnects;
+/// subscribers then resume where the committed id stands.
+fn follow_loop(shared: &Shared, mut f: Box<dyn Follower>, stop: &std::sync::atomic::AtomicBool) {
+    let mut pause = Duration::from_millis(50);
+    while !stop.load(Ordering::Acquire) {
+        let after = shared.committed.load(Ordering::Acquire);
+        match f.next(after, FOLLOW_WAIT) {
+            Ok(packets) => {
+                pause = Duration::from_millis(50);
+                let Some(newest) = packets.last().map(|p| p.id) else {
+                    continue;
+                };
+                {
+                    let mut tail = shared.tail();
+                    for p in packets {
+                        tail.push(Arc::new(p));
+                    }
+                }
+                shared.committed.fetch_max(newest, Ordering::AcqRel);
+                (shared.notify)();
+            }
+            Err(_) => {
+                Metrics::add(&shared.metrics.store_errors, 1);
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
 }
 
 fn read_loop(shared: &Shared, rx: &Receiver<ReadReq>) {

@@ -18,6 +18,8 @@ use crate::support::plugins::install_builtins;
 use crate::support::ws::{connect, Client};
 use crate::support::{read_response, Raw, Server, Site};
 
+mod redis;
+
 const MOUNT: &str = "/formtest2";
 
 /// A site with the seed's packet mount and both protocols on a temp

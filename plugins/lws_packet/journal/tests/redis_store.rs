@@ -1,0 +1,274 @@
+//! The Redis Streams store against a real `redis-server` (Debian's, which
+//! `scripts/test-deps` installs), started per test on a free loopback port
+//! with its data in a temp dir.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use packet_journal::config::Backend;
+use packet_journal::log::Chunk;
+use packet_journal::service::Notify;
+use packet_journal::{Client, Event, Fsync, Service, Settings};
+
+struct Redis {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Redis {
+    /// A fresh server, or `None` (the test then says why and passes) when
+    /// this machine has no `redis-server`.
+    fn start() -> Option<Redis> {
+        if Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("skipped: no redis-server here (scripts/test-deps installs it)");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let r = Redis {
+            child,
+            port,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(r)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn settings(&self, key: &str) -> Settings {
+        Settings {
+            backend: Backend::Redis(self.url()),
+            redis_key: key.into(),
+            ..Settings::default()
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn waker() -> (Notify, Arc<(Mutex<u64>, Condvar)>) {
+    let pair = Arc::new((Mutex::new(0u64), Condvar::new()));
+    let p2 = pair.clone();
+    let notify: Notify = Arc::new(move || {
+        *p2.0.lock().unwrap() += 1;
+        p2.1.notify_all();
+    });
+    (notify, pair)
+}
+
+/// Events from `c` until `n` arrived (20 s at most).
+fn collect(c: &Client, pair: &(Mutex<u64>, Condvar), n: usize) -> Vec<Event> {
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while out.len() < n && Instant::now() < deadline {
+        out.extend(c.take_events());
+        let g = pair.0.lock().unwrap();
+        let _ = pair.1.wait_timeout(g, Duration::from_millis(20)).unwrap();
+    }
+    out.extend(c.take_events());
+    out
+}
+
+fn ids(events: &[Event]) -> Vec<u64> {
+    events
+        .iter()
+        .map(|e| match e {
+            Event::Recorded { result: Ok(id), .. } => *id,
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect()
+}
+
+/// Waits until `svc` has seen packets up to `id` as committed.
+fn until_committed(svc: &Service, id: u64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while svc.committed() < id {
+        assert!(
+            Instant::now() < deadline,
+            "committed {} never reached {id}",
+            svc.committed()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn fetch(c: &Client, pair: &(Mutex<u64>, Condvar), from: u64) -> Chunk {
+    c.fetch(99, from, 64 << 20);
+    match collect(c, pair, 1).pop() {
+        Some(Event::Fetched {
+            token: 99,
+            result: Ok(chunk),
+        }) => chunk,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn two_services_share_one_stream_and_one_id_sequence() {
+    let Some(redis) = Redis::start() else { return };
+    let (na, pa) = waker();
+    let (nb, pb) = waker();
+    let a = Service::open(redis.settings("pk"), na).unwrap();
+    let b = Service::open(redis.settings("pk"), nb).unwrap();
+    let (ca, cb) = (a.client(), b.client());
+    // Interleaved appends from both "servers".
+    for i in 0..200u64 {
+        let (c, who) = if i % 2 == 0 { (&ca, "a") } else { (&cb, "b") };
+        c.append(i, "text/plain".into(), format!("{who}{i}").into_bytes());
+    }
+    let got_a = ids(&collect(&ca, &pa, 100));
+    let got_b = ids(&collect(&cb, &pb, 100));
+    assert_eq!((got_a.len(), got_b.len()), (100, 100));
+    assert!(got_a.windows(2).all(|w| w[0] < w[1]), "{got_a:?}");
+    assert!(got_b.windows(2).all(|w| w[0] < w[1]), "{got_b:?}");
+    let mut all: Vec<u64> = got_a.iter().chain(&got_b).copied().collect();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        (1..=200).collect::<Vec<_>>(),
+        "shared, gapless, unique"
+    );
+    // Each side sees every packet, its own and the other's, in id order.
+    for (svc, c, pair) in [(&a, &ca, &pa), (&b, &cb, &pb)] {
+        until_committed(svc, 200);
+        let live = svc.tail(1, 1000, usize::MAX).unwrap();
+        assert_eq!(
+            live.iter().map(|p| p.id).collect::<Vec<_>>(),
+            (1..=200).collect::<Vec<_>>()
+        );
+        let chunk = fetch(c, pair, 1);
+        assert_eq!(chunk.gap, None);
+        assert_eq!(chunk.packets.len(), 200);
+        for p in &chunk.packets {
+            let who = if got_a.contains(&p.id) { "a" } else { "b" };
+            let body = String::from_utf8(p.data.clone()).unwrap();
+            assert!(body.starts_with(who), "{} holds {body}", p.id);
+            assert_eq!(p.content_type, "text/plain");
+        }
+    }
+    // A service opened later (a restart) continues the sequence.
+    drop((ca, cb, a, b));
+    let (nc, pc) = waker();
+    let c = Service::open(redis.settings("pk"), nc).unwrap();
+    assert_eq!(c.recovery().next_id, 201);
+    assert_eq!(c.recovery().records, 200);
+    let cc = c.client();
+    cc.append(0, String::new(), Vec::new());
+    assert_eq!(ids(&collect(&cc, &pc, 1)), [201]);
+}
+
+#[test]
+fn binary_and_empty_bodies_come_back_byte_exact() {
+    let Some(redis) = Redis::start() else { return };
+    let (n, p) = waker();
+    let svc = Service::open(redis.settings("bin"), n).unwrap();
+    let c = svc.client();
+    let bodies: Vec<Vec<u8>> = vec![
+        Vec::new(),
+        (0..=255u8).collect(),
+        vec![0; 1 << 20],
+        "é\r\n\0".as_bytes().to_vec(),
+    ];
+    for (i, b) in bodies.iter().enumerate() {
+        c.append(i as u64, "application/octet-stream".into(), b.clone());
+    }
+    assert_eq!(ids(&collect(&c, &p, 4)), [1, 2, 3, 4]);
+    until_committed(&svc, 4);
+    let chunk = fetch(&c, &p, 1);
+    let got: Vec<Vec<u8>> = chunk.packets.into_iter().map(|p| p.data).collect();
+    assert_eq!(got, bodies);
+}
+
+#[test]
+fn retention_trims_the_stream_and_readers_get_a_gap() {
+    let Some(redis) = Redis::start() else { return };
+    let (n, p) = waker();
+    let mut s = redis.settings("old");
+    s.fsync = Fsync::Never;
+    let svc = Service::open(s.clone(), n).unwrap();
+    let c = svc.client();
+    for i in 0..50u64 {
+        c.append(i, String::new(), vec![b'x'; 100]);
+    }
+    assert_eq!(collect(&c, &p, 50).len(), 50);
+    std::thread::sleep(Duration::from_millis(3100));
+    for i in 50..60u64 {
+        c.append(i, String::new(), vec![b'y'; 100]);
+    }
+    assert_eq!(collect(&c, &p, 10).len(), 10);
+    // Packets older than 3 s go; the ten new ones stay (retention runs
+    // about once a second, well before they are 3 s old).
+    s.retain_secs = Some(3);
+    svc.update(&s);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while svc.first_id() != 51 {
+        assert!(Instant::now() < deadline, "first id {}", svc.first_id());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let chunk = fetch(&c, &p, 1);
+    assert_eq!(chunk.gap, Some((1, 50)));
+    assert!(chunk.packets.is_empty());
+    let chunk = fetch(&c, &p, 51);
+    assert_eq!(chunk.packets.len(), 10);
+    assert_eq!(chunk.packets[0].data, vec![b'y'; 100]);
+}
+
+#[test]
+fn a_foreign_stream_or_an_unreachable_redis_is_refused_with_the_reason() {
+    let Some(redis) = Redis::start() else { return };
+    let mut con = std::net::TcpStream::connect(("127.0.0.1", redis.port)).unwrap();
+    use std::io::{Read, Write};
+    con.write_all(b"XADD foreign * k v\r\n").unwrap();
+    let mut buf = [0u8; 64];
+    let _ = con.read(&mut buf).unwrap();
+    let (n, _) = waker();
+    let e = Service::open(redis.settings("foreign"), n.clone()).unwrap_err();
+    assert!(e.to_string().contains("not written by lwsws"), "{e}");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut s = redis.settings("pk");
+    s.backend = Backend::Redis(format!("redis://127.0.0.1:{port}/"));
+    let e = Service::open(s, n).unwrap_err();
+    assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
+}
