@@ -498,6 +498,17 @@ pub fn cancel_service() {
     }
 }
 
+/// Whether the server is stopping. Protocols get `vhost_event` with
+/// `LWS_CALLBACK_EVENT_WAIT_CANCELLED` when it starts, and should then end
+/// responses that would otherwise never end (event streams, long polls).
+pub fn server_stopping() -> bool {
+    #[allow(unsafe_code)]
+    // SAFETY: the host ignores the argument and only reads a flag.
+    unsafe {
+        sys::lws_context_is_being_destroyed(std::ptr::null_mut()) != 0
+    }
+}
+
 /// The host's version string.
 pub fn library_version() -> String {
     #[allow(unsafe_code)]

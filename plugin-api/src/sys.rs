@@ -56,6 +56,7 @@ extern "C" {
         us: i64,
     ) -> c_int;
     pub fn lws_cancel_service(cx: *mut LwsContext);
+    pub fn lws_context_is_being_destroyed(cx: *mut LwsContext) -> c_int;
     pub fn lws_get_library_version() -> *const c_char;
     pub fn lws_canonical_hostname(cx: *mut LwsContext) -> *const c_char;
     pub fn lws_wsi_tag(wsi: *mut Lws) -> *const c_char;

@@ -158,6 +158,13 @@ lws_canonical_hostname(struct lws_context *context);
 LWS_VISIBLE LWS_EXTERN void
 lws_cancel_service(struct lws_context *context);
 
+/* Nonzero once the server is stopping (SIGTERM/SIGINT). Every protocol gets
+ * LWS_CALLBACK_EVENT_WAIT_CANCELLED when that starts, so one that holds
+ * endless responses (event streams, long polls) can end them cleanly.
+ */
+LWS_VISIBLE LWS_EXTERN int
+lws_context_is_being_destroyed(struct lws_context *context);
+
 /* Value of a server command-line option `val` (e.g. "--lws-stub"), or NULL.
  * Comlink passes none through, so this returns NULL. */
 LWS_VISIBLE LWS_EXTERN const char *

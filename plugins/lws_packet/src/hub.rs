@@ -17,7 +17,7 @@ use comlink_plugin_api::abi::{
     self, LWS_CALLBACK_USER, WSI_TOKEN_HTTP_CONTENT_LENGTH, WSI_TOKEN_HTTP_CONTENT_TYPE,
     WSI_TOKEN_HTTP_TRANSFER_ENCODING,
 };
-use comlink_plugin_api::protocol::log;
+use comlink_plugin_api::protocol::{log, server_stopping};
 use comlink_plugin_api::{Action, Connection, Vhost};
 use packet_journal::feed::FETCH_BYTES;
 use packet_journal::metrics::Metrics;
@@ -105,6 +105,9 @@ struct Sub {
     feed: Feed,
     kind: Kind,
     failed: Option<String>,
+    /// The server is stopping: an event stream or long poll answers what
+    /// it has and ends (clients resume elsewhere with `Last-Event-ID`).
+    ending: bool,
 }
 
 enum Conn {
@@ -128,6 +131,8 @@ pub struct Hub {
     metrics_at: Option<Instant>,
     /// A deferred report is scheduled.
     metrics_armed: bool,
+    /// The server's stop was seen (streams told to end).
+    stopping: bool,
 }
 
 impl Reply {
@@ -183,6 +188,7 @@ impl Hub {
             tick_armed: false,
             metrics_at: None,
             metrics_armed: false,
+            stopping: false,
         }
     }
 
@@ -319,6 +325,10 @@ impl Hub {
 
     /// A vhost-level event: the service's wake-up, or our tick.
     pub fn event(&mut self, reason: c_int) {
+        if !self.stopping && server_stopping() {
+            self.stopping = true;
+            self.end_streams();
+        }
         if reason == METRICS_REASON {
             self.metrics_armed = false;
             self.metrics_at = None;
@@ -403,6 +413,21 @@ impl Hub {
         }
     }
 
+    /// The server is stopping: event streams and long polls answer now and
+    /// end, so the graceful stop does not wait for them.
+    fn end_streams(&mut self) {
+        let now = Instant::now();
+        for c in self.conns.values_mut() {
+            let Conn::Sub(s) = c else { continue };
+            match &mut s.kind {
+                Kind::Sse { .. } => s.ending = true,
+                Kind::Poll { deadline, .. } => *deadline = now,
+                Kind::Ws => continue,
+            }
+            s.conn.request_writable();
+        }
+    }
+
     /// Keepalives, long-poll deadlines and the lag figures, once a second
     /// while there are subscribers.
     fn tick(&mut self) {
@@ -483,6 +508,7 @@ impl Hub {
                                 feed,
                                 kind,
                                 failed: None,
+                                ending: false,
                             },
                         ));
                     }
@@ -516,6 +542,7 @@ impl Hub {
                                 feed,
                                 kind,
                                 failed: None,
+                                ending: false,
                             },
                         ));
                     }
@@ -648,6 +675,7 @@ impl Hub {
                 feed,
                 kind: Kind::Ws,
                 failed: None,
+                ending: false,
             },
         ))
     }
@@ -815,6 +843,12 @@ fn sse_writeable(client: &Client, token: u64, sub: &mut Sub) -> Action {
         out.push_str(": keepalive\n\n");
     }
     *keepalive = false;
+    if sub.ending && !more {
+        if sub.conn.write_http(out.as_bytes(), true).is_err() {
+            return Action::Close;
+        }
+        return sub.conn.transaction_completed();
+    }
     if out.is_empty() {
         return Action::Continue;
     }

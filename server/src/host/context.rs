@@ -61,9 +61,17 @@ impl Context {
             .get_or_init(|| tokio::sync::watch::channel(false).0)
     }
 
-    /// Tells every listener and connection that the server is stopping.
+    /// Tells every listener and connection that the server is stopping,
+    /// and wakes every protocol (EVENT_WAIT_CANCELLED) so that those holding
+    /// endless responses can end them.
     pub fn stop(&self) {
         self.stop_sender().send_replace(true);
+        self.cancel_service();
+    }
+
+    /// Whether [`Context::stop`] was called.
+    pub fn is_stopping(&self) -> bool {
+        *self.stop_sender().borrow()
     }
 
     /// A receiver that changes to `true` when the server starts stopping.

@@ -420,6 +420,29 @@ fn long_poll_waits_for_the_next_packet_or_answers_empty() {
 }
 
 #[test]
+fn a_stop_ends_event_streams_and_long_polls_cleanly() {
+    let (s, _) = site("");
+    let mut srv = s.start();
+    let addr = srv.addr(7681);
+    let mut http = Http::new(addr);
+    let id = id_of(&http.post("text/plain", b"before stop"));
+    let mut sse = Sse::open(&srv, "?since=0", None);
+    assert_eq!(sse.read(1)[0].0, Some(id));
+    let poll = std::thread::spawn(move || {
+        let mut h = Http::new(addr);
+        packets(&mut h, &format!("?since={id}&wait=60"))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(srv.signal_and_wait("TERM", 30), Some(0));
+    // Both answered and ended (a final chunk, not a cut connection), so
+    // clients resume elsewhere from what they got.
+    assert!(poll.join().unwrap().is_empty());
+    for line in sse.lines {
+        line.expect("the event stream ends cleanly");
+    }
+}
+
+#[test]
 fn kill_9_mid_ingest_loses_no_acknowledged_packet_and_ids_continue() {
     let (s, _) = site("");
     let mut srv = s.start();

@@ -271,6 +271,14 @@ pub extern "C" fn lws_cancel_service(_cx: *mut LwsContext) {
     guard("lws_cancel_service", (), || CONTEXT.cancel_service())
 }
 
+/// `lws_context_is_being_destroyed`: nonzero once the server is stopping.
+#[no_mangle]
+pub extern "C" fn lws_context_is_being_destroyed(_cx: *mut LwsContext) -> c_int {
+    guard("lws_context_is_being_destroyed", 0, || {
+        c_int::from(CONTEXT.is_stopping())
+    })
+}
+
 /// `lws_callback_http_dummy`: the default handler; nothing to do here.
 #[no_mangle]
 pub extern "C" fn lws_callback_http_dummy(
