@@ -23,10 +23,29 @@ use crate::support::{Server, Site};
 /// `access-log`), with `$SITE` standing for the site's temp dir. Also used
 /// by `compat_lws_client`.
 pub fn start_bundled(vhost_extra: &str) -> (Site, Server) {
+    start_bundled_with(vhost_extra, |v| v)
+}
+
+/// Like [`start_bundled`], with `edit` applied to the bundled vhost file
+/// (after the packet journal is moved into the site's temp dir).
+pub fn start_bundled_with(
+    vhost_extra: &str,
+    edit: impl FnOnce(String) -> String,
+) -> (Site, Server) {
     let s = Site::new("");
     std::fs::copy(repo().join("conf"), s.path("conf")).unwrap();
     let plugins = s.path("plugins");
-    install_builtins(&plugins, &["dumb_increment", "lws_mirror", "lws_status"]);
+    install_builtins(
+        &plugins,
+        &[
+            "dumb_increment",
+            "lws_mirror",
+            "lws_status",
+            "lws_server_status",
+            "post_demo",
+            "lws_packet",
+        ],
+    );
     s.conf_d(
         "00-plugins",
         &format!(
@@ -35,6 +54,12 @@ pub fn start_bundled(vhost_extra: &str) -> (Site, Server) {
         ),
     );
     let vhost = std::fs::read_to_string(repo().join("conf.d/test-server")).unwrap();
+    let journal = "\"journal-dir\": \"target/packets\"";
+    assert!(vhost.contains(journal), "conf.d/test-server changed shape");
+    let vhost = edit(vhost.replace(
+        journal,
+        &format!("\"journal-dir\": \"{}\"", s.path("packets").display()),
+    ));
     let anchor = "\"name\": \"localhost\",";
     assert!(vhost.contains(anchor), "conf.d/test-server changed shape");
     s.conf_d(

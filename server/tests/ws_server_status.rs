@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::support::chromium::{self, Browser, Page};
-use crate::support::plugins::{install_builtins, repo};
+use crate::support::plugins::install_builtins;
 use crate::support::ws::{connect, next_text, Client};
 use crate::support::{Server, Site};
 
@@ -187,60 +187,61 @@ fn server_status_sends_state_at_once_then_every_update_ms() {
     assert_eq!(md["files"], serde_json::json!([]));
 }
 
-/// The bundled configuration (`conf`, `conf.d/test-server`, `data/`) with
-/// the workspace's plugins. Until the bundled vhost carries the
-/// `/server-status` mount and the `lws-server-status` protocol, they are
-/// added here as the seed has them; `update-ms` is set to `update_ms`.
-fn start_bundled(update_ms: u32) -> (Site, Server) {
-    let s = Site::new("");
-    std::fs::copy(repo().join("conf"), s.path("conf")).unwrap();
-    let plugins = s.path("plugins");
-    install_builtins(
-        &plugins,
-        &[
-            "dumb_increment",
-            "lws_mirror",
-            "lws_status",
-            "lws_server_status",
-        ],
-    );
+#[test]
+fn server_status_shows_the_packet_service_figures() {
+    let s = Site::with_plugins("", |p| {
+        install_builtins(p, &["lws_server_status", "lws_packet"]);
+    });
     s.conf_d(
-        "00-plugins",
+        "v",
         &format!(
-            "{{\"global\": {{\"plugin-dir\": \"{}\"}}}}\n",
-            plugins.display()
+            r#"{{"vhosts": [{{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
+              "mounts": [{{"mountpoint": "/in", "origin": "callback://protocol-lws-packet"}}],
+              "ws-protocols": [
+                {{"lws-server-status": {{"status": "ok", "update-ms": "200"}}}},
+                {{"protocol-lws-packet": {{"status": "ok", "journal-dir": "{}"}}}}]}}]}}"#,
+            s.path("journal").display()
         ),
     );
-    let mut vhost = std::fs::read_to_string(repo().join("conf.d/test-server")).unwrap();
-    if !vhost.contains("\"lws-server-status\"") {
-        let anchor = "\"ws-protocols\": [{";
-        assert!(vhost.contains(anchor), "conf.d/test-server changed shape");
-        vhost = vhost.replacen(
-            anchor,
-            &format!(
-                "{anchor} \"lws-server-status\": {{\"status\": \"ok\", \"update-ms\": \"5000\"}},"
-            ),
-            1,
-        );
-    }
-    if !vhost.contains("\"/server-status\"") {
-        let anchor = "\"mounts\": [{";
-        assert!(vhost.contains(anchor), "conf.d/test-server changed shape");
-        vhost = vhost.replacen(
-            anchor,
-            "\"mounts\": [{\"mountpoint\": \"/server-status\", \
-             \"origin\": \"file://_lws_ddir_/libwebsockets-test-server/server-status\", \
-             \"default\": \"server-status.html\"}, {",
-            1,
-        );
-    }
-    let period = regex::Regex::new(r#""update-ms"\s*:\s*"?\d+"?"#).unwrap();
-    assert!(period.is_match(&vhost), "no update-ms in {vhost}");
-    let vhost = period.replace(&vhost, format!("\"update-ms\": \"{update_ms}\""));
-    s.conf_d("test-server", &vhost);
-    let data = repo().join("data");
-    let srv = Server::start(s.dir.path(), &["-n", "--data-dir", data.to_str().unwrap()]);
-    (s, srv)
+    let srv = s.start();
+    let out = crate::support::curl(&["--data-binary", "twelve bytes", &srv.url("/in")]);
+    assert!(out.contains("\"id\":1"), "{out}");
+    let mut ws = connect(srv.addr(7681), "/", &["lws-server-status"]);
+    let figure = |m: &Value, name: &str| {
+        m["i"]["plugin_figures"].as_array().and_then(|fs| {
+            fs.iter()
+                .find(|f| f["name"] == name)
+                .and_then(|f| f["value"].as_f64())
+        })
+    };
+    let m = until(&mut ws, 50, "the packet figures", |m| {
+        figure(m, "comlink_packets_in_total") == Some(1.0)
+    });
+    assert_eq!(
+        figure(&m, "comlink_packet_bytes_in_total"),
+        Some(12.0),
+        "{m}"
+    );
+    assert!(
+        figure(&m, "comlink_packet_journal_bytes").is_some_and(|b| b > 0.0),
+        "{m}"
+    );
+    assert!(
+        figure(&m, "comlink_packet_subscriber_max_lag").is_some(),
+        "{m}"
+    );
+}
+
+/// The bundled configuration (as `scripts/run` serves it) with
+/// `update-ms` set to `update_ms`.
+fn start_bundled(update_ms: u32) -> (Site, Server) {
+    crate::compat_chromium::start_bundled_with("", |vhost| {
+        let period = regex::Regex::new(r#""update-ms"\s*:\s*"?\d+"?"#).unwrap();
+        assert!(period.is_match(&vhost), "no update-ms in {vhost}");
+        period
+            .replace(&vhost, format!("\"update-ms\": \"{update_ms}\""))
+            .into_owned()
+    })
 }
 
 /// `document.body`'s state: "<data-state>|<data-updates>".
@@ -362,6 +363,16 @@ fn server_status_page_shows_live_state_in_chromium() {
     );
     let points = page.eval("Number(document.getElementById('chart').getAttribute('data-points'))");
     assert!(points.as_u64().is_some_and(|p| p >= 4), "{points} {chart}");
+
+    // A packet POSTed to the bundled /formtest2 shows in the plugin figures.
+    let out = crate::support::curl(&["--data-binary", "for the page", &srv.url("/formtest2")]);
+    assert!(out.contains("\"id\":1"), "{out}");
+    page.wait_for(
+        15,
+        "(function(){var r=document.querySelector('#figures tr[data-figure=\"comlink_packets_in_total\"]');\
+         return r ? r.cells[2].textContent : '';})()",
+        |v| v.as_str() == Some("1"),
+    );
     // The connections line is drawn (its blue, #2060c0).
     let blue = page.eval(
         "(function(){var c=document.getElementById('chart'),\

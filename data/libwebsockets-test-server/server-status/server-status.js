@@ -114,6 +114,19 @@ function showPlugins(plugins) {
   ul.setAttribute("data-count", String(plugins.length));
 }
 
+// What plugins report (the packet service's counts, bytes, journal size,
+// subscriber lag...), as the metrics endpoint has them.
+function showFigures(figures) {
+  figures = figures || [];
+  $("figures-section").hidden = figures.length === 0;
+  fillTable("figures", figures.map(function (f) {
+    return {
+      attr: ["data-figure", String(f.name)],
+      cells: [[String(f.name)], [String(f.labels)], [String(f.value), "num"]]
+    };
+  }));
+}
+
 function showFiles(files) {
   files = files || [];
   $("files-section").hidden = files.length === 0;
@@ -216,6 +229,7 @@ function onMessage(text) {
   showVhosts(ctx.vhosts);
   showThreads(ctx.pt);
   showPlugins(i.plugins);
+  showFigures(i.plugin_figures);
   showFiles(msg.files);
 
   samples.push({ t: Date.now(), conns: conns, load: load });

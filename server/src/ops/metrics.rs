@@ -204,6 +204,17 @@ pub fn set_plugin_value(name: &str, help: &str, kind: &str, labels: &str, value:
     true
 }
 
+/// The figures plugins reported, for `lws-server-status`: a list of
+/// `{"name", "labels", "value"}` in name order.
+pub fn plugin_values_json() -> serde_json::Value {
+    let m = PLUGIN_VALUES.lock().unwrap_or_else(|e| e.into_inner());
+    m.iter()
+        .map(|((name, labels), v)| {
+            serde_json::json!({ "name": name, "labels": labels, "value": v.value })
+        })
+        .collect()
+}
+
 fn render_plugin_values(o: &mut String) {
     let m = PLUGIN_VALUES.lock().unwrap_or_else(|e| e.into_inner());
     let mut last = None;
