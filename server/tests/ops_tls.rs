@@ -271,3 +271,45 @@ fn callback_mounts_work_over_http2() {
     assert!(out.starts_with("HTTP/2 200"), "{out}");
     assert!(out.contains("\"bytes\":7"), "{out}");
 }
+
+#[test]
+fn http2_requests_meet_the_http1_limits() {
+    let p = pki();
+    let s = tls_site(&p, "", true);
+    let srv = s.start();
+    let status = |extra: &[&str], path: &str| -> String {
+        let mut args = vec![
+            "--http2",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{http_version}",
+        ];
+        args.extend_from_slice(extra);
+        let port = srv.addr(7681).port();
+        let url = format!("https://localhost:{port}{path}");
+        let resolve = format!("localhost:{port}:127.0.0.1");
+        let ca = s.path("ca.pem");
+        let o = std::process::Command::new("curl")
+            .args(["-sS", "--max-time", "20", "--resolve", &resolve, "--cacert"])
+            .arg(&ca)
+            .args(&args)
+            .arg(&url)
+            .output()
+            .expect("curl");
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    assert_eq!(status(&[], "/"), "200 2");
+    let many: Vec<String> = (0..101).map(|i| format!("X-H{i}: v")).collect();
+    let mut extra = Vec::new();
+    for h in &many {
+        extra.extend(["-H", h.as_str()]);
+    }
+    // curl adds User-Agent and Accept: 103 header lines, then 100.
+    assert_eq!(status(&extra, "/"), "431 2", "103 header lines");
+    assert_eq!(status(&extra[6..], "/"), "200 2", "100 header lines");
+    let big = format!("X-Big: {}", "a".repeat(20_000));
+    assert_eq!(status(&["-H", &big], "/"), "431 2", "a 20 kB header");
+    let long = format!("/{}", "x".repeat(9000));
+    assert_eq!(status(&[], &long), "414 2", "a 9 kB path");
+}

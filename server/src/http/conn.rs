@@ -161,6 +161,9 @@ where
     });
     let conn = hyper::server::conn::http2::Builder::new(LocalExec)
         .timer(TokioTimer::new())
+        // The HTTP/1 head limit, answered 431 by hyper; the other limits
+        // are checked per request (`normalize::h2`).
+        .max_header_list_size(crate::http::normalize::DEFAULT_MAX_HEAD as u32)
         .serve_connection(io, svc);
     let mut conn = std::pin::pin!(conn);
     let mut stop = crate::host::context::CONTEXT.stopping();

@@ -54,6 +54,9 @@
 //!   first and what the client still sends is read and discarded for up to
 //!   [`LINGER`], so that an answer (a 431, say) is not destroyed by a TCP
 //!   reset caused by unread request bytes.
+//!
+//! HTTP/2 requests never pass through this layer; [`h2`] applies the same
+//! limits to them once decoded.
 
 use std::future::Future;
 use std::io;
@@ -841,6 +844,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Normalize<S> {
         }
     }
 }
+
+pub mod h2;
 
 #[cfg(test)]
 mod tests;

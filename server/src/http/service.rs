@@ -78,6 +78,18 @@ where
             .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
         return Ok(resp);
     }
+    if req.version() == http::Version::HTTP_2 {
+        let limits = crate::http::normalize::Limits::default();
+        if let Some(r) = crate::http::normalize::h2::refusal(&req, &limits) {
+            tracing::info!(
+                "{}: refused an HTTP/2 request: {}: {}",
+                conn.peer,
+                r.status,
+                r.reason
+            );
+            return Ok(status_page(r.status));
+        }
+    }
     let host = vhost::requested_host(&req);
     let vi = vhost::select(&site, &conn.vhosts, host.as_deref());
     let vh = &site.vhosts[vi];
