@@ -28,18 +28,25 @@ fn site(pvo: &str) -> (Site, PathBuf) {
     let s = Site::with_plugins("", |p| install_builtins(p, &["lws_packet"]));
     let journal = s.path("journal");
     let sep = if pvo.is_empty() { "" } else { "," };
+    let j = format!(r#""journal-dir": "{}""#, journal.display());
+    packet_vhost(&s, &format!("{j}{sep}{pvo}"), &j);
+    (s, journal)
+}
+
+/// Writes the packet vhost into `s`: the seed's mount, the ingest protocol
+/// with the options `ingest`, and `packet-subscribe` with `subscribe`.
+fn packet_vhost(s: &Site, ingest: &str, subscribe: &str) {
+    let sep = if subscribe.is_empty() { "" } else { "," };
     s.conf_d(
         "packets",
         &format!(
             r#"{{"vhosts": [{{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
             "mounts": [{{"mountpoint": "{MOUNT}", "origin": "callback://protocol-lws-packet"}}],
             "ws-protocols": [
-              {{"protocol-lws-packet": {{"status": "ok", "journal-dir": "{j}"{sep}{pvo}}}}},
-              {{"packet-subscribe": {{"status": "ok", "journal-dir": "{j}"}}}}]}}]}}"#,
-            j = journal.display()
+              {{"protocol-lws-packet": {{"status": "ok", {ingest}}}}},
+              {{"packet-subscribe": {{"status": "ok"{sep}{subscribe}}}}}]}}]}}"#
         ),
     );
-    (s, journal)
 }
 
 /// A keep-alive HTTP/1.1 client on one socket.

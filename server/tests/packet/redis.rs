@@ -4,24 +4,19 @@
 
 use serde_json::Value;
 
-use super::{data_of, id_of, packets, subscribe, ws_read, Http, Sse, MOUNT};
+use super::{data_of, id_of, packet_vhost, packets, subscribe, ws_read, Http, Sse};
 use crate::support::plugins::install_builtins;
-use crate::support::redis::Redis;
+use crate::support::redis::{free_port, Redis};
 use crate::support::Site;
 
 /// A site whose ingest protocol keeps packets in `url`'s stream `key`; the
 /// subscribe protocol names no store, so it uses the ingest protocol's.
 fn redis_site(url: &str, key: &str) -> Site {
     let s = Site::with_plugins("", |p| install_builtins(p, &["lws_packet"]));
-    s.conf_d(
-        "packets",
-        &format!(
-            r#"{{"vhosts": [{{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
-            "mounts": [{{"mountpoint": "{MOUNT}", "origin": "callback://protocol-lws-packet"}}],
-            "ws-protocols": [
-              {{"protocol-lws-packet": {{"status": "ok", "backend": "{url}", "redis-key": "{key}"}}}},
-              {{"packet-subscribe": {{"status": "ok"}}}}]}}]}}"#
-        ),
+    packet_vhost(
+        &s,
+        &format!(r#""backend": "{url}", "redis-key": "{key}""#),
+        "",
     );
     s
 }
@@ -87,11 +82,7 @@ fn a_packet_posted_to_one_server_reaches_subscribers_on_the_other() {
 
 #[test]
 fn an_unreachable_redis_refuses_the_protocol_and_the_server_serves_the_rest() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let s = redis_site(&format!("redis://127.0.0.1:{port}/"), "k");
     s.file("www/index.html", "still here");
     let srv = s.start();

@@ -39,6 +39,8 @@ pub mod segment;
 pub mod service;
 pub mod store;
 pub mod tail;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use config::{Fsync, Settings};
 pub use feed::{Feed, Since, Step};

@@ -631,18 +631,7 @@ fn read_loop(shared: &Shared, rx: &Receiver<ReadReq>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Condvar;
-
-    /// A notify that counts wake-ups and lets a test wait for them.
-    fn waker() -> (Notify, Arc<(Mutex<u64>, Condvar)>) {
-        let pair = Arc::new((Mutex::new(0u64), Condvar::new()));
-        let p2 = pair.clone();
-        let notify: Notify = Arc::new(move || {
-            *p2.0.lock().unwrap() += 1;
-            p2.1.notify_all();
-        });
-        (notify, pair)
-    }
+    use crate::testing::{collect, ids, waker};
 
     fn settings(dir: &std::path::Path, fsync: Fsync) -> Settings {
         Settings {
@@ -651,29 +640,6 @@ mod tests {
             segment_bytes: 1 << 20,
             ..Settings::default()
         }
-    }
-
-    /// Collects events from `c` until `n` have arrived (10 s at most).
-    fn collect(c: &Client, pair: &(Mutex<u64>, Condvar), n: usize) -> Vec<Event> {
-        let mut out = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while out.len() < n && Instant::now() < deadline {
-            out.extend(c.take_events());
-            let g = pair.0.lock().unwrap();
-            let _ = pair.1.wait_timeout(g, Duration::from_millis(20)).unwrap();
-        }
-        out.extend(c.take_events());
-        out
-    }
-
-    fn ids(events: &[Event]) -> Vec<u64> {
-        events
-            .iter()
-            .map(|e| match e {
-                Event::Recorded { result: Ok(id), .. } => *id,
-                other => panic!("unexpected {other:?}"),
-            })
-            .collect()
     }
 
     #[test]

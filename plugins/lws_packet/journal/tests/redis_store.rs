@@ -1,120 +1,20 @@
 //! The Redis Streams store against a real `redis-server` (Debian's, which
 //! `scripts/test-deps` installs), started per test on a free loopback port
-//! with its data in a temp dir.
+//! with its data in a temp dir (`packet_journal::testing::Redis`).
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use packet_journal::config::Backend;
 use packet_journal::log::Chunk;
-use packet_journal::service::Notify;
+use packet_journal::testing::{collect, free_port, ids, waker, Redis, Wakes};
 use packet_journal::{Client, Event, Fsync, Service, Settings};
 
-struct Redis {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Redis {
-    /// A fresh server, or `None` (the test then says why and passes) when
-    /// this machine has no `redis-server`.
-    fn start() -> Option<Redis> {
-        if Command::new("redis-server")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            eprintln!("skipped: no redis-server here (scripts/test-deps installs it)");
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let r = Redis {
-            child,
-            port,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(r)
+fn settings(redis: &Redis, key: &str) -> Settings {
+    Settings {
+        backend: Backend::Redis(redis.url()),
+        redis_key: key.into(),
+        ..Settings::default()
     }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    fn settings(&self, key: &str) -> Settings {
-        Settings {
-            backend: Backend::Redis(self.url()),
-            redis_key: key.into(),
-            ..Settings::default()
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn waker() -> (Notify, Arc<(Mutex<u64>, Condvar)>) {
-    let pair = Arc::new((Mutex::new(0u64), Condvar::new()));
-    let p2 = pair.clone();
-    let notify: Notify = Arc::new(move || {
-        *p2.0.lock().unwrap() += 1;
-        p2.1.notify_all();
-    });
-    (notify, pair)
-}
-
-/// Events from `c` until `n` arrived (20 s at most).
-fn collect(c: &Client, pair: &(Mutex<u64>, Condvar), n: usize) -> Vec<Event> {
-    let mut out = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while out.len() < n && Instant::now() < deadline {
-        out.extend(c.take_events());
-        let g = pair.0.lock().unwrap();
-        let _ = pair.1.wait_timeout(g, Duration::from_millis(20)).unwrap();
-    }
-    out.extend(c.take_events());
-    out
-}
-
-fn ids(events: &[Event]) -> Vec<u64> {
-    events
-        .iter()
-        .map(|e| match e {
-            Event::Recorded { result: Ok(id), .. } => *id,
-            other => panic!("unexpected {other:?}"),
-        })
-        .collect()
 }
 
 /// Waits until `svc` has seen packets up to `id` as committed.
@@ -130,7 +30,7 @@ fn until_committed(svc: &Service, id: u64) {
     }
 }
 
-fn fetch(c: &Client, pair: &(Mutex<u64>, Condvar), from: u64) -> Chunk {
+fn fetch(c: &Client, pair: &Wakes, from: u64) -> Chunk {
     c.fetch(99, from, 64 << 20);
     match collect(c, pair, 1).pop() {
         Some(Event::Fetched {
@@ -146,8 +46,8 @@ fn two_services_share_one_stream_and_one_id_sequence() {
     let Some(redis) = Redis::start() else { return };
     let (na, pa) = waker();
     let (nb, pb) = waker();
-    let a = Service::open(redis.settings("pk"), na).unwrap();
-    let b = Service::open(redis.settings("pk"), nb).unwrap();
+    let a = Service::open(settings(&redis, "pk"), na).unwrap();
+    let b = Service::open(settings(&redis, "pk"), nb).unwrap();
     let (ca, cb) = (a.client(), b.client());
     // Interleaved appends from both "servers".
     for i in 0..200u64 {
@@ -187,7 +87,7 @@ fn two_services_share_one_stream_and_one_id_sequence() {
     // A service opened later (a restart) continues the sequence.
     drop((ca, cb, a, b));
     let (nc, pc) = waker();
-    let c = Service::open(redis.settings("pk"), nc).unwrap();
+    let c = Service::open(settings(&redis, "pk"), nc).unwrap();
     assert_eq!(c.recovery().next_id, 201);
     assert_eq!(c.recovery().records, 200);
     let cc = c.client();
@@ -199,7 +99,7 @@ fn two_services_share_one_stream_and_one_id_sequence() {
 fn binary_and_empty_bodies_come_back_byte_exact() {
     let Some(redis) = Redis::start() else { return };
     let (n, p) = waker();
-    let svc = Service::open(redis.settings("bin"), n).unwrap();
+    let svc = Service::open(settings(&redis, "bin"), n).unwrap();
     let c = svc.client();
     let bodies: Vec<Vec<u8>> = vec![
         Vec::new(),
@@ -221,7 +121,7 @@ fn binary_and_empty_bodies_come_back_byte_exact() {
 fn retention_trims_the_stream_and_readers_get_a_gap() {
     let Some(redis) = Redis::start() else { return };
     let (n, p) = waker();
-    let mut s = redis.settings("old");
+    let mut s = settings(&redis, "old");
     s.fsync = Fsync::Never;
     let svc = Service::open(s.clone(), n).unwrap();
     let c = svc.client();
@@ -260,14 +160,10 @@ fn a_foreign_stream_or_an_unreachable_redis_is_refused_with_the_reason() {
     let mut buf = [0u8; 64];
     let _ = con.read(&mut buf).unwrap();
     let (n, _) = waker();
-    let e = Service::open(redis.settings("foreign"), n.clone()).unwrap_err();
+    let e = Service::open(settings(&redis, "foreign"), n.clone()).unwrap_err();
     assert!(e.to_string().contains("not written by lwsws"), "{e}");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut s = redis.settings("pk");
+    let port = free_port();
+    let mut s = settings(&redis, "pk");
     s.backend = Backend::Redis(format!("redis://127.0.0.1:{port}/"));
     let e = Service::open(s, n).unwrap_err();
     assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
