@@ -18,9 +18,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tungstenite::client::IntoClientRequest;
-use tungstenite::http::HeaderValue;
-use tungstenite::Message;
+use futures_util::StreamExt;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
 
 /// Bytes of each POSTed body.
 const BODY: usize = 128;
@@ -51,7 +52,7 @@ fn sent_at(text: &str) -> Option<u64> {
 
 /// Connects a `packet-subscribe` client (three tries: a loaded server's
 /// accept queue may overflow while a thousand connect at once).
-fn connect(addr: SocketAddr) -> Result<tungstenite::WebSocket<TcpStream>, String> {
+async fn connect(addr: SocketAddr) -> Result<Ws, String> {
     let mut last = String::new();
     for _ in 0..3 {
         let mut req = format!("ws://{addr}/")
@@ -61,28 +62,37 @@ fn connect(addr: SocketAddr) -> Result<tungstenite::WebSocket<TcpStream>, String
             "sec-websocket-protocol",
             HeaderValue::from_static("packet-subscribe"),
         );
-        match TcpStream::connect(addr) {
+        match tokio::net::TcpStream::connect(addr).await {
             Ok(stream) => {
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                match tungstenite::client(req, stream) {
-                    Ok((ws, _)) => {
-                        let _ = ws
-                            .get_ref()
-                            .set_read_timeout(Some(Duration::from_millis(200)));
-                        return Ok(ws);
-                    }
+                let _ = stream.set_nodelay(true);
+                match tokio_tungstenite::client_async(req, stream).await {
+                    Ok((ws, _)) => return Ok(ws),
                     Err(e) => last = format!("handshake: {e}"),
                 }
             }
             Err(e) => last = format!("connect: {e}"),
         }
-        std::thread::sleep(Duration::from_millis(200));
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     Err(last)
 }
 
-fn subscriber(addr: SocketAddr, seen: Arc<Seen>, stop: Arc<AtomicBool>, measure: bool) {
-    let mut ws = match connect(addr) {
+type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// One subscriber: counts deliveries and, when `measure`, records each
+/// envelope's POST->delivery latency, until `stop`.
+async fn subscriber(
+    addr: SocketAddr,
+    seen: Arc<Seen>,
+    stop: Arc<AtomicBool>,
+    measure: bool,
+    gate: Arc<tokio::sync::Semaphore>,
+) {
+    let ws = {
+        let _permit = gate.acquire().await;
+        connect(addr).await
+    };
+    let mut ws = match ws {
         Ok(ws) => ws,
         Err(e) => {
             eprintln!("packet-bench: subscriber: {e}");
@@ -92,8 +102,8 @@ fn subscriber(addr: SocketAddr, seen: Arc<Seen>, stop: Arc<AtomicBool>, measure:
     seen.connected.fetch_add(1, Ordering::Relaxed);
     let mut local = Vec::new();
     while !stop.load(Ordering::Relaxed) {
-        match ws.read() {
-            Ok(Message::Text(t)) => {
+        match tokio::time::timeout(Duration::from_millis(200), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
                 let now = now_us();
                 seen.deliveries.fetch_add(1, Ordering::Relaxed);
                 if measure {
@@ -102,13 +112,8 @@ fn subscriber(addr: SocketAddr, seen: Arc<Seen>, stop: Arc<AtomicBool>, measure:
                     }
                 }
             }
-            Ok(_) => {}
-            Err(tungstenite::Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(_) => break,
+            Ok(Some(Ok(_))) | Err(_) => {}
+            Ok(Some(Err(_)) | None) => break,
         }
     }
     *seen.last_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
@@ -197,18 +202,37 @@ fn start_subscribers(
         latencies: Mutex::new(Vec::new()),
     });
     let stop = Arc::new(AtomicBool::new(false));
-    let threads = (0..n)
-        .map(|_| {
-            let (seen, stop) = (seen.clone(), stop.clone());
-            std::thread::Builder::new()
-                .stack_size(128 * 1024)
-                .spawn(move || subscriber(addr, seen, stop, measure))
-                .expect("spawn subscriber")
-        })
-        .collect();
+    // All subscribers on one thread (one event loop, like a real client
+    // process), so the figures are the server's and not a thousand client
+    // threads' scheduling on the load core.
+    let (seen2, stop2) = (seen.clone(), stop.clone());
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        rt.block_on(async move {
+            let gate = Arc::new(tokio::sync::Semaphore::new(64));
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..n {
+                set.spawn(subscriber(
+                    addr,
+                    seen2.clone(),
+                    stop2.clone(),
+                    measure,
+                    gate.clone(),
+                ));
+            }
+            while set.join_next().await.is_some() {}
+        });
+    });
     // Let every subscriber finish its handshake before packets flow.
-    std::thread::sleep(Duration::from_millis(500 + n as u64));
-    (seen, stop, threads)
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while (seen.connected.load(Ordering::Relaxed) as usize) < n && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    (seen, stop, vec![thread])
 }
 
 /// Waits until `want` deliveries arrived (or `limit` passed).
