@@ -8,7 +8,7 @@
 use std::ffi::c_void;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use comlink_plugin_api::abi::{
     LWS_CALLBACK_CLOSED, LWS_CALLBACK_ESTABLISHED, LWS_CALLBACK_RECEIVE, LWS_CALLBACK_RECEIVE_PONG,
     LWS_CALLBACK_SERVER_WRITEABLE, LWS_CALLBACK_TIMER, LWS_CALLBACK_WS_PEER_INITIATED_CLOSE,
@@ -84,6 +84,12 @@ pub async fn run(
             }
         }
     };
+    // `leftover` is a view into hyper's read buffer (8 KiB, allocated for
+    // the request head): holding it would keep that whole buffer alive for
+    // the life of the connection. Copy the few bytes it has (usually none)
+    // and let the buffer go.
+    let rbuf = BytesMut::from(&leftover[..]);
+    drop(leftover);
     let _ = wsi.stream.set(stream);
     // The hyper connection has ended; the socket lives on as this session.
     let counters = thread::current_tsi().and_then(|t| crate::ops::stats::threads().get(t));
@@ -119,7 +125,7 @@ pub async fn run(
     let end = if established != 0 {
         End::Local
     } else {
-        serve(&wsi, &mut decoder, leftover, ping).await
+        serve(&wsi, &mut decoder, rbuf, ping).await
     };
     finish(&wsi, end).await;
     callback(
@@ -148,11 +154,15 @@ fn scopeguard<F: FnOnce()>(f: F) -> impl Drop {
     Guard(Some(f))
 }
 
-async fn serve(wsi: &Wsi, decoder: &mut Decoder, leftover: Bytes, ping: Option<Duration>) -> End {
+async fn serve(
+    wsi: &Wsi,
+    decoder: &mut Decoder,
+    mut rbuf: BytesMut,
+    ping: Option<Duration>,
+) -> End {
     let Some(stream) = wsi.stream.get() else {
         return End::PeerGone;
     };
-    let mut rbuf = BytesMut::from(&leftover[..]);
     // RECEIVE hands plugins a NUL-terminated copy (some compare with strcmp).
     // Grown on the first message only: idle connections stay small.
     let mut scratch: Vec<u8> = Vec::new();
