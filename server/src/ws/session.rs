@@ -6,9 +6,12 @@
 //! server's memory for it stays bounded by that one write.
 
 use std::ffi::c_void;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use comlink_plugin_api::abi::{
     LWS_CALLBACK_CLOSED, LWS_CALLBACK_ESTABLISHED, LWS_CALLBACK_RECEIVE, LWS_CALLBACK_RECEIVE_PONG,
     LWS_CALLBACK_SERVER_WRITEABLE, LWS_CALLBACK_TIMER, LWS_CALLBACK_WS_PEER_INITIATED_CLOSE,
@@ -20,7 +23,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 
 use crate::ws::transport::Transport;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use crate::host::dispatch::callback;
 use crate::host::thread;
@@ -49,13 +52,14 @@ enum End {
     Timeout,
 }
 
-/// Runs the session to its end, then CLOSED and cleanup.
-pub async fn run(
-    wsi: Box<Wsi>,
-    upgraded: Upgraded,
-    deflate: Option<Params>,
-    ping: Option<Duration>,
-) {
+/// Takes the socket out of hyper's upgraded connection and gives it to
+/// `wsi`; returns the bytes the client sent after its upgrade request.
+/// `None` (the wsi unregistered) when the connection is of an unknown kind.
+///
+/// Synchronous on purpose: neither the `Upgraded` object nor hyper's read
+/// buffer may live on in the session's future, which every idle connection
+/// keeps for its whole life.
+pub fn attach(wsi: &Wsi, upgraded: Upgraded) -> Option<BytesMut> {
     let (stream, leftover) = match upgraded.downcast::<TokioIo<Inactivity<Normalize<TcpStream>>>>()
     {
         Ok(parts) => {
@@ -78,61 +82,90 @@ pub async fn run(
                 }
                 Err(_) => {
                     tracing::error!("ws: upgraded connection is neither TCP nor TLS");
-                    thread::unregister(&wsi);
-                    return;
+                    thread::unregister(wsi);
+                    return None;
                 }
             }
         }
     };
     let _ = wsi.stream.set(stream);
-    // The hyper connection has ended; the socket lives on as this session.
-    let counters = thread::current_tsi().and_then(|t| crate::ops::stats::threads().get(t));
-    if let Some(c) = counters {
-        c.open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
-    let _open = scopeguard(move || {
+    // `leftover` is a view into hyper's read buffer (8 KiB, allocated for
+    // the request head): holding it would keep that whole buffer alive for
+    // the life of the connection. Copy the few bytes it has (usually none)
+    // and let the buffer go.
+    Some(BytesMut::from(&leftover[..]))
+}
+
+/// Runs the session to its end, then CLOSED and cleanup. `rbuf` holds what
+/// the client sent after its upgrade request (see [`attach`]).
+///
+/// Not an `async fn`: an `async fn` keeps a second copy of its arguments in
+/// its future, and this future lives as long as the connection (an `async`
+/// block uses what it captured in place).
+#[allow(clippy::manual_async_fn)]
+pub fn run(
+    wsi: Box<Wsi>,
+    rbuf: BytesMut,
+    deflate: Option<Params>,
+    ping: Option<Duration>,
+) -> impl Future<Output = ()> {
+    async move {
+        // The hyper connection has ended; the socket lives on as this session.
+        let counters = thread::current_tsi().and_then(|t| crate::ops::stats::threads().get(t));
         if let Some(c) = counters {
-            c.open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            c.open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-    });
+        let _open = scopeguard(move || {
+            if let Some(c) = counters {
+                c.open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        let mut decoder = codec(&wsi, deflate.as_ref());
+
+        let established = callback(&wsi, LWS_CALLBACK_ESTABLISHED, std::ptr::null_mut(), 0);
+        if let Some(r) = &wsi.request {
+            // As lws frees its header table after the handshake.
+            *r.headers.borrow_mut() = http::HeaderMap::new();
+        }
+        let end = if established != 0 {
+            End::Local
+        } else {
+            serve(&wsi, &mut decoder, rbuf, ping).await
+        };
+        finish(&wsi, end).await;
+        callback(
+            &wsi,
+            LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL,
+            std::ptr::null_mut(),
+            0,
+        );
+        callback(&wsi, LWS_CALLBACK_CLOSED, std::ptr::null_mut(), 0);
+        thread::unregister(&wsi);
+        if let Some(s) = wsi.stream.get() {
+            s.shutdown_write();
+        }
+    }
+}
+
+/// The session's decoder; its encoder goes to `wsi` (where `lws_write`
+/// finds it).
+fn codec(wsi: &Wsi, deflate: Option<&Params>) -> Decoder {
     let chunk = wsi
         .proto()
         .map(|p| p.def.rx_buffer_size)
         .filter(|&n| n > 0)
         .unwrap_or(DEFAULT_RX);
     let mut decoder = Decoder::new(Limits {
-        max_message: max_message(&wsi),
+        max_message: max_message(wsi),
         chunk,
     });
     let mut encoder = Encoder::new();
-    if let Some(p) = &deflate {
+    if let Some(p) = deflate {
         decoder.set_inflate(Inflater::new(p));
         encoder.set_deflate(Deflater::new(p));
     }
     *wsi.encoder.borrow_mut() = Some(encoder);
-
-    let established = callback(&wsi, LWS_CALLBACK_ESTABLISHED, std::ptr::null_mut(), 0);
-    if let Some(r) = &wsi.request {
-        // As lws frees its header table after the handshake.
-        *r.headers.borrow_mut() = http::HeaderMap::new();
-    }
-    let end = if established != 0 {
-        End::Local
-    } else {
-        serve(&wsi, &mut decoder, leftover, ping).await
-    };
-    finish(&wsi, end).await;
-    callback(
-        &wsi,
-        LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL,
-        std::ptr::null_mut(),
-        0,
-    );
-    callback(&wsi, LWS_CALLBACK_CLOSED, std::ptr::null_mut(), 0);
-    thread::unregister(&wsi);
-    if let Some(s) = wsi.stream.get() {
-        s.shutdown_write();
-    }
+    decoder
 }
 
 /// Runs `f` when dropped.
@@ -148,178 +181,194 @@ fn scopeguard<F: FnOnce()>(f: F) -> impl Drop {
     Guard(Some(f))
 }
 
-async fn serve(wsi: &Wsi, decoder: &mut Decoder, leftover: Bytes, ping: Option<Duration>) -> End {
-    let Some(stream) = wsi.stream.get() else {
-        return End::PeerGone;
-    };
-    let mut rbuf = BytesMut::from(&leftover[..]);
-    // RECEIVE hands plugins a NUL-terminated copy (some compare with strcmp).
-    // Grown on the first message only: idle connections stay small.
-    let mut scratch: Vec<u8> = Vec::new();
-    let mut last_rx = Instant::now();
-    let mut ping_sent = false;
-    let mut stop = crate::host::context::CONTEXT.stopping();
-    let mut sleep = Box::pin(tokio::time::sleep_until(Instant::now()));
-    let mut armed: Option<Instant> = None;
-    loop {
-        if wsi.close_requested.get() {
-            return End::Local;
-        }
-        // 1. Everything already read, unless the plugin paused rx.
-        while !wsi.rx_paused.get() {
-            let ev = match decoder.feed(&mut rbuf) {
-                Ok(Some(ev)) => ev,
-                Ok(None) => break,
-                Err(ce) => return End::Protocol(ce.code, ce.reason),
-            };
-            match ev {
-                Event::Data {
-                    binary,
-                    first,
-                    last,
-                    payload,
-                    remaining,
-                } => {
-                    wsi.rx.set(RxState {
-                        first,
-                        last,
-                        binary,
-                        remaining,
-                    });
-                    scratch.clear();
-                    scratch.extend_from_slice(&payload);
-                    scratch.push(0);
-                    let rc = callback(
-                        wsi,
-                        LWS_CALLBACK_RECEIVE,
-                        scratch.as_mut_ptr() as *mut c_void,
-                        payload.len(),
-                    );
-                    if rc != 0 {
-                        return End::Local;
-                    }
-                }
-                Event::Ping(p) => queue_control(wsi, OpCode::Pong, &p),
-                Event::Pong(p) => {
-                    let mut p = p.to_vec();
-                    let rc = callback(
-                        wsi,
-                        LWS_CALLBACK_RECEIVE_PONG,
-                        p.as_mut_ptr() as *mut c_void,
-                        p.len(),
-                    );
-                    if rc != 0 {
-                        return End::Local;
-                    }
-                }
-                Event::Close { code, reason } => {
-                    let mut payload = Vec::new();
-                    if let Some(c) = code {
-                        payload.extend_from_slice(&c.to_be_bytes());
-                        payload.extend_from_slice(reason.as_bytes());
-                    }
-                    let rc = callback(
-                        wsi,
-                        LWS_CALLBACK_WS_PEER_INITIATED_CLOSE,
-                        payload.as_mut_ptr() as *mut c_void,
-                        payload.len(),
-                    );
-                    if rc == 0 {
-                        let mut tx = wsi.tx.borrow_mut();
-                        match code {
-                            Some(c) => encode_close(&mut tx, c, ""),
-                            None => crate::ws::frame::encode_frame(
-                                &mut tx,
-                                OpCode::Close,
-                                true,
-                                false,
-                                &[],
-                            ),
-                        }
-                    }
-                    return End::PeerClosed;
-                }
-            }
+/// The session's loop until it ends. Not an `async fn`, for the reason
+/// given at [`run`].
+#[allow(clippy::manual_async_fn)]
+fn serve<'a>(
+    wsi: &'a Wsi,
+    decoder: &'a mut Decoder,
+    mut rbuf: BytesMut,
+    ping: Option<Duration>,
+) -> impl Future<Output = End> + 'a {
+    async move {
+        let Some(stream) = wsi.stream.get() else {
+            return End::PeerGone;
+        };
+        // RECEIVE hands plugins a NUL-terminated copy (some compare with strcmp).
+        // Grown on the first message only: idle connections stay small.
+        let mut scratch: Vec<u8> = Vec::new();
+        let mut last_rx = Instant::now();
+        let mut ping_sent = false;
+        let mut stop = crate::host::context::CONTEXT.stopping();
+        // Made at the first deadline: most sessions never have one.
+        let mut sleep: Option<Pin<Box<Sleep>>> = None;
+        let mut armed: Option<Instant> = None;
+        loop {
             if wsi.close_requested.get() {
                 return End::Local;
             }
-        }
-        // Everything read has been handled: give the buffer's memory back
-        // (most connections are idle most of the time).
-        if rbuf.is_empty() && rbuf.capacity() > 0 {
-            rbuf = BytesMut::new();
-        }
-        // 2. Push out what is pending.
-        if flush(wsi, stream).is_err() {
-            return End::PeerGone;
-        }
-        // 3. WRITEABLE, only once the socket has taken everything.
-        if wsi.writable_requested.get() && wsi.tx.borrow().is_empty() {
-            wsi.writable_requested.set(false);
-            if callback(wsi, LWS_CALLBACK_SERVER_WRITEABLE, std::ptr::null_mut(), 0) != 0 {
-                return End::Local;
-            }
-            // A plugin asking again from WRITEABLE must not starve the loop.
-            tokio::task::consume_budget().await;
-            continue;
-        }
-        // 4. Wait for the socket, a wake-up or a deadline.
-        let want_write = !wsi.tx.borrow().is_empty();
-        let want_read = !wsi.rx_paused.get();
-        let ping_at = ping.map(|p| last_rx + p);
-        let deadline = [wsi.timer.get(), wsi.timeout.get(), ping_at]
-            .into_iter()
-            .flatten()
-            .min();
-        // One timer for the session, moved only when the deadline changes:
-        // a new timer per turn of the loop costs a timer-wheel insert and
-        // removal for every message.
-        if let Some(d) = deadline {
-            if armed != Some(d) {
-                sleep.as_mut().reset(d);
-                armed = Some(d);
-            }
-        }
-        tokio::select! {
-            r = stream.read_some(&mut rbuf), if want_read => {
-                match r {
-                    Ok(0) => return End::PeerGone,
-                    Ok(_) => {
-                        last_rx = Instant::now();
-                        ping_sent = false;
+            // 1. Everything already read, unless the plugin paused rx.
+            while !wsi.rx_paused.get() {
+                let ev = match decoder.feed(&mut rbuf) {
+                    Ok(Some(ev)) => ev,
+                    Ok(None) => break,
+                    Err(ce) => return End::Protocol(ce.code, ce.reason),
+                };
+                match ev {
+                    Event::Data {
+                        binary,
+                        first,
+                        last,
+                        payload,
+                        remaining,
+                    } => {
+                        wsi.rx.set(RxState {
+                            first,
+                            last,
+                            binary,
+                            remaining,
+                        });
+                        scratch.clear();
+                        scratch.extend_from_slice(&payload);
+                        scratch.push(0);
+                        let rc = callback(
+                            wsi,
+                            LWS_CALLBACK_RECEIVE,
+                            scratch.as_mut_ptr() as *mut c_void,
+                            payload.len(),
+                        );
+                        if rc != 0 {
+                            return End::Local;
+                        }
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(_) => return End::PeerGone,
-                }
-            }
-            r = stream.writable(), if want_write => {
-                if r.is_err() {
-                    return End::PeerGone;
-                }
-            }
-            _ = wsi.wake.notified() => {}
-            _ = stop.wait_for(|s| *s) => {
-                *wsi.close_reason.borrow_mut() = Some((1001, b"server stopping".to_vec()));
-                return End::Local;
-            }
-            _ = &mut sleep, if deadline.is_some() => {
-                let now = Instant::now();
-                if wsi.timeout.get().is_some_and(|t| t <= now) {
-                    return End::Timeout;
-                }
-                if wsi.timer.get().is_some_and(|t| t <= now) {
-                    wsi.timer.set(None);
-                    if callback(wsi, LWS_CALLBACK_TIMER, std::ptr::null_mut(), 0) != 0 {
-                        return End::Local;
+                    Event::Ping(p) => queue_control(wsi, OpCode::Pong, &p),
+                    Event::Pong(p) => {
+                        let mut p = p.to_vec();
+                        let rc = callback(
+                            wsi,
+                            LWS_CALLBACK_RECEIVE_PONG,
+                            p.as_mut_ptr() as *mut c_void,
+                            p.len(),
+                        );
+                        if rc != 0 {
+                            return End::Local;
+                        }
+                    }
+                    Event::Close { code, reason } => {
+                        let mut payload = Vec::new();
+                        if let Some(c) = code {
+                            payload.extend_from_slice(&c.to_be_bytes());
+                            payload.extend_from_slice(reason.as_bytes());
+                        }
+                        let rc = callback(
+                            wsi,
+                            LWS_CALLBACK_WS_PEER_INITIATED_CLOSE,
+                            payload.as_mut_ptr() as *mut c_void,
+                            payload.len(),
+                        );
+                        if rc == 0 {
+                            let mut tx = wsi.tx.borrow_mut();
+                            match code {
+                                Some(c) => encode_close(&mut tx, c, ""),
+                                None => crate::ws::frame::encode_frame(
+                                    &mut tx,
+                                    OpCode::Close,
+                                    true,
+                                    false,
+                                    &[],
+                                ),
+                            }
+                        }
+                        return End::PeerClosed;
                     }
                 }
-                if ping_at.is_some_and(|t| t <= now) {
-                    if ping_sent {
+                if wsi.close_requested.get() {
+                    return End::Local;
+                }
+            }
+            // Everything read has been handled: give the buffer's memory back
+            // (most connections are idle most of the time).
+            if rbuf.is_empty() && rbuf.capacity() > 0 {
+                rbuf = BytesMut::new();
+            }
+            // 2. Push out what is pending.
+            if flush(wsi, stream).is_err() {
+                return End::PeerGone;
+            }
+            // 3. WRITEABLE, only once the socket has taken everything.
+            if wsi.writable_requested.get() && wsi.tx.borrow().is_empty() {
+                wsi.writable_requested.set(false);
+                if callback(wsi, LWS_CALLBACK_SERVER_WRITEABLE, std::ptr::null_mut(), 0) != 0 {
+                    return End::Local;
+                }
+                // A plugin asking again from WRITEABLE must not starve the loop.
+                tokio::task::consume_budget().await;
+                continue;
+            }
+            // 4. Wait for the socket, a wake-up or a deadline.
+            let want_write = !wsi.tx.borrow().is_empty();
+            let want_read = !wsi.rx_paused.get();
+            let ping_at = ping.map(|p| last_rx + p);
+            let deadline = [wsi.timer.get(), wsi.timeout.get(), ping_at]
+                .into_iter()
+                .flatten()
+                .min();
+            // One timer for the session, moved only when the deadline changes:
+            // a new timer per turn of the loop costs a timer-wheel insert and
+            // removal for every message.
+            if let Some(d) = deadline {
+                if armed != Some(d) {
+                    match sleep.as_mut() {
+                        Some(s) => s.as_mut().reset(d),
+                        None => sleep = Some(Box::pin(tokio::time::sleep_until(d))),
+                    }
+                    armed = Some(d);
+                }
+            }
+            tokio::select! {
+                r = poll_fn(|cx| stream.poll_read_some(cx, &mut rbuf)), if want_read => {
+                    match r {
+                        Ok(0) => return End::PeerGone,
+                        Ok(_) => {
+                            last_rx = Instant::now();
+                            ping_sent = false;
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(_) => return End::PeerGone,
+                    }
+                }
+                r = poll_fn(|cx| stream.poll_writable(cx)), if want_write => {
+                    if r.is_err() {
+                        return End::PeerGone;
+                    }
+                }
+                _ = wsi.wake.notified() => {}
+                _ = stop.wait_for(|s| *s) => {
+                    *wsi.close_reason.borrow_mut() = Some((1001, b"server stopping".to_vec()));
+                    return End::Local;
+                }
+                _ = poll_fn(|cx| match sleep.as_mut() {
+                    Some(s) => s.as_mut().poll(cx),
+                    None => Poll::Pending,
+                }), if deadline.is_some() => {
+                    let now = Instant::now();
+                    if wsi.timeout.get().is_some_and(|t| t <= now) {
                         return End::Timeout;
                     }
-                    queue_control(wsi, OpCode::Ping, b"");
-                    ping_sent = true;
-                    last_rx = now;
+                    if wsi.timer.get().is_some_and(|t| t <= now) {
+                        wsi.timer.set(None);
+                        if callback(wsi, LWS_CALLBACK_TIMER, std::ptr::null_mut(), 0) != 0 {
+                            return End::Local;
+                        }
+                    }
+                    if ping_at.is_some_and(|t| t <= now) {
+                        if ping_sent {
+                            return End::Timeout;
+                        }
+                        queue_control(wsi, OpCode::Ping, b"");
+                        ping_sent = true;
+                        last_rx = now;
+                    }
                 }
             }
         }

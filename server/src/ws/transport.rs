@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{ready, Context, Poll, Waker};
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -57,13 +57,23 @@ impl Transport {
         }
     }
 
-    /// Reads what is available into `buf` (waiting for something); 0 = EOF.
-    /// Reads go through a per-thread buffer, so an idle connection holds no
-    /// read buffer of its own.
-    pub async fn read_some(&self, buf: &mut BytesMut) -> io::Result<usize> {
+    /// Reads what is available into `buf`; `Ready(Ok(0))` = EOF. Reads go
+    /// through a per-thread buffer, so an idle connection holds no read
+    /// buffer of its own.
+    ///
+    /// A poll function rather than an `async fn`: waiting this way keeps the
+    /// waker in the socket's own reader slot, where a readiness future would
+    /// add some 190 bytes to the future of every idle session.
+    pub fn poll_read_some(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>> {
         match self {
             Transport::Plain(s) => loop {
-                s.readable().await?;
+                if let Err(e) = ready!(s.poll_read_ready(cx)) {
+                    return Poll::Ready(Err(e));
+                }
                 let r = READ_BUF.with(|b| {
                     let mut b = b.borrow_mut();
                     let r = s.try_read(&mut b[..]);
@@ -74,50 +84,50 @@ impl Transport {
                 });
                 match r {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                    r => return r,
+                    r => return Poll::Ready(r),
                 }
             },
             Transport::Tls(t) => {
-                poll_fn(|cx| {
-                    let Ok(mut t) = t.try_borrow_mut() else {
-                        cx.waker().wake_by_ref();
-                        return Poll::Pending;
-                    };
-                    READ_BUF.with(|b| {
-                        let mut b = b.borrow_mut();
-                        let mut rb = ReadBuf::new(&mut b[..]);
-                        match Pin::new(&mut *t).poll_read(cx, &mut rb) {
-                            Poll::Ready(Ok(())) => {
-                                let n = rb.filled().len();
-                                buf.extend_from_slice(rb.filled());
-                                Poll::Ready(Ok(n))
-                            }
-                            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                            Poll::Pending => Poll::Pending,
+                let Ok(mut t) = t.try_borrow_mut() else {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                };
+                READ_BUF.with(|b| {
+                    let mut b = b.borrow_mut();
+                    let mut rb = ReadBuf::new(&mut b[..]);
+                    match Pin::new(&mut *t).poll_read(cx, &mut rb) {
+                        Poll::Ready(Ok(())) => {
+                            let n = rb.filled().len();
+                            buf.extend_from_slice(rb.filled());
+                            Poll::Ready(Ok(n))
                         }
-                    })
+                        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                        Poll::Pending => Poll::Pending,
+                    }
                 })
-                .await
             }
         }
     }
 
-    /// Waits until the socket can take more (TLS: until buffered records
-    /// are out).
-    pub async fn writable(&self) -> io::Result<()> {
+    /// Ready once the socket can take more (TLS: once buffered records are
+    /// out). Like [`poll_read_some`](Self::poll_read_some), it keeps its
+    /// waker in the socket's writer slot.
+    pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
-            Transport::Plain(s) => s.writable().await,
+            Transport::Plain(s) => s.poll_write_ready(cx),
             Transport::Tls(t) => {
-                poll_fn(|cx| {
-                    let Ok(mut t) = t.try_borrow_mut() else {
-                        cx.waker().wake_by_ref();
-                        return Poll::Pending;
-                    };
-                    Pin::new(&mut *t).poll_flush(cx)
-                })
-                .await
+                let Ok(mut t) = t.try_borrow_mut() else {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                };
+                Pin::new(&mut *t).poll_flush(cx)
             }
         }
+    }
+
+    /// Waits until the socket can take more.
+    pub async fn writable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_writable(cx)).await
     }
 
     /// Closes our sending side.

@@ -157,12 +157,18 @@ pub fn answer<B: Send + 'static>(
     let peer_slot = conn.peer_slot.clone();
     tokio::task::spawn_local(async move {
         let _peer_slot = peer_slot;
-        match on_upgrade.await {
-            Ok(upgraded) => session::run(wsi, upgraded, params, ping).await,
+        // Matched in a statement of its own, so that the `Upgraded` object
+        // is not kept in this future while the session runs.
+        let rbuf = match on_upgrade.await {
+            Ok(upgraded) => session::attach(&wsi, upgraded),
             Err(e) => {
                 tracing::debug!("ws upgrade did not complete: {e}");
                 thread::unregister(&wsi);
+                None
             }
+        };
+        if let Some(rbuf) = rbuf {
+            session::run(wsi, rbuf, params, ping).await;
         }
     });
     (resp, Some(proto_name))
