@@ -12,6 +12,13 @@ use comlink::cli::Args;
 use comlink::config::{self, LoadOptions};
 use comlink::{host, listen, ops, serve, site};
 
+/// mimalloc instead of glibc's malloc: request handling allocates and frees
+/// small objects all the time, and glibc's malloc was the largest single
+/// cost per request in the profile (see CHANGELOG). Plugins keep their own
+/// allocator (the C library's, or their own Rust global allocator).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args = Args::parse();
     ops::logging::init(args.log_mask);

@@ -59,8 +59,9 @@ pub fn sul(cb: SulCb, addr: usize) {
 }
 
 /// Gives freed heap memory back to the system (glibc `malloc_trim`), as
-/// lwsws does once a minute. Bursts of connections leave freed buffers in
-/// the allocator's arenas otherwise, and RSS never comes down.
+/// lwsws does once a minute. The host itself allocates with mimalloc, which
+/// returns freed memory on its own; this trims the C library's heap, where
+/// plugins (and [`zalloc`]) allocate, so their bursts do not keep RSS up.
 pub fn trim_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks the allocator's own free lists; it has
