@@ -9,6 +9,11 @@
 //! packet-bench fanout HOST:PORT MOUNT SUBSCRIBERS POSTERS SECONDS
 //!     POSTERS connections POST as fast as they are answered; prints the
 //!     deliveries/s the subscribers received.
+//! packet-bench floor SOCKETS BYTES ROUNDS
+//!     No server: the kernel's own cost of what a fan-out must do at least,
+//!     one write() of BYTES to each of SOCKETS loopback TCP connections per
+//!     packet (run it pinned where the server runs). No delivery to that
+//!     many subscribers can finish sooner than SOCKETS x this on one core.
 //! ```
 
 use std::io::{Read, Write};
@@ -329,8 +334,50 @@ fn fanout(
     Ok(())
 }
 
+/// `floor`: time ROUNDS x SOCKETS writes of BYTES to loopback connections
+/// nobody reads (what they receive fits in the socket buffers).
+fn floor(sockets: usize, bytes: usize, rounds: usize) -> Result<(), String> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let addr = l.local_addr().map_err(|e| e.to_string())?;
+    let mut pairs = Vec::with_capacity(sockets);
+    for _ in 0..sockets {
+        let c = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+        let (s, _) = l.accept().map_err(|e| e.to_string())?;
+        s.set_nodelay(true).map_err(|e| e.to_string())?;
+        pairs.push((s, c));
+    }
+    let msg = vec![b'x'; bytes];
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for (s, _) in &mut pairs {
+            s.write_all(&msg).map_err(|e| e.to_string())?;
+        }
+    }
+    let per_send = start.elapsed().as_secs_f64() * 1e6 / (sockets * rounds) as f64;
+    println!(
+        "floor sockets={sockets} bytes={bytes} writes={} us_per_write={per_send:.2} ms_per_packet_to_all={:.2}",
+        sockets * rounds,
+        per_send * sockets as f64 / 1000.0
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() == 4 && args[0] == "floor" {
+        let parsed = (args[1].parse(), args[2].parse(), args[3].parse());
+        let (Ok(n), Ok(b), Ok(r)) = parsed else {
+            eprintln!("usage: packet-bench floor SOCKETS BYTES ROUNDS");
+            return ExitCode::from(2);
+        };
+        return match floor(n, b, r) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("packet-bench: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let usage =
         "usage: packet-bench latency|fanout HOST:PORT MOUNT SUBSCRIBERS RATE|POSTERS SECONDS";
     if args.len() != 6 {
