@@ -7,17 +7,24 @@
 //! service then calls `lws_cancel_service`, every protocol gets
 //! `EVENT_WAIT_CANCELLED`, and [`Hub::event`] drains the mailbox and asks for
 //! writeable callbacks on the connections that have something to send.
+//!
+//! With `count-threads` > 1 the hub is shared by every service thread (one
+//! callback at a time), but a connection may only be touched from its own
+//! thread. So each token remembers its thread, and a wake-up for a
+//! connection of another thread is queued for that thread, which is woken
+//! (`lws_cancel_service`) and does it in its own `EVENT_WAIT_CANCELLED`.
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::c_int;
 use std::sync::Arc;
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use comlink_plugin_api::abi::{
     self, LWS_CALLBACK_USER, WSI_TOKEN_HTTP_CONTENT_LENGTH, WSI_TOKEN_HTTP_CONTENT_TYPE,
     WSI_TOKEN_HTTP_TRANSFER_ENCODING,
 };
-use comlink_plugin_api::protocol::{log, server_stopping};
+use comlink_plugin_api::protocol::{cancel_service, log, server_stopping};
 use comlink_plugin_api::{Action, Connection, Vhost};
 use packet_journal::feed::FETCH_BYTES;
 use packet_journal::metrics::Metrics;
@@ -117,6 +124,17 @@ enum Conn {
     Sub(Sub),
 }
 
+impl Conn {
+    fn conn(&self) -> Connection {
+        match self {
+            Conn::Post(p) => p.conn,
+            Conn::Reply(r) => r.conn,
+            Conn::WsIn(w) => w.conn,
+            Conn::Sub(s) => s.conn,
+        }
+    }
+}
+
 /// The per-vhost state of one protocol.
 pub struct Hub {
     client: Client,
@@ -133,6 +151,10 @@ pub struct Hub {
     metrics_armed: bool,
     /// The server's stop was seen (streams told to end).
     stopping: bool,
+    /// The service thread of each connection (by token).
+    owners: HashMap<u64, ThreadId>,
+    /// Wake-ups waiting for their connection's own thread.
+    pending: HashMap<ThreadId, Vec<u64>>,
 }
 
 impl Reply {
@@ -189,6 +211,8 @@ impl Hub {
             metrics_at: None,
             metrics_armed: false,
             stopping: false,
+            owners: HashMap::new(),
+            pending: HashMap::new(),
         }
     }
 
@@ -200,10 +224,50 @@ impl Hub {
         self.client.service().metrics()
     }
 
+    /// A token for a connection opening now (so on its own thread).
     fn token(&mut self) -> u64 {
         let t = self.next_token;
         self.next_token += 1;
+        self.owners.insert(t, std::thread::current().id());
         t
+    }
+
+    /// Asks for a writeable callback on `token`'s connection: at once on
+    /// its own thread, else through that thread (see the module doc).
+    fn wake(&mut self, token: u64) {
+        let Some(c) = self.conns.get(&token) else {
+            return;
+        };
+        match self.owners.get(&token) {
+            Some(t) if *t != std::thread::current().id() => {
+                self.pending.entry(*t).or_default().push(token);
+            }
+            _ => c.conn().request_writable(),
+        }
+    }
+
+    fn wake_all(&mut self, tokens: Vec<u64>) {
+        for t in tokens {
+            self.wake(t);
+        }
+    }
+
+    /// Does this thread's queued wake-ups; then, if other threads have
+    /// some, wakes them.
+    fn run_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        if let Some(mine) = self.pending.remove(&std::thread::current().id()) {
+            for t in mine {
+                if let Some(c) = self.conns.get(&t) {
+                    c.conn().request_writable();
+                }
+            }
+        }
+        if !self.pending.is_empty() {
+            cancel_service();
+        }
     }
 
     fn arm_tick(&mut self) {
@@ -340,20 +404,18 @@ impl Hub {
         }
         if reason == DEADLINE_REASON {
             let now = Instant::now();
-            for c in self.conns.values() {
-                if let Conn::Sub(Sub {
-                    conn,
-                    kind: Kind::Poll { deadline, .. },
-                    ..
-                }) = c
-                {
-                    if now >= *deadline {
-                        conn.request_writable();
-                    }
-                }
-            }
+            let due: Vec<u64> = self
+                .conns
+                .iter()
+                .filter(|(_, c)| {
+                    matches!(c, Conn::Sub(Sub { kind: Kind::Poll { deadline, .. }, .. }) if now >= *deadline)
+                })
+                .map(|(t, _)| *t)
+                .collect();
+            self.wake_all(due);
         }
         self.drain();
+        self.run_pending();
     }
 
     /// Takes the journal's results and wakes the connections they concern,
@@ -368,7 +430,7 @@ impl Hub {
                             log(abi::LLL_ERR, &format!("lws_packet: {e}"));
                             s.failed = Some(e);
                         }
-                        s.conn.request_writable();
+                        self.wake(token);
                     }
                 }
             }
@@ -376,13 +438,13 @@ impl Hub {
         let committed = self.svc().committed();
         if committed != self.last_committed {
             self.last_committed = committed;
-            for c in self.conns.values() {
-                if let Conn::Sub(s) = c {
-                    if s.feed.has_work(committed) {
-                        s.conn.request_writable();
-                    }
-                }
-            }
+            let ready: Vec<u64> = self
+                .conns
+                .iter()
+                .filter(|(_, c)| matches!(c, Conn::Sub(s) if s.feed.has_work(committed)))
+                .map(|(t, _)| *t)
+                .collect();
+            self.wake_all(ready);
         }
     }
 
@@ -395,7 +457,7 @@ impl Hub {
                     Err(e) => Reply::json(conn, 503, envelope::error(&e)),
                 };
                 self.conns.insert(token, Conn::Reply(reply));
-                conn.request_writable();
+                self.wake(token);
             }
             Some(Conn::WsIn(w)) => {
                 w.inflight = w.inflight.saturating_sub(1);
@@ -403,11 +465,8 @@ impl Hub {
                     Ok(id) => envelope::ack(id),
                     Err(e) => envelope::error(&e),
                 });
-                if w.paused && w.inflight <= INFLIGHT_MAX / 2 {
-                    w.paused = false;
-                    w.conn.set_receiving(true);
-                }
-                w.conn.request_writable();
+                // Reading resumes in its writeable callback (its thread).
+                self.wake(token);
             }
             _ => {}
         }
@@ -417,15 +476,17 @@ impl Hub {
     /// end, so the graceful stop does not wait for them.
     fn end_streams(&mut self) {
         let now = Instant::now();
-        for c in self.conns.values_mut() {
+        let mut ending = Vec::new();
+        for (t, c) in &mut self.conns {
             let Conn::Sub(s) = c else { continue };
             match &mut s.kind {
                 Kind::Sse { .. } => s.ending = true,
                 Kind::Poll { deadline, .. } => *deadline = now,
                 Kind::Ws => continue,
             }
-            s.conn.request_writable();
+            ending.push(*t);
         }
+        self.wake_all(ending);
     }
 
     /// Keepalives, long-poll deadlines and the lag figures, once a second
@@ -435,7 +496,8 @@ impl Hub {
         let now = Instant::now();
         let committed = self.svc().committed();
         let (mut subs, mut lag, mut behind) = (0u64, 0u64, 0u64);
-        for c in self.conns.values_mut() {
+        let mut due = Vec::new();
+        for (t, c) in &mut self.conns {
             let Conn::Sub(s) = c else { continue };
             subs += 1;
             lag = lag.max(s.feed.lag(committed));
@@ -447,12 +509,13 @@ impl Hub {
                     ..
                 } if now.duration_since(*idle_since) >= KEEPALIVE => {
                     *keepalive = true;
-                    s.conn.request_writable();
+                    due.push(*t);
                 }
-                Kind::Poll { deadline, .. } if now >= *deadline => s.conn.request_writable(),
+                Kind::Poll { deadline, .. } if now >= *deadline => due.push(*t),
                 _ => {}
             }
         }
+        self.wake_all(due);
         self.client.report_lag(lag, behind);
         if subs > 0 {
             self.arm_tick();
@@ -568,7 +631,10 @@ impl Hub {
                 r.extra = Some(("allow", "POST"));
                 self.reply(token, r);
             }
-            _ => return None,
+            _ => {
+                self.owners.remove(&token);
+                return None;
+            }
         }
         Some(Session { token })
     }
@@ -720,6 +786,10 @@ impl Hub {
         let Hub { client, conns, .. } = self;
         match conns.get_mut(&s.token) {
             Some(Conn::WsIn(w)) => {
+                if w.paused && w.inflight <= INFLIGHT_MAX / 2 {
+                    w.paused = false;
+                    w.conn.set_receiving(true);
+                }
                 for _ in 0..WRITES_PER_CALLBACK {
                     let Some(ack) = w.acks.pop_front() else {
                         return Action::Continue;
@@ -743,6 +813,7 @@ impl Hub {
 
     /// The connection is gone (or its HTTP transaction is done).
     pub fn closed(&mut self, s: Session) {
+        self.owners.remove(&s.token);
         if let Some(Conn::Sub(_)) = self.conns.remove(&s.token) {
             Metrics::sub(&self.metrics().subscribers, 1);
         }

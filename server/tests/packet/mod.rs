@@ -426,6 +426,66 @@ fn long_poll_waits_for_the_next_packet_or_answers_empty() {
     assert_eq!(r.status, 400);
 }
 
+/// Connections open on service thread `tsi`, from the metrics endpoint.
+fn open_on_thread(http: &mut Http, tsi: usize) -> u64 {
+    let r = http.get("/metrics");
+    let text = String::from_utf8_lossy(&r.body).to_string();
+    let key = format!("comlink_connections_open{{thread=\"{tsi}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&key))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in {text}"))
+}
+
+#[test]
+fn with_two_service_threads_every_subscriber_gets_every_packet() {
+    let s = Site::with_plugins(r#""count-threads": "2", "metrics-path": "/metrics""#, |p| {
+        install_builtins(p, &["lws_packet"])
+    });
+    let j = format!(r#""journal-dir": "{}""#, s.path("journal").display());
+    packet_vhost(&s, &j, "");
+    let srv = s.start();
+    let addr = srv.addr(7681);
+    // Subscribers and producers on both threads (the kernel hands each
+    // connection to one of them; open more until both have some).
+    let mut subs: Vec<Client> = Vec::new();
+    let mut posters: Vec<Http> = Vec::new();
+    let mut probe = Http::new(addr);
+    for _ in 0..64 {
+        subs.push(subscribe(&srv, ""));
+        posters.push(Http::new(addr));
+        let _ = posters.last_mut().unwrap().get(&format!("{MOUNT}/stats"));
+        if subs.len() >= 4 && open_on_thread(&mut probe, 0) > 2 && open_on_thread(&mut probe, 1) > 2
+        {
+            break;
+        }
+    }
+    assert!(
+        open_on_thread(&mut probe, 0) > 2 && open_on_thread(&mut probe, 1) > 2,
+        "connections did not spread over both threads"
+    );
+    let mut ws_in = connect(addr, "/", &["protocol-lws-packet"]);
+    let mut sent = Vec::new();
+    for i in 0..200usize {
+        let body = format!("packet {i}");
+        let id = if i % 5 == 4 {
+            ws_in.send(Message::text(body.clone())).unwrap();
+            ws_read(&mut ws_in, 1)[0]["id"].as_u64().unwrap()
+        } else {
+            let n = posters.len();
+            id_of(&posters[i % n].post("text/plain", body.as_bytes()))
+        };
+        sent.push((id, body.into_bytes()));
+    }
+    for (k, sub) in subs.iter_mut().enumerate() {
+        let got = ws_read(sub, sent.len());
+        for (v, (id, body)) in got.iter().zip(&sent) {
+            assert_eq!(v["id"].as_u64(), Some(*id), "subscriber {k}");
+            assert_eq!(&data_of(v), body, "subscriber {k}");
+        }
+    }
+}
+
 #[test]
 fn a_stop_ends_event_streams_and_long_polls_cleanly() {
     let (s, _) = site("");
