@@ -23,7 +23,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-
 /// Bytes of each POSTed body.
 const BODY: usize = 128;
 
@@ -101,11 +100,17 @@ fn frames(buf: &[u8]) -> (Vec<(u8, std::ops::Range<usize>)>, usize) {
     while buf.len() >= at + 2 {
         let op = buf[at] & 0x0f;
         let (len, hdr) = match buf[at + 1] & 0x7f {
-            126 if buf.len() >= at + 4 => (usize::from(u16::from_be_bytes([buf[at + 2], buf[at + 3]])), 4),
+            126 if buf.len() >= at + 4 => (
+                usize::from(u16::from_be_bytes([buf[at + 2], buf[at + 3]])),
+                4,
+            ),
             127 if buf.len() >= at + 10 => {
                 let mut b = [0u8; 8];
                 b.copy_from_slice(&buf[at + 2..at + 10]);
-                (usize::try_from(u64::from_be_bytes(b)).unwrap_or(usize::MAX), 10)
+                (
+                    usize::try_from(u64::from_be_bytes(b)).unwrap_or(usize::MAX),
+                    10,
+                )
             }
             126 | 127 => break,
             n => (usize::from(n), 2),
