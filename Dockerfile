@@ -1,9 +1,13 @@
-# syntax=docker/dockerfile:1
 # Comlink's lwsws in a container. Two stages: cargo builds in the Rust image,
 # then packaging/install.sh installs that build into a slim Debian image.
 # CI runs the very same two install.sh steps into a temporary root and serves
 # from the result (server/tests/ops_packaging.rs), so this file is tested
 # even where no Docker engine runs.
+#
+# It needs BuildKit (RUN --mount): the default from Docker 23 with buildx;
+# with Debian's docker.io 20.10, set DOCKER_BUILDKIT=1. There is no
+# "# syntax=" line on purpose: BuildKit's built-in frontend has everything
+# used here, so an offline builder does not have to pull one.
 #
 #   docker build -t comlink .
 #   docker run --rm -p 7681:7681 comlink          # http://localhost:7681/
