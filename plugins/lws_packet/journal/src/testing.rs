@@ -70,32 +70,35 @@ impl Redis {
         }
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
+        let child = spawn(port, dir.path());
         let r = Redis {
             child,
             port,
             _dir: dir,
         };
+        r.wait_ready();
+        Some(r)
+    }
+
+    fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(Instant::now() < deadline, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Some(r)
+    }
+
+    /// Kills the server (as a crash would), leaving its data.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port and data (after [`Redis::kill`]).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn(self.port, self._dir.path());
+        self.wait_ready();
     }
 
     /// `redis://127.0.0.1:PORT/`.
@@ -109,6 +112,18 @@ impl Drop for Redis {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn spawn(port: u16, dir: &std::path::Path) -> Child {
+    Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "yes"])
+        .args(["--appendfsync", "always"])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start redis-server")
 }
 
 /// A loopback port nothing listens on (just now).

@@ -168,3 +168,52 @@ fn a_foreign_stream_or_an_unreachable_redis_is_refused_with_the_reason() {
     let e = Service::open(s, n).unwrap_err();
     assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
 }
+
+#[test]
+fn a_redis_restart_fails_appends_meanwhile_and_loses_nothing_acknowledged() {
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
+    let (na, pa) = waker();
+    let (nb, pb) = waker();
+    let a = Service::open(settings(&redis, "crash"), na).unwrap();
+    let b = Service::open(settings(&redis, "crash"), nb).unwrap();
+    let (ca, cb) = (a.client(), b.client());
+    for i in 0..20u64 {
+        ca.append(i, String::new(), format!("before {i}").into_bytes());
+    }
+    assert_eq!(ids(&collect(&ca, &pa, 20)), (1..=20).collect::<Vec<_>>());
+    until_committed(&b, 20);
+    // Redis goes away: appends are answered as not recorded, never as ids.
+    redis.kill();
+    ca.append(99, String::new(), b"while down".to_vec());
+    match collect(&ca, &pa, 1).pop() {
+        Some(Event::Recorded {
+            token: 99,
+            result: Err(why),
+        }) => assert!(why.contains("redis"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    // It comes back (appendfsync always: everything acknowledged is there);
+    // both services carry on without being reopened, ids continue, and the
+    // other service's follower delivers the new packets.
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let next = loop {
+        ca.append(100, String::new(), b"after".to_vec());
+        match collect(&ca, &pa, 1).pop() {
+            Some(Event::Recorded { result: Ok(id), .. }) => break id,
+            _ => assert!(Instant::now() < deadline, "appends never worked again"),
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(next > 20, "id {next} reused");
+    until_committed(&b, next);
+    let chunk = fetch(&cb, &pb, 1);
+    let got: Vec<(u64, Vec<u8>)> = chunk.packets.into_iter().map(|p| (p.id, p.data)).collect();
+    assert_eq!(got.len(), next as usize, "{got:?}");
+    for (id, data) in &got[..20] {
+        assert_eq!(data, format!("before {}", id - 1).as_bytes());
+    }
+    assert_eq!(got.last().unwrap(), &(next, b"after".to_vec()));
+}
