@@ -41,8 +41,19 @@ use crate::store::{Appender, Follower, Opened, Store};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long one command may take (a follower's `XREAD BLOCK` adds its wait).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
-/// Entries asked for per `XRANGE`/`XREAD`.
+/// Most entries asked for per `XRANGE`/`XREAD`.
 const READ_COUNT: usize = 512;
+/// Fewest entries asked for per `XRANGE`/`XREAD`.
+const MIN_READ_COUNT: usize = 16;
+/// Bytes one reply may bring at worst (entries x `max-packet-bytes`): the
+/// number of entries asked for is cut to fit, down to [`MIN_READ_COUNT`].
+const READ_BUDGET: usize = 64 << 20;
+
+/// Entries per read, so that a reply of the largest packets stays near
+/// [`READ_BUDGET`] while small packets still come many per round trip.
+fn read_count(max_packet: usize) -> usize {
+    (READ_BUDGET / max_packet.max(1)).clamp(MIN_READ_COUNT, READ_COUNT)
+}
 
 fn err(e: impl std::fmt::Display) -> io::Error {
     io::Error::other(format!("redis: {e}"))
@@ -209,6 +220,7 @@ struct Figures {
 pub struct RedisStore {
     url: String,
     key: String,
+    count: usize,
     link: Mutex<Link>,
     figures: Arc<Figures>,
 }
@@ -232,13 +244,15 @@ pub struct RedisAppender {
 /// The follower: new packets, whoever appended them.
 pub struct RedisFollower {
     key: String,
+    count: usize,
     link: Link,
 }
 
 /// Connects to `url`, checks the server and the stream `key`, and returns
-/// the store's halves. Opening fails (naming why) when Redis cannot be
-/// reached, is older than 7.0, or `key` holds a stream lwsws did not write.
-pub fn open(url: &str, key: &str, fsync: Fsync) -> io::Result<Opened> {
+/// the store's halves (reads sized for packets up to `max_packet` bytes).
+/// Opening fails (naming why) when Redis cannot be reached, is older than
+/// 7.0, or `key` holds a stream lwsws did not write.
+pub fn open(url: &str, key: &str, fsync: Fsync, max_packet: usize) -> io::Result<Opened> {
     let client = redis::Client::open(url).map_err(|e| err(format!("{url}: {e}")))?;
     let mut link = Link::new(&client);
     let at = |e: io::Error| io::Error::other(format!("{url}: {e}"));
@@ -275,9 +289,11 @@ pub fn open(url: &str, key: &str, fsync: Fsync) -> io::Result<Opened> {
     figures.first_id.store(first_id, Ordering::Release);
     let mut follow = Link::new(&client);
     follow.extra_wait = Duration::from_secs(1);
+    let count = read_count(max_packet);
     let store = RedisStore {
         url: url.to_string(),
         key: key.to_string(),
+        count,
         link: Mutex::new(Link::new(&client)),
         figures: figures.clone(),
     };
@@ -292,6 +308,7 @@ pub fn open(url: &str, key: &str, fsync: Fsync) -> io::Result<Opened> {
         appender: Box::new(appender),
         follower: Some(Box::new(RedisFollower {
             key: key.to_string(),
+            count,
             link: follow,
         })),
         recovery: rec,
@@ -354,7 +371,7 @@ impl Store for RedisStore {
                     .arg(format!("0-{next}"))
                     .arg(format!("0-{upto}"))
                     .arg("COUNT")
-                    .arg(READ_COUNT)
+                    .arg(self.count)
                     .query(c)
             })?;
             let got = entries(&reply)?;
@@ -372,7 +389,7 @@ impl Store for RedisStore {
                 }
                 break;
             }
-            let last_page = got.len() < READ_COUNT;
+            let last_page = got.len() < self.count;
             for p in got {
                 if bytes >= max_bytes.max(1) {
                     break;
@@ -552,7 +569,7 @@ impl Follower for RedisFollower {
         let reply: Value = self.link.with(|c| {
             redis::cmd("XREAD")
                 .arg("COUNT")
-                .arg(READ_COUNT)
+                .arg(self.count)
                 .arg("BLOCK")
                 .arg(ms)
                 .arg("STREAMS")
@@ -584,6 +601,14 @@ mod tests {
 
     fn bulk(s: &str) -> Value {
         Value::BulkString(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn reads_are_sized_by_the_largest_packet() {
+        assert_eq!(read_count(128), READ_COUNT);
+        assert_eq!(read_count(1 << 20), 64);
+        assert_eq!(read_count(64 << 20), MIN_READ_COUNT);
+        assert_eq!(read_count(0), READ_COUNT);
     }
 
     #[test]

@@ -156,7 +156,12 @@ impl Service {
                     recovery,
                 }
             }
-            Backend::Redis(url) => crate::redis::open(url, &settings.redis_key, settings.fsync)?,
+            Backend::Redis(url) => crate::redis::open(
+                url,
+                &settings.redis_key,
+                settings.fsync,
+                settings.max_packet_bytes,
+            )?,
         };
         let Opened {
             store,
