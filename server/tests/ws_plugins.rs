@@ -727,3 +727,50 @@ fn a_panicking_rust_plugin_closes_only_its_connection() {
     c.send(Message::text("new")).unwrap();
     assert_eq!(next_message(&mut c).as_deref(), Some("new"));
 }
+
+#[test]
+fn mirror_reaches_members_on_every_service_thread() {
+    let s = Site::with_plugins(r#""count-threads": "2", "metrics-path": "/metrics""#, |p| {
+        install_builtins(p, &["lws_mirror"])
+    });
+    s.conf_d(
+        "v",
+        &format!(
+            r#"{{"vhosts": [{{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
+            "ws-protocols": [{{"{MIRROR}": {{"status": "ok"}}}}]}}]}}"#
+        ),
+    );
+    let srv = s.start();
+    // Members on both threads, each joined once all are connected: its own
+    // greeting comes back only if the mirror reaches it.
+    let mut members = crate::support::threads::spread(&srv, 4, 2, || {
+        connect(srv.addr(7681), &mirror_path("smp"), &[MIRROR])
+    });
+    for (i, ws) in members.iter_mut().enumerate() {
+        greet(ws, &format!("m{i}")).unwrap_or_else(|| panic!("m{i} closed on joining"));
+    }
+    let mut expected = Vec::new();
+    for (i, ws) in members.iter_mut().enumerate() {
+        for r in 0..2 {
+            let text = format!("m{i}-{r}");
+            ws.send(Message::text(text.clone())).unwrap();
+            expected.push(text);
+        }
+    }
+    expected.sort();
+    let seen: Vec<Vec<String>> = members
+        .iter_mut()
+        .map(|ws| (0..expected.len()).map(|_| next_mirrored(ws)).collect())
+        .collect();
+    for (i, s) in seen.iter().enumerate() {
+        let mut sorted = s.clone();
+        sorted.sort();
+        assert_eq!(sorted, expected, "member {i}");
+        assert_eq!(s, &seen[0], "member {i}'s order");
+    }
+    assert!(
+        !srv.log_text().contains("not a live connection"),
+        "{}",
+        srv.log_text()
+    );
+}

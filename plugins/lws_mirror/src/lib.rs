@@ -20,16 +20,23 @@
 //!   the `max-message` option) before it is queued; text stays text and
 //!   binary stays binary.
 //!
+//! * With `count-threads` > 1 the members of an instance may live on
+//!   different service threads, and a connection may only be touched from
+//!   its own: what one member's callback does to another (wake it, pause or
+//!   resume its reading, its timeout) is queued for that member's thread,
+//!   which `lws_cancel_service` wakes to do it.
+//!
 //! Per-vhost options: `max-message` (bytes, default
 //! [`DEFAULT_MAX_MESSAGE`]). See README.md for how this differs from lws.
 
 #![deny(unsafe_code)]
 
 use std::collections::VecDeque;
-use std::ffi::CStr;
+use std::ffi::{c_int, CStr};
+use std::thread::ThreadId;
 
 use comlink_plugin_api::abi::{LLL_INFO, LLL_NOTICE};
-use comlink_plugin_api::protocol::log;
+use comlink_plugin_api::protocol::{cancel_service, log};
 use comlink_plugin_api::{Action, Connection, Options, Protocol, Vhost};
 
 /// Slots in an instance's ring; one stays free, as in lws's `lws_ring`.
@@ -56,9 +63,29 @@ struct Message {
     data: Box<[u8]>,
 }
 
+/// What one member's callback does to another member's connection.
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Writable,
+    Receiving(bool),
+    Timeout(u32),
+}
+
+impl Op {
+    fn apply(self, conn: Connection) {
+        match self {
+            Op::Writable => conn.request_writable(),
+            Op::Receiving(on) => conn.set_receiving(on),
+            Op::Timeout(secs) => conn.set_timeout(secs),
+        }
+    }
+}
+
 /// One connection of an instance.
 struct Member {
     conn: Connection,
+    /// The service thread it lives on.
+    thread: ThreadId,
     /// Sequence number of the next message to send it.
     next: u64,
     /// Its slow-member timeout is running.
@@ -73,6 +100,8 @@ struct Instance {
     first: u64,
     members: Vec<Member>,
     rx_enabled: bool,
+    /// Operations waiting for their member's own thread.
+    pending: Vec<(ThreadId, Connection, Op)>,
 }
 
 impl Instance {
@@ -83,6 +112,38 @@ impl Instance {
             first: 0,
             members: Vec::new(),
             rx_enabled: true,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Does `op` on member `mi` now if it lives on this thread, else
+    /// queues it for its thread (and wakes the threads).
+    fn act(&mut self, mi: usize, op: Op) {
+        let m = &self.members[mi];
+        if m.thread == std::thread::current().id() {
+            op.apply(m.conn);
+        } else {
+            // Every time: that thread may have done its share already
+            // (the host sends one wake-up per thread however often asked).
+            self.pending.push((m.thread, m.conn, op));
+            cancel_service();
+        }
+    }
+
+    /// Does the queued operations of this thread's members (those still
+    /// members); the others stay for their threads.
+    fn run_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let here = std::thread::current().id();
+        let (mine, others): (Vec<_>, Vec<_>) =
+            self.pending.drain(..).partition(|(t, _, _)| *t == here);
+        self.pending = others;
+        for (_, conn, op) in mine {
+            if self.members.iter().any(|m| m.conn == conn) {
+                op.apply(conn);
+            }
         }
     }
 
@@ -100,8 +161,8 @@ impl Instance {
     }
 
     fn set_rx(&mut self, on: bool) {
-        for m in &self.members {
-            m.conn.set_receiving(on);
+        for mi in 0..self.members.len() {
+            self.act(mi, Op::Receiving(on));
         }
         self.rx_enabled = on;
         log(
@@ -115,9 +176,9 @@ impl Instance {
         );
     }
 
-    fn writable_all(&self) {
-        for m in &self.members {
-            m.conn.request_writable();
+    fn writable_all(&mut self) {
+        for mi in 0..self.members.len() {
+            self.act(mi, Op::Writable);
         }
     }
 
@@ -161,12 +222,15 @@ impl Instance {
             }
         }
         let waiting = self.first < self.end();
-        for m in &mut self.members {
+        for mi in 0..self.members.len() {
+            let m = &mut self.members[mi];
             let holds_oldest = waiting && m.next == self.first;
             if holds_oldest != m.on_notice {
-                m.conn
-                    .set_timeout(if holds_oldest { SLOW_MEMBER_SECS } else { 0 });
                 m.on_notice = holds_oldest;
+                self.act(
+                    mi,
+                    Op::Timeout(if holds_oldest { SLOW_MEMBER_SECS } else { 0 }),
+                );
             }
         }
     }
@@ -247,6 +311,7 @@ impl Protocol for LwsMirror {
         let inst = vhd.instance(&name)?;
         inst.members.push(Member {
             conn,
+            thread: std::thread::current().id(),
             next: inst.first,
             on_notice: false,
         });
@@ -332,6 +397,10 @@ impl Protocol for LwsMirror {
         Action::Continue
     }
 
+    fn vhost_event(vhd: &mut State, _vhost: Vhost, _reason: c_int) {
+        LwsMirror::run_pending(vhd);
+    }
+
     fn closed(vhd: &mut State, s: Session, conn: Connection) {
         let Some(ii) = vhd.instances.iter().position(|i| i.name == s.instance) else {
             return;
@@ -349,6 +418,16 @@ impl Protocol for LwsMirror {
         } else {
             // It may have held the oldest message: that frees room.
             inst.police();
+        }
+    }
+}
+
+impl LwsMirror {
+    /// `EVENT_WAIT_CANCELLED` (and any other vhost event): this thread's
+    /// share of the queued operations.
+    fn run_pending(vhd: &mut State) {
+        for inst in &mut vhd.instances {
+            inst.run_pending();
         }
     }
 }

@@ -15,6 +15,7 @@ use serde_json::Value;
 use tungstenite::Message;
 
 use crate::support::plugins::install_builtins;
+use crate::support::threads::spread;
 use crate::support::ws::{connect, Client};
 use crate::support::{read_response, Raw, Server, Site};
 
@@ -426,17 +427,6 @@ fn long_poll_waits_for_the_next_packet_or_answers_empty() {
     assert_eq!(r.status, 400);
 }
 
-/// Connections open on service thread `tsi`, from the metrics endpoint.
-fn open_on_thread(http: &mut Http, tsi: usize) -> u64 {
-    let r = http.get("/metrics");
-    let text = String::from_utf8_lossy(&r.body).to_string();
-    let key = format!("comlink_connections_open{{thread=\"{tsi}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&key))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {key} in {text}"))
-}
-
 #[test]
 fn with_two_service_threads_every_subscriber_gets_every_packet() {
     let s = Site::with_plugins(r#""count-threads": "2", "metrics-path": "/metrics""#, |p| {
@@ -446,24 +436,9 @@ fn with_two_service_threads_every_subscriber_gets_every_packet() {
     packet_vhost(&s, &j, "");
     let srv = s.start();
     let addr = srv.addr(7681);
-    // Subscribers and producers on both threads (the kernel hands each
-    // connection to one of them; open more until both have some).
-    let mut subs: Vec<Client> = Vec::new();
-    let mut posters: Vec<Http> = Vec::new();
-    let mut probe = Http::new(addr);
-    for _ in 0..64 {
-        subs.push(subscribe(&srv, ""));
-        posters.push(Http::new(addr));
-        let _ = posters.last_mut().unwrap().get(&format!("{MOUNT}/stats"));
-        if subs.len() >= 4 && open_on_thread(&mut probe, 0) > 2 && open_on_thread(&mut probe, 1) > 2
-        {
-            break;
-        }
-    }
-    assert!(
-        open_on_thread(&mut probe, 0) > 2 && open_on_thread(&mut probe, 1) > 2,
-        "connections did not spread over both threads"
-    );
+    // Subscribers and producers on both threads.
+    let mut subs = spread(&srv, 4, 2, || subscribe(&srv, ""));
+    let mut posters = spread(&srv, 4, 2, || Http::new(addr));
     let mut ws_in = connect(addr, "/", &["protocol-lws-packet"]);
     let mut sent = Vec::new();
     for i in 0..200usize {

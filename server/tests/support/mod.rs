@@ -6,6 +6,7 @@
 pub mod chromium;
 pub mod plugins;
 pub mod redis;
+pub mod threads;
 pub mod ws;
 
 use std::collections::HashMap;
