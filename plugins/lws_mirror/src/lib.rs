@@ -63,6 +63,15 @@ struct Message {
     data: Box<[u8]>,
 }
 
+thread_local! {
+    /// This service thread (cached: `thread::current()` clones an `Arc`).
+    static HERE: ThreadId = std::thread::current().id();
+}
+
+fn here() -> ThreadId {
+    HERE.with(|t| *t)
+}
+
 /// What one member's callback does to another member's connection.
 #[derive(Clone, Copy, Debug)]
 enum Op {
@@ -120,7 +129,7 @@ impl Instance {
     /// queues it for its thread (and wakes the threads).
     fn act(&mut self, mi: usize, op: Op) {
         let m = &self.members[mi];
-        if m.thread == std::thread::current().id() {
+        if m.thread == here() {
             op.apply(m.conn);
         } else {
             // Every time: that thread may have done its share already
@@ -136,7 +145,7 @@ impl Instance {
         if self.pending.is_empty() {
             return;
         }
-        let here = std::thread::current().id();
+        let here = here();
         let (mine, others): (Vec<_>, Vec<_>) =
             self.pending.drain(..).partition(|(t, _, _)| *t == here);
         self.pending = others;
@@ -311,7 +320,7 @@ impl Protocol for LwsMirror {
         let inst = vhd.instance(&name)?;
         inst.members.push(Member {
             conn,
-            thread: std::thread::current().id(),
+            thread: here(),
             next: inst.first,
             on_notice: false,
         });

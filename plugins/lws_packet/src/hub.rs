@@ -30,6 +30,15 @@ use packet_journal::feed::FETCH_BYTES;
 use packet_journal::metrics::Metrics;
 use packet_journal::{envelope, Client, Event, Feed, Service, Since, Step};
 
+thread_local! {
+    /// This service thread (cached: `thread::current()` clones an `Arc`).
+    static HERE: ThreadId = std::thread::current().id();
+}
+
+fn here() -> ThreadId {
+    HERE.with(|t| *t)
+}
+
 /// Our timer reason (`Vhost::schedule`).
 pub const TICK_REASON: c_int = LWS_CALLBACK_USER + 0x5a;
 /// A long-poll's deadline (scheduled for each one that waits).
@@ -228,7 +237,7 @@ impl Hub {
     fn token(&mut self) -> u64 {
         let t = self.next_token;
         self.next_token += 1;
-        self.owners.insert(t, std::thread::current().id());
+        self.owners.insert(t, here());
         t
     }
 
@@ -239,7 +248,7 @@ impl Hub {
             return;
         };
         match self.owners.get(&token) {
-            Some(t) if *t != std::thread::current().id() => {
+            Some(t) if *t != here() => {
                 self.pending.entry(*t).or_default().push(token);
             }
             _ => c.conn().request_writable(),
@@ -258,7 +267,7 @@ impl Hub {
         if self.pending.is_empty() {
             return;
         }
-        if let Some(mine) = self.pending.remove(&std::thread::current().id()) {
+        if let Some(mine) = self.pending.remove(&here()) {
             for t in mine {
                 if let Some(c) = self.conns.get(&t) {
                     c.conn().request_writable();
