@@ -79,7 +79,10 @@ fn cgi_over_its_timeout_is_killed_with_its_children() {
         b"GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(r.status, 504);
-    assert!(srv.log_text().contains("killed"), "{}", srv.log_text());
+    // The log line is read from the server's stderr by another thread: it
+    // may arrive just after the answer.
+    let logged = crate::support::eventually(5, || srv.log_text().contains("killed"));
+    assert!(logged, "{}", srv.log_text());
     // Its whole process group is gone (no `sleep 30` left behind by it).
     let gone = crate::support::eventually(5, || {
         let out = std::process::Command::new("pgrep")
