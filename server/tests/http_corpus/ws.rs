@@ -1,11 +1,11 @@
 //! WebSocket protocol violations (RFC 6455 close codes) and message limits.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use super::{closed_within, site, site_with};
-use crate::support::ws::{frame, raw_handshake};
+use crate::support::ws::{frame, raw_handshake, read_frame};
 
 /// A WebSocket on `protocol`, handshake done.
 fn open(addr: SocketAddr, protocol: &str) -> TcpStream {
@@ -19,24 +19,9 @@ fn open(addr: SocketAddr, protocol: &str) -> TcpStream {
 fn close_code(s: &mut TcpStream) -> u16 {
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     for _ in 0..200 {
-        let mut h = [0u8; 2];
-        s.read_exact(&mut h).expect("a close frame before the end");
-        let len = match h[1] & 0x7f {
-            126 => {
-                let mut b = [0u8; 2];
-                s.read_exact(&mut b).unwrap();
-                u64::from(u16::from_be_bytes(b))
-            }
-            127 => {
-                let mut b = [0u8; 8];
-                s.read_exact(&mut b).unwrap();
-                u64::from_be_bytes(b)
-            }
-            n => u64::from(n),
-        };
-        let mut payload = vec![0; len as usize];
-        s.read_exact(&mut payload).unwrap();
-        if h[0] & 0x0f == 0x8 {
+        let f = read_frame(s);
+        if f.opcode == 0x8 {
+            let payload = f.payload;
             assert!(payload.len() >= 2, "close without a code");
             return u16::from_be_bytes([payload[0], payload[1]]);
         }
