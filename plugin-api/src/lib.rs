@@ -48,5 +48,6 @@ pub mod form;
 pub mod protocol;
 #[allow(unsafe_code)]
 pub mod sys;
+pub mod threads;
 
 pub use protocol::{Action, Connection, Options, Protocol, Vhost};

@@ -36,7 +36,8 @@ use std::ffi::{c_int, CStr};
 use std::thread::ThreadId;
 
 use comlink_plugin_api::abi::{LLL_INFO, LLL_NOTICE};
-use comlink_plugin_api::protocol::{cancel_service, log};
+use comlink_plugin_api::protocol::log;
+use comlink_plugin_api::threads::{service_thread, ForThread};
 use comlink_plugin_api::{Action, Connection, Options, Protocol, Vhost};
 
 /// Slots in an instance's ring; one stays free, as in lws's `lws_ring`.
@@ -61,15 +62,6 @@ pub struct LwsMirror;
 struct Message {
     binary: bool,
     data: Box<[u8]>,
-}
-
-thread_local! {
-    /// This service thread (cached: `thread::current()` clones an `Arc`).
-    static HERE: ThreadId = std::thread::current().id();
-}
-
-fn here() -> ThreadId {
-    HERE.with(|t| *t)
 }
 
 /// What one member's callback does to another member's connection.
@@ -110,7 +102,7 @@ struct Instance {
     members: Vec<Member>,
     rx_enabled: bool,
     /// Operations waiting for their member's own thread.
-    pending: Vec<(ThreadId, Connection, Op)>,
+    pending: ForThread<(Connection, Op)>,
 }
 
 impl Instance {
@@ -121,35 +113,25 @@ impl Instance {
             first: 0,
             members: Vec::new(),
             rx_enabled: true,
-            pending: Vec::new(),
+            pending: ForThread::default(),
         }
     }
 
     /// Does `op` on member `mi` now if it lives on this thread, else
-    /// queues it for its thread (and wakes the threads).
+    /// queues it for its thread.
     fn act(&mut self, mi: usize, op: Op) {
         let m = &self.members[mi];
-        if m.thread == here() {
+        if m.thread == service_thread() {
             op.apply(m.conn);
         } else {
-            // Every time: that thread may have done its share already
-            // (the host sends one wake-up per thread however often asked).
-            self.pending.push((m.thread, m.conn, op));
-            cancel_service();
+            self.pending.push(m.thread, (m.conn, op));
         }
     }
 
     /// Does the queued operations of this thread's members (those still
-    /// members); the others stay for their threads.
+    /// members).
     fn run_pending(&mut self) {
-        if self.pending.is_empty() {
-            return;
-        }
-        let here = here();
-        let (mine, others): (Vec<_>, Vec<_>) =
-            self.pending.drain(..).partition(|(t, _, _)| *t == here);
-        self.pending = others;
-        for (_, conn, op) in mine {
+        for (conn, op) in self.pending.take_mine() {
             if self.members.iter().any(|m| m.conn == conn) {
                 op.apply(conn);
             }
@@ -320,7 +302,7 @@ impl Protocol for LwsMirror {
         let inst = vhd.instance(&name)?;
         inst.members.push(Member {
             conn,
-            thread: here(),
+            thread: service_thread(),
             next: inst.first,
             on_notice: false,
         });

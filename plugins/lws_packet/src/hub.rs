@@ -24,20 +24,12 @@ use comlink_plugin_api::abi::{
     self, LWS_CALLBACK_USER, WSI_TOKEN_HTTP_CONTENT_LENGTH, WSI_TOKEN_HTTP_CONTENT_TYPE,
     WSI_TOKEN_HTTP_TRANSFER_ENCODING,
 };
-use comlink_plugin_api::protocol::{cancel_service, log, server_stopping};
+use comlink_plugin_api::protocol::{log, server_stopping};
+use comlink_plugin_api::threads::{service_thread, ForThread};
 use comlink_plugin_api::{Action, Connection, Vhost};
 use packet_journal::feed::FETCH_BYTES;
 use packet_journal::metrics::Metrics;
 use packet_journal::{envelope, Client, Event, Feed, Service, Since, Step};
-
-thread_local! {
-    /// This service thread (cached: `thread::current()` clones an `Arc`).
-    static HERE: ThreadId = std::thread::current().id();
-}
-
-fn here() -> ThreadId {
-    HERE.with(|t| *t)
-}
 
 /// Our timer reason (`Vhost::schedule`).
 pub const TICK_REASON: c_int = LWS_CALLBACK_USER + 0x5a;
@@ -163,7 +155,7 @@ pub struct Hub {
     /// The service thread of each connection (by token).
     owners: HashMap<u64, ThreadId>,
     /// Wake-ups waiting for their connection's own thread.
-    pending: HashMap<ThreadId, Vec<u64>>,
+    pending: ForThread<u64>,
 }
 
 impl Reply {
@@ -221,7 +213,7 @@ impl Hub {
             metrics_armed: false,
             stopping: false,
             owners: HashMap::new(),
-            pending: HashMap::new(),
+            pending: ForThread::default(),
         }
     }
 
@@ -237,7 +229,7 @@ impl Hub {
     fn token(&mut self) -> u64 {
         let t = self.next_token;
         self.next_token += 1;
-        self.owners.insert(t, here());
+        self.owners.insert(t, service_thread());
         t
     }
 
@@ -248,9 +240,7 @@ impl Hub {
             return;
         };
         match self.owners.get(&token) {
-            Some(t) if *t != here() => {
-                self.pending.entry(*t).or_default().push(token);
-            }
+            Some(t) if *t != service_thread() => self.pending.push(*t, token),
             _ => c.conn().request_writable(),
         }
     }
@@ -261,21 +251,12 @@ impl Hub {
         }
     }
 
-    /// Does this thread's queued wake-ups; then, if other threads have
-    /// some, wakes them.
+    /// Does this thread's queued wake-ups.
     fn run_pending(&mut self) {
-        if self.pending.is_empty() {
-            return;
-        }
-        if let Some(mine) = self.pending.remove(&here()) {
-            for t in mine {
-                if let Some(c) = self.conns.get(&t) {
-                    c.conn().request_writable();
-                }
+        for t in self.pending.take_mine() {
+            if let Some(c) = self.conns.get(&t) {
+                c.conn().request_writable();
             }
-        }
-        if !self.pending.is_empty() {
-            cancel_service();
         }
     }
 
