@@ -177,9 +177,12 @@ fn entries(v: &Value) -> io::Result<Vec<Packet>> {
     }
 }
 
-/// What the server says about the stream: (length, first id, last id ever
-/// given), or `None` when the key does not exist.
-fn stream_info(c: &mut Connection, key: &str) -> redis::RedisResult<Option<(u64, u64, u64)>> {
+/// A stream's (length, first id, last id ever given).
+type StreamInfo = (u64, u64, u64);
+
+/// What the server says about the stream, or `None` when the key does not
+/// exist.
+fn stream_info(c: &mut Connection, key: &str) -> redis::RedisResult<Option<StreamInfo>> {
     let exists: i64 = redis::cmd("EXISTS").arg(key).query(c)?;
     if exists == 0 {
         return Ok(None);
@@ -412,21 +415,33 @@ impl Store for RedisStore {
 }
 
 impl RedisAppender {
-    /// Re-reads the stream's oldest id and size.
-    fn refresh(&mut self) {
+    /// The stream now: (length, first id, last id) or `None` when the key
+    /// does not exist, and Redis's estimate of its memory use.
+    fn read_figures(&mut self) -> io::Result<(Option<StreamInfo>, Option<u64>)> {
         let key = self.key.clone();
-        if let Ok(info) = self.link.with(|c| stream_info(c, &key)) {
-            let first = info.map_or(1, |(_, first, _)| first);
-            self.figures.first_id.store(first, Ordering::Release);
-        }
-        let key = self.key.clone();
-        if let Ok(Some(n)) = self.link.with(|c| {
+        let info = self.link.with(|c| stream_info(c, &key))?;
+        let used = self.link.with(|c| {
             redis::cmd("MEMORY")
                 .arg("USAGE")
                 .arg(&key)
                 .query::<Option<u64>>(c)
-        }) {
+        })?;
+        Ok((info, used))
+    }
+
+    /// Publishes the stream's oldest id and size (for readers and figures).
+    fn store_figures(&self, info: Option<StreamInfo>, used: Option<u64>) {
+        let first = info.map_or(1, |(_, first, _)| first);
+        self.figures.first_id.store(first, Ordering::Release);
+        if let Some(n) = used {
             self.figures.bytes.store(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Re-reads and publishes the stream's oldest id and size.
+    fn refresh(&mut self) {
+        if let Ok((info, used)) = self.read_figures() {
+            self.store_figures(info, used);
         }
     }
 
@@ -456,49 +471,51 @@ impl RedisAppender {
         Ok(lo)
     }
 
+    /// Trims the stream described by `info` and `used` (as
+    /// [`RedisAppender::read_figures`] gives them) to the retention limits;
+    /// true when something was trimmed.
     fn trim(
         &mut self,
+        info: Option<StreamInfo>,
+        used: Option<u64>,
         max_bytes: Option<u64>,
         max_age_ms: Option<i64>,
         now_ms: i64,
-    ) -> io::Result<()> {
-        let key = self.key.clone();
-        let Some((len, first, last)) = self.link.with(|c| stream_info(c, &key))? else {
-            return Ok(());
+    ) -> io::Result<bool> {
+        let Some((len, first, last)) = info.filter(|(len, _, _)| *len > 0) else {
+            return Ok(false);
         };
-        if len == 0 {
-            return Ok(());
-        }
+        let key = self.key.clone();
+        let mut trimmed = 0;
         if let Some(age) = max_age_ms {
             let keep = self.first_newer(first, last, now_ms.saturating_sub(age))?;
             if keep > first {
-                self.link.with(|c| {
+                trimmed += self.link.with(|c| {
                     redis::cmd("XTRIM")
                         .arg(&key)
                         .arg("MINID")
                         .arg(format!("0-{keep}"))
-                        .query::<i64>(c)
+                        .query::<u64>(c)
                 })?;
             }
         }
-        if let Some(max) = max_bytes {
-            let used: Option<u64> = self
-                .link
-                .with(|c| redis::cmd("MEMORY").arg("USAGE").arg(&key).query(c))?;
-            let len: u64 = self.link.with(|c| redis::cmd("XLEN").arg(&key).query(c))?;
-            if let Some(used) = used.filter(|u| *u > max && len > 0) {
+        if let (Some(max), Some(used)) = (max_bytes, used) {
+            // After an age trim, the estimate is of the longer stream:
+            // scale what is left.
+            let len = len - trimmed.min(len);
+            if used > max && len > 0 {
                 let keep = u64::try_from(u128::from(len) * u128::from(max) / u128::from(used))
                     .unwrap_or(len);
-                self.link.with(|c| {
+                trimmed += self.link.with(|c| {
                     redis::cmd("XTRIM")
                         .arg(&key)
                         .arg("MAXLEN")
                         .arg(keep)
-                        .query::<i64>(c)
+                        .query::<u64>(c)
                 })?;
             }
         }
-        Ok(())
+        Ok(trimmed > 0)
     }
 }
 
@@ -553,12 +570,20 @@ impl Appender for RedisAppender {
     }
 
     fn retain(&mut self, max_bytes: Option<u64>, max_age_ms: Option<i64>, now_ms: i64) {
-        if max_bytes.is_some() || max_age_ms.is_some() {
-            // A failure here is retried on the next round; the packets
-            // stay, which loses nothing.
-            let _ = self.trim(max_bytes, max_age_ms, now_ms);
+        let Ok((info, used)) = self.read_figures() else {
+            return;
+        };
+        // A failed trim is retried on the next round; the packets stay,
+        // which loses nothing.
+        let trimmed = (max_bytes.is_some() || max_age_ms.is_some())
+            && self
+                .trim(info, used, max_bytes, max_age_ms, now_ms)
+                .unwrap_or(false);
+        if trimmed {
+            self.refresh();
+        } else {
+            self.store_figures(info, used);
         }
-        self.refresh();
     }
 }
 
