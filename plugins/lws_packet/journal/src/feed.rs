@@ -309,13 +309,30 @@ mod tests {
         }
         let first = svc.first_id();
         assert!(first > 1, "retention ran");
+        // Retention may still be dropping segments while the feed reads, so
+        // where the gaps end is not fixed; what is fixed is that every id
+        // after 3 is accounted for, in order, as a gap or as a packet.
         let mut f = Feed::new(&svc, Since::After(3), None);
         let got = drain(&mut f, &svc, &c);
-        assert_eq!(got[0], format!("gap 4-{}", first - 1));
-        assert_eq!(got[1], first.to_string());
-        assert_eq!(got.last().unwrap(), "2000");
-        assert_eq!(got.len() as u64, 1 + 2001 - first);
+        assert!(got[0].starts_with("gap 4-"), "{:?}", &got[..2]);
+        let mut next = 4u64;
+        for m in &got {
+            match m.strip_prefix("gap ") {
+                Some(range) => {
+                    let (a, b) = range.split_once('-').unwrap();
+                    assert_eq!(a.parse::<u64>().unwrap(), next, "{m}");
+                    next = b.parse::<u64>().unwrap() + 1;
+                    assert!(next >= first, "the gap ends before the journal began: {m}");
+                }
+                None => {
+                    assert_eq!(m.parse::<u64>().unwrap(), next);
+                    next += 1;
+                }
+            }
+        }
+        assert_eq!(next, 2001);
+        let oldest = svc.first_id();
         let mut f = Feed::new(&svc, Since::Oldest, None);
-        assert_eq!(drain(&mut f, &svc, &c)[0], first.to_string());
+        assert!(drain(&mut f, &svc, &c)[0].parse::<u64>().unwrap() >= oldest);
     }
 }
