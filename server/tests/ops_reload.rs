@@ -35,25 +35,6 @@ fn vhost(port: u16, name: &str) -> String {
     )
 }
 
-fn hup(srv: &crate::support::Server) {
-    let before = srv.log_text().matches("configuration reloaded").count()
-        + srv.log_text().matches("reload refused").count();
-    Command::new("kill")
-        .arg("-HUP")
-        .arg(srv.pid().to_string())
-        .status()
-        .unwrap();
-    assert!(
-        eventually(20, || {
-            let t = srv.log_text();
-            t.matches("configuration reloaded").count() + t.matches("reload refused").count()
-                > before
-        }),
-        "no reload outcome logged:\n{}",
-        srv.log_text()
-    );
-}
-
 fn version_of(msg: &str) -> &str {
     msg.split(':').next().unwrap()
 }
@@ -70,7 +51,7 @@ fn plugin_swap_and_conf_d_edit_under_live_connections() {
 
     build_swap(&plugins, "v2");
     s.conf_d("b", &vhost(7682, "second"));
-    hup(&srv);
+    srv.reload();
     assert!(
         srv.log_text().contains("configuration reloaded"),
         "{}",
@@ -114,7 +95,7 @@ fn a_broken_config_edit_is_refused_with_file_and_line() {
         "zz-broken",
         "{\n  \"vhosts\": [ { \"name\": \"x\" \"port\": 1 } ]\n}\n",
     );
-    hup(&srv);
+    srv.reload();
     let log = srv.log_text();
     assert!(log.contains("reload refused"), "{log}");
     assert!(

@@ -313,3 +313,33 @@ fn http2_requests_meet_the_http1_limits() {
     let long = format!("/{}", "x".repeat(9000));
     assert_eq!(status(&[], &long), "414 2", "a 9 kB path");
 }
+
+#[test]
+fn certificates_are_read_again_on_reload() {
+    let old = pki();
+    let s = tls_site(&old, "", true);
+    let srv = s.start();
+    assert!(https(&srv, &s, &["--http1.1"]).starts_with("HTTP/1.1 200"));
+    // A renewed certificate from another CA lands in the same files.
+    let new = pki();
+    std::fs::write(s.path("cert.pem"), &new.server_cert).unwrap();
+    std::fs::write(s.path("key.pem"), &new.server_key).unwrap();
+    std::fs::write(s.path("ca.pem"), &new.ca_pem).unwrap();
+    let before = https(&srv, &s, &[]);
+    assert!(
+        before.is_empty(),
+        "the old certificate serves until reload: {before}"
+    );
+    srv.reload();
+    let after = https(&srv, &s, &["--http2"]);
+    assert!(
+        after.starts_with("HTTP/2 200"),
+        "{after}\n{}",
+        srv.log_text()
+    );
+    std::fs::write(s.path("ca.pem"), &old.ca_pem).unwrap();
+    assert!(
+        https(&srv, &s, &[]).is_empty(),
+        "the old certificate is gone"
+    );
+}

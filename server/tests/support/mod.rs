@@ -350,6 +350,25 @@ impl Server {
         None
     }
 
+    /// Sends SIGHUP and waits up to 20 s for the reload's outcome to be
+    /// logged ("configuration reloaded" or "reload refused").
+    pub fn reload(&self) {
+        let outcomes = |t: &str| {
+            t.matches("configuration reloaded").count() + t.matches("reload refused").count()
+        };
+        let before = outcomes(&self.log_text());
+        Command::new("kill")
+            .arg("-HUP")
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap();
+        assert!(
+            eventually(20, || outcomes(&self.log_text()) > before),
+            "no reload outcome logged:\n{}",
+            self.log_text()
+        );
+    }
+
     /// Resident memory of the server (`VmRSS` of `/proc/<pid>/status`), KiB.
     pub fn rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
