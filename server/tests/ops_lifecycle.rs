@@ -24,7 +24,7 @@ fn site() -> Site {
 }
 
 #[test]
-fn sd_notify_ready_and_stopping() {
+fn sd_notify_ready_reloading_and_stopping() {
     let s = site();
     let sock_path = s.path("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
@@ -36,6 +36,11 @@ fn sd_notify_ready_and_stopping() {
         &[("NOTIFY_SOCKET", sock_path.to_str().unwrap())],
     );
     let mut buf = [0u8; 256];
+    let n = sock.recv(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("READY=1"));
+    srv.reload();
+    let n = sock.recv(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("RELOADING=1"));
     let n = sock.recv(&mut buf).unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).contains("READY=1"));
     assert_eq!(srv.signal_and_wait("TERM", 15), Some(0));
@@ -81,5 +86,27 @@ fn stopped_server_accepts_nothing_new() {
     assert!(
         std::net::TcpStream::connect(addr).is_err(),
         "listener closed"
+    );
+}
+
+#[test]
+fn log_lines_carry_a_timestamp_unless_journald_adds_one() {
+    let s = site();
+    let plain = Server::start(s.dir.path(), &[]);
+    let first = plain.log.lock().unwrap()[0].clone();
+    assert!(
+        regex::Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+            .unwrap()
+            .is_match(&first),
+        "{first}"
+    );
+    drop(plain);
+    let journald = Server::start_env(s.dir.path(), &[], &[("JOURNAL_STREAM", "8:12345")]);
+    let first = journald.log.lock().unwrap()[0].clone();
+    assert!(
+        regex::Regex::new(r"^\s*(INFO|WARN|ERROR|DEBUG) ")
+            .unwrap()
+            .is_match(&first),
+        "{first}"
     );
 }
