@@ -73,7 +73,7 @@ where
 {
     if let Some((status, why)) = crate::http::normalize::refusal(req.headers()) {
         tracing::info!("{}: refused a request: {status}: {why}", conn.peer);
-        let mut resp = status_page(status);
+        let mut resp = with_server(&site, status_page(status));
         resp.headers_mut()
             .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
         return Ok(resp);
@@ -87,7 +87,7 @@ where
                 r.status,
                 r.reason
             );
-            return Ok(status_page(r.status));
+            return Ok(with_server(&site, status_page(r.status)));
         }
     }
     let host = vhost::requested_host(&req);
@@ -105,9 +105,12 @@ where
             .path_and_query()
             .map_or("/", |p| p.as_str())
             .to_string();
-        return Ok(response::redirect(
-            StatusCode::MOVED_PERMANENTLY,
-            &format!("https://{authority}{target}"),
+        return Ok(with_server(
+            &site,
+            response::redirect(
+                StatusCode::MOVED_PERMANENTLY,
+                &format!("https://{authority}{target}"),
+            ),
         ));
     }
 
@@ -115,7 +118,7 @@ where
         return Ok(upgrade(&site, vi, conn, req));
     }
     if site.metrics_path.as_deref() == Some(req.uri().path()) {
-        return Ok(crate::ops::metrics::answer(&site));
+        return Ok(with_server(&site, crate::ops::metrics::answer(&site)));
     }
 
     let log_fields = vh.access_log.as_ref().map(|_| LogFields::of(&req));
@@ -344,6 +347,15 @@ fn not_found(vh: &VhostSite, decoded: &str) -> Response {
 
 /// Headers on every response: `Server`, STS, vhost headers, then mount
 /// headers (which win over same-named vhost ones).
+/// Adds the `Server:` header (`server-string`) to an answer given before a
+/// vhost's own headers apply: refusals, redirects to HTTPS, metrics.
+fn with_server(site: &Site, mut resp: Response) -> Response {
+    if let Some(s) = &site.server_header {
+        resp.headers_mut().insert(SERVER, s.clone());
+    }
+    resp
+}
+
 fn decorate(site: &Site, vh: &VhostSite, mount_index: Option<usize>, resp: &mut Response) {
     let h = resp.headers_mut();
     if let Some(s) = &site.server_header {
