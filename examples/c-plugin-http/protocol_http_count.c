@@ -70,8 +70,16 @@ callback_http_count(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP:
 		lws_strncpy(pss->path, in ? (const char *)in : "",
 			    sizeof(pss->path));
-		/* a request without a body is answered at once */
-		if (!lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) &&
+		/*
+		 * A request without a body is answered at once. POST, PUT and
+		 * PATCH always have one (lws reads it, up to the client's close
+		 * when no length is given), as has any request with a length or
+		 * chunked framing: those are answered at BODY_COMPLETION.
+		 */
+		if (!lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) &&
+		    !lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI) &&
+		    !lws_hdr_total_length(wsi, WSI_TOKEN_PATCH_URI) &&
+		    !lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) &&
 		    !lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING))
 			lws_callback_on_writable(wsi);
 		break;

@@ -270,6 +270,28 @@ fn callback_mounts_work_over_http2() {
     );
     assert!(out.starts_with("HTTP/2 200"), "{out}");
     assert!(out.contains("\"bytes\":7"), "{out}");
+    // A streamed upload: over HTTP/2 curl sends it with no Content-Length,
+    // its end is the stream's end; every byte reaches the plugin.
+    std::fs::write(s.path("upload"), vec![b'u'; 100_000]).unwrap();
+    let file = format!("@{}", s.path("upload").display());
+    let out = https(
+        &srv,
+        &s,
+        &[
+            "--http2",
+            "-H",
+            "Transfer-Encoding: chunked",
+            "--data-binary",
+            &file,
+            "-v",
+        ],
+    );
+    assert!(out.starts_with("HTTP/2 200"), "{out}");
+    assert!(out.contains("\"bytes\":100000"), "{out}");
+    // A POST ended with its headers: an empty body, answered.
+    let out = https(&srv, &s, &["--http2", "-X", "POST"]);
+    assert!(out.starts_with("HTTP/2 200"), "{out}");
+    assert!(out.contains("\"bytes\":0"), "{out}");
 }
 
 #[test]

@@ -131,9 +131,12 @@ impl Protocol for RustHttpCount {
     }
 
     fn open_http(_vhd: &mut State, conn: Connection, path: &str) -> Option<Count> {
-        let has_body = conn
-            .header(comlink_plugin_api::abi::WSI_TOKEN_HTTP_CONTENT_LENGTH)
-            .is_some()
+        // POST, PUT and PATCH always have a body (up to the client's close
+        // when no length is given); other requests when framing says so.
+        let has_body = matches!(conn.method(), Some("POST" | "PUT" | "PATCH"))
+            || conn
+                .header(comlink_plugin_api::abi::WSI_TOKEN_HTTP_CONTENT_LENGTH)
+                .is_some()
             || conn
                 .header(comlink_plugin_api::abi::WSI_TOKEN_HTTP_TRANSFER_ENCODING)
                 .is_some();

@@ -20,10 +20,7 @@ use std::sync::Arc;
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
-use comlink_plugin_api::abi::{
-    self, LWS_CALLBACK_USER, WSI_TOKEN_HTTP_CONTENT_LENGTH, WSI_TOKEN_HTTP_CONTENT_TYPE,
-    WSI_TOKEN_HTTP_TRANSFER_ENCODING,
-};
+use comlink_plugin_api::abi::{self, LWS_CALLBACK_USER, WSI_TOKEN_HTTP_CONTENT_TYPE};
 use comlink_plugin_api::protocol::{log, server_stopping};
 use comlink_plugin_api::threads::{service_thread, ForThread};
 use comlink_plugin_api::{Action, Connection, Vhost};
@@ -524,22 +521,16 @@ impl Hub {
                 let content_type = conn
                     .header(WSI_TOKEN_HTTP_CONTENT_TYPE)
                     .unwrap_or_else(|| "application/octet-stream".into());
-                // No Content-Length and not chunked: an empty body, and no
-                // body callbacks will come.
-                let bodiless = conn.header(WSI_TOKEN_HTTP_CONTENT_LENGTH).is_none()
-                    && conn.header(WSI_TOKEN_HTTP_TRANSFER_ENCODING).is_none();
-                let mut post = Post {
+                // The host completes every POST body, as lws does: an
+                // empty one with HTTP_BODY(NULL, 0), one without a length
+                // when the client closes its sending side.
+                let post = Post {
                     conn,
                     content_type,
                     body: Vec::new(),
                     too_big: false,
                     submitted: false,
                 };
-                if bodiless {
-                    post.submitted = true;
-                    self.client
-                        .append(token, post.content_type.clone(), Vec::new());
-                }
                 self.conns.insert(token, Conn::Post(post));
             }
             ("GET", "/events") => {

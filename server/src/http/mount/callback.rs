@@ -75,6 +75,7 @@ where
     B::Error: std::fmt::Display,
 {
     let (parts, body) = req.into_parts();
+    let body_kind = body_kind(&parts.method, &parts.headers, body.is_end_stream());
     let info = RequestInfo {
         method: parts.method.to_string(),
         path: t.path.to_string(),
@@ -83,7 +84,6 @@ where
         secure: conn.secure,
         headers: std::cell::RefCell::new(parts.headers),
     };
-    let body_kind = body_kind(&info.headers.borrow());
     let wsi = Wsi::new(
         t.site.clone(),
         t.vhost,
@@ -169,33 +169,38 @@ where
     }
 }
 
-/// How the request says its body is framed.
+/// What the plugin gets of the request body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum BodyKind {
-    /// No body (no Content-Length, not chunked).
+    /// No body callbacks (a GET, say).
     None,
-    /// `Content-Length: 0`: lws sends HTTP_BODY(NULL, 0) + completion.
+    /// lws's explicit empty body: HTTP_BODY(NULL, 0) + completion. For
+    /// `Content-Length: 0`, and for a POST, PUT or PATCH whose body is
+    /// already over (an HTTP/2 request ended with its headers): lws reads
+    /// those methods' bodies, so their plugins always get a completion.
     Empty,
-    /// A body to read.
+    /// A body to read: a length, chunked framing, a body that ends at the
+    /// client's close (see `normalize`), or HTTP/2 DATA frames.
     Some,
 }
 
-fn body_kind(h: &HeaderMap) -> BodyKind {
-    let chunked = h
-        .get(http::header::TRANSFER_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-    if chunked {
-        return BodyKind::Some;
-    }
-    match h
+fn body_kind(method: &http::Method, h: &HeaderMap, body_over: bool) -> BodyKind {
+    let zero_length = h
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
+        == Some(0);
+    if !body_over {
+        BodyKind::Some
+    } else if zero_length
+        || matches!(
+            *method,
+            http::Method::POST | http::Method::PUT | http::Method::PATCH
+        )
     {
-        Some(0) => BodyKind::Empty,
-        Some(_) => BodyKind::Some,
-        None => BodyKind::None,
+        BodyKind::Empty
+    } else {
+        BodyKind::None
     }
 }
 
