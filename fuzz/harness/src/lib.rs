@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use bytes::BytesMut;
 use comlink::config::{load_texts, LoadOptions};
 use comlink::http::form::{FormParser, UploadState};
-use comlink::http::normalize::{Limits, Normalizer};
+use comlink::http::normalize::{Limits, Normalizer, UNTIL_CLOSE_HEADER};
 use packet_journal::record::{self, Decoded};
 use packet_journal::segment::{self, Segment};
 
@@ -53,24 +53,75 @@ struct NormOutcome {
     refused: Option<(u16, &'static str)>,
 }
 
+/// Feeds `input` in pieces of `piece` bytes, then the client's close.
 fn normalize_in_pieces(input: &[u8], piece: usize) -> NormOutcome {
     let mut n = Normalizer::new(Limits::default());
     let mut out = BytesMut::new();
     for p in input.chunks(piece.max(1)) {
         n.feed(p, &mut out);
     }
+    let in_body = n.in_body();
+    n.eof(&mut out);
     NormOutcome {
-        out: out.to_vec(),
-        in_body: n.in_body(),
+        out: decoded(&out),
+        in_body,
         passthrough: n.is_passthrough(),
         refused: n.refused().map(|r| (r.status.as_u16(), r.reason)),
     }
 }
 
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// `out` with a body that ends at the close (framed into chunks as its
+/// pieces came) replaced by its bytes: what hyper decodes, whatever the
+/// split. Such a body is the last thing in the output; the marker's text
+/// may also appear inside earlier body bytes, so the first place after
+/// which the rest is exactly a chunk sequence is taken.
+fn decoded(out: &[u8]) -> Vec<u8> {
+    let marker = format!("\r\n{UNTIL_CLOSE_HEADER}: ");
+    let mut from = 0;
+    while let Some(m) = find(&out[from..], marker.as_bytes()).map(|m| from + m) {
+        from = m + 1;
+        let Some(end) = find(&out[m..], b"\r\n\r\n") else {
+            break;
+        };
+        let body_start = m + end + 4;
+        if let Some(body) = dechunk(&out[body_start..]) {
+            let mut v = out[..body_start].to_vec();
+            v.extend_from_slice(&body);
+            return v;
+        }
+    }
+    out.to_vec()
+}
+
+/// The bytes of `rest` if it is exactly a chunk sequence and its last chunk.
+fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let eol = find(rest, b"\r\n")?;
+        let size = std::str::from_utf8(&rest[..eol]).ok()?;
+        let n = usize::from_str_radix(size, 16).ok()?;
+        rest = &rest[eol + 2..];
+        if n == 0 {
+            return (rest == b"\r\n").then_some(body);
+        }
+        body.extend_from_slice(rest.get(..n)?);
+        if rest.get(n..n + 2)? != b"\r\n" {
+            return None;
+        }
+        rest = &rest[n + 2..];
+    }
+}
+
 /// The normalising layer (`comlink::http::normalize::Normalizer`):
-/// * the output does not depend on how the input is split;
+/// * what hyper decodes from the output does not depend on how the input
+///   is split;
 /// * a body after a head passes byte for byte, whatever it contains
-///   (as a `Content-Length` body and as one chunk);
+///   (as a `Content-Length` body, as one chunk, and with no length up to
+///   the close);
 /// * it never panics.
 pub fn normalize(data: &[u8]) {
     let input = data.get(1..).unwrap_or_default();
@@ -112,6 +163,15 @@ pub fn normalize(data: &[u8]) {
         b"GET /next HTTP/1.1\r\n\r\n",
         "the head after a chunked body was not found"
     );
+
+    let mut until_close = b"POST /u HTTP/1.0\n\n".to_vec();
+    until_close.extend_from_slice(input);
+    let got = normalize_in_pieces(&until_close, piece_size(data));
+    assert!(got.in_body, "no length: the body goes on until the close");
+    assert!(got.out.ends_with(input), "a body up to the close was changed");
+    let head = &got.out[..got.out.len() - input.len()];
+    assert!(head.starts_with(b"POST /u HTTP/1.1\r\n"), "{head:?}");
+    assert!(head.ends_with(b"\r\n\r\n"), "{head:?}");
 }
 
 /// What a form parse ended with.

@@ -38,6 +38,21 @@
 //! understand, it passes everything through untouched (hyper then decides;
 //! for broken chunk framing it fails the body).
 //!
+//! **A POST, PUT or PATCH with neither `Content-Length` nor
+//! `Transfer-Encoding`** has a body that ends when the client closes its
+//! sending side, as lws reads it (lws takes such a body as "up to the
+//! maximum size"; it then drops the connection at the client's close,
+//! where this layer completes the body so the request is answered). hyper
+//! would read no body at all, and the bytes would be taken for the next
+//! request. So the head goes to hyper with `Transfer-Encoding: chunked`,
+//! `Connection: close` and [`UNTIL_CLOSE_HEADER`] (the client's version:
+//! an HTTP/1.0 head is passed as HTTP/1.1, since hyper refuses chunked
+//! HTTP/1.0 requests), every byte that follows is passed as a chunk, and
+//! the client's end of input as the last chunk. The request service takes
+//! the marker and the added `Transfer-Encoding` off again and restores the
+//! version (see [`until_close`]). A client that neither sends a length nor
+//! closes is timed out like any stalled body.
+//!
 //! Two timing rules live here too, since only this layer knows which bytes
 //! are body bytes:
 //!
@@ -72,6 +87,11 @@ use tokio::time::{Instant, Sleep};
 /// Header of the stand-in head that replaces a refused request: its value
 /// is `<status> <reason>`. One sent by a client is dropped.
 pub const REFUSED_HEADER: &str = "x-comlink-refused";
+
+/// Header added to a head whose body ends at the client's close: its value
+/// is the version the client sent (`HTTP/1.0` or `HTTP/1.1`). One sent by a
+/// client is dropped.
+pub const UNTIL_CLOSE_HEADER: &str = "x-comlink-until-close";
 
 /// Default [`Limits::max_request_line`].
 pub const DEFAULT_MAX_REQUEST_LINE: usize = 8 * 1024;
@@ -148,6 +168,19 @@ pub fn refusal(headers: &HeaderMap) -> Option<(StatusCode, String)> {
     Some((status, reason.to_string()))
 }
 
+/// For a request whose body ends at the client's close (see the module
+/// docs): takes off the marker and the `Transfer-Encoding` this layer added,
+/// and returns the version the client sent.
+pub fn until_close(headers: &mut HeaderMap) -> Option<http::Version> {
+    let v = headers.remove(UNTIL_CLOSE_HEADER)?;
+    headers.remove(http::header::TRANSFER_ENCODING);
+    Some(if v.as_bytes() == b"HTTP/1.0" {
+        http::Version::HTTP_10
+    } else {
+        http::Version::HTTP_11
+    })
+}
+
 /// Where the request stream is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -157,6 +190,8 @@ enum State {
     Length(u64),
     /// Inside a chunked body.
     Chunked(Chunk),
+    /// Inside a body that ends at the client's close: passed as chunks.
+    UntilClose,
     /// Everything passes untouched from now on.
     Passthrough,
     /// A refusal was emitted: everything is dropped from now on.
@@ -182,7 +217,8 @@ enum Chunk {
 
 /// The byte-stream part of the layer, without I/O: what goes in is what the
 /// client sent, what comes out is what hyper parses. Splitting the input
-/// differently never changes the output.
+/// differently never changes what hyper decodes from it (only a body that
+/// ends at the close is framed into chunks as it arrives).
 #[derive(Debug)]
 pub struct Normalizer {
     limits: Limits,
@@ -208,7 +244,10 @@ impl Normalizer {
 
     /// Inside a request body.
     pub fn in_body(&self) -> bool {
-        matches!(self.state, State::Length(_) | State::Chunked(_))
+        matches!(
+            self.state,
+            State::Length(_) | State::Chunked(_) | State::UntilClose
+        )
     }
 
     /// Passing everything through (after an upgrade request).
@@ -230,7 +269,7 @@ impl Normalizer {
     /// due (or after a refusal).
     pub fn pass(&mut self, input: &[u8]) -> usize {
         match self.state {
-            State::Head | State::Refused => 0,
+            State::Head | State::Refused | State::UntilClose => 0,
             State::Passthrough => input.len(),
             State::Length(n) => {
                 let k = usize::try_from(n).unwrap_or(usize::MAX).min(input.len());
@@ -329,9 +368,27 @@ impl Normalizer {
                     input = &input[used..];
                 }
                 State::Refused => break,
+                State::UntilClose => {
+                    out.extend_from_slice(format!("{:x}\r\n", input.len()).as_bytes());
+                    out.extend_from_slice(input);
+                    out.extend_from_slice(b"\r\n");
+                    break;
+                }
                 _ => {}
             }
         }
+    }
+
+    /// The client closed its sending side. Inside a body that ends at the
+    /// close, appends the last chunk to `out` and returns true (nothing can
+    /// follow); otherwise the end of input is hyper's to see.
+    pub fn eof(&mut self, out: &mut BytesMut) -> bool {
+        if self.state != State::UntilClose {
+            return false;
+        }
+        out.extend_from_slice(b"0\r\n\r\n");
+        self.state = State::Passthrough;
+        true
     }
 
     /// Takes head bytes from `input` (which is not empty); returns how many.
@@ -405,16 +462,28 @@ impl Normalizer {
     fn finish_head(&mut self, head: &[u8], out: &mut BytesMut) {
         match self.parse_head(head) {
             Ok(parsed) => {
+                let until_close = parsed.framing == Framing::UntilClose && !parsed.switches;
                 out.extend_from_slice(parsed.method);
                 out.extend_from_slice(b" ");
                 out.extend_from_slice(parsed.target);
                 out.extend_from_slice(b" ");
-                out.extend_from_slice(parsed.version);
+                out.extend_from_slice(if until_close {
+                    b"HTTP/1.1"
+                } else {
+                    parsed.version
+                });
                 out.extend_from_slice(b"\r\n");
                 for (name, value) in &parsed.headers {
                     out.extend_from_slice(name);
                     out.extend_from_slice(b": ");
                     out.extend_from_slice(value);
+                    out.extend_from_slice(b"\r\n");
+                }
+                if until_close {
+                    out.extend_from_slice(b"transfer-encoding: chunked\r\nconnection: close\r\n");
+                    out.extend_from_slice(UNTIL_CLOSE_HEADER.as_bytes());
+                    out.extend_from_slice(b": ");
+                    out.extend_from_slice(parsed.version);
                     out.extend_from_slice(b"\r\n");
                 }
                 out.extend_from_slice(b"\r\n");
@@ -425,6 +494,7 @@ impl Normalizer {
                     Framing::None | Framing::Length(0) => State::Head,
                     Framing::Length(n) => State::Length(n),
                     Framing::Chunked => State::Chunked(Chunk::Start),
+                    Framing::UntilClose => State::UntilClose,
                 };
             }
             Err(r) => self.refuse(r, out),
@@ -486,7 +556,9 @@ impl Normalizer {
             if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
                 return Err(Refusal::bad("control byte in a header value"));
             }
-            if name.eq_ignore_ascii_case(REFUSED_HEADER.as_bytes()) {
+            if name.eq_ignore_ascii_case(REFUSED_HEADER.as_bytes())
+                || name.eq_ignore_ascii_case(UNTIL_CLOSE_HEADER.as_bytes())
+            {
                 continue;
             }
             headers.push((name, value));
@@ -526,6 +598,8 @@ impl Normalizer {
             }
             (Some(true), None) => Framing::Chunked,
             (None, Some(n)) => Framing::Length(n),
+            // lws reads these methods' bodies up to the maximum size.
+            (None, None) if matches!(method, b"POST" | b"PUT" | b"PATCH") => Framing::UntilClose,
             (None, None) => Framing::None,
         };
         Ok(Parsed {
@@ -555,6 +629,8 @@ enum Framing {
     None,
     Length(u64),
     Chunked,
+    /// No length given on a method that has a body: it ends at the close.
+    UntilClose,
 }
 
 /// End (exclusive) of the head in `buf`: just after the first empty line
@@ -773,6 +849,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Normalize<S> {
             }
             let after = buf.filled().len();
             if after == before {
+                if this.engine.eof(&mut this.out) {
+                    continue;
+                }
                 return Poll::Ready(Ok(()));
             }
             if in_body && !this.rate.arrived(after - before, Instant::now()) {

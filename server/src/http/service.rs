@@ -65,8 +65,29 @@ impl LogFields {
 pub async fn handle<B>(
     site: Arc<Site>,
     conn: &ConnInfo,
-    req: Request<B>,
+    mut req: Request<B>,
 ) -> Result<Response, Closed>
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
+    B::Error: std::fmt::Display,
+{
+    // A body that ends at the client's close reached hyper re-framed as
+    // chunks (see `normalize`): the request is what the client sent again,
+    // and an HTTP/1.0 client gets an HTTP/1.0 answer.
+    if req.version() == Version::HTTP_2 {
+        // Only the HTTP/1 normaliser sets the marker; never a client.
+        req.headers_mut()
+            .remove(crate::http::normalize::UNTIL_CLOSE_HEADER);
+    } else if let Some(version) = crate::http::normalize::until_close(req.headers_mut()) {
+        *req.version_mut() = version;
+        let mut resp = answer(site, conn, req).await?;
+        *resp.version_mut() = version;
+        return Ok(resp);
+    }
+    answer(site, conn, req).await
+}
+
+async fn answer<B>(site: Arc<Site>, conn: &ConnInfo, req: Request<B>) -> Result<Response, Closed>
 where
     B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
     B::Error: std::fmt::Display,

@@ -212,6 +212,38 @@ fn a_client_that_half_closes_after_its_body_gets_the_answer() {
     assert_eq!(r.json("bytes").as_deref(), Some("2"));
 }
 
+#[test]
+fn a_body_without_a_length_ends_at_the_clients_close() {
+    let (_s, srv) = site("", "");
+    for (version, pieces) in [
+        ("HTTP/1.1", vec![&b"hello "[..], b"world"]),
+        ("HTTP/1.0", vec![&b"abc"[..]]),
+        ("HTTP/1.1", vec![]),
+    ] {
+        let mut s = connect(srv.addr(7681));
+        s.write_all(format!("POST /count/nolen {version}\r\nHost: x\r\n\r\n").as_bytes())
+            .unwrap();
+        for p in &pieces {
+            std::thread::sleep(Duration::from_millis(50));
+            s.write_all(p).unwrap();
+        }
+        s.shutdown(Shutdown::Write).unwrap();
+        let r = read_resp(&mut s).unwrap().expect("an answer");
+        assert_eq!(r.status, 200);
+        let n: usize = pieces.iter().map(|p| p.len()).sum();
+        assert_eq!(r.json("bytes"), Some(n.to_string()), "{version} {pieces:?}");
+        assert_eq!(r.json("path").as_deref(), Some("/nolen"));
+    }
+    // A GET without a length has no body: answered at once, kept alive.
+    let mut s = connect(srv.addr(7681));
+    for _ in 0..2 {
+        s.write_all(b"GET /count/g HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let r = read_resp(&mut s).unwrap().expect("an answer");
+        assert_eq!(r.json("bytes").as_deref(), Some("0"));
+    }
+}
+
 /// A TCP connection from `source` (a loopback address) to `addr`.
 fn connect_from(source: &str, addr: SocketAddr) -> std::io::Result<TcpStream> {
     let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;

@@ -231,7 +231,7 @@ fn post_answers_an_id_for_every_kind_of_body_and_413_past_the_max() {
         "{v}"
     );
     assert_eq!(id_of(&http.post("text/plain", b"after")), last + 1);
-    // Chunked and bodiless POSTs are packets too.
+    // Chunked and empty POSTs are packets too.
     let mut raw = TcpStream::connect(srv.addr(7681)).unwrap();
     raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     raw.write_all(
@@ -242,8 +242,10 @@ fn post_answers_an_id_for_every_kind_of_body_and_413_past_the_max() {
     )
     .unwrap();
     assert_eq!(id_of(&read_response(&mut raw, false)), last + 2);
-    raw.write_all(format!("POST {MOUNT} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
-        .unwrap();
+    raw.write_all(
+        format!("POST {MOUNT} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
     assert_eq!(id_of(&read_response(&mut raw, false)), last + 3);
     let got = packets(&mut http, &format!("?since={}", last + 1));
     assert_eq!(data_of(&got[0]), b"abcde");
@@ -251,6 +253,56 @@ fn post_answers_an_id_for_every_kind_of_body_and_413_past_the_max() {
     // Other methods on the mount, and unknown paths.
     assert_eq!(http.get(MOUNT).status, 405);
     assert_eq!(http.get(&format!("{MOUNT}/nope")).status, 404);
+}
+
+#[test]
+fn a_post_without_a_length_is_the_body_up_to_the_clients_close() {
+    let (s, _) = site(r#""max-packet-bytes": "65536""#);
+    let srv = s.start();
+    let mut http = Http::new(srv.addr(7681));
+    let before = id_of(&http.post("text/plain", b"before"));
+    // What a small controller stack sends: no Content-Length, the body in
+    // pieces, then it closes its sending side and reads the answer.
+    let body: Vec<u8> = (0..40_000u32).map(|i| (i * 7 % 256) as u8).collect();
+    for (version, want_status_line) in [("HTTP/1.1", "HTTP/1.1 200"), ("HTTP/1.0", "HTTP/1.0 200")]
+    {
+        let mut raw = TcpStream::connect(srv.addr(7681)).unwrap();
+        raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        raw.write_all(
+            format!("POST {MOUNT} {version}\r\nContent-Type: application/x-blob\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+        for piece in body.chunks(9_000) {
+            raw.write_all(piece).unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        raw.shutdown(std::net::Shutdown::Write).unwrap();
+        let r = read_response(&mut raw, false);
+        assert!(r.head.starts_with(want_status_line), "{}", r.head);
+        id_of(&r);
+    }
+    // Nothing sent before the close: an empty packet.
+    let mut raw = TcpStream::connect(srv.addr(7681)).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    raw.write_all(format!("POST {MOUNT} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .unwrap();
+    raw.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(id_of(&read_response(&mut raw, false)), before + 3);
+    let got = packets(&mut http, &format!("?since={before}"));
+    assert_eq!(got.len(), 3);
+    assert_eq!(data_of(&got[0]), body, "byte-exact, every piece");
+    assert_eq!(data_of(&got[1]), body);
+    assert_eq!(got[0]["content_type"], "application/x-blob");
+    assert_eq!(data_of(&got[2]), b"");
+    // Past max-packet-bytes: 413, as with a length.
+    let mut raw = TcpStream::connect(srv.addr(7681)).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    raw.write_all(format!("POST {MOUNT} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .unwrap();
+    raw.write_all(&vec![0u8; 70_000]).unwrap();
+    raw.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(read_response(&mut raw, false).status, 413);
 }
 
 #[test]

@@ -415,3 +415,114 @@ async fn lingering_close_ends_at_the_clients_eof() {
     r.unwrap();
     assert_eq!(s(&got), "HTTP/1.1 431 x\r\n\r\n");
 }
+
+/// The body of a well-formed chunked message body, and what follows it.
+fn dechunk(mut b: &[u8]) -> (Vec<u8>, &[u8]) {
+    let mut body = Vec::new();
+    loop {
+        let eol = b.windows(2).position(|w| w == b"\r\n").unwrap();
+        let n = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap(), 16).unwrap();
+        b = &b[eol + 2..];
+        if n == 0 {
+            assert!(b.starts_with(b"\r\n"), "{:?}", s(b));
+            return (body, &b[2..]);
+        }
+        body.extend_from_slice(&b[..n]);
+        assert_eq!(&b[n..n + 2], b"\r\n");
+        b = &b[n + 2..];
+    }
+}
+
+#[test]
+fn bodies_without_a_length_end_at_the_close() {
+    for (version, head) in [
+        ("HTTP/1.1", &b"POST /p HTTP/1.1\r\nHost: x\r\n\r\n"[..]),
+        ("HTTP/1.0", b"PUT /p HTTP/1.0\n\n"),
+        (
+            "HTTP/1.1",
+            b"PATCH /p HTTP/1.1\r\nx-comlink-until-close: HTTP/1.0\r\n\r\n",
+        ),
+    ] {
+        let body: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+        let input = [head, &body[..]].concat();
+        for step in [1, 7, 512, input.len()] {
+            let mut n = Normalizer::new(Limits::default());
+            let mut out = BytesMut::new();
+            for piece in input.chunks(step) {
+                n.feed(piece, &mut out);
+            }
+            assert!(n.in_body());
+            assert!(n.eof(&mut out), "the last chunk at the close");
+            assert!(!n.eof(&mut out), "only once");
+            let end = head_end(&out, 0).unwrap();
+            let text = s(&out[..end]);
+            let method = s(&head[..head.iter().position(|&b| b == b' ').unwrap()]);
+            assert!(
+                text.starts_with(&format!("{method} /p HTTP/1.1\r\n")),
+                "{text}"
+            );
+            assert!(text.contains("transfer-encoding: chunked\r\n"), "{text}");
+            assert!(text.contains("connection: close\r\n"), "{text}");
+            assert_eq!(
+                text.matches("x-comlink-until-close").count(),
+                1,
+                "a client's marker is dropped: {text}"
+            );
+            assert!(text.contains(&format!("x-comlink-until-close: {version}\r\n")));
+            let (got, rest) = dechunk(&out[end..]);
+            assert_eq!(got, body, "split by {step}");
+            assert!(rest.is_empty());
+        }
+    }
+    // An empty body: the close ends it at once.
+    let (mut out, mut n) = run(b"POST / HTTP/1.1\r\n\r\n");
+    let mut tail = BytesMut::new();
+    assert!(n.eof(&mut tail));
+    out.extend_from_slice(&tail);
+    assert!(s(&out).ends_with("\r\n\r\n0\r\n\r\n"), "{}", s(&out));
+    // Methods without a body, explicit lengths and upgrades are unchanged.
+    for h in [
+        &b"GET / HTTP/1.1\r\n\r\n"[..],
+        b"DELETE /x HTTP/1.1\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+    ] {
+        let (out, mut n) = run(h);
+        assert_eq!(s(&out), s(h));
+        assert!(!n.eof(&mut BytesMut::new()));
+    }
+    let (out, n) = run(b"POST / HTTP/1.1\r\nUpgrade: x\r\n\r\n");
+    assert!(!s(&out).contains("chunked"));
+    assert!(n.is_passthrough());
+}
+
+#[test]
+fn until_close_restores_what_the_client_sent() {
+    let mut h = HeaderMap::new();
+    assert_eq!(until_close(&mut h), None);
+    h.insert("transfer-encoding", "chunked".parse().unwrap());
+    h.insert(UNTIL_CLOSE_HEADER, "HTTP/1.0".parse().unwrap());
+    h.insert("host", "x".parse().unwrap());
+    assert_eq!(until_close(&mut h), Some(http::Version::HTTP_10));
+    assert_eq!(h.len(), 1);
+    h.insert(UNTIL_CLOSE_HEADER, "HTTP/1.1".parse().unwrap());
+    assert_eq!(until_close(&mut h), Some(http::Version::HTTP_11));
+}
+
+#[tokio::test]
+async fn the_stream_wrapper_ends_a_body_at_the_clients_close() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut client, server) = tokio::io::duplex(64 * 1024);
+    let mut n = Normalize::new(server, Limits::default());
+    client
+        .write_all(b"POST /p HTTP/1.0\r\n\r\nab")
+        .await
+        .unwrap();
+    client.write_all(b"cdef").await.unwrap();
+    client.shutdown().await.unwrap();
+    let mut got = Vec::new();
+    n.read_to_end(&mut got).await.unwrap();
+    let end = head_end(&got, 0).unwrap();
+    let (body, rest) = dechunk(&got[end..]);
+    assert_eq!(s(&body), "abcdef");
+    assert!(rest.is_empty());
+}
