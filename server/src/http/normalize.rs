@@ -169,11 +169,22 @@ pub fn refusal(headers: &HeaderMap) -> Option<(StatusCode, String)> {
 }
 
 /// For a request whose body ends at the client's close (see the module
-/// docs): takes off the marker and the `Transfer-Encoding` this layer added,
-/// and returns the version the client sent.
+/// docs): takes off the marker, `Transfer-Encoding` and `Connection: close`
+/// this layer added, and returns the version the client sent.
 pub fn until_close(headers: &mut HeaderMap) -> Option<http::Version> {
     let v = headers.remove(UNTIL_CLOSE_HEADER)?;
     headers.remove(http::header::TRANSFER_ENCODING);
+    // The layer's `connection: close` came after the client's own lines.
+    let mut connection: Vec<_> = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .cloned()
+        .collect();
+    connection.pop();
+    headers.remove(http::header::CONNECTION);
+    for c in connection {
+        headers.append(http::header::CONNECTION, c);
+    }
     Some(if v.as_bytes() == b"HTTP/1.0" {
         http::Version::HTTP_10
     } else {

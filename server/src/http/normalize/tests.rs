@@ -502,8 +502,16 @@ fn until_close_restores_what_the_client_sent() {
     h.insert("transfer-encoding", "chunked".parse().unwrap());
     h.insert(UNTIL_CLOSE_HEADER, "HTTP/1.0".parse().unwrap());
     h.insert("host", "x".parse().unwrap());
+    h.append("connection", "close".parse().unwrap());
     assert_eq!(until_close(&mut h), Some(http::Version::HTTP_10));
     assert_eq!(h.len(), 1);
+    // The client's own Connection lines stay.
+    h.append("connection", "keep-alive".parse().unwrap());
+    h.append("connection", "close".parse().unwrap());
+    h.insert(UNTIL_CLOSE_HEADER, "HTTP/1.0".parse().unwrap());
+    until_close(&mut h);
+    let c: Vec<_> = h.get_all("connection").iter().collect();
+    assert_eq!(c, ["keep-alive"]);
     h.insert(UNTIL_CLOSE_HEADER, "HTTP/1.1".parse().unwrap());
     assert_eq!(until_close(&mut h), Some(http::Version::HTTP_11));
 }
