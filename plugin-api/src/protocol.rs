@@ -362,8 +362,8 @@ impl Connection {
         }
     }
 
-    /// HTTP: answers with `status` and a small HTML body (lws's page when
-    /// `body` is `None`), completing the response.
+    /// HTTP: answers with `status` and lws's small HTML page, `body` (HTML)
+    /// after the code, completing the response (`lws_return_http_status`).
     pub fn return_status(&self, status: u16, body: Option<&str>) -> Action {
         let body = body.and_then(|b| CString::new(b).ok());
         #[allow(unsafe_code)]

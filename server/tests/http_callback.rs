@@ -12,6 +12,11 @@ use crate::support::{curl, read_response, Server, Site};
 /// A site whose `/count` is `callback://<protocol>` from the plugins that
 /// `install` puts into the plugin dir.
 fn site(protocol: &str, install: impl FnOnce(&Path)) -> (Site, Server) {
+    site_with(protocol, "", install)
+}
+
+/// [`site`] with more vhost keys (`vhost_extra` starts with a comma).
+fn site_with(protocol: &str, vhost_extra: &str, install: impl FnOnce(&Path)) -> (Site, Server) {
     let s = Site::new("");
     let plugins = s.path("plugins");
     std::fs::create_dir_all(&plugins).unwrap();
@@ -27,7 +32,7 @@ fn site(protocol: &str, install: impl FnOnce(&Path)) -> (Site, Server) {
     s.conf_d(
         "v",
         &format!(
-            r#"{{"vhosts": [{{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
+            r#"{{"vhosts": [{{"name": "localhost", "port": 7681, "interface": "127.0.0.1"{vhost_extra},
             "mounts": [{{"mountpoint": "/count", "origin": "callback://{protocol}"}},
                        {{"mountpoint": "/nobody", "origin": "callback://not-enabled-here"}}],
             "ws-protocols": [{{"{protocol}": {{"status": "ok"}}}}]}}]}}"#
@@ -168,4 +173,112 @@ fn callback_to_a_protocol_not_on_the_vhost_is_404_and_logged() {
         "{}",
         srv.log_text()
     );
+}
+
+/// lws's HTTP helper calls, made by a C plugin, each answering as lws does
+/// (`server/tests/plugins/http_helpers.c`).
+#[test]
+fn the_lws_http_helpers_answer_as_lws_does() {
+    let (_s, srv) = site("http-helpers", |dir| {
+        cc_plugin(
+            dir,
+            "http_helpers",
+            &repo().join("server/tests/plugins/http_helpers.c"),
+        );
+    });
+    let addr = srv.addr(7681);
+    let ask = |path: &str, extra: &str| {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(format!("GET /count{path} HTTP/1.1\r\nHost: here{extra}\r\n\r\n").as_bytes())
+            .unwrap();
+        read_response(&mut s, false)
+    };
+    let page = |code: u16, inner: &str| {
+        format!(
+            "<html><head><meta charset=utf-8 http-equiv=\"Content-Language\" content=\"en\"/>\
+             <link rel=\"stylesheet\" type=\"text/css\" href=\"/error.css\"/></head>\
+             <body><h1>{code}</h1>{inner}</body></html>"
+        )
+    };
+    let r = ask("/status", "");
+    assert_eq!(r.status, 403, "{}", r.head);
+    assert_eq!(
+        String::from_utf8_lossy(&r.body),
+        page(403, "<p>not for you</p>")
+    );
+    assert_eq!(r.header("content-type").as_deref(), Some("text/html"));
+    assert_eq!(r.header("server").as_deref(), Some("lwsws"));
+    let r = ask("/status-default", "");
+    assert_eq!(r.status, 404);
+    assert_eq!(String::from_utf8_lossy(&r.body), page(404, ""));
+    let r = ask("/redirect", "");
+    assert_eq!(r.status, 302);
+    assert_eq!(r.header("location").as_deref(), Some("/elsewhere"));
+    assert_eq!(r.header("content-length").as_deref(), Some("0"));
+    let r = ask("/common", "");
+    assert_eq!(r.status, 200, "{}", r.head);
+    assert_eq!(r.header("content-type").as_deref(), Some("text/plain"));
+    assert_eq!(r.header("x-helper").as_deref(), Some("yes"));
+    assert_eq!(r.body, b"hello");
+    let r = ask("/echo?y=1&x=two%20words", "\r\nX-Thing: gadget");
+    assert_eq!(
+        String::from_utf8_lossy(&r.body),
+        "x=two words thing=gadget host=here host_len=4 thing_len=6"
+    );
+    let r = ask("/echo", "");
+    assert_eq!(
+        String::from_utf8_lossy(&r.body),
+        "x=(none) thing=(none) host=here host_len=4 thing_len=-1"
+    );
+    // FILTER_HTTP_CONNECTION refusing: closed without an answer, as lws.
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET /count/deny HTTP/1.1\r\nHost: here\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut s, &mut got);
+    assert!(got.is_empty(), "{}", String::from_utf8_lossy(&got));
+    // Five answers of different kinds on one kept-alive connection.
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    for (path, status) in [
+        ("/common", 200),
+        ("/status", 403),
+        ("/redirect", 302),
+        ("/echo", 200),
+        ("/status-default", 404),
+    ] {
+        s.write_all(format!("GET /count{path} HTTP/1.1\r\nHost: here\r\n\r\n").as_bytes())
+            .unwrap();
+        assert_eq!(read_response(&mut s, false).status, status, "{path}");
+    }
+}
+
+/// `lws_return_http_status(404)` on a vhost with `error-document-404` is a
+/// redirect to that document, as lws does it.
+#[test]
+fn a_plugin_404_goes_to_the_error_document() {
+    let (_s, srv) = site_with(
+        "http-helpers",
+        r#", "error-document-404": "/missing.html""#,
+        |dir| {
+            cc_plugin(
+                dir,
+                "http_helpers",
+                &repo().join("server/tests/plugins/http_helpers.c"),
+            );
+        },
+    );
+    let mut s = TcpStream::connect(srv.addr(7681)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET /count/status-default HTTP/1.1\r\nHost: here\r\n\r\n")
+        .unwrap();
+    let r = read_response(&mut s, false);
+    assert_eq!(r.status, 302, "{}", r.head);
+    assert_eq!(r.header("location").as_deref(), Some("/missing.html"));
+    // Other statuses are answered as they are.
+    s.write_all(b"GET /count/status HTTP/1.1\r\nHost: here\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut s, false).status, 403);
 }

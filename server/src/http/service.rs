@@ -366,8 +366,6 @@ fn not_found(vh: &VhostSite, decoded: &str) -> Response {
     }
 }
 
-/// Headers on every response: `Server`, STS, vhost headers, then mount
-/// headers (which win over same-named vhost ones).
 /// Adds the `Server:` header (`server-string`) to an answer given before a
 /// vhost's own headers apply: refusals, redirects to HTTPS, metrics.
 fn with_server(site: &Site, mut resp: Response) -> Response {
@@ -377,6 +375,8 @@ fn with_server(site: &Site, mut resp: Response) -> Response {
     resp
 }
 
+/// Headers on every response: `Server`, STS, vhost headers, then mount
+/// headers (which win over same-named vhost ones).
 fn decorate(site: &Site, vh: &VhostSite, mount_index: Option<usize>, resp: &mut Response) {
     let h = resp.headers_mut();
     if let Some(s) = &site.server_header {

@@ -260,6 +260,17 @@ fn http_wsi<'a>(name: &str, p: *mut Lws) -> Option<&'a Wsi> {
 
 /// Sends a complete response at once (head + body) and finishes it.
 fn answer(w: &Wsi, status: StatusCode, ctype: &str, body: &[u8]) -> c_int {
+    answer_with(w, status, ctype, &[], body)
+}
+
+/// [`answer`] with `extra` headers.
+fn answer_with(
+    w: &Wsi,
+    status: StatusCode,
+    ctype: &str,
+    extra: &[(http::HeaderName, http::HeaderValue)],
+    body: &[u8],
+) -> c_int {
     let mut st = w.http.borrow_mut();
     let Some(tx) = st.head.take() else {
         tracing::error!("{:?}: response head already sent", w.tag);
@@ -273,6 +284,9 @@ fn answer(w: &Wsi, status: StatusCode, ctype: &str, body: &[u8]) -> c_int {
         http::header::CONTENT_LENGTH,
         http::HeaderValue::from(body.len()),
     );
+    for (name, value) in extra {
+        headers.insert(name.clone(), value.clone());
+    }
     let _ = tx.send(crate::host::wsi::Head { status, headers });
     w.tx.borrow_mut().extend_from_slice(body);
     st.finished = true;
@@ -281,8 +295,9 @@ fn answer(w: &Wsi, status: StatusCode, ctype: &str, body: &[u8]) -> c_int {
     0
 }
 
-/// `lws_return_http_status`: a whole status answer, with `html_body` or
-/// lws's small error page.
+/// `lws_return_http_status`: a whole status answer, lws's small page with
+/// `html_body` after the code (truncated as lws does). A 404 on a vhost with
+/// `error-document-404` is a 302 to that document instead, as in lws.
 #[no_mangle]
 pub extern "C" fn lws_return_http_status(
     p: *mut Lws,
@@ -293,20 +308,42 @@ pub extern "C" fn lws_return_http_status(
         let Some(w) = http_wsi("lws_return_http_status", p) else {
             return -1;
         };
-        let status = StatusCode::from_u16((code & LWSAHH_CODE_MASK) as u16)
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = if html_body.is_null() {
-            format!(
-                "<!doctype html><html><head><meta charset=utf-8><link rel=\"stylesheet\" type=\"text/css\" href=\"/error.css\"></head><body><h1>{}</h1>{}</body></html>",
-                status.as_u16(),
-                status.canonical_reason().unwrap_or("")
-            )
+        let code = code & LWSAHH_CODE_MASK;
+        let status = StatusCode::from_u16(code as u16).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status == StatusCode::NOT_FOUND {
+            let doc = w.site.vhosts[w.vhost].cfg.error_document_404.as_deref();
+            let path = w.request.as_ref().map(|r| r.path.as_str());
+            if let Some(doc) = doc.filter(|d| Some(*d) != path) {
+                if let Ok(loc) = http::HeaderValue::from_str(doc) {
+                    return answer_with(
+                        w,
+                        StatusCode::FOUND,
+                        "text/html",
+                        &[(http::header::LOCATION, loc)],
+                        b"",
+                    );
+                }
+            }
+        }
+        let inner = if html_body.is_null() {
+            String::new()
         } else {
             cstr_lossy(html_body)
         };
-        answer(w, status, "text/html", body.as_bytes())
+        let mut body = format!(
+            "<html><head><meta charset=utf-8 http-equiv=\"Content-Language\" content=\"en\"/>\
+             <link rel=\"stylesheet\" type=\"text/css\" href=\"/error.css\"/></head>\
+             <body><h1>{code}</h1>{inner}</body></html>"
+        )
+        .into_bytes();
+        body.truncate(LWS_STATUS_PAGE_MAX);
+        answer(w, status, "text/html", &body)
     })
 }
+
+/// The most of a status page `lws_return_http_status` sends (its 510-byte
+/// buffer, less the terminating NUL).
+const LWS_STATUS_PAGE_MAX: usize = 509;
 
 /// `lws_http_redirect`: builds the redirect head at `*p` and writes it.
 #[no_mangle]
