@@ -141,3 +141,22 @@ fn watch_off_leaves_the_running_config_alone() {
         srv.log_text()
     );
 }
+
+#[test]
+fn a_count_threads_change_is_reported_for_the_next_restart() {
+    let s = Site::new("\"watch\": \"off\"");
+    s.conf_d("a", &vhost(7681, "first"));
+    let srv = s.start();
+    std::fs::write(
+        s.path("conf"),
+        "{\"global\": {\"watch\": \"off\", \"count-threads\": \"2\"}}\n",
+    )
+    .unwrap();
+    srv.reload();
+    let log = srv.log_text();
+    assert!(log.contains("configuration reloaded"), "{log}");
+    assert!(
+        log.contains("count-threads changes take effect at the next restart"),
+        "{log}"
+    );
+}
