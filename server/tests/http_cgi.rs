@@ -52,6 +52,20 @@ fn cgi_gets_the_environment_and_the_body() {
     ] {
         assert!(out.contains(want), "missing {want} in:\n{out}");
     }
+    // A body sent with no length, ended by the client's close: all of it
+    // reaches stdin, and no CONTENT_LENGTH is made up.
+    let mut s = std::net::TcpStream::connect(srv.addr(7681)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    use std::io::Write;
+    s.write_all(b"POST /env HTTP/1.0\r\n\r\n0123456789abc")
+        .unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let r = crate::support::read_response(&mut s, false);
+    let out = String::from_utf8_lossy(&r.body);
+    assert!(r.head.starts_with("HTTP/1.0 200"), "{}", r.head);
+    assert!(out.contains("stdin_bytes=13"), "{out}");
+    assert!(out.contains("content_length=\n"), "{out}");
 }
 
 #[test]
