@@ -353,10 +353,11 @@ fn certificates_are_read_again_on_reload() {
         "the old certificate serves until reload: {before}"
     );
     srv.reload();
-    let after = https(&srv, &s, &["--http2"]);
+    // The service threads take the new listeners' TLS just after the log line.
     assert!(
-        after.starts_with("HTTP/2 200"),
-        "{after}\n{}",
+        crate::support::eventually(10, || https(&srv, &s, &["--http2"])
+            .starts_with("HTTP/2 200")),
+        "{}",
         srv.log_text()
     );
     std::fs::write(s.path("ca.pem"), &old.ca_pem).unwrap();
