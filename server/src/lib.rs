@@ -16,4 +16,6 @@ pub mod listen;
 pub mod ops;
 pub mod serve;
 pub mod site;
+#[cfg(test)]
+mod test_rng;
 pub mod ws;

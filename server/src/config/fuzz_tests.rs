@@ -2,29 +2,10 @@
 //! panics.
 
 use super::*;
+use crate::test_rng::Rng;
 
 const SEED_VHOST: &str = include_str!("testdata/seed_vhost");
 const SEED_CONF: &str = include_str!("testdata/seed_conf");
-
-/// xorshift64*: tiny, deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn byte(&mut self) -> u8 {
-        self.next().to_le_bytes()[0]
-    }
-}
 
 /// Bytes that matter to the parser and the sections, to make mutations
 /// reach deep.
@@ -108,7 +89,7 @@ fn check(files: &[(&str, &[u8])]) {
 
 #[test]
 fn random_bytes_never_panic() {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
     for _ in 0..2000 {
         let len = rng.below(200);
         let mut bytes: Vec<u8> = (0..len).map(|_| rng.byte()).collect();
@@ -122,7 +103,7 @@ fn random_bytes_never_panic() {
 
 #[test]
 fn mutated_seed_files_never_panic() {
-    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    let mut rng = Rng::new(0xD1B5_4A32_D192_ED03);
     for _ in 0..3000 {
         let vhost = mutate(&mut rng, SEED_VHOST.as_bytes());
         let conf = mutate(&mut rng, SEED_CONF.as_bytes());
@@ -140,7 +121,7 @@ fn truncations_of_the_seed_never_panic() {
 
 #[test]
 fn load_texts_accepts_lossy_random_text() {
-    let mut rng = Rng(0x1234_5678_9ABC_DEF1);
+    let mut rng = Rng::new(0x1234_5678_9ABC_DEF1);
     for _ in 0..500 {
         let bytes = mutate(&mut rng, SEED_VHOST.as_bytes());
         let text = String::from_utf8_lossy(&bytes);

@@ -11,21 +11,19 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-struct Rng(u64);
+/// fastrand's seeded generator, with the two draws the mutations use.
+struct Rng(fastrand::Rng);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        self.0.u64(..)
     }
+    /// Below `n`; 0 when `n` is 0.
     fn below(&mut self, n: usize) -> usize {
         if n == 0 {
             0
         } else {
-            (self.next() % n as u64) as usize
+            self.0.usize(..n)
         }
     }
 }
@@ -133,7 +131,7 @@ fn main() {
         if seeds.is_empty() {
             seeds.push(Vec::new());
         }
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ name.len() as u64);
+        let mut rng = Rng(fastrand::Rng::with_seed(0x9E37_79B9_7F4A_7C15 ^ name.len() as u64));
         let deadline = Instant::now() + Duration::from_secs(secs);
         let (mut execs, mut crashes) = (0u64, 0u32);
         // Every seed as it is, then mutations until the time is up.

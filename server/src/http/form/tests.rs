@@ -1,4 +1,5 @@
 use super::*;
+use crate::test_rng::Rng;
 
 const PARAMS: &[&str] = &["text", "send", "file", "upload"];
 
@@ -418,7 +419,7 @@ fn multipart_one_megabyte_file_streams() {
     let boundary = "----WebKitFormBoundarycc7YgAPEIHvgE9Bf";
     let delim_len = boundary.len() + 4;
     let ct = format!("multipart/form-data; boundary={boundary}");
-    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut rng = Rng::new(0x1234_5678_9abc_def1);
     let mut data = Vec::with_capacity(1 << 20);
     while data.len() < 1 << 20 {
         if rng.chance(1) {
@@ -740,28 +741,6 @@ fn error_messages() {
 // ---------------------------------------------------------------------------
 // fuzz
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
-
 const FUZZ_NAMES: &[&str] = &["text", "send", "file", "upload", "other", "x", ""];
 
 /// Bytes that make boundary matching interesting.
@@ -978,7 +957,7 @@ fn random_cuts(rng: &mut Rng, len: usize) -> Vec<usize> {
 
 #[test]
 fn fuzz() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let names: Vec<&str> = FUZZ_NAMES[..4].to_vec();
     let (mut checked_files, mut checked_values, mut overflowed) = (0, 0, 0);
     for round in 0..4000 {

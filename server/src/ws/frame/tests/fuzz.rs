@@ -1,19 +1,5 @@
 use super::*;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use crate::test_rng::Rng;
 
 fn fuzz_feed(d: &mut Decoder, data: &[u8], rng: &mut Rng) {
     let mut buf = BytesMut::new();
@@ -58,7 +44,7 @@ fn valid_stream(rng: &mut Rng, deflate: Option<&mut Deflater>) -> Vec<u8> {
 
 #[test]
 fn fuzz_no_panics() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     for round in 0..3000 {
         let l = limits(
             [0, 1, 100, 5000][rng.below(4)],
@@ -99,7 +85,7 @@ fn fuzz_no_panics() {
 #[test]
 fn fuzz_compressed_payloads() {
     // random bytes as a compressed payload, and mutated valid compressed data
-    let mut rng = Rng(12345);
+    let mut rng = Rng::new(12345);
     let p = Params::default();
     for _ in 0..2000 {
         let mut payload: Vec<u8> = if rng.below(2) == 0 {
