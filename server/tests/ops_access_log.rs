@@ -2,21 +2,26 @@
 
 use crate::support::{eventually, get_with, Site};
 
-#[test]
-fn one_combined_line_per_request() {
+/// A site whose access log is `access.log`, serving `a.txt`.
+fn logged_site() -> (Site, std::path::PathBuf) {
     let s = Site::simple("", "");
     let log = s.path("access.log");
-    let www = s.path("www");
     s.conf_d(
         "vhost",
         &format!(
             r#"{{"vhosts": [{{"name": "localhost", "port": "7681", "interface": "127.0.0.1",
             "access-log": "{}", "mounts": [{{"mountpoint": "/", "origin": "file://{}"}}]}}]}}"#,
             log.display(),
-            www.display()
+            s.path("www").display()
         ),
     );
     s.file("a.txt", "12345");
+    (s, log)
+}
+
+#[test]
+fn one_combined_line_per_request() {
+    let (s, log) = logged_site();
     let srv = s.start();
     get_with(
         &srv.url("/a.txt?q=1"),
@@ -44,23 +49,6 @@ fn one_combined_line_per_request() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&log).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-}
-
-/// A site whose access log is `access.log`, serving `a.txt`.
-fn logged_site() -> (Site, std::path::PathBuf) {
-    let s = Site::simple("", "");
-    let log = s.path("access.log");
-    s.conf_d(
-        "vhost",
-        &format!(
-            r#"{{"vhosts": [{{"name": "localhost", "port": "7681", "interface": "127.0.0.1",
-            "access-log": "{}", "mounts": [{{"mountpoint": "/", "origin": "file://{}"}}]}}]}}"#,
-            log.display(),
-            s.path("www").display()
-        ),
-    );
-    s.file("a.txt", "12345");
-    (s, log)
 }
 
 /// A GET whose log line is told apart by its user agent (lws logs the

@@ -4,23 +4,11 @@
 use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
-use crate::support::plugins::install_builtins;
 use crate::support::ws::{connect, next_text};
 use crate::support::{Server, Site};
 
 fn site() -> Site {
-    let s = Site::with_plugins("", |p| install_builtins(p, &["dumb_increment"]));
-    s.conf_d(
-        "v",
-        &format!(
-            r#"{{"vhosts": [{{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
-            "mounts": [{{"mountpoint": "/", "origin": "file://{}"}}],
-            "ws-protocols": [{{"dumb-increment-protocol": {{"status": "ok"}}}}]}}]}}"#,
-            s.path("www").display()
-        ),
-    );
-    s.file("index.html", "hi");
-    s
+    Site::dumb_increment("", "hi")
 }
 
 #[test]

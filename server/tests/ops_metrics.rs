@@ -1,6 +1,5 @@
 //! The Prometheus endpoint (global `metrics-path`).
 
-use crate::support::plugins::install_builtins;
 use crate::support::ws::{connect, next_text};
 use crate::support::{get, Site};
 
@@ -17,19 +16,7 @@ fn value(text: &str, line_prefix: &str) -> u64 {
 
 #[test]
 fn metrics_count_requests_connections_and_callbacks() {
-    let s = Site::with_plugins(r#""metrics-path": "/metrics""#, |p| {
-        install_builtins(p, &["dumb_increment"])
-    });
-    s.conf_d(
-        "v",
-        &format!(
-            r#"{{"vhosts": [{{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
-            "mounts": [{{"mountpoint": "/", "origin": "file://{}"}}],
-            "ws-protocols": [{{"dumb-increment-protocol": {{"status": "ok"}}}}]}}]}}"#,
-            s.path("www").display()
-        ),
-    );
-    s.file("index.html", "0123456789");
+    let s = Site::dumb_increment(r#""metrics-path": "/metrics""#, "0123456789");
     let srv = s.start();
     for _ in 0..3 {
         assert_eq!(get(&srv.url("/")).0, 200);

@@ -62,6 +62,26 @@ impl Site {
         s
     }
 
+    /// A site with the built-in dumb-increment plugin enabled on vhost
+    /// `localhost`, whose `/` is a file mount serving `index` as
+    /// `index.html`; `global_extra` as for [`Site::with_plugins`].
+    pub fn dumb_increment(global_extra: &str, index: &str) -> Site {
+        let s = Site::with_plugins(global_extra, |p| {
+            plugins::install_builtins(p, &["dumb_increment"])
+        });
+        s.conf_d(
+            "v",
+            &format!(
+                r#"{{"vhosts": [{{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
+                "mounts": [{{"mountpoint": "/", "origin": "file://{}"}}],
+                "ws-protocols": [{{"dumb-increment-protocol": {{"status": "ok"}}}}]}}]}}"#,
+                s.path("www").display()
+            ),
+        );
+        s.file("index.html", index);
+        s
+    }
+
     /// A site with one vhost `localhost` whose `/` is a file mount on `www/`.
     /// `vhost_extra` and `mount_extra` are JSON members added to each object.
     pub fn simple(vhost_extra: &str, mount_extra: &str) -> Site {
