@@ -119,20 +119,27 @@ pub fn live() -> Vec<usize> {
     LIVE.with(|l| l.borrow().iter().copied().collect())
 }
 
+/// Applies a fan-out to every connection of a protocol (`WritableAll`,
+/// `CallbackAll`) to this thread's connections; other commands are left.
+pub fn fan_out_here(cmd: &Command) {
+    match *cmd {
+        Command::WritableAll { proto, vhost } => dispatch::writable_all_local(proto, vhost),
+        Command::CallbackAll {
+            proto,
+            vhost,
+            reason,
+            arg,
+            len,
+        } => dispatch::callback_all_local(proto, vhost, reason, arg, len),
+        _ => {}
+    }
+}
+
 /// Runs commands sent to this thread until the senders are gone.
 pub async fn run_commands(mut rx: UnboundedReceiver<Command>) {
     while let Some(cmd) = rx.recv().await {
         match cmd {
-            Command::WritableAll { proto, vhost } => dispatch::writable_all_local(proto, vhost),
-            Command::CallbackAll {
-                proto,
-                vhost,
-                reason,
-                arg,
-                len,
-            } => {
-                dispatch::callback_all_local(proto, vhost, reason, arg, len);
-            }
+            Command::WritableAll { .. } | Command::CallbackAll { .. } => fan_out_here(&cmd),
             Command::Cancel => {
                 crate::host::context::CONTEXT.cancel_received(current_tsi().unwrap_or(0));
                 dispatch::cancel_local();

@@ -119,17 +119,7 @@ pub extern "C" fn lws_callback_on_writable(p: *mut Lws) -> c_int {
 fn everywhere(cmd: Command) {
     let here = thread::current_tsi();
     if here.is_some() {
-        match &cmd {
-            Command::WritableAll { proto, vhost } => dispatch::writable_all_local(*proto, *vhost),
-            Command::CallbackAll {
-                proto,
-                vhost,
-                reason,
-                arg,
-                len,
-            } => dispatch::callback_all_local(*proto, *vhost, *reason, *arg, *len),
-            _ => {}
-        }
+        thread::fan_out_here(&cmd);
     }
     CONTEXT.post_all(here, &cmd);
 }
