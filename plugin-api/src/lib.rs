@@ -32,6 +32,11 @@
 //!   variadic functions; logging reaches the host as finished lines through
 //!   `comlink_log_line()`.
 //!
+//! # Reloads
+//!
+//! What a reload (SIGHUP, a `conf.d` edit, a replaced plugin file) does to a
+//! plugin, and what one holding an exclusive resource must do: [`reload`].
+//!
 //! # Versioning
 //!
 //! Adding a host function or a constant is compatible. Changing a value, a
@@ -49,5 +54,8 @@ pub mod protocol;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod threads;
+
+#[doc = include_str!("../docs/reload.md")]
+pub mod reload {}
 
 pub use protocol::{Action, Connection, Options, Protocol, Vhost};

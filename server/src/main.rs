@@ -82,8 +82,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut signals = Signals::new().context("installing signal handlers")?;
     let cfg = &loaded.config;
     let listeners = listen::bind_all(cfg, args.ephemeral_ports, &[])?;
-    let plugins = host::loader::load_dirs(&plugin_dirs(&args, cfg));
+    let mut loader = host::loader::Loader::default();
+    let plugins = loader.load_dirs(&plugin_dirs(&args, cfg));
     let site = Arc::new(site::Site::build(cfg, &plugins)?);
+    drop(plugins);
     host::vhost::register_site(&site);
     log_listeners(cfg, &listeners);
     let shared = serve::Shared {
@@ -121,6 +123,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         listeners,
         threads,
         shared,
+        loader,
     };
     loop {
         match signals.wait() {
@@ -184,12 +187,16 @@ struct Running {
     listeners: Vec<listen::Listener>,
     threads: u32,
     shared: serve::Shared,
+    /// The plugins loaded so far (unchanged files keep their library).
+    loader: host::loader::Loader,
 }
 
 /// SIGHUP: re-read the whole configuration and the plugin dirs; a config
 /// that does not validate changes nothing. New connections get the new
-/// configuration and plugin code; connections already open keep theirs
-/// until they end (their site retires then, see `host::retire`).
+/// configuration; connections already open keep theirs until they end
+/// (their site retires then, see `host::retire`). A plugin file that did
+/// not change keeps its loaded library; a replaced one hands over to its
+/// new version (`host::handover`).
 fn reload(args: &Args, st: &mut Running) -> anyhow::Result<()> {
     let opts = LoadOptions {
         data_dir: args.data_dir.clone(),
@@ -219,9 +226,11 @@ fn reload(args: &Args, st: &mut Running) -> anyhow::Result<()> {
         tracing::warn!("count-threads changes take effect at the next restart");
     }
     let listeners = listen::bind_all(cfg, args.ephemeral_ports, &st.listeners)?;
-    let plugins = host::loader::load_dirs(&plugin_dirs(args, cfg));
+    let plugins = st.loader.load_dirs(&plugin_dirs(args, cfg));
     let site = Arc::new(site::Site::build(cfg, &plugins)?);
     host::vhost::register_site(&site);
+    // Protocols of replaced plugin files wait for the old version to let go.
+    let handover = host::handover::Plan::prepare(&plugins, &site);
 
     // PROTOCOL_INIT of the new site on thread 0, before anyone can use it.
     let done = Arc::new(std::sync::Barrier::new(2));
@@ -240,6 +249,7 @@ fn reload(args: &Args, st: &mut Running) -> anyhow::Result<()> {
     }
     log_listeners(cfg, &listeners);
     st.listeners = listeners;
+    handover.run();
     Ok(())
 }
 

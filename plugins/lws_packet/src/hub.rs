@@ -88,6 +88,9 @@ struct WsIn {
     inflight: usize,
     paused: bool,
     acks: VecDeque<String>,
+    /// This code is being replaced (a reload swapped the plugin file): take
+    /// no more messages, answer those taken, then close with 1012.
+    ending: bool,
 }
 
 enum Kind {
@@ -264,7 +267,9 @@ impl Hub {
         }
     }
 
-    fn add_sub(&mut self, token: u64, sub: Sub) -> Session {
+    fn add_sub(&mut self, token: u64, mut sub: Sub) -> Session {
+        // Opened after the end was announced: it ends too.
+        sub.ending |= self.stopping;
         Metrics::add(&self.metrics().subscribers, 1);
         sub.conn.request_writable();
         self.conns.insert(token, Conn::Sub(sub));
@@ -459,17 +464,24 @@ impl Hub {
         }
     }
 
-    /// The server is stopping: event streams and long polls answer now and
-    /// end, so the graceful stop does not wait for them.
+    /// The server is stopping, or this plugin's file was replaced and its
+    /// new version waits for the journal: event streams and long polls
+    /// answer now and end; WebSockets answer what they took and close with
+    /// 1012 (service restart), and their clients resume on the new version.
     fn end_streams(&mut self) {
         let now = Instant::now();
         let mut ending = Vec::new();
         for (t, c) in &mut self.conns {
-            let Conn::Sub(s) = c else { continue };
-            match &mut s.kind {
-                Kind::Sse { .. } => s.ending = true,
-                Kind::Poll { deadline, .. } => *deadline = now,
-                Kind::Ws => continue,
+            match c {
+                Conn::Sub(s) => match &mut s.kind {
+                    Kind::Sse { .. } | Kind::Ws => s.ending = true,
+                    Kind::Poll { deadline, .. } => *deadline = now,
+                },
+                Conn::WsIn(w) => {
+                    w.ending = true;
+                    w.conn.set_receiving(false);
+                }
+                _ => continue,
             }
             ending.push(*t);
         }
@@ -699,8 +711,13 @@ impl Hub {
                 inflight: 0,
                 paused: false,
                 acks: VecDeque::new(),
+                ending: self.stopping,
             }),
         );
+        if self.stopping {
+            conn.set_receiving(false);
+            conn.request_writable();
+        }
         Some(Session { token })
     }
 
@@ -767,13 +784,13 @@ impl Hub {
         let Hub { client, conns, .. } = self;
         match conns.get_mut(&s.token) {
             Some(Conn::WsIn(w)) => {
-                if w.paused && w.inflight <= INFLIGHT_MAX / 2 {
+                if w.paused && w.inflight <= INFLIGHT_MAX / 2 && !w.ending {
                     w.paused = false;
                     w.conn.set_receiving(true);
                 }
                 for _ in 0..WRITES_PER_CALLBACK {
                     let Some(ack) = w.acks.pop_front() else {
-                        return Action::Continue;
+                        break;
                     };
                     if w.conn.write_text(ack.as_bytes()).is_err() {
                         return Action::Close;
@@ -784,6 +801,8 @@ impl Hub {
                 }
                 if !w.acks.is_empty() {
                     w.conn.request_writable();
+                } else if w.ending && w.inflight == 0 {
+                    return w.conn.close_reason(1012, b"service restart");
                 }
                 Action::Continue
             }
@@ -804,6 +823,9 @@ impl Hub {
 fn ws_writeable(client: &Client, token: u64, sub: &mut Sub) -> Action {
     if let Some(why) = sub.failed.take() {
         return sub.conn.close_reason(1011, why.as_bytes());
+    }
+    if sub.ending {
+        return sub.conn.close_reason(1012, b"service restart");
     }
     let svc = client.service();
     for _ in 0..WRITES_PER_CALLBACK {

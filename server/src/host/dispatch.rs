@@ -11,8 +11,8 @@ use comlink_plugin_api::abi::{
 };
 
 use crate::host::ffi::call;
-use crate::host::thread;
 use crate::host::wsi::{Role, Wsi};
+use crate::host::{handover, thread};
 use crate::site::Site;
 
 /// Calls the wsi's protocol with `reason`. Returns the callback's value
@@ -24,7 +24,9 @@ pub fn callback(wsi: &Wsi, reason: c_int, input: *mut c_void, len: usize) -> c_i
     // Hold the protocol (and so its library) for the length of the call.
     let def = vp.def.clone();
     let started = std::time::Instant::now();
-    let rc = call::callback(&def, wsi, reason, wsi.pss.get(), input, len);
+    let rc = handover::as_callback_of(&def.lib, || {
+        call::callback(&def, wsi, reason, wsi.pss.get(), input, len)
+    });
     vp.times.record(started.elapsed());
     // Back to the event loop: the next write is a new one.
     wsi.could_have_pending.set(false);
@@ -49,38 +51,61 @@ pub fn vhost_callback(
     rc
 }
 
-/// PROTOCOL_INIT for every protocol of every vhost. A protocol whose init
-/// fails is not offered on that vhost; the others go on.
+/// PROTOCOL_INIT for every protocol of every vhost, but those pending a
+/// hand-over (see [`take_over`]). A protocol whose init fails is not
+/// offered on that vhost; the others go on.
 pub fn init_all(site: &Arc<Site>) {
     for (vi, v) in site.vhosts.iter().enumerate() {
         for (pi, p) in v.handle.protocols.iter().enumerate() {
-            let rc = vhost_callback(
-                site,
-                vi,
-                pi,
-                LWS_CALLBACK_PROTOCOL_INIT,
-                p.pvo.head() as *mut c_void,
-                0,
-            );
-            if rc == 0 {
-                p.initialized.store(true, Ordering::Release);
-            } else {
-                p.failed.store(true, Ordering::Release);
-                tracing::warn!(
-                    "vhost \"{}\": protocol \"{}\": PROTOCOL_INIT returned {rc}; not offered here",
-                    v.cfg.name,
-                    p.def.name
-                );
+            if !p.pending.load(Ordering::Acquire) {
+                init_one(site, vi, pi);
             }
         }
     }
 }
 
+fn init_one(site: &Arc<Site>, vi: usize, pi: usize) {
+    let v = &site.vhosts[vi];
+    let p = &v.handle.protocols[pi];
+    let rc = init_rc(site, vi, pi);
+    if rc == 0 {
+        p.initialized.store(true, Ordering::Release);
+    } else {
+        refused(v, p, rc);
+    }
+}
+
+fn init_rc(site: &Arc<Site>, vi: usize, pi: usize) -> c_int {
+    let p = &site.vhosts[vi].handle.protocols[pi];
+    vhost_callback(
+        site,
+        vi,
+        pi,
+        LWS_CALLBACK_PROTOCOL_INIT,
+        p.pvo.head() as *mut c_void,
+        0,
+    )
+}
+
+fn refused(v: &crate::site::VhostSite, p: &crate::host::vhost::VhostProtocol, rc: c_int) {
+    p.failed.store(true, Ordering::Release);
+    tracing::warn!(
+        "vhost \"{}\": protocol \"{}\": PROTOCOL_INIT returned {rc}; not offered here",
+        v.cfg.name,
+        p.def.name
+    );
+}
+
 /// PROTOCOL_DESTROY for every protocol whose init succeeded.
 pub fn destroy_all(site: &Arc<Site>) {
+    destroy_where(site, |_| true);
+}
+
+pub fn destroy_where(site: &Arc<Site>, pick: impl Fn(usize) -> bool) {
     for (vi, v) in site.vhosts.iter().enumerate() {
         for (pi, p) in v.handle.protocols.iter().enumerate() {
-            if p.initialized.swap(false, Ordering::AcqRel) {
+            if pick(Arc::as_ptr(&p.def.lib) as usize) && p.initialized.swap(false, Ordering::AcqRel)
+            {
                 vhost_callback(
                     site,
                     vi,
@@ -91,6 +116,52 @@ pub fn destroy_all(site: &Arc<Site>) {
                 );
             }
         }
+    }
+}
+
+/// PROTOCOL_INIT for the protocols of libraries `new` pending on `site`.
+/// With `may_wait`, one whose INIT fails stays pending (the old version
+/// may still hold what it needs) and the result is true; otherwise it is
+/// not offered, as any refused INIT.
+pub fn init_pending(site: &Arc<Site>, new: &[usize], may_wait: bool) -> bool {
+    let mut waiting = false;
+    for (vi, v) in site.vhosts.iter().enumerate() {
+        for (pi, p) in v.handle.protocols.iter().enumerate() {
+            if !new.contains(&(Arc::as_ptr(&p.def.lib) as usize))
+                || !p.pending.load(Ordering::Acquire)
+            {
+                continue;
+            }
+            let rc = init_rc(site, vi, pi);
+            if rc == 0 {
+                p.initialized.store(true, Ordering::Release);
+            } else if may_wait {
+                waiting = true;
+                continue;
+            } else {
+                refused(v, p, rc);
+            }
+            p.pending.store(false, Ordering::Release);
+        }
+    }
+    waiting
+}
+
+/// Closes this thread's connections of protocols from libraries `libs`
+/// (a hand-over the old version did not make way for): WebSockets with
+/// 1012 (service restart), HTTP transactions at once.
+pub fn drain_local(libs: &[usize]) {
+    for addr in thread::live() {
+        call::with_live(addr, |wsi| {
+            let Some(p) = wsi.proto().filter(|_| wsi.role != Role::Vhost) else {
+                return;
+            };
+            if libs.contains(&(Arc::as_ptr(&p.def.lib) as usize)) {
+                *wsi.close_reason.borrow_mut() = Some((1012, b"service restart".to_vec()));
+                wsi.close_requested.set(true);
+                wsi.wake.notify_one();
+            }
+        });
     }
 }
 

@@ -138,48 +138,118 @@ pub struct Registry {
     pub protocols: HashMap<String, Arc<ProtocolDef>>,
     /// Loaded plugins, in load order.
     pub plugins: Vec<Arc<PluginLib>>,
+    /// Libraries of the previous load whose file was replaced on disk and
+    /// loaded again: their protocols hand over to the new generation (see
+    /// `host::handover`).
+    pub replaced: Vec<Arc<PluginLib>>,
 }
 
-/// Loads every plugin of `dirs` (a missing dir is noted and skipped).
-pub fn load_dirs(dirs: &[PathBuf]) -> Registry {
-    let mut reg = Registry::default();
-    for dir in dirs {
-        let files = match plugin_files(dir) {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::info!("plugin dir {}: {e} (skipped)", dir.display());
-                continue;
-            }
-        };
-        for path in files {
-            match load_one(&path, &reg) {
-                Ok(lib) => {
-                    let names: Vec<&str> = lib.protocols.iter().map(|p| p.name.as_str()).collect();
-                    tracing::info!(
-                        "plugin {} ({}): protocols {}",
-                        path.display(),
-                        lib.abi,
-                        names.join(", ")
-                    );
-                    for p in &lib.protocols {
-                        if let Some(prev) = reg.protocols.get(&p.name) {
-                            tracing::warn!(
-                                "{}: protocol \"{}\" is already provided by {} (ignored)",
-                                path.display(),
-                                p.name,
-                                prev.lib.path.display()
-                            );
-                            continue;
-                        }
-                        reg.protocols.insert(p.name.clone(), p.clone());
-                    }
-                    reg.plugins.push(lib);
+/// What identifies a plugin file's contents without reading it: a file
+/// replaced by a rename (`install`, a package upgrade) has a new inode, one
+/// rewritten in place (`cp`) a new mtime or size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileId {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+}
+
+impl FileId {
+    /// The identity of the file at `path` now.
+    pub fn of(path: &Path) -> std::io::Result<FileId> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path)?;
+        Ok(FileId {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+        })
+    }
+}
+
+/// Loads plugin dirs, keeping what the previous load opened: a file that
+/// did not change keeps its loaded library (and with it the plugin's
+/// global state: an open journal, a thread, a socket), so a reload is
+/// invisible to it.
+#[derive(Debug, Default)]
+pub struct Loader {
+    /// The previous load's libraries, by path, with their file identity.
+    kept: HashMap<PathBuf, (FileId, Arc<PluginLib>)>,
+}
+
+impl Loader {
+    /// Loads every plugin of `dirs` (a missing dir is noted and skipped),
+    /// reusing the library of each file that is unchanged since the last call.
+    pub fn load_dirs(&mut self, dirs: &[PathBuf]) -> Registry {
+        let mut reg = Registry::default();
+        let mut kept = HashMap::new();
+        for dir in dirs {
+            let files = match plugin_files(dir) {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::info!("plugin dir {}: {e} (skipped)", dir.display());
+                    continue;
                 }
-                Err(e) => tracing::warn!("plugin skipped: {e}"),
+            };
+            for path in files {
+                let id = FileId::of(&path).ok();
+                let previous = self.kept.get(&path);
+                let result = match (previous, id) {
+                    (Some((was, lib)), Some(now)) if *was == now => {
+                        tracing::debug!("plugin {}: unchanged, kept loaded", path.display());
+                        Ok(lib.clone())
+                    }
+                    _ => load_one(&path, &reg),
+                };
+                match result {
+                    Ok(lib) => {
+                        if let Some((_, old)) = previous {
+                            if !Arc::ptr_eq(old, &lib) {
+                                tracing::info!(
+                                    "plugin {}: changed on disk, loading the new version",
+                                    path.display()
+                                );
+                                reg.replaced.push(old.clone());
+                            }
+                        }
+                        if let Some(id) = id {
+                            kept.insert(path.clone(), (id, lib.clone()));
+                        }
+                        add(&mut reg, &path, lib);
+                    }
+                    Err(e) => tracing::warn!("plugin skipped: {e}"),
+                }
             }
         }
+        self.kept = kept;
+        reg
     }
-    reg
+}
+
+/// Adds a loaded library and its protocols to `reg`.
+fn add(reg: &mut Registry, path: &Path, lib: Arc<PluginLib>) {
+    let names: Vec<&str> = lib.protocols.iter().map(|p| p.name.as_str()).collect();
+    tracing::info!(
+        "plugin {} ({}): protocols {}",
+        path.display(),
+        lib.abi,
+        names.join(", ")
+    );
+    for p in &lib.protocols {
+        if let Some(prev) = reg.protocols.get(&p.name) {
+            tracing::warn!(
+                "{}: protocol \"{}\" is already provided by {} (ignored)",
+                path.display(),
+                p.name,
+                prev.lib.path.display()
+            );
+            continue;
+        }
+        reg.protocols.insert(p.name.clone(), p.clone());
+    }
+    reg.plugins.push(lib);
 }
 
 fn load_one(path: &Path, reg: &Registry) -> Result<Arc<PluginLib>, LoadError> {

@@ -10,8 +10,9 @@ use std::time::Duration;
 use crate::host::dispatch;
 use crate::site::Site;
 
-/// How often retiring sites are checked.
-const CHECK_EVERY: Duration = Duration::from_millis(250);
+/// How often deferred plugin hand-overs are checked (retiring sites every
+/// fifth time).
+const CHECK_EVERY: Duration = Duration::from_millis(50);
 
 thread_local! {
     static RETIRING: RefCell<Vec<Arc<Site>>> = const { RefCell::new(Vec::new()) };
@@ -28,14 +29,18 @@ pub async fn watch() {
     let mut last_accepted = 0u64;
     loop {
         tokio::time::sleep(CHECK_EVERY).await;
+        crate::host::handover::retry_deferred();
+        ticks += 1;
+        if ticks % 5 != 0 {
+            continue;
+        }
         // About once a second, when connections came or went, and once a
         // minute regardless: return freed heap to the system.
-        ticks += 1;
         let accepted: u64 = crate::ops::stats::threads()
             .iter()
             .map(|t| t.accepted.load(std::sync::atomic::Ordering::Relaxed))
             .sum();
-        if (ticks % 4 == 0 && accepted != last_accepted) || ticks % 240 == 0 {
+        if (ticks % 20 == 0 && accepted != last_accepted) || ticks % 1200 == 0 {
             last_accepted = accepted;
             crate::host::ffi::call::trim_heap();
         }

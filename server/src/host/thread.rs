@@ -58,6 +58,14 @@ pub enum Command {
     Init(Arc<crate::site::Site>, Arc<std::sync::Barrier>),
     /// (thread 0) An old site: DESTROY it once nothing uses it any more.
     Retire(Arc<crate::site::Site>),
+    /// Close the connections of protocols from these libraries (addresses
+    /// of `LibHandle`s a reload replaced; see `host::handover`).
+    Drain(Arc<[usize]>),
+    /// (thread 0) Finish a plugin hand-over (see `host::handover`), signal.
+    TakeOver(
+        Handoff<crate::host::handover::TakeOver>,
+        Arc<std::sync::Barrier>,
+    ),
     /// Serve these listening sockets from now on (reload).
     Listen(Handoff<Vec<crate::serve::ThreadListener>>),
 }
@@ -162,6 +170,13 @@ pub async fn run_commands(mut rx: UnboundedReceiver<Command>) {
                 done.wait();
             }
             Command::Retire(site) => crate::host::retire::retire(site),
+            Command::Drain(libs) => dispatch::drain_local(&libs),
+            Command::TakeOver(t, done) => {
+                if let Some(t) = t.take() {
+                    crate::host::handover::take_over(t);
+                }
+                done.wait();
+            }
             Command::Listen(h) => {
                 if let Some(l) = h.take() {
                     crate::serve::listen_on(l);

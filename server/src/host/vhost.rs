@@ -45,6 +45,9 @@ pub struct VhostProtocol {
     pub initialized: AtomicBool,
     /// PROTOCOL_INIT refused: the protocol is not offered on this vhost.
     pub failed: AtomicBool,
+    /// Its plugin's file was replaced: PROTOCOL_INIT waits until the old
+    /// version has let go (see `host::handover`); requests wait meanwhile.
+    pub pending: AtomicBool,
     /// Callback latency and open connections, for the metrics.
     pub times: crate::ops::stats::CallbackTimes,
 }
@@ -96,6 +99,13 @@ impl VhostHandle {
             .position(|p| p.def.name == name && !p.failed.load(Ordering::Relaxed))
     }
 
+    /// Whether a protocol of this vhost waits for a hand-over.
+    pub fn any_pending(&self) -> bool {
+        self.protocols
+            .iter()
+            .any(|p| p.pending.load(Ordering::Acquire))
+    }
+
     /// The enabled protocol whose table entry is `raw` (or whose name matches it).
     pub fn find_raw(&self, raw: *const comlink_plugin_api::abi::LwsProtocols) -> Option<usize> {
         self.protocols
@@ -113,6 +123,7 @@ impl VhostProtocol {
             vh_priv_size: AtomicUsize::new(0),
             initialized: AtomicBool::new(false),
             failed: AtomicBool::new(false),
+            pending: AtomicBool::new(false),
             times: Default::default(),
         }
     }

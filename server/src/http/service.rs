@@ -136,6 +136,9 @@ where
     }
 
     if handshake::is_upgrade_request(req.headers(), req.method(), req.version()) {
+        if !crate::host::handover::wait_ready(&vh.handle).await {
+            return Ok(with_server(&site, handover_busy()));
+        }
         return Ok(upgrade(&site, vi, conn, req));
     }
     if site.metrics_path.as_deref() == Some(req.uri().path()) {
@@ -310,6 +313,9 @@ where
                 );
                 return Ok(status_page(StatusCode::NOT_FOUND));
             };
+            if !crate::host::handover::wait_ready(&vh.handle).await {
+                return Ok(handover_busy());
+            }
             // lws hands the plugin the path after the mountpoint, '/' kept.
             let after = &decoded[mount::trimmed(&m.mountpoint).len().min(decoded.len())..];
             let after = if mount::trimmed(&m.mountpoint) == "/" {
@@ -356,6 +362,15 @@ where
             status_page(StatusCode::NOT_IMPLEMENTED)
         }
     })
+}
+
+/// A protocol still waiting for its plugin's hand-over after
+/// `handover::WAIT`: try again shortly.
+fn handover_busy() -> Response {
+    let mut resp = status_page(StatusCode::SERVICE_UNAVAILABLE);
+    resp.headers_mut()
+        .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    resp
 }
 
 /// 404, or lws's redirect to the vhost's `error-document-404`.

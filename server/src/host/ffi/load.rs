@@ -30,6 +30,10 @@ pub struct LibHandle {
     destroy: Option<DestroyFn>,
     /// `destroy` has run (it runs at most once).
     destroyed: AtomicBool,
+    /// A reload replaced this library's file: its protocols are being shut
+    /// down (see `host::handover`), and `lws_context_is_being_destroyed`
+    /// reads true inside its callbacks.
+    pub draining: AtomicBool,
     library: Option<Library>,
 }
 
@@ -124,6 +128,8 @@ pub struct PluginLib {
     pub abi: String,
     /// Its protocols, in table order.
     pub protocols: Vec<Arc<ProtocolDef>>,
+    /// The open library (what each protocol holds too).
+    pub handle: Arc<LibHandle>,
 }
 
 fn refused(path: &Path, reason: impl Into<String>) -> LoadError {
@@ -186,6 +192,7 @@ pub fn open(path: &Path, from: &Path, syms: &Symbols) -> Result<Arc<PluginLib>, 
             path: path.to_path_buf(),
             destroy,
             destroyed: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
             library: Some(library),
         });
         if destroy.is_some() {
@@ -200,6 +207,7 @@ pub fn open(path: &Path, from: &Path, syms: &Symbols) -> Result<Arc<PluginLib>, 
             name: stem(path),
             abi: format!("{} (lws 2.x-4.0 ABI)", syms.init),
             protocols,
+            handle,
         }));
     }
 
@@ -256,6 +264,7 @@ pub fn open(path: &Path, from: &Path, syms: &Symbols) -> Result<Arc<PluginLib>, 
             path: path.to_path_buf(),
             destroy: None,
             destroyed: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
             library: Some(library),
         });
         let protocols = read_protocols(path, protos, usize::try_from(count).unwrap_or(0), &handle)?;
@@ -264,6 +273,7 @@ pub fn open(path: &Path, from: &Path, syms: &Symbols) -> Result<Arc<PluginLib>, 
             name,
             abi: format!("struct {s}, api magic {magic}"),
             protocols,
+            handle,
         }));
     }
     let mut tried = vec![syms.init.clone()];

@@ -271,11 +271,14 @@ pub extern "C" fn lws_cancel_service(_cx: *mut LwsContext) {
     guard("lws_cancel_service", (), || CONTEXT.cancel_service())
 }
 
-/// `lws_context_is_being_destroyed`: nonzero once the server is stopping.
+/// `lws_context_is_being_destroyed`: nonzero once the server is stopping,
+/// and inside the callbacks of a plugin whose file a reload replaced (to
+/// the old version, a hand-over is the end of its context; see
+/// `host::handover`).
 #[no_mangle]
 pub extern "C" fn lws_context_is_being_destroyed(_cx: *mut LwsContext) -> c_int {
     guard("lws_context_is_being_destroyed", 0, || {
-        c_int::from(CONTEXT.is_stopping())
+        c_int::from(CONTEXT.is_stopping() || crate::host::handover::in_draining())
     })
 }
 
