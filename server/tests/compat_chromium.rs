@@ -147,7 +147,7 @@ fn bundled_test_page_counts_resets_and_mirrors_drawings_in_chromium() {
     let bin = match chromium::find() {
         Ok(b) => b,
         Err(why) => {
-            eprintln!("SKIPPED compat_chromium: {why}");
+            crate::support::skip("compat_chromium", &why);
             return;
         }
     };

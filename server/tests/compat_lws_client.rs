@@ -26,9 +26,12 @@ fn installed() -> bool {
 #[test]
 fn lws_test_client_talks_dumb_increment_and_mirror() {
     if !installed() {
-        eprintln!(
-            "SKIPPED compat_lws_client: no `{CLIENT}` on PATH \
-             (Debian package libwebsockets-test-server; scripts/test-deps installs it)"
+        crate::support::skip(
+            "compat_lws_client",
+            &format!(
+                "no `{CLIENT}` on PATH (Debian package libwebsockets-test-server; \
+                 scripts/test-deps installs it)"
+            ),
         );
         return;
     }

@@ -496,7 +496,10 @@ fn systemd_unit_passes_systemd_analyze_verify() {
         .map(|o| !o.status.success())
         .unwrap_or(true)
     {
-        eprintln!("SKIP: systemd-analyze cannot run here (scripts/test-deps installs systemd)");
+        crate::support::skip(
+            "systemd unit verify",
+            "systemd-analyze cannot run here (scripts/test-deps installs systemd)",
+        );
         return;
     }
     // ExecStart must name an existing executable: this build's lwsws.

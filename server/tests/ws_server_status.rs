@@ -260,7 +260,7 @@ fn server_status_page_shows_live_state_in_chromium() {
     let bin = match chromium::find() {
         Ok(b) => b,
         Err(why) => {
-            eprintln!("SKIPPED ws_server_status (page): {why}");
+            crate::support::skip("ws_server_status (page)", &why);
             return;
         }
     };

@@ -65,7 +65,11 @@ impl Redis {
             .output()
             .is_err()
         {
-            eprintln!("skipped: no redis-server here (scripts/test-deps installs it)");
+            // scripts/test-deps installs it: under CI a missing one is a failure.
+            if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+                panic!("no redis-server here, and CI=true (scripts/test-deps installs it)");
+            }
+            eprintln!("SKIPPED: no redis-server here (scripts/test-deps installs it)");
             return None;
         }
         let dir = tempfile::tempdir().expect("temp dir");
