@@ -84,9 +84,11 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     let listeners = listen::bind_all(cfg, args.ephemeral_ports, &[])?;
     let mut loader = host::loader::Loader::default();
     let plugins = loader.load_dirs(&plugin_dirs(&args, cfg));
-    let site = Arc::new(site::Site::build(cfg, &plugins)?);
+    let site = Arc::new(site::Site::build(
+        cfg,
+        host::site::HostSite::build(cfg, &plugins),
+    )?);
     drop(plugins);
-    host::vhost::register_site(&site);
     log_listeners(cfg, &listeners);
     let shared = serve::Shared {
         site: Arc::new(ArcSwap::new(site)),
@@ -227,19 +229,24 @@ fn reload(args: &Args, st: &mut Running) -> anyhow::Result<()> {
     }
     let listeners = listen::bind_all(cfg, args.ephemeral_ports, &st.listeners)?;
     let plugins = st.loader.load_dirs(&plugin_dirs(args, cfg));
-    let site = Arc::new(site::Site::build(cfg, &plugins)?);
-    host::vhost::register_site(&site);
+    let site = Arc::new(site::Site::build(
+        cfg,
+        host::site::HostSite::build(cfg, &plugins),
+    )?);
     // Protocols of replaced plugin files wait for the old version to let go.
-    let handover = host::handover::Plan::prepare(&plugins, &site);
+    let handover = host::handover::Plan::prepare(&plugins, &site.host);
 
     // PROTOCOL_INIT of the new site on thread 0, before anyone can use it.
     let done = Arc::new(std::sync::Barrier::new(2));
-    if !host::context::CONTEXT.post(0, host::thread::Command::Init(site.clone(), done.clone())) {
+    if !host::context::CONTEXT.post(
+        0,
+        host::thread::Command::Init(site.host.clone(), done.clone()),
+    ) {
         anyhow::bail!("service thread 0 is gone");
     }
     done.wait();
     let old = st.shared.site.swap(site.clone());
-    let _ = host::context::CONTEXT.post(0, host::thread::Command::Retire(old));
+    let _ = host::context::CONTEXT.post(0, host::thread::Command::Retire(old.host.clone()));
     for tsi in 0..host::context::CONTEXT.count_threads() {
         let mine = serve::thread_listeners(&listeners, &site)?;
         let _ = host::context::CONTEXT.post(

@@ -73,7 +73,11 @@ pub fn start(
     let count = count.max(1) as usize;
     let (txs, mut rxs): (Vec<_>, Vec<_>) = (0..count).map(|_| unbounded_channel()).unzip();
     CONTEXT.set_threads(txs);
-    CONTEXT.set_site(shared.site.clone());
+    let current = shared.site.clone();
+    CONTEXT.set_context_json(Box::new(move |hide_vhosts| {
+        crate::ops::stats::context_json(&current.load(), CONTEXT.count_threads(), hide_vhosts)
+            .to_string()
+    }));
     let ready = Arc::new(Barrier::new(count + 1));
     let mut handles = Vec::new();
     for n in 0..count {
@@ -165,7 +169,7 @@ fn run(
         SHARED.with(|s| *s.borrow_mut() = Some(shared.clone()));
         tokio::task::spawn_local(thread::run_commands(commands));
         if tsi == 0 {
-            dispatch::init_all(&shared.site.load_full());
+            dispatch::init_all(&shared.site.load().host);
             tokio::task::spawn_local(crate::host::retire::watch());
         }
         // Nobody accepts before every protocol is initialised.

@@ -4,6 +4,7 @@
 //! while requests already in flight finish on the one they started with.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::HeaderValue;
@@ -11,8 +12,7 @@ use http::StatusCode;
 
 use crate::config::{Config, Location, Mount, Origin, Vhost};
 use crate::host::ffi::pvo::PvoList;
-use crate::host::loader::Registry;
-use crate::host::vhost::VhostHandle;
+use crate::host::site::HostSite;
 use crate::http::mount::file::FileMount;
 use crate::http::response::ExtraHeaders;
 use crate::ops::access_log::AccessLog;
@@ -38,6 +38,8 @@ pub enum BuildError {
 /// Everything requests need, for every vhost.
 #[derive(Debug)]
 pub struct Site {
+    /// The plugin side: vhost handles, as plugins see them.
+    pub host: Arc<HostSite>,
     /// Vhosts in configuration order (listeners refer to them by index).
     pub vhosts: Vec<VhostSite>,
     /// `Server:` header value, if `server-string` is set.
@@ -65,8 +67,6 @@ pub struct VhostSite {
     pub headers: ExtraHeaders,
     /// `access-log`.
     pub access_log: Option<AccessLog>,
-    /// Its protocols, as plugins see the vhost (`struct lws_vhost *`).
-    pub handle: VhostHandle,
     /// Its counters.
     pub stats: crate::ops::stats::VhostStats,
 }
@@ -103,8 +103,9 @@ pub enum MountKind {
 }
 
 impl Site {
-    /// Builds the site, opening access logs and binding plugin protocols.
-    pub fn build(config: &Config, plugins: &Registry) -> Result<Site, BuildError> {
+    /// Builds the site around `host` (the same configuration's plugin
+    /// side), opening access logs.
+    pub fn build(config: &Config, host: Arc<HostSite>) -> Result<Site, BuildError> {
         // Logs belong to the service user (as lws chowns them), so they can
         // be reopened after privileges are dropped.
         let owner = crate::listen::privs::wanted(&config.global)
@@ -112,8 +113,8 @@ impl Site {
             .map(|(u, g, _)| (u, g))
             .filter(|&(u, g)| u != 0 || g != 0);
         let mut vhosts = Vec::with_capacity(config.vhosts.len());
-        for (i, v) in config.vhosts.iter().enumerate() {
-            vhosts.push(VhostSite::build(i, v, plugins, owner)?);
+        for v in &config.vhosts {
+            vhosts.push(VhostSite::build(v, owner)?);
         }
         let server_header = config
             .global
@@ -130,6 +131,7 @@ impl Site {
             })
             .collect();
         Ok(Site {
+            host,
             vhosts,
             server_header,
             reject_keywords,
@@ -145,21 +147,8 @@ impl Site {
     }
 }
 
-impl Drop for Site {
-    fn drop(&mut self) {
-        for v in &self.vhosts {
-            crate::host::vhost::forget(&v.handle);
-        }
-    }
-}
-
 impl VhostSite {
-    fn build(
-        index: usize,
-        v: &Vhost,
-        plugins: &Registry,
-        owner: Option<(u32, u32)>,
-    ) -> Result<VhostSite, BuildError> {
+    fn build(v: &Vhost, owner: Option<(u32, u32)>) -> Result<VhostSite, BuildError> {
         let access_log =
             match &v.access_log {
                 Some(p) => Some(AccessLog::open(&p.value, owner).map_err(|source| {
@@ -181,7 +170,6 @@ impl VhostSite {
                 .collect(),
             headers: ExtraHeaders::parse(&v.headers, &what),
             access_log,
-            handle: VhostHandle::new(index, v, plugins),
             stats: Default::default(),
             cfg: v.clone(),
         })

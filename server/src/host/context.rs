@@ -2,30 +2,39 @@
 //! `lws_get_context`, and the way to reach every service thread.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use arc_swap::ArcSwap;
 use comlink_plugin_api::abi::LwsContext;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::host::thread::Command;
-use crate::site::Site;
 
 /// Process-wide host state.
-#[derive(Debug)]
 pub struct Context {
     /// The service threads, by index (tsi).
     threads: OnceLock<Vec<ThreadHandle>>,
-    /// The current site.
-    site: OnceLock<Arc<ArcSwap<Site>>>,
+    /// `lws_json_dump_context`'s answer, installed by the layer that
+    /// knows the whole server (ops).
+    context_json: OnceLock<ContextJson>,
     /// Set once the server is stopping.
     stop: OnceLock<tokio::sync::watch::Sender<bool>>,
 }
 
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("threads", &self.threads)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Produces lws's context JSON; the argument is `hide_vhosts`.
+pub type ContextJson = Box<dyn Fn(bool) -> String + Send + Sync>;
+
 /// The context (what `struct lws_context *` points at).
 pub static CONTEXT: Context = Context {
     threads: OnceLock::new(),
-    site: OnceLock::new(),
+    context_json: OnceLock::new(),
     stop: OnceLock::new(),
 };
 
@@ -97,14 +106,18 @@ impl Context {
         }
     }
 
-    /// Records the live site (once, at start-up).
-    pub fn set_site(&self, site: Arc<ArcSwap<Site>>) {
-        let _ = self.site.set(site);
+    /// Installs what `lws_json_dump_context` answers (once, at start-up).
+    pub fn set_context_json(&self, f: ContextJson) {
+        let _ = self.context_json.set(f);
     }
 
-    /// The current site, if serving has started.
-    pub fn site(&self) -> Option<Arc<Site>> {
-        self.site.get().map(|s| s.load_full())
+    /// The server's state as lws's context JSON (`hide_vhosts` leaves the
+    /// vhost list out); empty before start-up installed it.
+    pub fn context_json(&self, hide_vhosts: bool) -> String {
+        self.context_json
+            .get()
+            .map(|f| f(hide_vhosts))
+            .unwrap_or_default()
     }
 
     /// Number of service threads.

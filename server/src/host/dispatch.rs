@@ -11,9 +11,9 @@ use comlink_plugin_api::abi::{
 };
 
 use crate::host::ffi::call;
+use crate::host::site::HostSite;
 use crate::host::wsi::{Role, Wsi};
 use crate::host::{handover, thread};
-use crate::site::Site;
 
 /// Calls the wsi's protocol with `reason`. Returns the callback's value
 /// (0 when no protocol is bound).
@@ -36,7 +36,7 @@ pub fn callback(wsi: &Wsi, reason: c_int, input: *mut c_void, len: usize) -> c_i
 /// Calls protocol `proto` of vhost `vhost` through a stand-in wsi (lws's
 /// fake wsi: context, vhost and protocol, no connection, no pss).
 pub fn vhost_callback(
-    site: &Arc<Site>,
+    site: &Arc<HostSite>,
     vhost: usize,
     proto: usize,
     reason: c_int,
@@ -54,9 +54,9 @@ pub fn vhost_callback(
 /// PROTOCOL_INIT for every protocol of every vhost, but those pending a
 /// hand-over (see [`take_over`]). A protocol whose init fails is not
 /// offered on that vhost; the others go on.
-pub fn init_all(site: &Arc<Site>) {
+pub fn init_all(site: &Arc<HostSite>) {
     for (vi, v) in site.vhosts.iter().enumerate() {
-        for (pi, p) in v.handle.protocols.iter().enumerate() {
+        for (pi, p) in v.protocols.iter().enumerate() {
             if !p.pending.load(Ordering::Acquire) {
                 init_one(site, vi, pi);
             }
@@ -64,9 +64,9 @@ pub fn init_all(site: &Arc<Site>) {
     }
 }
 
-fn init_one(site: &Arc<Site>, vi: usize, pi: usize) {
+fn init_one(site: &Arc<HostSite>, vi: usize, pi: usize) {
     let v = &site.vhosts[vi];
-    let p = &v.handle.protocols[pi];
+    let p = &v.protocols[pi];
     let rc = init_rc(site, vi, pi);
     if rc == 0 {
         p.initialized.store(true, Ordering::Release);
@@ -75,8 +75,8 @@ fn init_one(site: &Arc<Site>, vi: usize, pi: usize) {
     }
 }
 
-fn init_rc(site: &Arc<Site>, vi: usize, pi: usize) -> c_int {
-    let p = &site.vhosts[vi].handle.protocols[pi];
+fn init_rc(site: &Arc<HostSite>, vi: usize, pi: usize) -> c_int {
+    let p = &site.vhosts[vi].protocols[pi];
     vhost_callback(
         site,
         vi,
@@ -87,7 +87,7 @@ fn init_rc(site: &Arc<Site>, vi: usize, pi: usize) -> c_int {
     )
 }
 
-fn refused(v: &crate::site::VhostSite, p: &crate::host::vhost::VhostProtocol, rc: c_int) {
+fn refused(v: &crate::host::vhost::VhostHandle, p: &crate::host::vhost::VhostProtocol, rc: c_int) {
     p.failed.store(true, Ordering::Release);
     tracing::warn!(
         "vhost \"{}\": protocol \"{}\": PROTOCOL_INIT returned {rc}; not offered here",
@@ -97,13 +97,13 @@ fn refused(v: &crate::site::VhostSite, p: &crate::host::vhost::VhostProtocol, rc
 }
 
 /// PROTOCOL_DESTROY for every protocol whose init succeeded.
-pub fn destroy_all(site: &Arc<Site>) {
+pub fn destroy_all(site: &Arc<HostSite>) {
     destroy_where(site, |_| true);
 }
 
-pub fn destroy_where(site: &Arc<Site>, pick: impl Fn(usize) -> bool) {
+pub fn destroy_where(site: &Arc<HostSite>, pick: impl Fn(usize) -> bool) {
     for (vi, v) in site.vhosts.iter().enumerate() {
-        for (pi, p) in v.handle.protocols.iter().enumerate() {
+        for (pi, p) in v.protocols.iter().enumerate() {
             if pick(Arc::as_ptr(&p.def.lib) as usize) && p.initialized.swap(false, Ordering::AcqRel)
             {
                 vhost_callback(
@@ -123,10 +123,10 @@ pub fn destroy_where(site: &Arc<Site>, pick: impl Fn(usize) -> bool) {
 /// With `may_wait`, one whose INIT fails stays pending (the old version
 /// may still hold what it needs) and the result is true; otherwise it is
 /// not offered, as any refused INIT.
-pub fn init_pending(site: &Arc<Site>, new: &[usize], may_wait: bool) -> bool {
+pub fn init_pending(site: &Arc<HostSite>, new: &[usize], may_wait: bool) -> bool {
     let mut waiting = false;
     for (vi, v) in site.vhosts.iter().enumerate() {
-        for (pi, p) in v.handle.protocols.iter().enumerate() {
+        for (pi, p) in v.protocols.iter().enumerate() {
             if !new.contains(&(Arc::as_ptr(&p.def.lib) as usize))
                 || !p.pending.load(Ordering::Acquire)
             {
@@ -216,9 +216,9 @@ pub fn cancel_local() {
     }
 }
 
-fn cancel_site(site: &Arc<Site>) {
+fn cancel_site(site: &Arc<HostSite>) {
     for (vi, v) in site.vhosts.iter().enumerate() {
-        for (pi, p) in v.handle.protocols.iter().enumerate() {
+        for (pi, p) in v.protocols.iter().enumerate() {
             if p.initialized.load(Ordering::Acquire) {
                 vhost_callback(
                     site,

@@ -36,9 +36,9 @@ use crate::host::context::CONTEXT;
 use crate::host::dispatch;
 use crate::host::ffi::load::LibHandle;
 use crate::host::loader::Registry;
+use crate::host::site::HostSite;
 use crate::host::thread::{Command, Handoff};
 use crate::host::vhost::VhostHandle;
-use crate::site::Site;
 
 /// How long a request for a pending protocol waits before a 503.
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -88,7 +88,7 @@ impl Plan {
     /// Marks the protocols of `site` that come from a replacing library (of
     /// this reload, or of one whose hand-over has not ended) as pending,
     /// before the site's PROTOCOL_INIT, which skips them.
-    pub fn prepare(reg: &Registry, site: &Site) -> Plan {
+    pub fn prepare(reg: &Registry, site: &HostSite) -> Plan {
         let old: Vec<Arc<LibHandle>> = reg.replaced.iter().map(|p| p.handle.clone()).collect();
         let replaced_paths: HashSet<&std::path::Path> =
             reg.replaced.iter().map(|p| p.path.as_path()).collect();
@@ -101,7 +101,7 @@ impl Plan {
         let mut waiting = incoming();
         waiting.extend(&new);
         for v in &site.vhosts {
-            for p in &v.handle.protocols {
+            for p in &v.protocols {
                 if waiting.contains(&(Arc::as_ptr(&p.def.lib) as usize)) {
                     p.pending.store(true, Ordering::Release);
                 }
@@ -216,7 +216,7 @@ fn open_connections(libs: &[Arc<LibHandle>]) -> u64 {
     crate::host::vhost::live_sites()
         .iter()
         .flat_map(|s| s.vhosts.iter())
-        .flat_map(|v| v.handle.protocols.iter())
+        .flat_map(|v| v.protocols.iter())
         .filter(|p| libs.iter().any(|l| Arc::ptr_eq(l, &p.def.lib)))
         .map(|p| p.times.open.load(Ordering::Relaxed))
         .sum()

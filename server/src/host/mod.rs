@@ -20,6 +20,7 @@ pub mod ffi;
 pub mod handover;
 pub mod loader;
 pub mod retire;
+pub mod site;
 
 pub mod ring;
 pub mod thread;

@@ -8,18 +8,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::host::dispatch;
-use crate::site::Site;
+use crate::host::site::HostSite;
 
 /// How often deferred plugin hand-overs are checked (retiring sites every
 /// fifth time).
 const CHECK_EVERY: Duration = Duration::from_millis(50);
 
 thread_local! {
-    static RETIRING: RefCell<Vec<Arc<Site>>> = const { RefCell::new(Vec::new()) };
+    static RETIRING: RefCell<Vec<Arc<HostSite>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Queues an old site (on service thread 0).
-pub fn retire(site: Arc<Site>) {
+pub fn retire(site: Arc<HostSite>) {
     RETIRING.with(|r| r.borrow_mut().push(site));
 }
 
@@ -44,7 +44,7 @@ pub async fn watch() {
             last_accepted = accepted;
             crate::host::ffi::call::trim_heap();
         }
-        let done: Vec<Arc<Site>> = RETIRING.with(|r| {
+        let done: Vec<Arc<HostSite>> = RETIRING.with(|r| {
             let mut r = r.borrow_mut();
             let (done, keep): (Vec<_>, Vec<_>) =
                 r.drain(..).partition(|s| Arc::strong_count(s) == 1);

@@ -55,9 +55,9 @@ pub enum Command {
     /// Run protocol DESTROY for the current site, then signal.
     Shutdown(Arc<std::sync::Barrier>),
     /// (thread 0) PROTOCOL_INIT for a new site, then signal.
-    Init(Arc<crate::site::Site>, Arc<std::sync::Barrier>),
+    Init(Arc<crate::host::site::HostSite>, Arc<std::sync::Barrier>),
     /// (thread 0) An old site: DESTROY it once nothing uses it any more.
-    Retire(Arc<crate::site::Site>),
+    Retire(Arc<crate::host::site::HostSite>),
     /// Close the connections of protocols from these libraries (addresses
     /// of `LibHandle`s a reload replaced; see `host::handover`).
     Drain(Arc<[usize]>),

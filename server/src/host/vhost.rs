@@ -7,13 +7,12 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::sync::{Mutex, Weak};
 
-use crate::site::Site;
-
 use crate::config::Vhost;
 use crate::host::ffi::call;
 use crate::host::ffi::load::ProtocolDef;
 use crate::host::ffi::pvo::PvoList;
 use crate::host::loader::Registry;
+use crate::host::site::HostSite as Site;
 
 /// One vhost, as plugins see it.
 #[derive(Debug)]
@@ -28,6 +27,8 @@ pub struct VhostHandle {
     pub protocols: Vec<VhostProtocol>,
     /// Index (into `protocols`) of the protocol serving upgrades that name none.
     pub default_protocol: Option<usize>,
+    /// The vhost's configuration (for lws calls that read it).
+    pub cfg: Vhost,
 }
 
 /// One protocol on one vhost.
@@ -89,6 +90,7 @@ impl VhostHandle {
             port: v.port,
             protocols,
             default_protocol,
+            cfg: v.clone(),
         }
     }
 
@@ -156,10 +158,7 @@ fn live_vhosts<R>(f: impl FnOnce(&mut HashMap<usize, Weak<Site>>) -> R) -> R {
 pub fn register_site(site: &Arc<Site>) {
     live_vhosts(|m| {
         for v in &site.vhosts {
-            m.insert(
-                &v.handle as *const VhostHandle as usize,
-                Arc::downgrade(site),
-            );
+            m.insert(v as *const VhostHandle as usize, Arc::downgrade(site));
         }
     });
 }

@@ -15,9 +15,9 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::host::ffi::call;
+use crate::host::site::HostSite;
 use crate::host::vhost::{VhostHandle, VhostProtocol};
 use crate::host::{thread, timers};
-use crate::site::Site;
 use crate::ws::frame::Encoder;
 
 /// What the connection is.
@@ -90,7 +90,7 @@ static NEXT_TAG: AtomicU64 = AtomicU64::new(1);
 /// One connection (or a vhost-level stand-in).
 pub struct Wsi {
     /// The site the connection started on (keeps its vhosts and plugins alive).
-    pub site: Arc<Site>,
+    pub site: Arc<HostSite>,
     /// Index of its vhost in `site.vhosts`.
     pub vhost: usize,
     /// Index of its protocol in the vhost's protocols.
@@ -149,7 +149,7 @@ impl std::fmt::Debug for Wsi {
 impl Wsi {
     /// A new wsi on this thread, not yet registered.
     pub fn new(
-        site: Arc<Site>,
+        site: Arc<HostSite>,
         vhost: usize,
         role: Role,
         peer: Option<SocketAddr>,
@@ -191,7 +191,7 @@ impl Wsi {
 
     /// Its vhost.
     pub fn vhost_handle(&self) -> &VhostHandle {
-        &self.site.vhosts[self.vhost].handle
+        &self.site.vhosts[self.vhost]
     }
 
     /// Its protocol, if bound.

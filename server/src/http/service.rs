@@ -136,7 +136,7 @@ where
     }
 
     if handshake::is_upgrade_request(req.headers(), req.method(), req.version()) {
-        if !crate::host::handover::wait_ready(&vh.handle).await {
+        if !crate::host::handover::wait_ready(&site.host.vhosts[vi]).await {
             return Ok(with_server(&site, handover_busy()));
         }
         return Ok(upgrade(&site, vi, conn, req));
@@ -305,7 +305,8 @@ where
             append_path,
         } => redirect::answer(target, *append_path, rest, req.uri().query()),
         MountKind::Callback(protocol) => {
-            let Some(pi) = vh.handle.find(protocol) else {
+            let handle = &site.host.vhosts[vi];
+            let Some(pi) = handle.find(protocol) else {
                 tracing::warn!(
                     "{}: callback://{protocol}: protocol \"{protocol}\" is not enabled on vhost \"{}\" (is it in its ws-protocols, and is its plugin loaded?)",
                     m.at,
@@ -313,7 +314,7 @@ where
                 );
                 return Ok(status_page(StatusCode::NOT_FOUND));
             };
-            if !crate::host::handover::wait_ready(&vh.handle).await {
+            if !crate::host::handover::wait_ready(handle).await {
                 return Ok(handover_busy());
             }
             // lws hands the plugin the path after the mountpoint, '/' kept.

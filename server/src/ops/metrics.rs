@@ -113,8 +113,8 @@ pub fn render(site: &Site) -> String {
         "gauge",
         "Connections bound to a plugin protocol, by vhost and protocol.",
     );
-    for v in &site.vhosts {
-        for p in &v.handle.protocols {
+    for v in &site.host.vhosts {
+        for p in &v.protocols {
             let _ = writeln!(
                 o,
                 "comlink_protocol_connections_open{{vhost=\"{}\",protocol=\"{}\"}} {}",
@@ -130,8 +130,8 @@ pub fn render(site: &Site) -> String {
         "histogram",
         "Time spent in plugin callbacks, by vhost and protocol.",
     );
-    for v in &site.vhosts {
-        for p in &v.handle.protocols {
+    for v in &site.host.vhosts {
+        for p in &v.protocols {
             let labels = format!(
                 "vhost=\"{}\",protocol=\"{}\"",
                 esc(&v.cfg.name),

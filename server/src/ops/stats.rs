@@ -132,7 +132,8 @@ pub fn context_json(site: &Site, threads_in_use: usize, hide_vhosts: bool) -> Va
         let vhosts: Vec<Value> = site
             .vhosts
             .iter()
-            .map(|v| {
+            .enumerate()
+            .map(|(i, v)| {
                 let s = &v.stats;
                 json!({
                     "name": v.cfg.name,
@@ -147,18 +148,18 @@ pub fn context_json(site: &Site, threads_in_use: usize, hide_vhosts: bool) -> Va
                         "mountpoint": m.mountpoint,
                         "origin": format!("{:?}", m.origin),
                     })).collect::<Vec<_>>(),
-                    "ws-protocols": v.handle.protocols.iter().map(|p| p.def.name.clone()).collect::<Vec<_>>(),
+                    "ws-protocols": site.host.vhosts[i].protocols.iter().map(|p| p.def.name.clone()).collect::<Vec<_>>(),
                 })
             })
             .collect();
         ctx["vhosts"] = Value::Array(vhosts);
     }
     let mut plugins: Vec<String> = site
+        .host
         .vhosts
         .iter()
         .flat_map(|v| {
-            v.handle
-                .protocols
+            v.protocols
                 .iter()
                 .map(|p| p.def.lib.path.display().to_string())
         })

@@ -35,7 +35,7 @@ pub fn answer<B: Send + 'static>(
     decoded_path: &str,
     mut req: Request<B>,
 ) -> (Response, Option<String>) {
-    let vh = &site.vhosts[vi];
+    let vh = &site.host.vhosts[vi];
     let Some(key) = handshake::key(req.headers()).map(str::to_string) else {
         return (status_page(StatusCode::BAD_REQUEST), None);
     };
@@ -50,10 +50,10 @@ pub fn answer<B: Send + 'static>(
         if vh.cfg.disable_no_protocol_ws_upgrades {
             None
         } else {
-            vh.handle.default_protocol
+            vh.default_protocol
         }
     } else {
-        requested.iter().find_map(|name| vh.handle.find(name))
+        requested.iter().find_map(|name| vh.find(name))
     };
     let Some(pi) = chosen else {
         tracing::info!(
@@ -63,7 +63,7 @@ pub fn answer<B: Send + 'static>(
         );
         return (status_page(StatusCode::BAD_REQUEST), None);
     };
-    let proto_name = vh.handle.protocols[pi].def.name.clone();
+    let proto_name = vh.protocols[pi].def.name.clone();
 
     let info = RequestInfo {
         method: req.method().to_string(),
@@ -74,7 +74,7 @@ pub fn answer<B: Send + 'static>(
         headers: std::cell::RefCell::new(req.headers().clone()),
     };
     let wsi = Wsi::new(
-        site.clone(),
+        site.host.clone(),
         vi,
         Role::WebSocket,
         Some(conn.peer),
@@ -131,7 +131,7 @@ pub fn answer<B: Send + 'static>(
             ) != 0;
             // lws's pm-deflate fails to construct (and is left out of the
             // answer) when the protocol's rx buffer is under 128 bytes.
-            let rx = vh.handle.protocols[pi].def.rx_buffer_size;
+            let rx = vh.protocols[pi].def.rx_buffer_size;
             if !refused && (rx == 0 || rx >= 128) {
                 ext_response = Some(resp);
                 params = Some(p);
@@ -153,7 +153,7 @@ pub fn answer<B: Send + 'static>(
     *resp.headers_mut() = headers;
 
     let on_upgrade = hyper::upgrade::on(&mut req);
-    let ping = site.ws_ping;
+    let ping = site.host.ws_ping;
     let peer_slot = conn.peer_slot.clone();
     tokio::task::spawn_local(async move {
         let _peer_slot = peer_slot;

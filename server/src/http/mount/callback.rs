@@ -85,7 +85,7 @@ where
         headers: std::cell::RefCell::new(parts.headers),
     };
     let wsi = Wsi::new(
-        t.site.clone(),
+        t.site.host.clone(),
         t.vhost,
         Role::Http,
         Some(conn.peer),

@@ -350,12 +350,7 @@ pub extern "C" fn lws_json_dump_context(
     hide_vhosts: c_int,
 ) -> c_int {
     guard("lws_json_dump_context", 0, || {
-        let Some(site) = CONTEXT.site() else {
-            return 0;
-        };
-        let text =
-            crate::ops::stats::context_json(&site, CONTEXT.count_threads(), hide_vhosts != 0)
-                .to_string();
+        let text = CONTEXT.context_json(hide_vhosts != 0);
         let cap = usize::try_from(len).unwrap_or(0);
         if cap == 0 {
             return 0;

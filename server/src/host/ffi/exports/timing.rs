@@ -74,7 +74,7 @@ pub extern "C" fn lws_timed_callback_vh_protocol_us(
         let at = tokio::time::Instant::now() + std::time::Duration::from_micros(us.max(0) as u64);
         tokio::task::spawn_local(async move {
             tokio::time::sleep_until(at).await;
-            if site.vhosts[vi].handle.protocols[pi]
+            if site.vhosts[vi].protocols[pi]
                 .initialized
                 .load(Ordering::Acquire)
             {
