@@ -14,7 +14,7 @@ pub mod host;
 pub mod http;
 pub mod listen;
 pub mod ops;
-pub mod serve;
+pub mod runtime;
 pub mod site;
 #[cfg(test)]
 mod test_rng;

@@ -10,7 +10,7 @@ use clap::Parser;
 
 use comlink::cli::Args;
 use comlink::config::{self, LoadOptions};
-use comlink::{host, listen, ops, serve, site};
+use comlink::{host, http, listen, ops, runtime, site};
 
 /// mimalloc instead of glibc's malloc: request handling allocates and frees
 /// small objects all the time, and glibc's malloc was the largest single
@@ -22,7 +22,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let args = Args::parse();
     ops::logging::init(args.log_mask);
-    ops::stats::start();
+    runtime::counters::start();
     match run(args) {
         Ok(code) => code,
         Err(e) => {
@@ -90,13 +90,13 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     )?);
     drop(plugins);
     log_listeners(cfg, &listeners);
-    let shared = serve::Shared {
+    let shared = http::accept::Shared {
         site: Arc::new(ArcSwap::new(site)),
         timeout: Duration::from_secs(u64::from(cfg.global.timeout_secs.max(1))),
     };
     let threads = cfg.global.count_threads;
-    let _threads =
-        serve::start(threads, &listeners, shared.clone()).context("starting service threads")?;
+    let _threads = http::accept::start(threads, &listeners, shared.clone())
+        .context("starting service threads")?;
     // Everything that needs root is done (lws drops after protocol init).
     if let Some(done) =
         listen::privs::drop_privileges(&cfg.global).context("dropping privileges")?
@@ -152,10 +152,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     // In-flight HTTP finishes, WebSockets are closed with 1001; then the
     // protocols' DESTROY (which flushes what they hold) and exit 0.
     let deadline = std::time::Instant::now() + STOP_GRACE;
-    while ops::stats::open_connections() > 0 && std::time::Instant::now() < deadline {
+    while runtime::counters::open_connections() > 0 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    serve::destroy_protocols();
+    http::accept::destroy_protocols();
     Ok(ExitCode::SUCCESS)
 }
 
@@ -188,7 +188,7 @@ fn log_listeners(cfg: &config::Config, listeners: &[listen::Listener]) {
 struct Running {
     listeners: Vec<listen::Listener>,
     threads: u32,
-    shared: serve::Shared,
+    shared: http::accept::Shared,
     /// The plugins loaded so far (unchanged files keep their library).
     loader: host::loader::Loader,
 }
@@ -247,13 +247,7 @@ fn reload(args: &Args, st: &mut Running) -> anyhow::Result<()> {
     done.wait();
     let old = st.shared.site.swap(site.clone());
     let _ = host::context::CONTEXT.post(0, host::thread::Command::Retire(old.host.clone()));
-    for tsi in 0..host::context::CONTEXT.count_threads() {
-        let mine = serve::thread_listeners(&listeners, &site)?;
-        let _ = host::context::CONTEXT.post(
-            tsi,
-            host::thread::Command::Listen(host::thread::Handoff::new(mine)),
-        );
-    }
+    http::accept::listen_everywhere(&listeners, &site)?;
     log_listeners(cfg, &listeners);
     st.listeners = listeners;
     handover.run();

@@ -68,7 +68,7 @@ pub struct VhostSite {
     /// `access-log`.
     pub access_log: Option<AccessLog>,
     /// Its counters.
-    pub stats: crate::ops::stats::VhostStats,
+    pub stats: crate::runtime::counters::VhostStats,
 }
 
 /// One mount, ready to serve.

@@ -36,7 +36,7 @@ pub async fn watch() {
         }
         // About once a second, when connections came or went, and once a
         // minute regardless: return freed heap to the system.
-        let accepted: u64 = crate::ops::stats::threads()
+        let accepted: u64 = crate::runtime::counters::threads()
             .iter()
             .map(|t| t.accepted.load(std::sync::atomic::Ordering::Relaxed))
             .sum();

@@ -2,7 +2,7 @@
 //! connections, and the commands other threads send it (lws calls are
 //! thread-bound; a call made on the wrong thread is forwarded here).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::ffi::c_int;
 use std::sync::Arc;
@@ -12,8 +12,9 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use crate::host::dispatch;
 use crate::host::wsi::Wsi;
 
+pub use crate::runtime::threads::current_tsi;
+
 thread_local! {
-    static TSI: Cell<Option<usize>> = const { Cell::new(None) };
     static LIVE: RefCell<HashSet<usize>> = RefCell::new(HashSet::new());
 }
 
@@ -66,8 +67,9 @@ pub enum Command {
         Handoff<crate::host::handover::TakeOver>,
         Arc<std::sync::Barrier>,
     ),
-    /// Serve these listening sockets from now on (reload).
-    Listen(Handoff<Vec<crate::serve::ThreadListener>>),
+    /// Run this on the thread (a job of a layer above, e.g. new listeners
+    /// after a reload).
+    Run(Handoff<Box<dyn FnOnce() + Send>>),
 }
 
 /// A value handed to one thread through a (cloneable) command.
@@ -95,16 +97,6 @@ impl<T> std::fmt::Debug for Handoff<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Handoff")
     }
-}
-
-/// This thread's service index, if it is a service thread.
-pub fn current_tsi() -> Option<usize> {
-    TSI.with(|t| t.get())
-}
-
-/// Marks this thread as service thread `tsi`.
-pub fn set_tsi(tsi: usize) {
-    TSI.with(|t| t.set(Some(tsi)));
 }
 
 /// Registers a wsi as live on this thread.
@@ -143,6 +135,21 @@ pub fn fan_out_here(cmd: &Command) {
     }
 }
 
+/// The plugin host's part of service thread `tsi`: its command queue, and
+/// on thread 0 every protocol's PROTOCOL_INIT for `site` and the watch over
+/// retiring sites. Call from inside the thread's event loop.
+pub fn serve(
+    tsi: usize,
+    commands: UnboundedReceiver<Command>,
+    site: &Arc<crate::host::site::HostSite>,
+) {
+    tokio::task::spawn_local(run_commands(commands));
+    if tsi == 0 {
+        dispatch::init_all(site);
+        tokio::task::spawn_local(crate::host::retire::watch());
+    }
+}
+
 /// Runs commands sent to this thread until the senders are gone.
 pub async fn run_commands(mut rx: UnboundedReceiver<Command>) {
     while let Some(cmd) = rx.recv().await {
@@ -177,9 +184,9 @@ pub async fn run_commands(mut rx: UnboundedReceiver<Command>) {
                 }
                 done.wait();
             }
-            Command::Listen(h) => {
-                if let Some(l) = h.take() {
-                    crate::serve::listen_on(l);
+            Command::Run(job) => {
+                if let Some(job) = job.take() {
+                    job();
                 }
             }
         }

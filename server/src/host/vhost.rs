@@ -50,7 +50,7 @@ pub struct VhostProtocol {
     /// version has let go (see `host::handover`); requests wait meanwhile.
     pub pending: AtomicBool,
     /// Callback latency and open connections, for the metrics.
-    pub times: crate::ops::stats::CallbackTimes,
+    pub times: crate::runtime::counters::CallbackTimes,
 }
 
 impl VhostHandle {

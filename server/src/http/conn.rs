@@ -60,8 +60,8 @@ pub async fn serve(
     tls: Option<Tls>,
 ) {
     let _ = stream.set_nodelay(true);
-    let counters =
-        crate::host::thread::current_tsi().and_then(|t| crate::ops::stats::threads().get(t));
+    let counters = crate::runtime::threads::current_tsi()
+        .and_then(|t| crate::runtime::counters::threads().get(t));
     if let Some(c) = counters {
         c.accepted
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -1,6 +1,7 @@
 //! HTTP: the connection (hyper, timeouts), choosing the vhost, the request
 //! service, and the mounts it hands requests to.
 
+pub mod accept;
 pub mod conn;
 pub mod form;
 pub mod mount;

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use http::header::{HeaderValue, CONTENT_TYPE};
 
 use crate::http::response::{full, Response};
-use crate::ops::stats::{self, CALLBACK_BUCKETS};
+use crate::runtime::counters::{self as stats, CALLBACK_BUCKETS};
 use crate::site::{Site, VhostSite};
 
 fn esc(s: &str) -> String {

@@ -1,103 +1,12 @@
-//! Server figures: per-vhost and per-thread counters, kept in atomics so
-//! any thread may bump them without locks, and the JSON snapshot
-//! `lws-server-status` sends (the shape of lws's `lws_json_dump_context`).
+//! The JSON snapshot `lws-server-status` sends (the shape of lws's
+//! `lws_json_dump_context`), from the counters in [`crate::runtime::counters`].
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
-use std::time::Instant;
+use std::sync::atomic::Ordering;
 
 use serde_json::{json, Value};
 
+use crate::runtime::counters::{threads, uptime_secs, MAX_THREADS};
 use crate::site::Site;
-
-/// Counters of one vhost.
-#[derive(Debug, Default)]
-pub struct VhostStats {
-    /// HTTP transactions answered.
-    pub h1_trans: AtomicU64,
-    /// WebSocket upgrades accepted.
-    pub ws_upg: AtomicU64,
-    /// Requests refused (4xx/5xx answered by the server itself).
-    pub rejected: AtomicU64,
-    /// Response body bytes sent (as far as known when answered).
-    pub tx: AtomicU64,
-    /// Responses by status class (index 0 = 1xx ... 4 = 5xx).
-    pub by_class: [AtomicU64; 5],
-}
-
-/// Upper bounds (seconds) of the plugin callback latency histogram buckets.
-pub const CALLBACK_BUCKETS: [f64; 10] = [
-    0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 1.0,
-];
-
-/// How long one protocol's callbacks take (a Prometheus histogram).
-#[derive(Debug, Default)]
-pub struct CallbackTimes {
-    /// Cumulative counts per bucket of [`CALLBACK_BUCKETS`] (then +Inf = `count`).
-    pub buckets: [AtomicU64; 10],
-    /// Total nanoseconds.
-    pub sum_ns: AtomicU64,
-    /// Callbacks.
-    pub count: AtomicU64,
-    /// Connections bound to the protocol now.
-    pub open: AtomicU64,
-}
-
-impl CallbackTimes {
-    /// Records one callback's duration.
-    pub fn record(&self, d: std::time::Duration) {
-        let secs = d.as_secs_f64();
-        for (i, b) in CALLBACK_BUCKETS.iter().enumerate() {
-            if secs <= *b {
-                self.buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.sum_ns.fetch_add(
-            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
-        self.count.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-/// Counters of one service thread.
-#[derive(Debug, Default)]
-pub struct ThreadStats {
-    /// Connections accepted.
-    pub accepted: AtomicU64,
-    /// Connections open now.
-    pub open: AtomicU64,
-}
-
-/// Most service threads counted separately.
-pub const MAX_THREADS: usize = 64;
-
-static THREADS: OnceLock<Vec<ThreadStats>> = OnceLock::new();
-static START: OnceLock<Instant> = OnceLock::new();
-
-/// Per-thread counters (index = tsi).
-pub fn threads() -> &'static [ThreadStats] {
-    THREADS.get_or_init(|| (0..MAX_THREADS).map(|_| ThreadStats::default()).collect())
-}
-
-/// Connections open on all service threads.
-pub fn open_connections() -> u64 {
-    threads()
-        .iter()
-        .map(|t| t.open.load(Ordering::Relaxed))
-        .sum()
-}
-
-/// Marks the start time (call once at start-up).
-pub fn start() {
-    let _ = START.set(Instant::now());
-    threads();
-}
-
-/// Seconds since start-up.
-pub fn uptime_secs() -> u64 {
-    START.get().map_or(0, |s| s.elapsed().as_secs())
-}
 
 fn loadavg() -> [f64; 3] {
     let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();

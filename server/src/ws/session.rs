@@ -111,7 +111,8 @@ pub fn run(
 ) -> impl Future<Output = ()> {
     async move {
         // The hyper connection has ended; the socket lives on as this session.
-        let counters = thread::current_tsi().and_then(|t| crate::ops::stats::threads().get(t));
+        let counters = crate::runtime::threads::current_tsi()
+            .and_then(|t| crate::runtime::counters::threads().get(t));
         if let Some(c) = counters {
             c.open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }

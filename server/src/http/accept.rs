@@ -1,18 +1,18 @@
-//! Service threads. Following lws, each service thread runs one event loop
-//! (a current-thread tokio runtime) that owns the connections it accepted;
-//! `count-threads` N gives N loops sharing the listening sockets, and nothing
-//! a loop runs ever races another callback of the same loop.
+//! Accepting connections on the service threads: each thread (see
+//! [`crate::runtime::threads`]) runs the plugin host's part (its command
+//! queue; on thread 0 PROTOCOL_INIT and retirement) and an accept loop per
+//! listening socket, which hands each connection to [`conn::serve`].
+//! `count-threads` N gives N loops sharing the listening sockets.
 
 use std::net::TcpListener;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+use tokio::sync::mpsc::unbounded_channel;
 
 use crate::host::context::CONTEXT;
-use crate::host::dispatch;
-use crate::host::thread::{self, Command};
+use crate::host::thread::{self, Command, Handoff};
 
 use crate::http::conn::{self, Timeouts};
 use crate::http::service::ConnInfo;
@@ -71,7 +71,7 @@ pub fn start(
     shared: Shared,
 ) -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
     let count = count.max(1) as usize;
-    let (txs, mut rxs): (Vec<_>, Vec<_>) = (0..count).map(|_| unbounded_channel()).unzip();
+    let (txs, rxs): (Vec<_>, Vec<_>) = (0..count).map(|_| unbounded_channel()).unzip();
     CONTEXT.set_threads(txs);
     let current = shared.site.clone();
     CONTEXT.set_context_json(Box::new(move |hide_vhosts| {
@@ -79,20 +79,44 @@ pub fn start(
             .to_string()
     }));
     let ready = Arc::new(Barrier::new(count + 1));
-    let mut handles = Vec::new();
-    for n in 0..count {
-        let mine = thread_listeners(listeners, &shared.site.load())?;
-        let shared = shared.clone();
-        let commands = rxs.remove(0);
-        let ready = ready.clone();
-        handles.push(
-            std::thread::Builder::new()
-                .name(format!("service-{n}"))
-                .spawn(move || run(n, mine, shared, commands, ready))?,
-        );
+    let mut per_thread = Vec::new();
+    for rx in rxs {
+        per_thread.push(Handoff::new((
+            thread_listeners(listeners, &shared.site.load())?,
+            rx,
+        )));
     }
+    let per_thread: Arc<[_]> = per_thread.into();
+    let barrier = ready.clone();
+    let handles = crate::runtime::threads::spawn(
+        count,
+        Arc::new(move |tsi| {
+            let (mine, commands) = per_thread[tsi].take().expect("each thread starts once");
+            let (shared, ready) = (shared.clone(), barrier.clone());
+            Box::pin(async move {
+                SHARED.with(|s| *s.borrow_mut() = Some(shared.clone()));
+                thread::serve(tsi, commands, &shared.site.load().host);
+                // Nobody accepts before every protocol is initialised.
+                ready.wait();
+                listen_on(mine);
+                // The loop lives as long as the process: connections keep
+                // being served while stopping, until main exits.
+                std::future::pending::<()>().await;
+            })
+        }),
+    )?;
     ready.wait();
     Ok(handles)
+}
+
+/// After a reload: every service thread serves `listeners` from now on.
+pub fn listen_everywhere(listeners: &[Listener], site: &Site) -> std::io::Result<()> {
+    for tsi in 0..CONTEXT.count_threads() {
+        let mine = thread_listeners(listeners, site)?;
+        let job: Box<dyn FnOnce() + Send> = Box::new(move || listen_on(mine));
+        let _ = CONTEXT.post(tsi, Command::Run(Handoff::new(job)));
+    }
+    Ok(())
 }
 
 /// Runs every protocol's PROTOCOL_DESTROY on service thread 0 and waits for it.
@@ -142,42 +166,6 @@ pub fn listen_on(listeners: Vec<ThreadListener>) {
         for old in a.replace(loops) {
             old.abort();
         }
-    });
-}
-
-fn run(
-    tsi: usize,
-    listeners: Vec<ThreadListener>,
-    shared: Shared,
-    commands: UnboundedReceiver<Command>,
-    ready: Arc<Barrier>,
-) {
-    thread::set_tsi(tsi);
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("cannot start a service loop: {e}");
-            ready.wait();
-            return;
-        }
-    };
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async move {
-        SHARED.with(|s| *s.borrow_mut() = Some(shared.clone()));
-        tokio::task::spawn_local(thread::run_commands(commands));
-        if tsi == 0 {
-            dispatch::init_all(&shared.site.load().host);
-            tokio::task::spawn_local(crate::host::retire::watch());
-        }
-        // Nobody accepts before every protocol is initialised.
-        ready.wait();
-        listen_on(listeners);
-        // The loop lives as long as the process: connections keep being
-        // served while stopping, until main exits.
-        std::future::pending::<()>().await;
     });
 }
 
