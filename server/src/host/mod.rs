@@ -17,6 +17,7 @@ pub mod context;
 pub mod dispatch;
 #[allow(unsafe_code)]
 pub mod ffi;
+pub mod figures;
 pub mod handover;
 pub mod loader;
 pub mod retire;

@@ -105,7 +105,7 @@ pub struct Wsi {
     /// The opening request.
     pub request: Option<Box<RequestInfo>>,
     /// The socket, once the connection is upgraded (none for stand-ins).
-    pub stream: OnceCell<crate::ws::transport::Transport>,
+    pub stream: OnceCell<crate::listen::transport::Transport>,
     /// Bytes accepted by `lws_write` and not yet on the socket.
     pub tx: RefCell<BytesMut>,
     /// HTTP response state (HTTP role only).
@@ -221,6 +221,26 @@ impl Wsi {
             timers::cancel_within(p as usize, self.pss_size.get());
             call::free(p);
         }
+    }
+
+    /// Writes as much pending output (`tx`) as `stream` takes now.
+    pub fn flush_to(&self, stream: &crate::listen::transport::Transport) -> std::io::Result<()> {
+        let mut tx = self.tx.borrow_mut();
+        while !tx.is_empty() {
+            match stream.try_write(&tx) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    let _ = tx.split_to(n);
+                    if tx.is_empty() && tx.capacity() > 4096 {
+                        // Do not keep a large write's buffer on an idle connection.
+                        *tx = BytesMut::new();
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Asks for a WRITEABLE callback.

@@ -8,6 +8,7 @@ pub mod bind;
 pub mod interface;
 pub mod privs;
 pub mod tls;
+pub mod transport;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};

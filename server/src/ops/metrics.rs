@@ -3,10 +3,8 @@
 //! upgrades, open connections by thread and by protocol, plugin callback
 //! latency.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
-use std::sync::Mutex;
 
 use http::header::{HeaderValue, CONTENT_TYPE};
 
@@ -164,64 +162,12 @@ pub fn render(site: &Site) -> String {
     o
 }
 
-/// A value a plugin reported (`comlink_metric_set`).
-struct PluginValue {
-    help: String,
-    kind: &'static str,
-    value: f64,
-}
-
-/// Plugin-reported figures by (name, labels).
-static PLUGIN_VALUES: Mutex<BTreeMap<(String, String), PluginValue>> = Mutex::new(BTreeMap::new());
-
-/// Records a plugin's figure (`kind` "counter" or "gauge"; `labels` in
-/// Prometheus form without braces, e.g. `vhost="a"`). Names that are not
-/// valid Prometheus names are refused.
-pub fn set_plugin_value(name: &str, help: &str, kind: &str, labels: &str, value: f64) -> bool {
-    let valid = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
-        && !name.as_bytes()[0].is_ascii_digit()
-        && !labels.contains(['\n', '{', '}']);
-    if !valid {
-        return false;
-    }
-    let kind = if kind == "counter" {
-        "counter"
-    } else {
-        "gauge"
-    };
-    let mut m = PLUGIN_VALUES.lock().unwrap_or_else(|e| e.into_inner());
-    m.insert(
-        (name.to_string(), labels.to_string()),
-        PluginValue {
-            help: help.replace('\n', " "),
-            kind,
-            value,
-        },
-    );
-    true
-}
-
-/// The figures plugins reported, for `lws-server-status`: a list of
-/// `{"name", "labels", "value"}` in name order.
-pub fn plugin_values_json() -> serde_json::Value {
-    let m = PLUGIN_VALUES.lock().unwrap_or_else(|e| e.into_inner());
-    m.iter()
-        .map(|((name, labels), v)| {
-            serde_json::json!({ "name": name, "labels": labels, "value": v.value })
-        })
-        .collect()
-}
-
 fn render_plugin_values(o: &mut String) {
-    let m = PLUGIN_VALUES.lock().unwrap_or_else(|e| e.into_inner());
     let mut last = None;
-    for ((name, labels), v) in m.iter() {
-        if last != Some(name) {
-            head(o, name, v.kind, &v.help);
-            last = Some(name);
+    for ((name, labels), v) in crate::host::figures::snapshot() {
+        if last.as_ref() != Some(&name) {
+            head(o, &name, v.kind, &v.help);
+            last = Some(name.clone());
         }
         if labels.is_empty() {
             let _ = writeln!(o, "{name} {}", v.value);

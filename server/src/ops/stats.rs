@@ -82,7 +82,7 @@ pub fn context_json(site: &Site, threads_in_use: usize, hide_vhosts: bool) -> Va
         "l2": format!("{:.2}", l[1]),
         "l3": format!("{:.2}", l[2]),
         "plugins": plugins,
-        "plugin_figures": crate::ops::metrics::plugin_values_json(),
+        "plugin_figures": crate::host::figures::json(),
         "contexts": [ctx],
     })
 }

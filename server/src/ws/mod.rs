@@ -22,7 +22,6 @@ pub mod deflate;
 pub mod frame;
 pub mod handshake;
 pub mod session;
-pub mod transport;
 pub mod upgrade;
 
 pub use deflate::{negotiate, Deflater, Inflater, Params};

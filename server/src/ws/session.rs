@@ -22,7 +22,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 
-use crate::ws::transport::Transport;
+use crate::listen::transport::Transport;
 use tokio::time::{Instant, Sleep};
 
 use crate::host::dispatch::callback;
@@ -293,7 +293,7 @@ fn serve<'a>(
                 rbuf = BytesMut::new();
             }
             // 2. Push out what is pending.
-            if flush(wsi, stream).is_err() {
+            if wsi.flush_to(stream).is_err() {
                 return End::PeerGone;
             }
             // 3. WRITEABLE, only once the socket has taken everything.
@@ -383,26 +383,6 @@ fn queue_control(wsi: &Wsi, op: OpCode, payload: &[u8]) {
     }
 }
 
-/// Writes as much pending output as the socket takes now.
-pub fn flush(wsi: &Wsi, stream: &Transport) -> std::io::Result<()> {
-    let mut tx = wsi.tx.borrow_mut();
-    while !tx.is_empty() {
-        match stream.try_write(&tx) {
-            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(n) => {
-                let _ = tx.split_to(n);
-                if tx.is_empty() && tx.capacity() > 4096 {
-                    // Do not keep a large write's buffer on an idle connection.
-                    *tx = BytesMut::new();
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
 /// Sends the close frame the ending calls for and lets it drain.
 async fn finish(wsi: &Wsi, end: End) {
     let Some(stream) = wsi.stream.get() else {
@@ -428,7 +408,7 @@ async fn finish(wsi: &Wsi, end: End) {
     }
     let drain = async {
         while !wsi.tx.borrow().is_empty() {
-            if flush(wsi, stream).is_err() || stream.writable().await.is_err() {
+            if wsi.flush_to(stream).is_err() || stream.writable().await.is_err() {
                 break;
             }
         }

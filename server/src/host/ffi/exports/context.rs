@@ -372,7 +372,7 @@ pub extern "C" fn comlink_metric_set(
     value: f64,
 ) -> c_int {
     guard("comlink_metric_set", -1, || {
-        let ok = crate::ops::metrics::set_plugin_value(
+        let ok = crate::host::figures::set(
             &cstr_lossy(name),
             &cstr_lossy(help),
             &cstr_lossy(kind),

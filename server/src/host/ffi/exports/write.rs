@@ -62,7 +62,7 @@ pub extern "C" fn lws_write(p: *mut Lws, buf: *mut u8, len: usize, protocol: c_i
         drop(tx);
         w.could_have_pending.set(true);
         if let Some(stream) = w.stream.get() {
-            if crate::ws::session::flush(w, stream).is_err() {
+            if w.flush_to(stream).is_err() {
                 w.close_requested.set(true);
             }
         }
@@ -80,7 +80,7 @@ pub extern "C" fn lws_send_pipe_choked(p: *mut Lws) -> c_int {
             return 1;
         };
         if let Some(stream) = w.stream.get() {
-            let _ = crate::ws::session::flush(w, stream);
+            let _ = w.flush_to(stream);
         }
         if w.tx.borrow().is_empty() {
             w.could_have_pending.set(false);
