@@ -10,4 +10,5 @@ pub mod path;
 pub mod peers;
 pub mod response;
 pub mod service;
+pub mod upgrade;
 pub mod vhost;

@@ -14,7 +14,7 @@ use crate::http::response::{self, status_page, Response};
 use crate::http::{path, vhost};
 use crate::ops::access_log::Entry;
 use crate::site::{MountKind, Site, VhostSite};
-use crate::ws::{self, handshake};
+use crate::ws::handshake;
 
 /// What the service knows about the connection a request came on.
 #[derive(Clone, Debug)]
@@ -202,7 +202,7 @@ fn upgrade<B: Send + 'static>(
             .map(str::to_string)
     };
     let (referer, ua) = (hdr(REFERER), hdr(USER_AGENT));
-    let (mut resp, proto) = ws::upgrade::answer(site, vi, conn, &decoded, req);
+    let (mut resp, proto) = crate::http::upgrade::answer(&site.host, vi, conn, &decoded, req);
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
         vh.stats
             .ws_upg

@@ -17,19 +17,12 @@ use comlink_plugin_api::abi::{
     LWS_CALLBACK_SERVER_WRITEABLE, LWS_CALLBACK_TIMER, LWS_CALLBACK_WS_PEER_INITIATED_CLOSE,
     LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL,
 };
-use hyper::upgrade::Upgraded;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
-use tokio_rustls::server::TlsStream;
 
-use crate::listen::transport::Transport;
 use tokio::time::{Instant, Sleep};
 
 use crate::host::dispatch::callback;
 use crate::host::thread;
 use crate::host::wsi::{RxState, Wsi};
-use crate::http::conn::Inactivity;
-use crate::http::normalize::Normalize;
 use crate::ws::deflate::{Deflater, Inflater, Params};
 use crate::ws::frame::{encode_close, Decoder, Encoder, Event, Limits, OpCode};
 
@@ -52,52 +45,8 @@ enum End {
     Timeout,
 }
 
-/// Takes the socket out of hyper's upgraded connection and gives it to
-/// `wsi`; returns the bytes the client sent after its upgrade request.
-/// `None` (the wsi unregistered) when the connection is of an unknown kind.
-///
-/// Synchronous on purpose: neither the `Upgraded` object nor hyper's read
-/// buffer may live on in the session's future, which every idle connection
-/// keeps for its whole life.
-pub fn attach(wsi: &Wsi, upgraded: Upgraded) -> Option<BytesMut> {
-    let (stream, leftover) = match upgraded.downcast::<TokioIo<Inactivity<Normalize<TcpStream>>>>()
-    {
-        Ok(parts) => {
-            let (s, rest) = parts
-                .io
-                .into_inner()
-                .into_inner()
-                .into_upgraded(parts.read_buf);
-            (Transport::Plain(s), rest)
-        }
-        Err(upgraded) => {
-            match upgraded.downcast::<TokioIo<Inactivity<Normalize<TlsStream<TcpStream>>>>>() {
-                Ok(parts) => {
-                    let (s, rest) = parts
-                        .io
-                        .into_inner()
-                        .into_inner()
-                        .into_upgraded(parts.read_buf);
-                    (Transport::Tls(Box::new(std::cell::RefCell::new(s))), rest)
-                }
-                Err(_) => {
-                    tracing::error!("ws: upgraded connection is neither TCP nor TLS");
-                    thread::unregister(wsi);
-                    return None;
-                }
-            }
-        }
-    };
-    let _ = wsi.stream.set(stream);
-    // `leftover` is a view into hyper's read buffer (8 KiB, allocated for
-    // the request head): holding it would keep that whole buffer alive for
-    // the life of the connection. Copy the few bytes it has (usually none)
-    // and let the buffer go.
-    Some(BytesMut::from(&leftover[..]))
-}
-
 /// Runs the session to its end, then CLOSED and cleanup. `rbuf` holds what
-/// the client sent after its upgrade request (see [`attach`]).
+/// the client sent after its upgrade request; the socket is in `wsi.stream`.
 ///
 /// Not an `async fn`: an `async fn` keeps a second copy of its arguments in
 /// its future, and this future lives as long as the connection (an `async`

@@ -1,6 +1,8 @@
 //! The WebSocket upgrade: choosing the protocol as lws does, letting the
-//! plugin refuse it, negotiating permessage-deflate, answering 101, and
-//! handing the socket to a [`session`](crate::ws::session).
+//! plugin refuse it and negotiating permessage-deflate. The result is a
+//! value: the 101's headers and a [`Pending`] session, which the HTTP layer
+//! starts on the socket once its connection hands it over, or a
+//! [`Refusal`] it answers with.
 //!
 //! Protocol choice: the first name in the client's `Sec-WebSocket-Protocol`
 //! list that the vhost offers wins; a client naming none gets the vhost's
@@ -9,41 +11,108 @@
 //! 400 instead so the client learns at once.
 
 use std::ffi::{c_void, CString};
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
 
 use comlink_plugin_api::abi::{
     LWS_CALLBACK_CONFIRM_EXTENSION_OKAY, LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION,
     LWS_CALLBACK_HTTP_BIND_PROTOCOL,
 };
-use http::header::{HeaderValue, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION};
+use http::header::{HeaderMap, HeaderValue, SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION};
 use http::{Request, StatusCode};
 
 use crate::host::dispatch;
+use crate::host::site::HostSite;
 use crate::host::thread;
 use crate::host::wsi::{RequestInfo, Role, Wsi};
-use crate::http::response::{self, status_page, Response};
-use crate::http::service::ConnInfo;
-use crate::site::Site;
+use crate::listen::transport::Transport;
 use crate::ws::{deflate, handshake, session};
 
-/// Answers an upgrade request for vhost `vi`; on success the session runs
-/// on this service thread once hyper hands over the connection.
-pub fn answer<B: Send + 'static>(
-    site: &Arc<Site>,
+/// The connection an upgrade request came on.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer {
+    /// The client's address.
+    pub addr: SocketAddr,
+    /// The connection is TLS.
+    pub secure: bool,
+}
+
+/// Why an upgrade is refused: the status to answer with, and headers it needs.
+#[derive(Debug)]
+pub struct Refusal {
+    /// The status.
+    pub status: StatusCode,
+    /// Extra headers (`Sec-WebSocket-Version` on 426).
+    pub headers: HeaderMap,
+}
+
+impl Refusal {
+    fn status(status: StatusCode) -> Refusal {
+        Refusal {
+            status,
+            headers: HeaderMap::new(),
+        }
+    }
+}
+
+/// An accepted upgrade.
+#[derive(Debug)]
+pub struct Accepted {
+    /// The 101's headers.
+    pub headers: HeaderMap,
+    /// The protocol chosen.
+    pub protocol: String,
+    /// The session, to start once the socket is handed over.
+    pub session: Pending,
+}
+
+/// A session waiting for its socket.
+pub struct Pending {
+    wsi: Box<Wsi>,
+    deflate: Option<deflate::Params>,
+    ping: Option<Duration>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending").field("wsi", &self.wsi).finish()
+    }
+}
+
+impl Pending {
+    /// Runs the session on `stream` (this service thread) to its end;
+    /// `rbuf` holds what the client sent after its upgrade request.
+    pub async fn run(self, stream: Transport, rbuf: BytesMut) {
+        let _ = self.wsi.stream.set(stream);
+        session::run(self.wsi, rbuf, self.deflate, self.ping).await;
+    }
+
+    /// The connection never came (the upgrade failed at the HTTP level).
+    pub fn abandon(self) {
+        thread::unregister(&self.wsi);
+    }
+}
+
+/// Decides an upgrade request for vhost `vi` of `site`.
+pub fn accept<B>(
+    site: &Arc<HostSite>,
     vi: usize,
-    conn: &ConnInfo,
+    peer: Peer,
     decoded_path: &str,
-    mut req: Request<B>,
-) -> (Response, Option<String>) {
-    let vh = &site.host.vhosts[vi];
+    req: &Request<B>,
+) -> Result<Accepted, Refusal> {
+    let vh = &site.vhosts[vi];
     let Some(key) = handshake::key(req.headers()).map(str::to_string) else {
-        return (status_page(StatusCode::BAD_REQUEST), None);
+        return Err(Refusal::status(StatusCode::BAD_REQUEST));
     };
     if !handshake::version_supported(req.headers()) {
-        let mut r = status_page(StatusCode::UPGRADE_REQUIRED);
-        r.headers_mut()
+        let mut r = Refusal::status(StatusCode::UPGRADE_REQUIRED);
+        r.headers
             .insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
-        return (r, None);
+        return Err(r);
     }
     let requested = handshake::requested_protocols(req.headers());
     let chosen = if requested.is_empty() {
@@ -61,7 +130,7 @@ pub fn answer<B: Send + 'static>(
             vh.cfg.name,
             requested
         );
-        return (status_page(StatusCode::BAD_REQUEST), None);
+        return Err(Refusal::status(StatusCode::BAD_REQUEST));
     };
     let proto_name = vh.protocols[pi].def.name.clone();
 
@@ -70,14 +139,14 @@ pub fn answer<B: Send + 'static>(
         path: decoded_path.to_string(),
         query: req.uri().query().map(str::to_string),
         path_c: std::ffi::CString::new(decoded_path).unwrap_or_default(),
-        secure: conn.secure,
+        secure: peer.secure,
         headers: std::cell::RefCell::new(req.headers().clone()),
     };
     let wsi = Wsi::new(
-        site.host.clone(),
+        site.clone(),
         vi,
         Role::WebSocket,
-        Some(conn.peer),
+        Some(peer.addr),
         Some(Box::new(info)),
     );
     thread::register(&wsi);
@@ -85,7 +154,7 @@ pub fn answer<B: Send + 'static>(
     let refuse = |wsi: Box<Wsi>, status| {
         thread::unregister(&wsi);
         drop(wsi);
-        (status_page(status), None)
+        Err(Refusal::status(status))
     };
     if dispatch::callback(
         &wsi,
@@ -148,28 +217,13 @@ pub fn answer<B: Send + 'static>(
         Ok(h) => h,
         Err(_) => return refuse(wsi, StatusCode::BAD_REQUEST),
     };
-    let mut resp = http::Response::new(response::empty());
-    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    *resp.headers_mut() = headers;
-
-    let on_upgrade = hyper::upgrade::on(&mut req);
-    let ping = site.host.ws_ping;
-    let peer_slot = conn.peer_slot.clone();
-    tokio::task::spawn_local(async move {
-        let _peer_slot = peer_slot;
-        // Matched in a statement of its own, so that the `Upgraded` object
-        // is not kept in this future while the session runs.
-        let rbuf = match on_upgrade.await {
-            Ok(upgraded) => session::attach(&wsi, upgraded),
-            Err(e) => {
-                tracing::debug!("ws upgrade did not complete: {e}");
-                thread::unregister(&wsi);
-                None
-            }
-        };
-        if let Some(rbuf) = rbuf {
-            session::run(wsi, rbuf, params, ping).await;
-        }
-    });
-    (resp, Some(proto_name))
+    Ok(Accepted {
+        headers,
+        protocol: proto_name,
+        session: Pending {
+            wsi,
+            deflate: params,
+            ping: site.ws_ping,
+        },
+    })
 }
