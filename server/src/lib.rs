@@ -15,7 +15,6 @@ pub mod http;
 pub mod listen;
 pub mod ops;
 pub mod runtime;
-pub mod site;
 #[cfg(test)]
 mod test_rng;
 pub mod ws;

@@ -10,7 +10,8 @@ use clap::Parser;
 
 use comlink::cli::Args;
 use comlink::config::{self, LoadOptions};
-use comlink::{host, http, listen, ops, runtime, site};
+use comlink::http::{self, site};
+use comlink::{host, listen, ops, runtime};
 
 /// mimalloc instead of glibc's malloc: request handling allocates and frees
 /// small objects all the time, and glibc's malloc was the largest single
@@ -94,6 +95,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         site: Arc::new(ArcSwap::new(site)),
         timeout: Duration::from_secs(u64::from(cfg.global.timeout_secs.max(1))),
     };
+    ops::stats::install(shared.site.clone());
     let threads = cfg.global.count_threads;
     let _threads = http::accept::start(threads, &listeners, shared.clone())
         .context("starting service threads")?;
@@ -131,14 +133,14 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         match signals.wait() {
             Signal::Stop => break,
             Signal::ReopenLogs => {
-                ops::access_log::reopen_all();
+                http::access_log::reopen_all();
                 tracing::info!("access logs reopened");
                 continue;
             }
             Signal::Reload => {}
         }
         let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
-        ops::access_log::reopen_all();
+        http::access_log::reopen_all();
         match reload(&args, &mut state) {
             Ok(()) => tracing::info!("configuration reloaded"),
             Err(e) => tracing::error!("reload refused, the running configuration stays: {e:#}"),

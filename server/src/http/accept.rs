@@ -16,8 +16,8 @@ use crate::host::thread::{self, Command, Handoff};
 
 use crate::http::conn::{self, Timeouts};
 use crate::http::service::ConnInfo;
+use crate::http::site::Site;
 use crate::listen::Listener;
-use crate::site::Site;
 
 /// What a service thread serves.
 #[derive(Clone)]
@@ -73,11 +73,6 @@ pub fn start(
     let count = count.max(1) as usize;
     let (txs, rxs): (Vec<_>, Vec<_>) = (0..count).map(|_| unbounded_channel()).unzip();
     CONTEXT.set_threads(txs);
-    let current = shared.site.clone();
-    CONTEXT.set_context_json(Box::new(move |hide_vhosts| {
-        crate::ops::stats::context_json(&current.load(), CONTEXT.count_threads(), hide_vhosts)
-            .to_string()
-    }));
     let ready = Arc::new(Barrier::new(count + 1));
     let mut per_thread = Vec::new();
     for rx in rxs {

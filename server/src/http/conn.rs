@@ -22,8 +22,8 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
 use crate::http::service::{self, ConnInfo};
+use crate::http::site::Site;
 use crate::listen::tls::{Plain, Tls};
-use crate::site::Site;
 
 /// Timeouts of a connection.
 #[derive(Clone, Copy, Debug)]

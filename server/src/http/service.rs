@@ -8,12 +8,12 @@ use http::header::{HeaderValue, REFERER, SERVER, STRICT_TRANSPORT_SECURITY, USER
 use http::{Request, StatusCode, Version};
 use http_body::Body as _;
 
+use crate::http::access_log::Entry;
 use crate::http::mount::callback::{self, Closed};
 use crate::http::mount::{self, cgi, redirect};
 use crate::http::response::{self, status_page, Response};
+use crate::http::site::{MountKind, Site, VhostSite};
 use crate::http::{path, vhost};
-use crate::ops::access_log::Entry;
-use crate::site::{MountKind, Site, VhostSite};
 use crate::ws::handshake;
 
 /// What the service knows about the connection a request came on.
@@ -142,7 +142,7 @@ where
         return Ok(upgrade(&site, vi, conn, req));
     }
     if site.metrics_path.as_deref() == Some(req.uri().path()) {
-        return Ok(with_server(&site, crate::ops::metrics::answer(&site)));
+        return Ok(with_server(&site, crate::http::metrics::answer(&site)));
     }
 
     let log_fields = vh.access_log.as_ref().map(|_| LogFields::of(&req));

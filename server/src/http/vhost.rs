@@ -1,7 +1,7 @@
 //! Choosing the vhost for a request, as lws does: exact name match on the
 //! socket's vhosts, then a `*.name` suffix match, else the socket's first.
 
-use crate::site::Site;
+use crate::http::site::Site;
 
 /// The host a request names: the authority of an absolute-form target, else
 /// `Host:`; port and trailing dot stripped, lower-cased.

@@ -1,7 +1,6 @@
-//! Operations: server logs and access logs (later: status, signals, reload).
+//! Operations, on top of everything that serves: server logging, the
+//! status JSON (`lws_json_dump_context`), and watching the configuration.
 
-pub mod access_log;
 pub mod logging;
-pub mod metrics;
 pub mod stats;
 pub mod watch;

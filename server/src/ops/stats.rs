@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 
 use serde_json::{json, Value};
 
+use crate::http::site::Site;
 use crate::runtime::counters::{threads, uptime_secs, MAX_THREADS};
-use crate::site::Site;
 
 fn loadavg() -> [f64; 3] {
     let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
@@ -85,4 +85,14 @@ pub fn context_json(site: &Site, threads_in_use: usize, hide_vhosts: bool) -> Va
         "plugin_figures": crate::host::figures::json(),
         "contexts": [ctx],
     })
+}
+
+/// Installs [`context_json`] over the running site as the answer to
+/// `lws_json_dump_context` (before the service threads start: plugins may
+/// ask from PROTOCOL_INIT).
+pub fn install(site: std::sync::Arc<arc_swap::ArcSwap<Site>>) {
+    use crate::host::context::CONTEXT;
+    CONTEXT.set_context_json(Box::new(move |hide_vhosts| {
+        context_json(&site.load(), CONTEXT.count_threads(), hide_vhosts).to_string()
+    }));
 }

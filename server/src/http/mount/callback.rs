@@ -36,7 +36,7 @@ use crate::host::thread;
 use crate::host::wsi::{Head, RequestInfo, Role, Wsi};
 use crate::http::response::{self, Response};
 use crate::http::service::ConnInfo;
-use crate::site::Site;
+use crate::http::site::Site;
 
 /// Bytes read from a file per body chunk (`lws_serve_http_file`).
 const FILE_CHUNK: usize = 64 * 1024;

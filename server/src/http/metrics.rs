@@ -9,8 +9,8 @@ use std::sync::atomic::Ordering;
 use http::header::{HeaderValue, CONTENT_TYPE};
 
 use crate::http::response::{full, Response};
+use crate::http::site::{Site, VhostSite};
 use crate::runtime::counters::{self as stats, CALLBACK_BUCKETS};
-use crate::site::{Site, VhostSite};
 
 fn esc(s: &str) -> String {
     s.replace('\\', "\\\\")

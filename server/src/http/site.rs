@@ -13,9 +13,9 @@ use http::StatusCode;
 use crate::config::{Config, Location, Mount, Origin, Vhost};
 use crate::host::ffi::pvo::PvoList;
 use crate::host::site::HostSite;
+use crate::http::access_log::AccessLog;
 use crate::http::mount::file::FileMount;
 use crate::http::response::ExtraHeaders;
-use crate::ops::access_log::AccessLog;
 
 /// Why the site could not be built.
 #[derive(Debug, thiserror::Error)]
