@@ -1,14 +1,19 @@
 //! permessage-deflate (RFC 7692): offer negotiation and the raw-DEFLATE
 //! compressor / decompressor pair used by the frame codec.
 //!
-//! We run `flate2` with its default (pure Rust, miniz_oxide) backend, which
-//! always compresses with a 32 KiB window (15 bits). Consequences:
+//! The backend is `flate2` over zlib-rs, a complete zlib, so every window
+//! size the RFC allows can be honoured:
 //!
-//! * `server_max_window_bits` below 15 cannot be honoured; an offer demanding
-//!   it is declined (the next offer in the header is tried).
-//! * `client_max_window_bits` (with or without a value) is accepted: our
-//!   inflater has a 15-bit window, so it can read anything a client compresses
-//!   with a smaller one. We never ask the client to shrink its window.
+//! * `server_max_window_bits` 8..=15 is accepted and echoed. zlib cannot
+//!   compress raw DEFLATE with an 8-bit window (it refuses, as every zlib
+//!   since 1.2.9 does); as zlib-based servers do, we compress with 9 bits
+//!   then. That is safe: zlib never looks further back than the window size
+//!   minus 262 bytes (its `MAX_DIST`), 250 bytes with 9 bits, so a client
+//!   inflating with a 256-byte window reads every back-reference.
+//! * `client_max_window_bits` (with or without a value) is accepted and not
+//!   echoed: our inflater has a 15-bit window, so it reads anything a client
+//!   compresses with any window. We never ask the client to shrink its
+//!   window.
 //!
 //! Wire rules (RFC 7692 §7.2): a compressed message is the raw DEFLATE stream
 //! of the message with the trailing `00 00 ff ff` of a sync flush removed; the
@@ -36,7 +41,7 @@ pub struct Params {
     /// The client resets its compressor after every message (we then reset
     /// our inflater too).
     pub client_no_context_takeover: bool,
-    /// LZ77 window of our compressor, in bits (always 15 here).
+    /// Largest LZ77 window of our compressor, in bits (8..=15), as agreed.
     pub server_max_window_bits: u8,
     /// Largest window the client may use, in bits (8..=15).
     pub client_max_window_bits: u8,
@@ -59,10 +64,9 @@ impl Default for Params {
 /// `Sec-WebSocket-Extensions` header, or `None` when nothing is acceptable
 /// (the connection then simply goes on without compression).
 ///
-/// Malformed or unacceptable offers are declined, never an error: unknown
-/// parameters, a parameter given twice, a value where none is allowed (or
-/// none where one is required), window bits outside 8..=15, and
-/// `server_max_window_bits` below 15 (which this build cannot honour).
+/// Malformed offers are declined, never an error: unknown parameters, a
+/// parameter given twice, a value where none is allowed (or none where one
+/// is required), window bits outside 8..=15.
 pub fn negotiate(offer: &str) -> Option<(Params, String)> {
     for element in split_outside_quotes(offer, ',') {
         let mut parts = split_outside_quotes(element, ';').into_iter();
@@ -109,12 +113,7 @@ fn accept_offer<'a>(params: impl Iterator<Item = &'a str>) -> Option<(Params, St
             if server_bits.is_some() {
                 return None;
             }
-            let bits = window_bits(value?)?;
-            if bits < 15 {
-                // We cannot compress with a smaller window: decline.
-                return None;
-            }
-            server_bits = Some(bits);
+            server_bits = Some(window_bits(value?)?);
         } else if name.eq_ignore_ascii_case("client_max_window_bits") {
             if seen_cmwb {
                 return None;
@@ -292,6 +291,13 @@ impl Inflater {
     }
 }
 
+/// The window zlib compresses with for an agreed `server_max_window_bits`:
+/// the same, except 8, which raw DEFLATE in zlib cannot do; 9 bits never
+/// reach back further than 250 bytes, inside an 8-bit window (module docs).
+pub fn compress_window_bits(agreed: u8) -> u8 {
+    agreed.clamp(9, 15)
+}
+
 /// Compressor for our messages.
 pub struct Deflater {
     inner: Compress,
@@ -316,7 +322,11 @@ impl Deflater {
     /// Like [`Deflater::new`] with a level 0..=9.
     pub fn with_level(params: &Params, level: u32) -> Self {
         Deflater {
-            inner: Compress::new(Compression::new(level.min(9)), false),
+            inner: Compress::new_with_window_bits(
+                Compression::new(level.min(9)),
+                false,
+                compress_window_bits(params.server_max_window_bits),
+            ),
             reset_each_message: params.server_no_context_takeover,
         }
     }
@@ -330,10 +340,10 @@ impl Deflater {
     /// written the flush's empty stored block (`00 00 ff ff`) and still had
     /// room left: a backend may hold back up to a match length of input and
     /// the end of a block even when it did not fill the output, so "all input
-    /// taken and room left" alone is not enough (that cut 64 KiB messages
-    /// short). A call that neither takes input nor writes output means the
-    /// flush has nothing more to say (zlib's answer to an empty piece after a
-    /// flush).
+    /// taken and room left" alone is not enough (with miniz_oxide that cut
+    /// 64 KiB messages short). A call that neither takes input nor writes
+    /// output means the flush has nothing more to say (zlib's answer to an
+    /// empty piece after a flush).
     pub fn compress(
         &mut self,
         input: &[u8],
@@ -369,6 +379,15 @@ impl Deflater {
         if fin {
             if out[start..].ends_with(&TAIL) {
                 out.truncate(out.len() - TAIL.len());
+            } else if out.len() == start {
+                // Nothing was pending (zlib writes nothing for a flush right
+                // after a flush): the message still needs what the receiver's
+                // `00 00 ff ff` completes, the first byte of an empty stored
+                // block (RFC 7692 §7.2.3.6). Without it the receiver would
+                // read the tail as the start of a block and wait for more.
+                out.push(0);
+            } else {
+                return Err(DeflateError("sync flush ended without its tail".into()));
             }
             if self.reset_each_message {
                 self.inner.reset();

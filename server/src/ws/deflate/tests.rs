@@ -53,7 +53,7 @@ fn server_params() {
 #[test]
 fn first_acceptable_offer_wins() {
     let (p, r) = negotiate(
-        "permessage-deflate; server_max_window_bits=10, permessage-deflate; server_no_context_takeover",
+        "permessage-deflate; server_max_window_bits=16, permessage-deflate; server_no_context_takeover",
     )
     .unwrap();
     assert!(p.server_no_context_takeover);
@@ -75,8 +75,8 @@ fn malformed_offers_declined() {
         "",
         "x-webkit-deflate-frame",
         "permessage-deflate; server_max_window_bits",
-        "permessage-deflate; server_max_window_bits=8",
-        "permessage-deflate; server_max_window_bits=14",
+        "permessage-deflate; server_max_window_bits=7",
+        "permessage-deflate; server_max_window_bits=\"14",
         "permessage-deflate; server_max_window_bits=16",
         "permessage-deflate; server_max_window_bits=015",
         "permessage-deflate; client_max_window_bits=7",
@@ -415,6 +415,344 @@ fn prop_compress_inflate_round_trip() {
             assert_eq!(reference_inflate(&mut reference, &c, len), msg);
             if snct {
                 reference.reset(false);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// server_max_window_bits 8..=15 (Autobahn 13.3, 13.5, 13.7)
+
+/// A plain RFC 1951 decoder (after zlib's `puff`) that also reports the
+/// longest back-reference: the check that what we send stays inside the
+/// window the client inflates with. zlib-rs cannot be that check: its
+/// inflater always keeps 32 KiB, whatever window it is given.
+mod audit {
+    struct Bits<'a> {
+        data: &'a [u8],
+        pos: usize,
+        buf: u32,
+        cnt: u32,
+    }
+
+    impl Bits<'_> {
+        fn need(&mut self, n: u32) -> Result<u32, String> {
+            while self.cnt < n {
+                let b = *self.data.get(self.pos).ok_or("out of input")?;
+                self.pos += 1;
+                self.buf |= u32::from(b) << self.cnt;
+                self.cnt += 8;
+            }
+            let v = self.buf & ((1u32 << n) - 1);
+            self.buf >>= n;
+            self.cnt -= n;
+            Ok(v)
+        }
+    }
+
+    struct Huffman {
+        count: [u16; 16],
+        symbol: Vec<u16>,
+    }
+
+    impl Huffman {
+        fn new(lengths: &[u8]) -> Huffman {
+            let mut count = [0u16; 16];
+            for &l in lengths {
+                count[usize::from(l)] += 1;
+            }
+            count[0] = 0;
+            let mut offs = [0u16; 16];
+            for l in 1..15 {
+                offs[l + 1] = offs[l] + count[l];
+            }
+            let mut symbol = vec![0u16; lengths.len()];
+            for (sym, &l) in lengths.iter().enumerate() {
+                if l != 0 {
+                    symbol[usize::from(offs[usize::from(l)])] = sym as u16;
+                    offs[usize::from(l)] += 1;
+                }
+            }
+            Huffman { count, symbol }
+        }
+
+        fn decode(&self, b: &mut Bits<'_>) -> Result<usize, String> {
+            let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
+            for len in 1..16 {
+                code |= b.need(1)? as i32;
+                let count = i32::from(self.count[len]);
+                if code - count < first {
+                    return Ok(usize::from(self.symbol[(index + (code - first)) as usize]));
+                }
+                index += count;
+                first = (first + count) << 1;
+                code <<= 1;
+            }
+            Err("bad code".into())
+        }
+    }
+
+    const LBASE: [u16; 29] = [
+        3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115,
+        131, 163, 195, 227, 258,
+    ];
+    const LEXT: [u8; 29] = [
+        0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
+    ];
+    const DBASE: [u16; 30] = [
+        1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537,
+        2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
+    ];
+    const DEXT: [u8; 30] = [
+        0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12,
+        13, 13,
+    ];
+
+    /// Decodes a raw DEFLATE stream that ends at a block boundary on a byte
+    /// boundary (sync-flushed), appending to `out` (which may hold earlier
+    /// history). Returns the longest distance used.
+    pub fn decode(data: &[u8], out: &mut Vec<u8>) -> Result<usize, String> {
+        let mut b = Bits {
+            data,
+            pos: 0,
+            buf: 0,
+            cnt: 0,
+        };
+        let mut max_dist = 0;
+        while b.pos < data.len() {
+            let _last = b.need(1)?;
+            match b.need(2)? {
+                0 => {
+                    b.buf = 0;
+                    b.cnt = 0;
+                    let len = b.need(16)?;
+                    let nlen = b.need(16)?;
+                    if len != !nlen & 0xffff {
+                        return Err("stored lengths".into());
+                    }
+                    let end = b.pos + len as usize;
+                    out.extend_from_slice(data.get(b.pos..end).ok_or("stored past the end")?);
+                    b.pos = end;
+                }
+                kind @ (1 | 2) => {
+                    let (lit, dist) = if kind == 1 {
+                        let mut l = [8u8; 288];
+                        l[144..256].fill(9);
+                        l[256..280].fill(7);
+                        (Huffman::new(&l), Huffman::new(&[5u8; 30]))
+                    } else {
+                        let nlen = b.need(5)? as usize + 257;
+                        let ndist = b.need(5)? as usize + 1;
+                        let ncode = b.need(4)? as usize + 4;
+                        const ORDER: [usize; 19] = [
+                            16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
+                        ];
+                        let mut cl = [0u8; 19];
+                        for &i in &ORDER[..ncode] {
+                            cl[i] = b.need(3)? as u8;
+                        }
+                        let ch = Huffman::new(&cl);
+                        let mut lengths = Vec::with_capacity(nlen + ndist);
+                        while lengths.len() < nlen + ndist {
+                            let sym = ch.decode(&mut b)?;
+                            let (val, rep) = match sym {
+                                0..=15 => (sym as u8, 1),
+                                16 => (*lengths.last().ok_or("repeat first")?, 3 + b.need(2)?),
+                                17 => (0, 3 + b.need(3)?),
+                                _ => (0, 11 + b.need(7)?),
+                            };
+                            lengths.extend(std::iter::repeat_n(val, rep as usize));
+                        }
+                        (
+                            Huffman::new(&lengths[..nlen]),
+                            Huffman::new(&lengths[nlen..]),
+                        )
+                    };
+                    loop {
+                        let sym = lit.decode(&mut b)?;
+                        if sym < 256 {
+                            out.push(sym as u8);
+                        } else if sym == 256 {
+                            break;
+                        } else {
+                            let i = sym - 257;
+                            let len = usize::from(*LBASE.get(i).ok_or("length code")?)
+                                + b.need(u32::from(LEXT[i]))? as usize;
+                            let d = dist.decode(&mut b)?;
+                            let d = usize::from(*DBASE.get(d).ok_or("distance code")?)
+                                + b.need(u32::from(DEXT[d]))? as usize;
+                            if d > out.len() {
+                                return Err(format!("distance {d} before the start"));
+                            }
+                            max_dist = max_dist.max(d);
+                            for _ in 0..len {
+                                out.push(out[out.len() - d]);
+                            }
+                        }
+                    }
+                }
+                _ => return Err("block type 3".into()),
+            }
+        }
+        Ok(max_dist)
+    }
+}
+
+/// Text whose repeats sit at chosen distances, up to well beyond 32 KiB.
+fn repeats_at_distances(rng: &mut Rng, len: usize) -> Vec<u8> {
+    let mut v = message(rng, Kind::Random, 64);
+    while v.len() < len {
+        let d = rng.pick(&[
+            3usize, 100, 249, 250, 251, 255, 256, 257, 258, 300, 511, 512, 513, 1000, 4096, 8192,
+            16_384, 32_000, 32_768,
+        ]);
+        if d <= v.len() {
+            let at = v.len() - d;
+            let n = (3 + rng.below(40)).min(d);
+            let piece = v[at..at + n].to_vec();
+            v.extend(piece);
+        }
+        let n = 1 + rng.below(8);
+        v.extend(message(rng, Kind::Random, n));
+    }
+    v.truncate(len);
+    v
+}
+
+#[test]
+fn server_max_window_bits_8_to_15_agreed_and_echoed() {
+    for bits in 8..=15u8 {
+        let (p, r) = negotiate(&format!(
+            "permessage-deflate; server_max_window_bits={bits}"
+        ))
+        .unwrap();
+        assert_eq!(p.server_max_window_bits, bits);
+        assert_eq!(
+            r,
+            format!("permessage-deflate; server_max_window_bits={bits}")
+        );
+    }
+    // Autobahn 13.5: with no context takeover; 13.7: the first of three.
+    let (p, r) = negotiate(
+        "permessage-deflate; server_no_context_takeover; server_max_window_bits=8, \
+         permessage-deflate; server_no_context_takeover, permessage-deflate",
+    )
+    .unwrap();
+    assert!(p.server_no_context_takeover);
+    assert_eq!(p.server_max_window_bits, 8);
+    assert_eq!(
+        r,
+        "permessage-deflate; server_no_context_takeover; server_max_window_bits=8"
+    );
+    assert_eq!(compress_window_bits(8), 9);
+    assert_eq!(compress_window_bits(12), 12);
+}
+
+#[test]
+fn compressed_references_stay_inside_the_agreed_window() {
+    let mut rng = Rng::new(8);
+    let msgs: Vec<Vec<u8>> = (0..4)
+        .map(|k| repeats_at_distances(&mut rng, [20_000, 3_000, 0, 9_000][k]))
+        .collect();
+    for bits in 8..=15u8 {
+        for takeover in [true, false] {
+            let (p, _) = negotiate(&format!(
+                "permessage-deflate; server_max_window_bits={bits}{}",
+                if takeover {
+                    ""
+                } else {
+                    "; server_no_context_takeover"
+                }
+            ))
+            .unwrap();
+            let mut d = Deflater::new(&p);
+            // The client's inflater: history kept across messages or not.
+            let mut history = Vec::new();
+            for (k, m) in msgs.iter().enumerate() {
+                let mut c = d.compress_message(m).unwrap();
+                c.extend_from_slice(&TAIL);
+                if !takeover {
+                    history.clear();
+                }
+                let start = history.len();
+                let longest = audit::decode(&c, &mut history)
+                    .unwrap_or_else(|e| panic!("{bits} bits, message {k}: {e}"));
+                assert!(history[start..] == m[..], "{bits} bits, message {k}");
+                assert!(
+                    longest <= 1 << bits,
+                    "{bits} bits, message {k}: a reference {longest} bytes back"
+                );
+            }
+        }
+    }
+    // The check bites: with 15 bits the same messages reach further back.
+    let mut d = Deflater::new(&Params::default());
+    let mut c = d.compress_message(&msgs[0]).unwrap();
+    c.extend_from_slice(&TAIL);
+    let mut out = Vec::new();
+    assert!(audit::decode(&c, &mut out).unwrap() > 4096);
+    assert!(out == msgs[0]);
+}
+
+#[test]
+fn empty_messages_and_empty_final_fragments() {
+    // zlib writes nothing for a flush right after a flush: such a message
+    // must still be something the receiver's tail completes.
+    for bits in [8u8, 15] {
+        for snct in [false, true] {
+            let p = Params {
+                server_no_context_takeover: snct,
+                server_max_window_bits: bits,
+                ..Params::default()
+            };
+            let mut d = Deflater::new(&p);
+            let mut i = Inflater::new(&Params {
+                client_no_context_takeover: snct,
+                ..Params::default()
+            });
+            for m in [&b""[..], b"", b"x", b"", b"", b"abcabcabc", b""] {
+                let c = d.compress_message(m).unwrap();
+                assert!(!c.is_empty(), "an empty payload is not a message");
+                assert_eq!(i.inflate_message(&c, 0).unwrap(), m);
+            }
+            // Fragments: data, then an empty final piece; empty, then data.
+            for parts in [
+                &[&b"first"[..], b""][..],
+                &[b"", b"second"],
+                &[b"", b""],
+                &[b"a", b"", b"", b"b", b""],
+            ] {
+                let mut c = Vec::new();
+                for (k, part) in parts.iter().enumerate() {
+                    d.compress(part, k + 1 == parts.len(), &mut c).unwrap();
+                }
+                assert_eq!(i.inflate_message(&c, 0).unwrap(), parts.concat());
+            }
+        }
+    }
+}
+
+#[test]
+fn small_windows_never_cut_a_message_either() {
+    let mut rng = Rng::new(9);
+    let sizes: Vec<usize> = [0usize, 1, 258, 16_384, 31_746, 65_536, 200_000]
+        .into_iter()
+        .collect();
+    for bits in [8u8, 9, 12] {
+        let (p, _) = negotiate(&format!(
+            "permessage-deflate; server_max_window_bits={bits}"
+        ))
+        .unwrap();
+        let mut d = Deflater::new(&p);
+        let mut i = Inflater::new(&Params::default());
+        for &len in &sizes {
+            for kind in [Kind::Random, Kind::Text] {
+                let m = message(&mut rng, kind, len);
+                let c = d.compress_message(&m).unwrap();
+                assert!(
+                    i.inflate_message(&c, 0).unwrap() == m,
+                    "{bits} bits {kind:?} {len}"
+                );
             }
         }
     }
