@@ -254,6 +254,8 @@ struct InflateState {
     filled: usize,
     /// The `00 00 ff ff` tail was appended after the final frame.
     tail_fed: bool,
+    /// The inflater's last call filled its output: it may have more.
+    more: bool,
 }
 
 enum Step {
@@ -578,11 +580,16 @@ impl Decoder {
         let (n, last) = loop {
             // Inflate what we have while there is room (`cap + 1` bytes, so
             // a full piece is told apart from the last one).
-            while !st.pending.is_empty() && st.filled <= cap {
+            // An inflater that filled its output may hold more (bits of
+            // input it has taken, the rest of a match): it is asked again,
+            // without input, before anything counts as the end.
+            while st.filled <= cap && (!st.pending.is_empty() || st.more) {
+                let space = cap + 1 - st.filled;
                 let (c, p) = inflater
                     .inflate(&st.pending, &mut out[st.filled..=cap])
                     .map_err(|_| CloseError::invalid("corrupt compressed data"))?;
-                if c == 0 && p == 0 {
+                st.more = p == space;
+                if c == 0 && p == 0 && !st.pending.is_empty() {
                     return Err(CloseError::invalid("corrupt compressed data"));
                 }
                 st.pending.advance(c);
