@@ -11,6 +11,8 @@ use bytes::BytesMut;
 use comlink::config::{load_texts, LoadOptions};
 use comlink::http::form::{FormParser, UploadState};
 use comlink::http::normalize::{Limits, Normalizer, UNTIL_CLOSE_HEADER};
+use comlink::ws::frame::DEFAULT_INFLATE_CHUNK;
+use comlink::ws::{Decoder, Deflater, Event, Inflater, Params};
 use packet_journal::record::{self, Decoded};
 use packet_journal::segment::{self, Segment};
 
@@ -23,6 +25,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("normalize", normalize),
     ("form", form),
     ("journal", journal),
+    ("ws", ws),
+    ("ws_deflate", ws_deflate),
 ];
 
 /// Piece sizes taken from the first byte of `data` (1..=16).
@@ -319,5 +323,357 @@ pub fn journal(data: &[u8]) {
     for p in &out {
         assert!(p.id > last, "ids out of order");
         last = p.id;
+    }
+}
+
+/// What a WebSocket decoder made of a client byte stream: the complete
+/// messages and control frames in order, and how it ended.
+#[derive(Debug, PartialEq, Eq)]
+enum WsItem {
+    Message { binary: bool, data: Vec<u8> },
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+    Close(Option<u16>, String),
+}
+
+/// The close code is kept, not its reason: with bad UTF-8 and corrupt data
+/// in one message, which shows first depends on how much was inflated ahead,
+/// and both are 1007.
+#[derive(Debug, PartialEq, Eq)]
+struct WsOutcome {
+    items: Vec<WsItem>,
+    error: Option<u16>,
+}
+
+/// A server decoder as a session sets it up: `chunk` is the protocol's rx
+/// buffer, `max_message` its `max-message`, and permessage-deflate on or off.
+fn ws_decoder(chunk: usize, max_message: u64, inflate: Option<&Params>) -> Decoder {
+    let mut d = Decoder::new(comlink::ws::Limits { max_message, chunk });
+    if let Some(p) = inflate {
+        d.set_inflate(Inflater::new(p));
+    }
+    d
+}
+
+/// Feeds `stream` to `d` in pieces whose sizes `split` picks, checking what
+/// every event promises (the lws receive rules) and that the decoder's
+/// buffers stay bounded; returns what it decoded.
+fn ws_decode(d: &mut Decoder, stream: &[u8], split: &mut dyn FnMut() -> usize) -> WsOutcome {
+    let limits = d.limits();
+    let cap = match (limits.chunk, d.inflate_enabled()) {
+        (0, true) => DEFAULT_INFLATE_CHUNK,
+        (0, false) => usize::MAX,
+        (c, _) => c,
+    };
+    let mut out = WsOutcome {
+        items: Vec::new(),
+        error: None,
+    };
+    let mut msg: Option<(bool, Vec<u8>)> = None;
+    let mut buf = BytesMut::new();
+    let mut pos = 0;
+    let mut events = 0usize;
+    let mut delivered = 0usize;
+    loop {
+        let n = split().max(1).min(stream.len() - pos);
+        buf.extend_from_slice(&stream[pos..pos + n]);
+        pos += n;
+        loop {
+            let before = buf.len();
+            match d.feed(&mut buf) {
+                Ok(Some(ev)) => {
+                    events += 1;
+                    match ev {
+                        Event::Data {
+                            binary,
+                            first,
+                            last,
+                            payload,
+                            remaining,
+                        } => {
+                            assert!(
+                                payload.len() <= cap,
+                                "piece of {} over {cap}",
+                                payload.len()
+                            );
+                            assert_eq!(first, msg.is_none(), "first flag");
+                            if last {
+                                assert_eq!(remaining, 0, "remaining on the last piece");
+                            } else {
+                                assert!(!payload.is_empty(), "an empty piece that is not the last");
+                            }
+                            let m = msg.get_or_insert_with(|| (binary, Vec::new()));
+                            assert_eq!(m.0, binary, "binary flag changed inside a message");
+                            m.1.extend_from_slice(&payload);
+                            delivered += payload.len();
+                            // Only data pieces carry no input of their own,
+                            // and only non-empty ones but the last.
+                            assert!(
+                                events <= stream.len() + delivered + 1,
+                                "more events than input"
+                            );
+                            assert!(
+                                limits.max_message == 0 || m.1.len() as u64 <= limits.max_message,
+                                "a message of {} went past max_message {}",
+                                m.1.len(),
+                                limits.max_message
+                            );
+                            if last {
+                                let (binary, data) = msg.take().unwrap_or_default();
+                                if !binary {
+                                    assert!(
+                                        std::str::from_utf8(&data).is_ok(),
+                                        "invalid UTF-8 passed"
+                                    );
+                                }
+                                out.items.push(WsItem::Message { binary, data });
+                            }
+                        }
+                        Event::Ping(p) => {
+                            assert!(p.len() <= 125);
+                            out.items.push(WsItem::Ping(p.to_vec()))
+                        }
+                        Event::Pong(p) => {
+                            assert!(p.len() <= 125);
+                            out.items.push(WsItem::Pong(p.to_vec()))
+                        }
+                        Event::Close { code, reason } => {
+                            out.items.push(WsItem::Close(code, reason));
+                            assert!(d.is_closed());
+                            let left = buf.len();
+                            assert_eq!(d.feed(&mut buf), Ok(None), "events after a close");
+                            assert_eq!(buf.len(), left, "bytes taken after a close");
+                            return out;
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    assert!(matches!(e.code, 1002 | 1007 | 1009), "close code {e:?}");
+                    assert_eq!(d.feed(&mut buf), Err(e), "a failed decoder goes on");
+                    out.error = Some(e.code);
+                    return out;
+                }
+            }
+            assert!(buf.len() <= before, "the decoder grew the input");
+        }
+        if pos == stream.len() {
+            return out;
+        }
+    }
+}
+
+/// The options byte of the `ws` targets: rx chunk, max message, deflate.
+fn ws_options(opts: u8) -> (usize, u64, Option<Params>) {
+    let chunk = [0usize, 1, 3, 16, 125, 1024, 4096, 65_536][usize::from(opts & 7)];
+    let mut max_message = [64u64, 4096, 65_536, 1 << 20][usize::from(opts >> 3) & 3];
+    if chunk < 16 {
+        max_message = max_message.min(65_536);
+    }
+    let inflate = (opts & 0x20 != 0).then(|| Params {
+        client_no_context_takeover: opts & 0x40 != 0,
+        ..Params::default()
+    });
+    (chunk, max_message, inflate)
+}
+
+/// The WebSocket frame decoder and its inflater
+/// (`comlink::ws::Decoder` with `Inflater`) on any client bytes. First byte:
+/// options (rx chunk, `max-message`, permessage-deflate and its context
+/// mode); second: the seed of the split points; the rest is the stream:
+/// * it never panics, and every event keeps the lws receive rules (pieces
+///   within the rx chunk, first/last/binary bookkeeping, `remaining` 0 on
+///   the last piece, valid UTF-8 in text, nothing past `max-message`);
+/// * an error is a close code 1002/1007/1009 and stays; after a close
+///   nothing more is taken;
+/// * what it decodes (messages, control frames, the error) does not depend
+///   on how the stream is split.
+pub fn ws(data: &[u8]) {
+    let [opts, seed, stream @ ..] = data else {
+        return;
+    };
+    let (chunk, max_message, inflate) = ws_options(*opts);
+    let decode = |split: &mut dyn FnMut() -> usize| {
+        ws_decode(
+            &mut ws_decoder(chunk, max_message, inflate.as_ref()),
+            stream,
+            split,
+        )
+    };
+    let same = |a: &WsOutcome, b: &WsOutcome| {
+        // A compressed message that is both too big and invalid (bad data,
+        // bad UTF-8) may say either: which shows first depends on how much
+        // was inflated ahead of what was delivered.
+        let either = |e: Option<u16>| match e {
+            Some(1007 | 1009) if inflate.is_some() => Some(1007),
+            e => e,
+        };
+        assert_eq!(
+            a.items, b.items,
+            "decoding depends on how the stream is split"
+        );
+        assert_eq!(
+            either(a.error),
+            either(b.error),
+            "decoding depends on how the stream is split: {:?} / {:?}",
+            a.error,
+            b.error
+        );
+    };
+    let whole = decode(&mut || usize::MAX);
+    let mut rng = fastrand::Rng::with_seed(u64::from(*seed));
+    same(&whole, &decode(&mut || rng.usize(1..=64)));
+    if stream.len() <= 4096 {
+        same(&whole, &decode(&mut || 1));
+    }
+}
+
+/// One masked client frame.
+fn client_frame(out: &mut Vec<u8>, b0: u8, payload: &[u8], mask: [u8; 4]) {
+    out.push(b0);
+    match payload.len() {
+        n if n < 126 => out.push(0x80 | n as u8),
+        n if n <= 0xffff => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&mask);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i & 3]));
+}
+
+/// permessage-deflate end to end (`comlink::ws::Deflater` ->
+/// client frames -> `Decoder` + `Inflater`): messages made from the input
+/// (short pieces repeated up to ~800 KB, text or binary), compressed with
+/// every window (8-15 bits), level and context mode, as one frame, as the
+/// compressed bytes cut into frames (Autobahn's way) or as separately
+/// flushed fragments (lws's `LWS_WRITE_NO_FIN`), pings in between, fed in
+/// random pieces, come back exactly, in order, with no error.
+pub fn ws_deflate(data: &[u8]) {
+    let [opts, seed, rest @ ..] = data else {
+        return;
+    };
+    let bits = 8 + (opts & 7);
+    let snct = opts & 8 != 0;
+    let level = [0u32, 1, 6, 9][usize::from(opts >> 4) & 3];
+    let chunk = [0usize, 16, 4096, 1000][usize::from(opts >> 6)];
+    let p = Params {
+        server_no_context_takeover: snct,
+        server_max_window_bits: bits,
+        ..Params::default()
+    };
+    let mut deflater = Deflater::with_level(&p, level);
+    let mut rng = fastrand::Rng::with_seed(u64::from(*seed));
+    let mask = [rng.u8(..), rng.u8(..), rng.u8(..), rng.u8(..)];
+    // Messages: [header][length][content] records.
+    let mut msgs: Vec<(bool, Vec<u8>)> = Vec::new();
+    let mut stream = Vec::new();
+    let mut rest = rest;
+    let mut total = 0usize;
+    while let [h, n, tail @ ..] = rest {
+        let n = usize::from(*n).min(tail.len());
+        let (content, next) = tail.split_at(n);
+        rest = next;
+        let binary = h & 1 != 0;
+        let repeat = [1usize, 2, 3, 16, 257, 4099][usize::from(h >> 1) % 6];
+        let room = (1usize << 20).saturating_sub(total);
+        let m: Vec<u8> = if binary {
+            let mut m = content.repeat(repeat);
+            m.truncate(room);
+            m
+        } else {
+            let mut t = String::from_utf8_lossy(content).repeat(repeat);
+            let mut end = t.len().min(room);
+            while !t.is_char_boundary(end) {
+                end -= 1;
+            }
+            t.truncate(end);
+            t.into_bytes()
+        };
+        total += m.len();
+        let op = if binary { 0x2 } else { 0x1 };
+        match (h >> 4) % 4 {
+            0 | 1 => {
+                // One frame, or the compressed bytes cut into frames.
+                let mut z = Vec::new();
+                deflater.compress(&m, true, &mut z).expect("compress");
+                let size = if (h >> 4) % 4 == 0 {
+                    usize::MAX
+                } else {
+                    rng.usize(1..=300)
+                };
+                let parts: Vec<&[u8]> = if z.is_empty() {
+                    vec![&[]]
+                } else {
+                    z.chunks(size).collect()
+                };
+                for (i, part) in parts.iter().enumerate() {
+                    let fin = if i + 1 == parts.len() { 0x80 } else { 0 };
+                    let b0 = if i == 0 { op | 0x40 } else { 0 };
+                    client_frame(&mut stream, fin | b0, part, mask);
+                    if h & 0x80 != 0 && fin == 0 {
+                        client_frame(&mut stream, 0x89, b"p", mask);
+                    }
+                }
+            }
+            _ => {
+                // Fragments flushed one by one.
+                let mut pos = 0;
+                let mut first = true;
+                loop {
+                    let k = rng.usize(0..=(m.len() - pos));
+                    let fin = pos + k == m.len() && (k > 0 || rng.bool() || m.is_empty());
+                    let mut z = Vec::new();
+                    deflater
+                        .compress(&m[pos..pos + k], fin, &mut z)
+                        .expect("compress");
+                    pos += k;
+                    let b0 = if first { op | 0x40 } else { 0 };
+                    client_frame(&mut stream, b0 | if fin { 0x80 } else { 0 }, &z, mask);
+                    first = false;
+                    if fin {
+                        break;
+                    }
+                    if h & 0x80 != 0 {
+                        client_frame(&mut stream, 0x8a, b"q", mask);
+                    }
+                }
+            }
+        }
+        msgs.push((binary, m));
+    }
+    let inflate = Params {
+        client_no_context_takeover: snct,
+        client_max_window_bits: bits,
+        ..Params::default()
+    };
+    let mut d = ws_decoder(chunk, 0, Some(&inflate));
+    let got = ws_decode(&mut d, &stream, &mut || rng.usize(1..=4096));
+    assert_eq!(got.error, None, "a valid compressed stream failed");
+    let got: Vec<(bool, Vec<u8>)> = got
+        .items
+        .into_iter()
+        .filter_map(|i| match i {
+            WsItem::Message { binary, data } => Some((binary, data)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        got.len() == msgs.len(),
+        "{} messages sent, {} decoded",
+        msgs.len(),
+        got.len()
+    );
+    for (k, (a, b)) in msgs.iter().zip(&got).enumerate() {
+        assert!(
+            a == b,
+            "message {k} ({} bytes) came back as {} bytes",
+            a.1.len(),
+            b.1.len()
+        );
     }
 }

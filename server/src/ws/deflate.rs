@@ -1,21 +1,25 @@
 //! permessage-deflate (RFC 7692): offer negotiation and the raw-DEFLATE
 //! compressor / decompressor pair used by the frame codec.
 //!
-//! We run `flate2` with its default (pure Rust, miniz_oxide) backend, which
-//! always compresses with a 32 KiB window (15 bits). Consequences:
+//! The backend is `flate2` over zlib-rs, a complete zlib, so every window
+//! size the RFC allows can be honoured:
 //!
-//! * `server_max_window_bits` below 15 cannot be honoured; an offer demanding
-//!   it is declined (the next offer in the header is tried).
-//! * `client_max_window_bits` (with or without a value) is accepted: our
-//!   inflater has a 15-bit window, so it can read anything a client compresses
-//!   with a smaller one. We never ask the client to shrink its window.
+//! * `server_max_window_bits` 8..=15 is accepted and echoed. zlib cannot
+//!   compress raw DEFLATE with an 8-bit window (it refuses, as every zlib
+//!   since 1.2.9 does); as zlib-based servers do, we compress with 9 bits
+//!   then. That is safe: zlib never looks further back than the window size
+//!   minus 262 bytes (its `MAX_DIST`), 250 bytes with 9 bits, so a client
+//!   inflating with a 256-byte window reads every back-reference.
+//! * `client_max_window_bits` (with or without a value) is accepted and not
+//!   echoed: our inflater has a 15-bit window, so it reads anything a client
+//!   compresses with any window. We never ask the client to shrink its
+//!   window.
 //!
 //! Wire rules (RFC 7692 §7.2): a compressed message is the raw DEFLATE stream
 //! of the message with the trailing `00 00 ff ff` of a sync flush removed; the
 //! receiver appends those four bytes back before inflating. Without
 //! `*_no_context_takeover` the LZ77 window is kept from message to message.
 
-use bytes::BytesMut;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use std::fmt;
 
@@ -37,7 +41,7 @@ pub struct Params {
     /// The client resets its compressor after every message (we then reset
     /// our inflater too).
     pub client_no_context_takeover: bool,
-    /// LZ77 window of our compressor, in bits (always 15 here).
+    /// Largest LZ77 window of our compressor, in bits (8..=15), as agreed.
     pub server_max_window_bits: u8,
     /// Largest window the client may use, in bits (8..=15).
     pub client_max_window_bits: u8,
@@ -60,10 +64,9 @@ impl Default for Params {
 /// `Sec-WebSocket-Extensions` header, or `None` when nothing is acceptable
 /// (the connection then simply goes on without compression).
 ///
-/// Malformed or unacceptable offers are declined, never an error: unknown
-/// parameters, a parameter given twice, a value where none is allowed (or
-/// none where one is required), window bits outside 8..=15, and
-/// `server_max_window_bits` below 15 (which this build cannot honour).
+/// Malformed offers are declined, never an error: unknown parameters, a
+/// parameter given twice, a value where none is allowed (or none where one
+/// is required), window bits outside 8..=15.
 pub fn negotiate(offer: &str) -> Option<(Params, String)> {
     for element in split_outside_quotes(offer, ',') {
         let mut parts = split_outside_quotes(element, ';').into_iter();
@@ -110,12 +113,7 @@ fn accept_offer<'a>(params: impl Iterator<Item = &'a str>) -> Option<(Params, St
             if server_bits.is_some() {
                 return None;
             }
-            let bits = window_bits(value?)?;
-            if bits < 15 {
-                // We cannot compress with a smaller window: decline.
-                return None;
-            }
-            server_bits = Some(bits);
+            server_bits = Some(window_bits(value?)?);
         } else if name.eq_ignore_ascii_case("client_max_window_bits") {
             if seen_cmwb {
                 return None;
@@ -293,6 +291,13 @@ impl Inflater {
     }
 }
 
+/// The window zlib compresses with for an agreed `server_max_window_bits`:
+/// the same, except 8, which raw DEFLATE in zlib cannot do; 9 bits never
+/// reach back further than 250 bytes, inside an 8-bit window (module docs).
+pub fn compress_window_bits(agreed: u8) -> u8 {
+    agreed.clamp(9, 15)
+}
+
 /// Compressor for our messages.
 pub struct Deflater {
     inner: Compress,
@@ -317,7 +322,11 @@ impl Deflater {
     /// Like [`Deflater::new`] with a level 0..=9.
     pub fn with_level(params: &Params, level: u32) -> Self {
         Deflater {
-            inner: Compress::new(Compression::new(level.min(9)), false),
+            inner: Compress::new_with_window_bits(
+                Compression::new(level.min(9)),
+                false,
+                compress_window_bits(params.server_max_window_bits),
+            ),
             reset_each_message: params.server_no_context_takeover,
         }
     }
@@ -326,224 +335,74 @@ impl Deflater {
     /// Every piece is sync-flushed so it can go out at once as a frame. With
     /// `fin` (the last piece of the message) the trailing `00 00 ff ff` is
     /// removed and, without context takeover, the compressor is reset.
+    ///
+    /// The flush is complete only when the backend has consumed all input,
+    /// written the flush's empty stored block (`00 00 ff ff`) and still had
+    /// room left: a backend may hold back up to a match length of input and
+    /// the end of a block even when it did not fill the output, so "all input
+    /// taken and room left" alone is not enough (with miniz_oxide that cut
+    /// 64 KiB messages short). A call that neither takes input nor writes
+    /// output means the flush has nothing more to say (zlib's answer to an
+    /// empty piece after a flush).
     pub fn compress(
         &mut self,
         input: &[u8],
         fin: bool,
-        out: &mut BytesMut,
+        out: &mut Vec<u8>,
     ) -> Result<(), DeflateError> {
-        let mut buf: Vec<u8> = Vec::with_capacity(input.len() / 2 + 64);
+        let start = out.len();
+        // Enough for most pieces in one call; incompressible data needs a
+        // little more than its size, and the loop grows the buffer for that.
+        out.reserve(input.len() / 2 + 64);
         let mut pos = 0;
         loop {
-            if buf.capacity() - buf.len() < 64 {
-                buf.reserve(buf.capacity().max(256));
+            if out.capacity() - out.len() < 64 {
+                out.reserve((out.len() - start).max(input.len() - pos).max(256));
             }
             let in0 = self.inner.total_in();
+            let out0 = self.inner.total_out();
             self.inner
-                .compress_vec(&input[pos..], &mut buf, FlushCompress::Sync)
+                .compress_vec(&input[pos..], out, FlushCompress::Sync)
                 .map_err(|e| DeflateError(e.to_string()))?;
-            let c = usize::try_from(self.inner.total_in() - in0).unwrap_or(usize::MAX);
-            pos = pos.saturating_add(c).min(input.len());
-            if pos >= input.len() && buf.len() < buf.capacity() {
+            let consumed = usize::try_from(self.inner.total_in() - in0).unwrap_or(usize::MAX);
+            let produced = self.inner.total_out() - out0;
+            pos = pos.saturating_add(consumed).min(input.len());
+            let room_left = out.len() < out.capacity();
+            let stalled = consumed == 0 && produced == 0;
+            if pos == input.len() && room_left && (out[start..].ends_with(&TAIL) || stalled) {
                 break;
+            }
+            if stalled && room_left {
+                return Err(DeflateError("compressor made no progress".into()));
             }
         }
         if fin {
-            if buf.ends_with(&TAIL) {
-                buf.truncate(buf.len() - TAIL.len());
+            if out[start..].ends_with(&TAIL) {
+                out.truncate(out.len() - TAIL.len());
+            } else if out.len() == start {
+                // Nothing was pending (zlib writes nothing for a flush right
+                // after a flush): the message still needs what the receiver's
+                // `00 00 ff ff` completes, the first byte of an empty stored
+                // block (RFC 7692 §7.2.3.6). Without it the receiver would
+                // read the tail as the start of a block and wait for more.
+                out.push(0);
+            } else {
+                return Err(DeflateError("sync flush ended without its tail".into()));
             }
             if self.reset_each_message {
                 self.inner.reset();
             }
         }
-        out.extend_from_slice(&buf);
         Ok(())
     }
 
     /// Compresses a whole message (convenience over [`Deflater::compress`]).
     pub fn compress_message(&mut self, input: &[u8]) -> Result<Vec<u8>, DeflateError> {
-        let mut out = BytesMut::new();
+        let mut out = Vec::new();
         self.compress(input, true, &mut out)?;
-        Ok(out.to_vec())
+        Ok(out)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn neg(s: &str) -> Option<String> {
-        negotiate(s).map(|(_, r)| r)
-    }
-
-    #[test]
-    fn browser_offers() {
-        // Chrome
-        let (p, r) = negotiate("permessage-deflate; client_max_window_bits").unwrap();
-        assert_eq!(r, "permessage-deflate");
-        assert_eq!(p, Params::default());
-        // Firefox
-        assert_eq!(
-            neg("permessage-deflate").as_deref(),
-            Some("permessage-deflate")
-        );
-        // Safari-ish spacing / case
-        assert_eq!(
-            neg("Permessage-Deflate;Client_Max_Window_Bits").as_deref(),
-            Some("permessage-deflate")
-        );
-    }
-
-    #[test]
-    fn libwebsockets_client_offer() {
-        let (p, r) =
-            negotiate("permessage-deflate; client_no_context_takeover; client_max_window_bits")
-                .unwrap();
-        assert!(p.client_no_context_takeover);
-        assert!(!p.server_no_context_takeover);
-        assert_eq!(r, "permessage-deflate; client_no_context_takeover");
-    }
-
-    #[test]
-    fn server_params() {
-        let (p, r) = negotiate(
-            "permessage-deflate; server_no_context_takeover; server_max_window_bits=15; client_max_window_bits=10",
-        )
-        .unwrap();
-        assert!(p.server_no_context_takeover);
-        assert_eq!(p.server_max_window_bits, 15);
-        assert_eq!(p.client_max_window_bits, 10);
-        assert_eq!(
-            r,
-            "permessage-deflate; server_no_context_takeover; server_max_window_bits=15"
-        );
-        // quoted value
-        let (p, _) = negotiate("permessage-deflate; client_max_window_bits=\"12\"").unwrap();
-        assert_eq!(p.client_max_window_bits, 12);
-    }
-
-    #[test]
-    fn first_acceptable_offer_wins() {
-        let (p, r) = negotiate(
-            "permessage-deflate; server_max_window_bits=10, permessage-deflate; server_no_context_takeover",
-        )
-        .unwrap();
-        assert!(p.server_no_context_takeover);
-        assert_eq!(r, "permessage-deflate; server_no_context_takeover");
-        // other extensions are skipped
-        assert_eq!(
-            neg("x-webkit-deflate-frame, permessage-deflate").as_deref(),
-            Some("permessage-deflate")
-        );
-        // first acceptable of two acceptable
-        let (p, _) =
-            negotiate("permessage-deflate; client_no_context_takeover, permessage-deflate")
-                .unwrap();
-        assert!(p.client_no_context_takeover);
-    }
-
-    #[test]
-    fn malformed_offers_declined() {
-        for bad in [
-            "",
-            "x-webkit-deflate-frame",
-            "permessage-deflate; server_max_window_bits",
-            "permessage-deflate; server_max_window_bits=8",
-            "permessage-deflate; server_max_window_bits=14",
-            "permessage-deflate; server_max_window_bits=16",
-            "permessage-deflate; server_max_window_bits=015",
-            "permessage-deflate; client_max_window_bits=7",
-            "permessage-deflate; client_max_window_bits=abc",
-            "permessage-deflate; client_max_window_bits=",
-            "permessage-deflate; client_max_window_bits=\"10",
-            "permessage-deflate; server_no_context_takeover=1",
-            "permessage-deflate; client_no_context_takeover; client_no_context_takeover",
-            "permessage-deflate; client_max_window_bits; client_max_window_bits=9",
-            "permessage-deflate; unknown_param",
-            "permessage-deflate;",
-            "permessage-deflate; ; client_max_window_bits",
-        ] {
-            assert_eq!(neg(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn sync_flush_tail_and_round_trip() {
-        let p = Params::default();
-        let mut d = Deflater::new(&p);
-        let mut i = Inflater::new(&p);
-        let msg = b"Hello, hello, hello, hello!".repeat(10);
-        let c = d.compress_message(&msg).unwrap();
-        assert!(!c.ends_with(&TAIL));
-        assert!(c.len() < msg.len());
-        assert_eq!(i.inflate_message(&c, 0).unwrap(), msg);
-        // context takeover: the second identical message is smaller
-        let c2 = d.compress_message(&msg).unwrap();
-        assert!(c2.len() < c.len(), "{} vs {}", c2.len(), c.len());
-        assert_eq!(i.inflate_message(&c2, 0).unwrap(), msg);
-        // empty message
-        let e = d.compress_message(b"").unwrap();
-        assert!(e.len() <= 1);
-        assert_eq!(i.inflate_message(&e, 0).unwrap(), b"");
-    }
-
-    #[test]
-    fn rfc7692_examples() {
-        // §7.2.3.1: "Hello" compressed, no context takeover
-        let mut i = Inflater::new(&Params::default());
-        let hello = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
-        assert_eq!(i.inflate_message(&hello, 0).unwrap(), b"Hello");
-        // §7.2.3.2: second "Hello" with context takeover
-        assert_eq!(
-            i.inflate_message(&[0xf2, 0x00, 0x11, 0x00, 0x00], 0)
-                .unwrap(),
-            b"Hello"
-        );
-        // §7.2.3.3: stored block
-        let mut i = Inflater::new(&Params::default());
-        let stored = [
-            0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
-        ];
-        assert_eq!(i.inflate_message(&stored, 0).unwrap(), b"Hello");
-        // §7.2.3.4: BFINAL block, then a new message still decodes
-        let mut i = Inflater::new(&Params::default());
-        let bfinal = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00];
-        assert_eq!(i.inflate_message(&bfinal, 0).unwrap(), b"Hello");
-        assert_eq!(i.inflate_message(&hello, 0).unwrap(), b"Hello");
-    }
-
-    #[test]
-    fn no_context_takeover_resets() {
-        let p = Params {
-            server_no_context_takeover: true,
-            client_no_context_takeover: true,
-            ..Params::default()
-        };
-        let mut d = Deflater::new(&p);
-        let msg = b"abcdefghijabcdefghij0123456789".repeat(5);
-        let c1 = d.compress_message(&msg).unwrap();
-        let c2 = d.compress_message(&msg).unwrap();
-        assert_eq!(c1, c2);
-        // a fresh inflater (no shared history) reads the second message
-        let mut i = Inflater::new(&p);
-        assert_eq!(i.inflate_message(&c2, 0).unwrap(), msg);
-        assert_eq!(i.inflate_message(&c1, 0).unwrap(), msg);
-    }
-
-    #[test]
-    fn corrupt_data_is_an_error() {
-        let mut i = Inflater::new(&Params::default());
-        assert!(i
-            .inflate_message(&[0xff, 0xff, 0xff, 0xff, 0xff], 0)
-            .is_err());
-    }
-
-    #[test]
-    fn limit_stops_bombs() {
-        let mut d = Deflater::new(&Params::default());
-        let c = d.compress_message(&vec![0u8; 1 << 20]).unwrap();
-        assert!(c.len() < 4096);
-        let mut i = Inflater::new(&Params::default());
-        assert!(i.inflate_message(&c, 1000).is_err());
-    }
-}
+mod tests;

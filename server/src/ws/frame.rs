@@ -254,6 +254,8 @@ struct InflateState {
     filled: usize,
     /// The `00 00 ff ff` tail was appended after the final frame.
     tail_fed: bool,
+    /// The inflater's last call filled its output: it may have more.
+    more: bool,
 }
 
 enum Step {
@@ -578,11 +580,16 @@ impl Decoder {
         let (n, last) = loop {
             // Inflate what we have while there is room (`cap + 1` bytes, so
             // a full piece is told apart from the last one).
-            while !st.pending.is_empty() && st.filled <= cap {
+            // An inflater that filled its output may hold more (bits of
+            // input it has taken, the rest of a match): it is asked again,
+            // without input, before anything counts as the end.
+            while st.filled <= cap && (!st.pending.is_empty() || st.more) {
+                let space = cap + 1 - st.filled;
                 let (c, p) = inflater
                     .inflate(&st.pending, &mut out[st.filled..=cap])
                     .map_err(|_| CloseError::invalid("corrupt compressed data"))?;
-                if c == 0 && p == 0 {
+                st.more = p == space;
+                if c == 0 && p == 0 && !st.pending.is_empty() {
                     return Err(CloseError::invalid("corrupt compressed data"));
                 }
                 st.pending.advance(c);
@@ -748,7 +755,16 @@ pub struct Encoder {
     deflater: Option<Deflater>,
     /// `Some(compressed)` while a fragmented message is open.
     open: Option<bool>,
-    scratch: BytesMut,
+}
+
+/// Compressed payloads above this size do not keep their buffer in
+/// [`DEFLATE_OUT`] after use.
+const DEFLATE_OUT_KEEP: usize = 256 * 1024;
+
+thread_local! {
+    /// Where a compressed payload waits for its frame header: one buffer per
+    /// thread, so that connections (most of them idle) hold none.
+    static DEFLATE_OUT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl Encoder {
@@ -794,12 +810,24 @@ impl Encoder {
         };
         let first = opcode != OpCode::Continuation;
         match (compressed, self.deflater.as_mut()) {
-            (true, Some(d)) => {
-                self.scratch.clear();
-                d.compress(payload, fin, &mut self.scratch)
-                    .map_err(|e| EncodeError::Deflate(e.0))?;
-                encode_frame(out, opcode, fin, first, &self.scratch);
-            }
+            (true, Some(d)) => DEFLATE_OUT.with(|cell| {
+                // Never re-entered; a fresh buffer if it ever were.
+                let mut local = Vec::new();
+                let mut shared = cell.try_borrow_mut();
+                let buf = match shared.as_mut() {
+                    Ok(b) => &mut **b,
+                    Err(_) => &mut local,
+                };
+                buf.clear();
+                let res = d.compress(payload, fin, buf);
+                if res.is_ok() {
+                    encode_frame(out, opcode, fin, first, buf);
+                }
+                if buf.capacity() > DEFLATE_OUT_KEEP {
+                    *buf = Vec::new();
+                }
+                res.map_err(|e| EncodeError::Deflate(e.0))
+            })?,
             _ => encode_frame(out, opcode, fin, false, payload),
         }
         self.open = if fin { None } else { Some(compressed) };

@@ -98,3 +98,19 @@ pub fn rust_example() -> PathBuf {
         })
         .clone()
 }
+
+/// examples/c-plugin-echo (protocol `echo`: every message back whole, as
+/// one frame of its type), compiled once per test run into this test
+/// binary's scratch dir: `libprotocol_echo.so`.
+pub fn echo_example() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            cc_plugin(
+                &Path::new(env!("CARGO_TARGET_TMPDIR")).join("echo-plugin"),
+                "echo",
+                &repo().join("examples/c-plugin-echo/protocol_echo.c"),
+            )
+        })
+        .clone()
+}

@@ -111,9 +111,9 @@ fn deflate_fragmented_message_with_pings() {
     ];
     let mut c = Vec::new();
     for (i, part) in parts.iter().enumerate() {
-        let mut b = BytesMut::new();
+        let mut b = Vec::new();
         cd.compress(part, i == parts.len() - 1, &mut b).unwrap();
-        c.push(b.to_vec());
+        c.push(b);
     }
     let stream = cat(&[
         cfz(OpCode::Text, false, &c[0]),
@@ -239,9 +239,9 @@ fn deflate_zip_bomb_capped() {
     assert_eq!(e.code, 1009);
     // fragmented bomb: the limit applies to the whole inflated message
     let mut cd = Deflater::new(&p);
-    let mut a = BytesMut::new();
+    let mut a = Vec::new();
     cd.compress(&vec![0u8; 600_000], false, &mut a).unwrap();
-    let mut b = BytesMut::new();
+    let mut b = Vec::new();
     cd.compress(&vec![0u8; 600_000], true, &mut b).unwrap();
     let s = cat(&[
         cfz(OpCode::Binary, false, &a),
@@ -285,4 +285,75 @@ fn deflate_bad_data() {
             .code,
         1007
     );
+}
+
+/// What a reference inflater (flate2, unbounded output) makes of `prefix`:
+/// everything the input so far allows.
+fn reference_prefix(prefix: &[u8]) -> Vec<u8> {
+    let mut d = flate2::Decompress::new(false);
+    let mut out = Vec::with_capacity(prefix.len() * 20 + 1024);
+    d.decompress_vec(prefix, &mut out, flate2::FlushDecompress::Sync)
+        .unwrap();
+    out
+}
+
+#[test]
+fn deflate_delivers_everything_the_input_allows() {
+    // An inflater that filled its output may still hold input bits (even
+    // whole symbols) or the rest of a match; the decoder must drain it before
+    // waiting for more input, or a message's bytes wait for the next frame
+    // (found by the `ws` fuzz target).
+    let p = Params::default();
+    let mut rng = crate::test_rng::Rng::new(5);
+    let text: Vec<u8> = (0..3000).map(|_| b"aaaaabbbc \n"[rng.below(11)]).collect();
+    let z = Deflater::new(&p).compress_message(&text).unwrap();
+    for chunk in [1usize, 2, 7, 64] {
+        for cut in 0..z.len() {
+            let f = cfz(OpCode::Text, false, &z[..cut]);
+            let mut d = deflate_decoder(limits(0, chunk), &p);
+            let mut got = Vec::new();
+            for ev in run_with(&mut d, &f, 0).unwrap() {
+                if let Event::Data { payload, .. } = ev {
+                    got.extend_from_slice(&payload);
+                }
+            }
+            assert!(
+                got == reference_prefix(&z[..cut]),
+                "chunk {chunk}, {cut} of {} compressed bytes: {} delivered",
+                z.len(),
+                got.len()
+            );
+        }
+    }
+}
+
+#[test]
+fn fuzz_regression_same_outcome_whatever_the_split() {
+    // From the `ws` fuzz target: RFC 7692's "Hello" frames, no context
+    // takeover, rx chunk 1, the last frame cut short with corrupt data in
+    // bits the inflater had taken while its output was full. Fed whole, the
+    // error never showed; fed byte by byte it did.
+    let stream: &[u8] = &[
+        0xc1, 0x87, 0x37, 0xfa, 0x21, 0x3d, 0xc5, 0xb2, 0xec, 0xf4, 0xfe, 0xfd, 0x21, 0xc1, 0x8b,
+        0x37, 0xfa, 0x21, 0x3d, 0x37, 0xff, 0x21, 0xc7, 0xc8, 0xb2, 0x44, 0x51, 0x5b, 0x95, 0x21,
+        0xc1, 0x88, 0x37, 0xfa, 0x21, 0x3d, 0xc4, 0xb2, 0xec, 0xf4, 0xfe, 0xfd, 0x21, 0x3d, 0xc1,
+        0x87, 0x37, 0xfa, 0x21, 0x3d, 0xc5, 0xb2, 0xf4, 0xfe, 0xfd, 0x21,
+    ];
+    let p = Params {
+        client_no_context_takeover: true,
+        ..Params::default()
+    };
+    let outcome = |piece: usize| {
+        let r = run_with(&mut deflate_decoder(limits(64, 1), &p), stream, piece);
+        r.map(|ev| {
+            ev.iter()
+                .filter(|e| matches!(e, Event::Data { last: true, .. }))
+                .count()
+        })
+    };
+    let whole = outcome(0);
+    assert_eq!(whole.clone().unwrap_err().code, 1007);
+    for piece in 1..=stream.len() {
+        assert_eq!(outcome(piece), whole, "piece {piece}");
+    }
 }
