@@ -15,6 +15,4 @@ pub mod http;
 pub mod listen;
 pub mod ops;
 pub mod runtime;
-#[cfg(test)]
-mod test_rng;
 pub mod ws;

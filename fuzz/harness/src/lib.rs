@@ -9,10 +9,11 @@ use std::sync::OnceLock;
 
 use bytes::BytesMut;
 use comlink::config::{load_texts, LoadOptions};
-use comlink::http::form::{FormParser, UploadState};
-use comlink::http::normalize::{Limits, Normalizer, UNTIL_CLOSE_HEADER};
-use comlink::ws::frame::DEFAULT_INFLATE_CHUNK;
-use comlink::ws::{Decoder, Deflater, Event, Inflater, Params};
+use comlink_wire::deflate::{Deflater, Inflater, Params};
+use comlink_wire::form::{FormParser, UploadState};
+use comlink_wire::frame::DEFAULT_INFLATE_CHUNK;
+use comlink_wire::frame::{Decoder, Event};
+use comlink_wire::normalize::{Limits, Normalizer, UNTIL_CLOSE_HEADER};
 use packet_journal::record::{self, Decoded};
 use packet_journal::segment::{self, Segment};
 
@@ -120,7 +121,7 @@ fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// The normalising layer (`comlink::http::normalize::Normalizer`):
+/// The normalising layer (`comlink_wire::normalize::Normalizer`):
 /// * what hyper decodes from the output does not depend on how the input
 ///   is split;
 /// * a body after a head passes byte for byte, whatever it contains
@@ -172,7 +173,10 @@ pub fn normalize(data: &[u8]) {
     until_close.extend_from_slice(input);
     let got = normalize_in_pieces(&until_close, piece_size(data));
     assert!(got.in_body, "no length: the body goes on until the close");
-    assert!(got.out.ends_with(input), "a body up to the close was changed");
+    assert!(
+        got.out.ends_with(input),
+        "a body up to the close was changed"
+    );
     let head = &got.out[..got.out.len() - input.len()];
     assert!(head.starts_with(b"POST /u HTTP/1.1\r\n"), "{head:?}");
     assert!(head.ends_with(b"\r\n\r\n"), "{head:?}");
@@ -204,7 +208,7 @@ fn form_in_pieces(content_type: &str, max: usize, body: &[u8], piece: usize) -> 
         }
     };
     let mut files: Vec<(String, String, UploadState, Vec<u8>)> = Vec::new();
-    let mut on_file = |ev: comlink::http::form::FileEvent<'_>| {
+    let mut on_file = |ev: comlink_wire::form::FileEvent<'_>| {
         match ev.state {
             UploadState::Content => assert!(!ev.data.is_empty(), "empty Content event"),
             UploadState::Open | UploadState::Close => {
@@ -257,7 +261,7 @@ fn form_in_pieces(content_type: &str, max: usize, body: &[u8], piece: usize) -> 
     }
 }
 
-/// The form parser (`comlink::http::form::FormParser`), urlencoded or
+/// The form parser (`comlink_wire::form::FormParser`), urlencoded or
 /// multipart by the first byte: stored values, file events and errors do
 /// not depend on how the body is split; it never panics.
 pub fn form(data: &[u8]) {
@@ -348,7 +352,7 @@ struct WsOutcome {
 /// A server decoder as a session sets it up: `chunk` is the protocol's rx
 /// buffer, `max_message` its `max-message`, and permessage-deflate on or off.
 fn ws_decoder(chunk: usize, max_message: u64, inflate: Option<&Params>) -> Decoder {
-    let mut d = Decoder::new(comlink::ws::Limits { max_message, chunk });
+    let mut d = Decoder::new(comlink_wire::frame::Limits { max_message, chunk });
     if let Some(p) = inflate {
         d.set_inflate(Inflater::new(p));
     }
@@ -478,7 +482,7 @@ fn ws_options(opts: u8) -> (usize, u64, Option<Params>) {
 }
 
 /// The WebSocket frame decoder and its inflater
-/// (`comlink::ws::Decoder` with `Inflater`) on any client bytes. First byte:
+/// (`comlink_wire::frame::Decoder` with `Inflater`) on any client bytes. First byte:
 /// options (rx chunk, `max-message`, permessage-deflate and its context
 /// mode); second: the seed of the split points; the rest is the stream:
 /// * it never panics, and every event keeps the lws receive rules (pieces
@@ -546,7 +550,7 @@ fn client_frame(out: &mut Vec<u8>, b0: u8, payload: &[u8], mask: [u8; 4]) {
     out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i & 3]));
 }
 
-/// permessage-deflate end to end (`comlink::ws::Deflater` ->
+/// permessage-deflate end to end (`comlink_wire::deflate::Deflater` ->
 /// client frames -> `Decoder` + `Inflater`): messages made from the input
 /// (short pieces repeated up to ~800 KB, text or binary), compressed with
 /// every window (8-15 bits), level and context mode, as one frame, as the

@@ -2,7 +2,7 @@
 //! panics.
 
 use super::*;
-use crate::test_rng::Rng;
+use fastrand::Rng;
 
 const SEED_VHOST: &str = include_str!("testdata/seed_vhost");
 const SEED_CONF: &str = include_str!("testdata/seed_conf");
@@ -43,23 +43,23 @@ const INTERESTING: &[&[u8]] = &[
 
 fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
     let mut out = input.to_vec();
-    for _ in 0..=rng.below(4) {
-        let at = rng.below(out.len() + 1);
-        match rng.below(5) {
+    for _ in 0..=rng.usize(..4) {
+        let at = rng.usize(..out.len() + 1);
+        match rng.usize(..5) {
             0 => out.truncate(at),
-            1 if at < out.len() => out[at] = rng.byte(),
+            1 if at < out.len() => out[at] = rng.u8(..),
             2 => {
-                let ins = INTERESTING[rng.below(INTERESTING.len())];
+                let ins = INTERESTING[rng.usize(..INTERESTING.len())];
                 out.splice(at..at, ins.iter().copied());
             }
             3 if at < out.len() => {
-                let end = (at + rng.below(16)).min(out.len());
+                let end = (at + rng.usize(..16)).min(out.len());
                 out.drain(at..end);
             }
             _ => {
-                let end = (at + rng.below(64)).min(out.len());
+                let end = (at + rng.usize(..64)).min(out.len());
                 let chunk = out[at..end].to_vec();
-                let to = rng.below(out.len() + 1);
+                let to = rng.usize(..out.len() + 1);
                 out.splice(to..to, chunk);
             }
         }
@@ -89,12 +89,12 @@ fn check(files: &[(&str, &[u8])]) {
 
 #[test]
 fn random_bytes_never_panic() {
-    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng::with_seed(0x9E37_79B9_7F4A_7C15);
     for _ in 0..2000 {
-        let len = rng.below(200);
-        let mut bytes: Vec<u8> = (0..len).map(|_| rng.byte()).collect();
+        let len = rng.usize(..200);
+        let mut bytes: Vec<u8> = (0..len).map(|_| rng.u8(..)).collect();
         // Half of them start like a config so the parser gets past '{'.
-        if rng.below(2) == 0 {
+        if rng.usize(..2) == 0 {
             bytes.insert(0, b'{');
         }
         check(&[("conf", &bytes)]);
@@ -103,7 +103,7 @@ fn random_bytes_never_panic() {
 
 #[test]
 fn mutated_seed_files_never_panic() {
-    let mut rng = Rng::new(0xD1B5_4A32_D192_ED03);
+    let mut rng = Rng::with_seed(0xD1B5_4A32_D192_ED03);
     for _ in 0..3000 {
         let vhost = mutate(&mut rng, SEED_VHOST.as_bytes());
         let conf = mutate(&mut rng, SEED_CONF.as_bytes());
@@ -121,7 +121,7 @@ fn truncations_of_the_seed_never_panic() {
 
 #[test]
 fn load_texts_accepts_lossy_random_text() {
-    let mut rng = Rng::new(0x1234_5678_9ABC_DEF1);
+    let mut rng = Rng::with_seed(0x1234_5678_9ABC_DEF1);
     for _ in 0..500 {
         let bytes = mutate(&mut rng, SEED_VHOST.as_bytes());
         let text = String::from_utf8_lossy(&bytes);

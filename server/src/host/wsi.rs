@@ -18,7 +18,7 @@ use crate::host::ffi::call;
 use crate::host::site::HostSite;
 use crate::host::vhost::{VhostHandle, VhostProtocol};
 use crate::host::{thread, timers};
-use crate::ws::frame::Encoder;
+use comlink_wire::frame::Encoder;
 
 /// What the connection is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,13 +64,7 @@ pub struct HttpState {
 }
 
 /// A response head written by a plugin.
-#[derive(Debug)]
-pub struct Head {
-    /// Status.
-    pub status: http::StatusCode,
-    /// Headers.
-    pub headers: http::HeaderMap,
-}
+pub use comlink_wire::head::Head;
 
 /// Fragment state of the data being delivered in RECEIVE.
 #[derive(Debug, Clone, Copy, Default)]

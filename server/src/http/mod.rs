@@ -6,11 +6,9 @@
 pub mod accept;
 pub mod access_log;
 pub mod conn;
-pub mod form;
 pub mod metrics;
 pub mod mount;
 pub mod normalize;
-pub mod path;
 pub mod peers;
 pub mod response;
 pub mod service;

@@ -13,8 +13,9 @@ use crate::http::mount::callback::{self, Closed};
 use crate::http::mount::{self, cgi, redirect};
 use crate::http::response::{self, status_page, Response};
 use crate::http::site::{MountKind, Site, VhostSite};
-use crate::http::{path, vhost};
-use crate::ws::handshake;
+use crate::http::vhost;
+use comlink_wire::handshake;
+use comlink_wire::path;
 
 /// What the service knows about the connection a request came on.
 #[derive(Clone, Debug)]

@@ -23,8 +23,8 @@ use tokio::time::{Instant, Sleep};
 use crate::host::dispatch::callback;
 use crate::host::thread;
 use crate::host::wsi::{RxState, Wsi};
-use crate::ws::deflate::{Deflater, Inflater, Params};
-use crate::ws::frame::{encode_close, Decoder, Encoder, Event, Limits, OpCode};
+use comlink_wire::deflate::{Deflater, Inflater, Params};
+use comlink_wire::frame::{encode_close, Decoder, Encoder, Event, Limits, OpCode};
 
 /// lws's receive size when a protocol gives `rx_buffer_size` 0.
 const DEFAULT_RX: usize = 4096;
@@ -220,7 +220,7 @@ fn serve<'a>(
                             let mut tx = wsi.tx.borrow_mut();
                             match code {
                                 Some(c) => encode_close(&mut tx, c, ""),
-                                None => crate::ws::frame::encode_frame(
+                                None => comlink_wire::frame::encode_frame(
                                     &mut tx,
                                     OpCode::Close,
                                     true,
@@ -347,7 +347,7 @@ async fn finish(wsi: &Wsi, end: End) {
                 Some((code, text)) => {
                     encode_close(&mut tx, code, &String::from_utf8_lossy(&text));
                 }
-                None => crate::ws::frame::encode_frame(&mut tx, OpCode::Close, true, false, &[]),
+                None => comlink_wire::frame::encode_frame(&mut tx, OpCode::Close, true, false, &[]),
             }
         }
         End::Protocol(code, reason) => {

@@ -29,7 +29,8 @@ use crate::host::site::HostSite;
 use crate::host::thread;
 use crate::host::wsi::{RequestInfo, Role, Wsi};
 use crate::listen::transport::Transport;
-use crate::ws::{deflate, handshake, session};
+use crate::ws::session;
+use comlink_wire::{deflate, handshake};
 
 /// The connection an upgrade request came on.
 #[derive(Debug, Clone, Copy)]

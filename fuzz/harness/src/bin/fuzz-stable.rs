@@ -131,7 +131,9 @@ fn main() {
         if seeds.is_empty() {
             seeds.push(Vec::new());
         }
-        let mut rng = Rng(fastrand::Rng::with_seed(0x9E37_79B9_7F4A_7C15 ^ name.len() as u64));
+        let mut rng = Rng(fastrand::Rng::with_seed(
+            0x9E37_79B9_7F4A_7C15 ^ name.len() as u64,
+        ));
         let deadline = Instant::now() + Duration::from_secs(secs);
         let (mut execs, mut crashes) = (0u64, 0u32);
         // Every seed as it is, then mutations until the time is up.

@@ -20,7 +20,7 @@ use http::StatusCode;
 
 use super::exports::{cstr_lossy, guard, wsi};
 use crate::host::wsi::{Role, Wsi};
-use crate::http::mount::callback::parse_head;
+use comlink_wire::head::parse as parse_head;
 
 /// Appends `bytes` at `*p` if they fit before `end`; 0, or 1 when they don't.
 fn append(p: *mut *mut c_uchar, end: *mut c_uchar, bytes: &[u8]) -> c_int {

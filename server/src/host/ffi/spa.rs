@@ -1,5 +1,5 @@
 //! `lws_spa_*`: lws's POST body parser API over our streaming
-//! [`FormParser`](crate::http::form::FormParser) (urlencoded and
+//! [`FormParser`](comlink_wire::form::FormParser) (urlencoded and
 //! multipart, file parts streamed to the plugin's callback).
 
 use std::collections::HashSet;
@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use comlink_plugin_api::abi::{Lws, LwsSpaCreateInfo, LwsSpaFileUploadCb};
 
 use super::exports::{cstr_lossy, guard, wsi};
-use crate::http::form::{FileEvent, FormParser};
+use comlink_wire::form::{FileEvent, FormParser};
 
 struct Spa {
     parser: FormParser,

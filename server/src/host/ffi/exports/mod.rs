@@ -28,7 +28,7 @@ use crate::host::thread::{self, Command};
 use crate::host::vhost::{self, VhostHandle, VhostProtocol};
 use crate::host::wsi::{Role, Wsi};
 use crate::host::{dispatch, timers};
-use crate::ws::frame::OpCode;
+use comlink_wire::frame::OpCode;
 
 /// Runs `body`, turning a panic into `default` (never unwinding into C).
 pub(crate) fn guard<R>(name: &str, default: R, body: impl FnOnce() -> R) -> R {

@@ -7,7 +7,7 @@
 //! piece of its message and how many bytes of the current frame are still to
 //! come (`lws_remaining_packet_payload`).
 
-use super::deflate::{Deflater, Inflater, TAIL};
+use crate::deflate::{Deflater, Inflater, TAIL};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::fmt;
 

@@ -1,5 +1,5 @@
-use super::super::deflate::{Deflater, Inflater, Params};
 use super::*;
+use crate::deflate::{Deflater, Inflater, Params};
 
 const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 

@@ -81,7 +81,7 @@ pub fn requested_protocols(headers: &HeaderMap) -> Vec<String> {
 }
 
 /// All `Sec-WebSocket-Extensions` lines joined with `", "`, for
-/// [`super::deflate::negotiate`]. `None` when absent.
+/// [`crate::deflate::negotiate`]. `None` when absent.
 pub fn extensions_offer(headers: &HeaderMap) -> Option<String> {
     let parts: Vec<&str> = headers
         .get_all(SEC_WEBSOCKET_EXTENSIONS)
@@ -234,7 +234,7 @@ mod tests {
             offer,
             "x-webkit-deflate-frame, permessage-deflate; client_max_window_bits"
         );
-        let (_, resp) = super::super::deflate::negotiate(&offer).unwrap();
+        let (_, resp) = crate::deflate::negotiate(&offer).unwrap();
         let r = response_headers("dGhlIHNhbXBsZSBub25jZQ==", Some("chat"), Some(&resp)).unwrap();
         assert_eq!(r[SEC_WEBSOCKET_ACCEPT], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
         assert_eq!(r[SEC_WEBSOCKET_PROTOCOL], "chat");
