@@ -56,9 +56,9 @@ pub struct Recovery {
     /// Corrupt records found inside the data (their ids are reported to
     /// subscribers as gaps; the records after them are kept).
     pub corruptions: Vec<Corruption>,
-    /// Idempotency keys of the records within the dedup window, as (key,
-    /// id, timestamp), oldest first.
-    pub keys: Vec<(Vec<u8>, u64, i64)>,
+    /// Idempotency keys of the records within the dedup window, loaded
+    /// into the writer's index.
+    pub keys: usize,
 }
 
 /// How to open the log.
@@ -202,7 +202,7 @@ impl Log {
             for (k, id, ts) in &scan.found {
                 dedup.insert(k, *id, *ts);
             }
-            rec.keys = scan.found;
+            rec.keys = scan.found.len();
         }
         let active = segs
             .last()
@@ -815,7 +815,7 @@ mod tests {
             faults: None,
         };
         let (_, mut w, rec) = Log::open_with(dir.path(), 64 * 1024, &opts).unwrap();
-        assert_eq!(rec.keys.len(), 2);
+        assert_eq!(rec.keys, 2);
         let (out, _) = w.append(&[keyed(b"b", b"again", 5000)], Some(10_000));
         assert_eq!(out, [Outcome::Replay(2)]);
         // Past the window, the same key is a new packet.
