@@ -241,7 +241,7 @@ impl Hub {
     /// The hub of protocol `name` on `vhost`, using `svc`.
     pub fn new(vhost: Vhost, name: &'static str, svc: &Arc<Service>) -> Hub {
         let max_packet = svc.settings().max_packet_bytes;
-        Hub {
+        let mut hub = Hub {
             client: svc.client(),
             scope: vhost.name(),
             vhost,
@@ -257,7 +257,11 @@ impl Hub {
             owners: HashMap::new(),
             pending: ForThread::default(),
             error_series: None,
-        }
+        };
+        // The figures are there from the start (what opening the journal
+        // found among them), not only after the first packet.
+        hub.report_metrics();
+        hub
     }
 
     fn svc(&self) -> &Arc<Service> {
