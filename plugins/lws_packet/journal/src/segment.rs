@@ -266,7 +266,10 @@ const MIN_RECORD: u64 = (record::PREFIX + record::FIXED) as u64;
 
 /// The next intact record in `from + 1..limit` whose id fits after
 /// `after_id` (above it, and no further above than the bytes skipped could
-/// have held records): its offset and id.
+/// have held records): its offset and id. Where the bad record's own
+/// length points is tried first (a flipped bit in a body leaves it
+/// intact), so a packet whose body happens to hold a record is not taken
+/// for one; only then is every offset tried.
 fn resync(file: &File, from: u64, limit: u64, after_id: u64) -> io::Result<Option<(u64, u64)>> {
     if limit <= from + MIN_RECORD {
         return Ok(None);
@@ -274,6 +277,15 @@ fn resync(file: &File, from: u64, limit: u64, after_id: u64) -> io::Result<Optio
     let mut buf = vec![0u8; (limit - from) as usize];
     file.read_exact_at(&mut buf, from)?;
     let min = MIN_RECORD as usize;
+    let claimed = u32::from_le_bytes(buf[0..4].try_into().unwrap_or_default()) as usize;
+    let next = record::PREFIX + claimed;
+    if claimed >= record::FIXED && next + min <= buf.len() {
+        if let Decoded::Record { id, .. } = record::decode(&buf[next..]) {
+            if id > after_id && id <= after_id + 2 {
+                return Ok(Some((from + next as u64, id)));
+            }
+        }
+    }
     for o in 1..=buf.len() - min {
         let len = u32::from_le_bytes(buf[o..o + 4].try_into().unwrap_or_default()) as usize;
         if !(record::FIXED..=record::MAX_BODY).contains(&len)
@@ -800,6 +812,35 @@ mod tests {
             assert_eq!((ids, gap), ((11..=40).collect(), None), "{field}");
             assert_eq!(ids_from(&seg, 25).0.first(), Some(&25), "{field}");
         }
+    }
+
+    #[test]
+    fn a_body_that_holds_a_record_is_not_taken_for_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let spare = dir.path().join("spare.tmp");
+        Segment::prepare(&spare, 64 * 1024).unwrap();
+        let seg = Segment::activate(&spare, dir.path(), 1).unwrap();
+        // Record 2's body is a whole record numbered 2 (a packet that
+        // carries a journal record, say).
+        let mut inner = Vec::new();
+        record::encode(&mut inner, 2, 2, b"t", b"FAKE");
+        let mut buf = Vec::new();
+        let mut recs = Vec::new();
+        for (id, body) in [(1, &b"one"[..]), (2, &inner[..]), (3, b"three")] {
+            recs.push((id, id as i64, buf.len() as u64));
+            record::encode(&mut buf, id, id as i64, b"t", body);
+        }
+        seg.append(HEADER, &buf, &recs).unwrap();
+        let path = seg.path.clone();
+        drop(seg);
+        // A bit of record 2's body before the embedded record flips.
+        let at = HEADER + recs[1].2 + (record::PREFIX + record::FIXED + 1) as u64;
+        flip(&path, at - 1, 0);
+        let (seg, _, found) = Segment::open(&path, 1, false, None).unwrap();
+        assert_eq!((found[0].from, found[0].to), (2, 2));
+        let mut out = Vec::new();
+        seg.read(3, 3, usize::MAX, &mut out).unwrap();
+        assert_eq!(out[0].data, b"three");
     }
 
     #[test]
