@@ -14,7 +14,9 @@ use serde_json::Value;
 
 use super::{data_end, data_of, id_of, packets, site, subscribe, ws_read, Http, MOUNT};
 use crate::support::plugins::install_builtins;
+use crate::support::ws::connect;
 use crate::support::{Raw, Site};
+use tungstenite::Message;
 
 /// Whether this test can use what needs root (mounting). Without root it
 /// prints `SKIPPED` and says no, except under `CI=true`: CI runs the tests
@@ -119,11 +121,11 @@ fn metric_line(http: &mut Http, line: &str) -> bool {
 }
 
 /// A site serving `www/` at `/`, the packet mount, the metrics endpoint,
-/// and the ingest protocol with the options `pvo` gives for the site
-/// (`journal-dir` among them).
+/// `lws-server-status`, and the ingest protocol with the options `pvo`
+/// gives for the site (`journal-dir` among them).
 fn site_with_files(pvo: impl FnOnce(&Site) -> String) -> Site {
     let s = Site::with_plugins(r#""metrics-path": "/metrics""#, |p| {
-        install_builtins(p, &["lws_packet"])
+        install_builtins(p, &["lws_packet", "lws_server_status"])
     });
     let pvo = pvo(&s);
     s.conf_d(
@@ -134,7 +136,8 @@ fn site_with_files(pvo: impl FnOnce(&Site) -> String) -> Site {
                        {{"mountpoint": "{MOUNT}", "origin": "callback://protocol-lws-packet"}}],
             "ws-protocols": [
               {{"protocol-lws-packet": {{"status": "ok", {pvo}}}}},
-              {{"packet-subscribe": {{"status": "ok"}}}}]}}]}}"#,
+              {{"packet-subscribe": {{"status": "ok"}}}},
+              {{"lws-server-status": {{"status": "ok", "update-ms": "200"}}}}]}}]}}"#,
             s.path("www").display()
         ),
     );
@@ -308,6 +311,32 @@ fn a_failed_fsync_stops_ingest_until_the_journal_reopens_by_itself() {
         "{metrics}"
     );
     assert_eq!(http.get("/index.html").status, 200, "the rest is served");
+    // lws-server-status shows the state and the reason among the figures.
+    let mut status = connect(srv.addr(7681), "/", &["lws-server-status"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "no journal error in server-status"
+        );
+        let Ok(Message::Text(t)) = status.read() else {
+            continue;
+        };
+        let m: Value = serde_json::from_str(t.as_str()).unwrap();
+        let shown = m["i"]["plugin_figures"].as_array().is_some_and(|fs| {
+            fs.iter().any(|f| {
+                f["name"] == "comlink_packet_journal_error"
+                    && f["value"] == 1.0
+                    && f["labels"].as_str().is_some_and(|l| {
+                        l.contains("state=\"stopped\"") && l.contains("sync failed")
+                    })
+            })
+        });
+        if shown {
+            break;
+        }
+    }
+    drop(status);
     assert!(crate::support::eventually(10, || srv
         .log_text()
         .contains("stopped taking packets: journal sync failed")));
