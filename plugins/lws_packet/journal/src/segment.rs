@@ -608,6 +608,11 @@ impl Segment {
                 Step::Bad(off, why) => (off, why),
                 Step::End => break,
             };
+            if prev >= upto {
+                // Past everything asked for (bytes a reopen is cutting, or
+                // being written): not ours to judge.
+                break;
+            }
             let hole = self.hole_at(off, why, prev, end)?;
             if hole.from <= hole.to && hole.to >= from {
                 // Its ids are wanted: the packets before it first, then

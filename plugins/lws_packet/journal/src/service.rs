@@ -66,8 +66,9 @@ pub enum JournalState {
     /// A write or fsync failed: packets are refused until the journal has
     /// reopened (tried on a backoff of 1 s doubling up to [`MAX_BACKOFF`]).
     Stopped,
-    /// The shared store (Redis) did not answer: packets are refused, and
-    /// it is tried again once a second.
+    /// The store could not be written for another reason (Redis did not
+    /// answer; a new segment file could not be made): packets are refused,
+    /// and it is tried again once a second.
     Unavailable,
 }
 
@@ -433,8 +434,9 @@ impl Service {
     }
 
     /// Applies the settings that can change while running (`fsync`,
-    /// retention, `max-packet-bytes`, `live-buffer-bytes`); the directory,
-    /// segment size and backend stay as opened.
+    /// retention, `max-packet-bytes`, `live-buffer-bytes`,
+    /// `dedup-window-secs`); the directory, segment size and backend stay
+    /// as opened.
     pub fn update(&self, s: &Settings) {
         let mut cur = self
             .shared
