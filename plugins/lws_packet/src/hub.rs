@@ -60,6 +60,21 @@ pub struct Session {
     pub token: u64,
 }
 
+/// The request header that makes a POST idempotent.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+/// The response header of an answer that repeats an earlier one.
+pub const REPLAYED: (&str, &str) = ("idempotent-replayed", "true");
+
+/// An `Idempotency-Key` value: 1 to 255 printable ASCII characters.
+fn idempotency_key(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if (1..=255).contains(&v.len()) && v.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        Ok(v.to_string())
+    } else {
+        Err("Idempotency-Key: 1 to 255 printable ASCII characters".into())
+    }
+}
+
 /// A POST being received.
 struct Post {
     conn: Connection,
@@ -67,6 +82,8 @@ struct Post {
     body: Vec<u8>,
     too_big: bool,
     submitted: bool,
+    /// Its `Idempotency-Key`, if it has one (or why it cannot be used).
+    key: Result<Option<String>, String>,
 }
 
 /// A one-shot JSON answer (an acknowledgement, an error, stats).
@@ -74,7 +91,7 @@ struct Reply {
     conn: Connection,
     status: u16,
     body: String,
-    extra: Option<(&'static str, &'static str)>,
+    extra: Vec<(&'static str, String)>,
     head_sent: bool,
 }
 
@@ -82,15 +99,38 @@ struct Reply {
 struct WsIn {
     conn: Connection,
     content_type: Option<String>,
+    /// `?keyed=1`: each message starts with its idempotency key and `\n`.
+    keyed: bool,
     msg: Vec<u8>,
     in_msg: bool,
     binary: bool,
+    /// Messages waiting for the journal's answer.
     inflight: usize,
     paused: bool,
-    acks: VecDeque<String>,
+    /// Answers in message order: `None` while the journal has not
+    /// answered, so an answer given at once (a bad key) keeps its place.
+    answers: VecDeque<Option<String>>,
     /// This code is being replaced (a reload swapped the plugin file): take
     /// no more messages, answer those taken, then close with 1012.
     ending: bool,
+}
+
+impl WsIn {
+    /// The journal answered the oldest message waiting for it.
+    fn answered(&mut self, text: String) {
+        self.inflight = self.inflight.saturating_sub(1);
+        if let Some(slot) = self.answers.iter_mut().find(|a| a.is_none()) {
+            *slot = Some(text);
+        }
+    }
+
+    /// The next answer that can be sent.
+    fn next_answer(&mut self) -> Option<String> {
+        match self.answers.front() {
+            Some(Some(_)) => self.answers.pop_front().flatten(),
+            _ => None,
+        }
+    }
 }
 
 enum Kind {
@@ -140,6 +180,8 @@ impl Conn {
 pub struct Hub {
     client: Client,
     vhost: Vhost,
+    /// The vhost's name: idempotency keys are per vhost.
+    scope: String,
     name: &'static str,
     max_packet: usize,
     next_token: u64,
@@ -156,6 +198,8 @@ pub struct Hub {
     owners: HashMap<u64, ThreadId>,
     /// Wake-ups waiting for their connection's own thread.
     pending: ForThread<u64>,
+    /// The labels of the `comlink_packet_journal_error` series set to 1.
+    error_series: Option<String>,
 }
 
 impl Reply {
@@ -164,7 +208,7 @@ impl Reply {
             conn,
             status,
             body,
-            extra: None,
+            extra: Vec::new(),
             head_sent: false,
         }
     }
@@ -175,7 +219,7 @@ impl Reply {
                 ("content-type", "application/json"),
                 ("cache-control", "no-store"),
             ];
-            headers.extend(self.extra);
+            headers.extend(self.extra.iter().map(|(k, v)| (*k, v.as_str())));
             if self
                 .conn
                 .write_http_head(self.status, &headers, Some(self.body.len() as u64))
@@ -200,8 +244,9 @@ impl Hub {
     /// The hub of protocol `name` on `vhost`, using `svc`.
     pub fn new(vhost: Vhost, name: &'static str, svc: &Arc<Service>) -> Hub {
         let max_packet = svc.settings().max_packet_bytes;
-        Hub {
+        let mut hub = Hub {
             client: svc.client(),
+            scope: vhost.name(),
             vhost,
             name,
             max_packet,
@@ -214,7 +259,12 @@ impl Hub {
             stopping: false,
             owners: HashMap::new(),
             pending: ForThread::default(),
-        }
+            error_series: None,
+        };
+        // The figures are there from the start (what opening the journal
+        // found among them), not only after the first packet.
+        hub.report_metrics();
+        hub
     }
 
     fn svc(&self) -> &Arc<Service> {
@@ -300,7 +350,7 @@ impl Hub {
             "vhost=\"{}\"",
             self.vhost.name().replace('\\', "\\\\").replace('"', "\\\"")
         );
-        let figures: [(&str, &str, bool, u64); 12] = [
+        let figures: [(&str, &str, bool, u64); 18] = [
             (
                 "comlink_packets_in_total",
                 "Packets recorded.",
@@ -373,9 +423,65 @@ impl Hub {
                 false,
                 s.max_lag,
             ),
+            (
+                "comlink_packet_replays_total",
+                "Packets answered with an earlier packet's id (Idempotency-Key).",
+                true,
+                s.replays,
+            ),
+            (
+                "comlink_packet_journal_up",
+                "1 when the journal takes packets, 0 when it refuses them.",
+                false,
+                u64::from(s.journal_state == "ok"),
+            ),
+            (
+                "comlink_packet_journal_failures_total",
+                "Times the journal stopped after a failed write or fsync.",
+                true,
+                s.journal_failures,
+            ),
+            (
+                "comlink_packet_journal_reopens_total",
+                "Times the journal reopened after stopping.",
+                true,
+                s.journal_reopens,
+            ),
+            (
+                "comlink_packet_corrupt_records_total",
+                "Corrupt journal records found (checksum mismatch).",
+                true,
+                s.corruptions,
+            ),
+            (
+                "comlink_packets_lost_total",
+                "Packet ids lost to corrupt records.",
+                true,
+                s.lost_packets,
+            ),
         ];
         for (name, help, counter, value) in figures {
             comlink_plugin_api::protocol::metric(name, help, counter, &labels, value as f64);
+        }
+        // Why it refuses, as a label (the series of a cleared reason
+        // stays, at 0).
+        let series = s.journal_error.as_ref().map(|why| {
+            format!(
+                "{labels},state=\"{}\",error=\"{}\"",
+                s.journal_state,
+                label_value(why)
+            )
+        });
+        if series != self.error_series {
+            let help = "1 while the journal refuses packets for this reason.";
+            let name = "comlink_packet_journal_error";
+            if let Some(old) = &self.error_series {
+                comlink_plugin_api::protocol::metric(name, help, false, old, 0.0);
+            }
+            if let Some(new) = &series {
+                comlink_plugin_api::protocol::metric(name, help, false, new, 1.0);
+            }
+            self.error_series = series;
         }
     }
 
@@ -415,7 +521,11 @@ impl Hub {
     fn drain(&mut self) {
         for ev in self.client.take_events() {
             match ev {
-                Event::Recorded { token, result } => self.recorded(token, result),
+                Event::Recorded {
+                    token,
+                    result,
+                    replayed,
+                } => self.recorded(token, result, replayed),
                 Event::Fetched { token, result } => {
                     if let Some(Conn::Sub(s)) = self.conns.get_mut(&token) {
                         if let Err(e) = s.feed.fetched(result) {
@@ -440,22 +550,29 @@ impl Hub {
         }
     }
 
-    fn recorded(&mut self, token: u64, result: Result<u64, String>) {
+    fn recorded(&mut self, token: u64, result: Result<u64, String>, replayed: bool) {
+        let retry = self.svc().retry_after();
         match self.conns.get_mut(&token) {
             Some(Conn::Post(p)) => {
                 let conn = p.conn;
                 let reply = match result {
-                    Ok(id) => Reply::json(conn, 200, envelope::ack(id)),
-                    Err(e) => Reply::json(conn, 503, envelope::error(&e)),
+                    Ok(id) => {
+                        let mut r = Reply::json(conn, 200, envelope::ack(id));
+                        if replayed {
+                            r.extra.push((REPLAYED.0, REPLAYED.1.into()));
+                        }
+                        r
+                    }
+                    Err(e) => refusal(conn, &e, retry),
                 };
                 self.conns.insert(token, Conn::Reply(reply));
                 self.wake(token);
             }
             Some(Conn::WsIn(w)) => {
-                w.inflight = w.inflight.saturating_sub(1);
-                w.acks.push_back(match result {
+                w.answered(match result {
+                    Ok(id) if replayed => format!("{{\"id\":{id},\"replayed\":true}}"),
                     Ok(id) => envelope::ack(id),
-                    Err(e) => envelope::error(&e),
+                    Err(e) => refusal_text(&e, retry),
                 });
                 // Reading resumes in its writeable callback (its thread).
                 self.wake(token);
@@ -536,12 +653,17 @@ impl Hub {
                 // The host completes every POST body, as lws does: an
                 // empty one with HTTP_BODY(NULL, 0), one without a length
                 // when the client closes its sending side.
+                let key = conn
+                    .custom_header(IDEMPOTENCY_KEY)
+                    .map(|v| idempotency_key(&v))
+                    .transpose();
                 let post = Post {
                     conn,
                     content_type,
                     body: Vec::new(),
                     too_big: false,
                     submitted: false,
+                    key,
                 };
                 self.conns.insert(token, Conn::Post(post));
             }
@@ -621,7 +743,7 @@ impl Hub {
             }
             (_, "") => {
                 let mut r = Reply::json(conn, 405, envelope::error("POST a packet here"));
-                r.extra = Some(("allow", "POST"));
+                r.extra.push(("allow", "POST".into()));
                 self.reply(token, r);
             }
             _ => {
@@ -668,10 +790,16 @@ impl Hub {
                 Metrics::add(&self.metrics().refused, 1);
                 let msg = format!("packet larger than max-packet-bytes ({})", self.max_packet);
                 self.reply(token, Reply::json(conn, 413, envelope::error(&msg)));
+            } else if let Err(why) = &p.key {
+                let conn = p.conn;
+                let r = Reply::json(conn, 400, envelope::error(why));
+                Metrics::add(&self.metrics().refused, 1);
+                self.reply(token, r);
             } else {
                 let body = std::mem::take(&mut p.body);
                 let ct = p.content_type.clone();
-                self.client.append(token, ct, body);
+                let key = p.key.clone().ok().flatten().map(|k| self.scoped(&k));
+                self.client.append_keyed(token, ct, body, key);
             }
         }
         Action::Continue
@@ -700,17 +828,21 @@ impl Hub {
             .url_arg("content-type")
             .or_else(|| conn.url_arg("content_type"))
             .filter(|v| !v.is_empty());
+        let keyed = conn
+            .url_arg("keyed")
+            .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
         self.conns.insert(
             token,
             Conn::WsIn(WsIn {
                 conn,
                 content_type,
+                keyed,
                 msg: Vec::new(),
                 in_msg: false,
                 binary: false,
                 inflight: 0,
                 paused: false,
-                acks: VecDeque::new(),
+                answers: VecDeque::new(),
                 ending: self.stopping,
             }),
         );
@@ -747,6 +879,7 @@ impl Hub {
     /// A piece of a WebSocket message (ingest; subscribers' are ignored).
     pub fn receive(&mut self, s: &Session, data: &[u8]) -> Action {
         let max = self.max_packet;
+        let scope = self.scope.clone();
         let Some(Conn::WsIn(w)) = self.conns.get_mut(&s.token) else {
             return Action::Continue;
         };
@@ -756,6 +889,8 @@ impl Hub {
             w.binary = conn.is_binary();
             w.msg.clear();
         }
+        // A keyed message may be longer by its key line.
+        let max = if w.keyed { max + 256 } else { max };
         if w.msg.len() + data.len() > max {
             Metrics::add(&self.client.service().metrics().refused, 1);
             return conn.close_reason(1009, b"packet larger than max-packet-bytes");
@@ -768,15 +903,39 @@ impl Hub {
                 (None, true) => "application/octet-stream".to_string(),
                 (None, false) => "text/plain; charset=utf-8".to_string(),
             };
-            let body = std::mem::take(&mut w.msg);
+            let mut body = std::mem::take(&mut w.msg);
+            let mut key = None;
+            if w.keyed {
+                match split_key(&body, max - 256) {
+                    Ok((k, rest)) => {
+                        key = k.map(|k| scoped(&scope, k));
+                        body = body[rest..].to_vec();
+                    }
+                    Err(why) => {
+                        // Answered in its place among the others.
+                        Metrics::add(&self.client.service().metrics().refused, 1);
+                        w.answers.push_back(Some(envelope::error(&why)));
+                        if w.answers.front().is_some_and(Option::is_some) {
+                            conn.request_writable();
+                        }
+                        return Action::Continue;
+                    }
+                }
+            }
             w.inflight += 1;
+            w.answers.push_back(None);
             if w.inflight >= INFLIGHT_MAX && !w.paused {
                 w.paused = true;
                 conn.set_receiving(false);
             }
-            self.client.append(s.token, ct, body);
+            self.client.append_keyed(s.token, ct, body, key);
         }
         Action::Continue
+    }
+
+    /// A client's key as recorded: scoped by this vhost.
+    fn scoped(&self, key: &str) -> Vec<u8> {
+        scoped(&self.scope, key)
     }
 
     /// A WebSocket connection can take a write.
@@ -789,7 +948,7 @@ impl Hub {
                     w.conn.set_receiving(true);
                 }
                 for _ in 0..WRITES_PER_CALLBACK {
-                    let Some(ack) = w.acks.pop_front() else {
+                    let Some(ack) = w.next_answer() else {
                         break;
                     };
                     if w.conn.write_text(ack.as_bytes()).is_err() {
@@ -799,9 +958,9 @@ impl Hub {
                         break;
                     }
                 }
-                if !w.acks.is_empty() {
+                if w.answers.front().is_some_and(Option::is_some) {
                     w.conn.request_writable();
-                } else if w.ending && w.inflight == 0 {
+                } else if w.ending && w.inflight == 0 && w.answers.is_empty() {
                     return w.conn.close_reason(1012, b"service restart");
                 }
                 Action::Continue
@@ -1008,4 +1167,63 @@ fn poll_writeable(client: &Client, token: u64, sub: &mut Sub) -> Action {
         return Action::Close;
     }
     sub.conn.transaction_completed()
+}
+
+/// A key as recorded: the vhost's name, a newline, the client's key (keys
+/// are per vhost; vhosts may share a journal).
+fn scoped(scope: &str, key: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(scope.len() + 1 + key.len());
+    k.extend_from_slice(scope.as_bytes());
+    k.push(b'\n');
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
+/// A keyed WebSocket message: its first line (up to `\n`) is the key, or
+/// empty for none; the rest, up to `max` bytes, is the packet. Returns the
+/// key and where the packet starts.
+fn split_key(msg: &[u8], max: usize) -> Result<(Option<&str>, usize), String> {
+    let Some(nl) = msg.iter().take(257).position(|&b| b == b'\n') else {
+        return Err(
+            "keyed message: the key line (1 to 255 printable ASCII characters, \
+                    or none) must end with \\n"
+                .into(),
+        );
+    };
+    if msg.len() - nl - 1 > max {
+        return Err(format!("packet larger than max-packet-bytes ({max})"));
+    }
+    if nl == 0 {
+        return Ok((None, 1));
+    }
+    let text = std::str::from_utf8(&msg[..nl]).unwrap_or("\u{0}");
+    let key = idempotency_key(text)?;
+    // The trimmed key is a slice of the line.
+    let start = text.find(key.as_str()).unwrap_or(0);
+    Ok((Some(&text[start..start + key.len()]), nl + 1))
+}
+
+/// A 503 answer: the journal's reason and when to retry.
+fn refusal(conn: Connection, why: &str, retry_after: u64) -> Reply {
+    let mut r = Reply::json(conn, 503, envelope::error(why));
+    r.extra.push(("retry-after", retry_after.to_string()));
+    r
+}
+
+/// A WebSocket refusal: `{"error":"...","retry_after":N}`.
+fn refusal_text(why: &str, retry_after: u64) -> String {
+    let mut out = String::from("{\"error\":");
+    envelope::push_json_string(&mut out, why);
+    out.push_str(&format!(",\"retry_after\":{retry_after}}}"));
+    out
+}
+
+/// `v` as a Prometheus label value (the host refuses braces and newlines
+/// in labels).
+fn label_value(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+        .replace('{', "(")
+        .replace('}', ")")
 }

@@ -5,7 +5,9 @@
 //! * `protocol-lws-packet`: packet ingest, by HTTP `POST` to a
 //!   `callback://protocol-lws-packet` mount (answered `{"id":N}` once
 //!   recorded) and by WebSocket (each message a packet, each answered
-//!   `{"id":N}` in order); and HTTP delivery on the same mount:
+//!   `{"id":N}` in order; a retry with the same `Idempotency-Key`, or key
+//!   line with `?keyed=1`, gets the original id); and HTTP delivery on the
+//!   same mount:
 //!   `GET <mount>/events` (Server-Sent Events) and
 //!   `GET <mount>/packets?since=N&limit=M&wait=S` (JSON, long-poll), plus
 //!   `GET <mount>/stats` (the counters, as JSON).

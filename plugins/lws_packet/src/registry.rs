@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, Weak};
 use comlink_plugin_api::abi;
 use comlink_plugin_api::protocol::{cancel_service, log};
 use packet_journal::config::Backend;
+use packet_journal::service::Level;
 use packet_journal::{Service, Settings};
 
 static SERVICES: Mutex<Option<HashMap<String, Weak<Service>>>> = Mutex::new(None);
@@ -44,8 +45,16 @@ pub fn service(settings: &Settings, authoritative: bool) -> Result<Arc<Service>,
         }
         return Ok(svc);
     }
+    let logger = Arc::new(|level: Level, line: &str| {
+        let level = match level {
+            Level::Error => abi::LLL_ERR,
+            Level::Warn => abi::LLL_WARN,
+            Level::Notice => abi::LLL_NOTICE,
+        };
+        log(level, line);
+    });
     let svc =
-        Service::open(settings.clone(), Arc::new(cancel_service)).map_err(|e| {
+        Service::open_logged(settings.clone(), Arc::new(cancel_service), logger).map_err(|e| {
             match settings.backend {
                 Backend::Segments => format!("journal {}: {e}", settings.dir.display()),
                 Backend::Redis(_) => e.to_string(),
@@ -78,6 +87,19 @@ pub fn service(settings: &Settings, authoritative: bool) -> Result<Arc<Service>,
     }
     for w in &rec.warnings {
         log(abi::LLL_ERR, &format!("lws_packet: {w}"));
+    }
+    for c in &rec.corruptions {
+        log(abi::LLL_ERR, &format!("lws_packet: {c}"));
+    }
+    if rec.keys > 0 {
+        log(
+            abi::LLL_NOTICE,
+            &format!(
+                "lws_packet: {}: {} idempotency keys within the dedup window",
+                svc.describe(),
+                rec.keys
+            ),
+        );
     }
     map.insert(key, Arc::downgrade(&svc));
     Ok(svc)

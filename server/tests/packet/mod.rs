@@ -19,6 +19,8 @@ use crate::support::threads::spread;
 use crate::support::ws::{connect, Client};
 use crate::support::{read_response, Raw, Server, Site};
 
+mod faults;
+mod idempotency;
 mod life;
 mod redis;
 
@@ -66,11 +68,19 @@ impl Http {
     }
 
     fn post(&mut self, content_type: &str, body: &[u8]) -> Raw {
-        let head = format!(
-            "POST {MOUNT} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-            self.addr,
-            body.len()
-        );
+        self.post_with(&[("Content-Type", content_type)], body)
+    }
+
+    /// A POST with these headers (a `Host` among them replaces the default).
+    fn post_with(&mut self, headers: &[(&str, &str)], body: &[u8]) -> Raw {
+        let mut head = format!("POST {MOUNT} HTTP/1.1\r\n");
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+            head.push_str(&format!("Host: {}\r\n", self.addr));
+        }
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
         self.s.write_all(head.as_bytes()).unwrap();
         self.s.write_all(body).unwrap();
         read_response(&mut self.s, false)

@@ -2,9 +2,11 @@
 //! processes on one real `redis-server` share one packet stream and one id
 //! sequence, so a packet POSTed to one reaches subscribers on the other.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
-use super::{data_of, id_of, packet_vhost, packets, subscribe, ws_read, Http, Sse};
+use super::{data_of, id_of, packet_vhost, packets, subscribe, ws_read, Http, Sse, MOUNT};
 use crate::support::plugins::install_builtins;
 use crate::support::redis::{free_port, Redis};
 use crate::support::Site;
@@ -93,4 +95,131 @@ fn an_unreachable_redis_refuses_the_protocol_and_the_server_serves_the_rest() {
     );
     let mut http = Http::new(srv.addr(7681));
     assert_eq!(http.get("/").status, 404);
+}
+
+#[test]
+fn a_retry_sent_to_the_other_server_gets_the_original_id() {
+    let Some(redis) = Redis::start() else { return };
+    let (sa, sb) = (
+        redis_site(&redis.url(), "idem"),
+        redis_site(&redis.url(), "idem"),
+    );
+    let (a, b) = (sa.start(), sb.start());
+    let (mut ha, mut hb) = (Http::new(a.addr(7681)), Http::new(b.addr(7681)));
+    let post = |h: &mut Http, key: &str, body: &[u8]| {
+        let r = h.post_with(&[("Idempotency-Key", key)], body);
+        let replayed = r.header("idempotent-replayed").is_some();
+        (id_of(&r), replayed)
+    };
+    let (id, _) = post(&mut ha, "reading-1", b"from the controller");
+    // The answer was lost; the load balancer sends the retry to b.
+    assert_eq!(
+        post(&mut hb, "reading-1", b"from the controller"),
+        (id, true)
+    );
+    assert_eq!(post(&mut hb, "reading-2", b"next"), (id + 1, false));
+    assert_eq!(post(&mut ha, "reading-2", b"next"), (id + 1, true));
+    let got = packets(&mut ha, "?since=0");
+    assert_eq!(
+        got.iter().map(data_of).collect::<Vec<_>>(),
+        [b"from the controller".to_vec(), b"next".to_vec()]
+    );
+}
+
+/// One controller: POSTs its packets in order, each with its own key,
+/// retrying a refused one as `Retry-After` says until it is taken. Returns
+/// (id, body) of each, and how many refusals it saw; panics on any answer
+/// but 200 and 503-with-Retry-After.
+fn controller(addr: std::net::SocketAddr, c: usize, n: usize) -> (Vec<(u64, Vec<u8>)>, usize) {
+    let mut acked = Vec::new();
+    let mut refusals = 0;
+    let mut http = Http::new(addr);
+    for i in 0..n {
+        let body = format!("controller {c} packet {i}").into_bytes();
+        let key = format!("c{c}-p{i}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let r = http.post_with(&[("Idempotency-Key", &key)], &body);
+            if r.status == 200 {
+                acked.push((id_of(&r), body));
+                break;
+            }
+            assert_eq!(
+                r.status,
+                503,
+                "{} {}",
+                r.head,
+                String::from_utf8_lossy(&r.body)
+            );
+            let retry: u64 = r
+                .header("retry-after")
+                .expect("Retry-After on a 503")
+                .parse()
+                .unwrap();
+            let v: Value = serde_json::from_slice(&r.body).unwrap();
+            assert!(v["error"].as_str().is_some(), "{v}");
+            refusals += 1;
+            assert!(std::time::Instant::now() < deadline, "never taken: {v}");
+            std::thread::sleep(Duration::from_secs(retry.min(2)));
+        }
+    }
+    (acked, refusals)
+}
+
+#[test]
+fn redis_killed_mid_ingest_is_refused_with_retry_after_and_nothing_acknowledged_is_lost() {
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
+    let s = redis_site(&redis.url(), "crash");
+    let srv = s.start();
+    let addr = srv.addr(7681);
+    let clients: Vec<_> = (0..4)
+        .map(|c| std::thread::spawn(move || controller(addr, c, 300)))
+        .collect();
+    // Redis dies mid-ingest (SIGKILL), and comes back 2 s later with what
+    // its append-only file holds (appendfsync always).
+    std::thread::sleep(Duration::from_millis(300));
+    redis.kill();
+    std::thread::sleep(Duration::from_secs(2));
+    redis.restart();
+    let mut acked = Vec::new();
+    let mut refusals = 0;
+    for c in clients {
+        let (a, r) = c.join().unwrap();
+        acked.extend(a);
+        refusals += r;
+    }
+    assert!(refusals > 0, "Redis was down while the controllers posted");
+    assert!(
+        srv.log_text().contains("refusing packets"),
+        "{}",
+        srv.log_text()
+    );
+    // Every acknowledged packet is in the stream once, under its id, and
+    // nothing else is (each retry carried its key).
+    let mut http = Http::new(addr);
+    let mut stream = Vec::new();
+    let mut since = 0;
+    loop {
+        let page = packets(&mut http, &format!("?since={since}&limit=1000"));
+        let Some(last) = page.last() else { break };
+        since = last["id"].as_u64().unwrap();
+        stream.extend(page);
+    }
+    let delivered: std::collections::HashMap<u64, Vec<u8>> = stream
+        .iter()
+        .map(|v| (v["id"].as_u64().unwrap(), data_of(v)))
+        .collect();
+    assert_eq!(delivered.len(), stream.len(), "no id twice");
+    assert_eq!(stream.len(), acked.len(), "no duplicate packets");
+    for (id, body) in &acked {
+        assert_eq!(delivered.get(id), Some(body), "acknowledged id {id}");
+    }
+    // Ids went on from where they were.
+    let mut ids: Vec<u64> = acked.iter().map(|a| a.0).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=1200).collect::<Vec<_>>());
+    let st: Value = serde_json::from_slice(&http.get(&format!("{MOUNT}/stats")).body).unwrap();
+    assert_eq!(st["journal_state"], "ok", "{st}");
 }

@@ -16,6 +16,8 @@ pub const MIN_SEGMENT: u64 = 64 << 10;
 pub const DEFAULT_REDIS_KEY: &str = "lwsws:packets";
 /// Default live-tail budget: 16 MiB of packets kept in memory.
 pub const DEFAULT_LIVE: usize = 16 << 20;
+/// Default `dedup-window-secs`: an idempotency key is remembered an hour.
+pub const DEFAULT_DEDUP_WINDOW: u64 = 3600;
 
 /// When an appended packet is synced to disk before it is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +62,11 @@ pub struct Settings {
     pub backend: Backend,
     /// `redis-key`: the stream, with the Redis backend.
     pub redis_key: String,
+    /// `dedup-window-secs`: how long an idempotency key is remembered
+    /// (0: keys are ignored).
+    pub dedup_window_secs: u64,
+    /// `test-fault-file`: fault injection for tests (see [`crate::faults`]).
+    pub fault_file: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -74,6 +81,8 @@ impl Default for Settings {
             live_bytes: DEFAULT_LIVE,
             backend: Backend::Segments,
             redis_key: DEFAULT_REDIS_KEY.into(),
+            dedup_window_secs: DEFAULT_DEDUP_WINDOW,
+            fault_file: None,
         }
     }
 }
@@ -166,7 +175,19 @@ impl Settings {
             }
             s.redis_key = v.trim().to_string();
         }
+        if let Some(v) = get("dedup-window-secs") {
+            s.dedup_window_secs = v.trim().parse().map_err(|_| bad("dedup-window-secs", v))?;
+        }
+        if let Some(v) = get("test-fault-file").filter(|v| !v.trim().is_empty()) {
+            s.fault_file = Some(PathBuf::from(v.trim()));
+        }
         Ok(s)
+    }
+
+    /// The dedup window in ms, or `None` when keys are ignored.
+    pub fn dedup_window_ms(&self) -> Option<i64> {
+        (self.dedup_window_secs > 0)
+            .then(|| i64::try_from(self.dedup_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX))
     }
 
     /// What identifies the store: servers (and vhosts) naming the same one
@@ -204,6 +225,12 @@ mod tests {
         assert_eq!((s.retain_bytes, s.retain_secs), (Some(1 << 20), Some(3600)));
         assert_eq!(s.segment_bytes, 256 << 10);
         assert_eq!(from(&[("fsync", "never")]).unwrap().fsync, Fsync::Never);
+        assert_eq!(Settings::default().dedup_window_ms(), Some(3_600_000));
+        let s = from(&[("dedup-window-secs", "0")]).unwrap();
+        assert_eq!(s.dedup_window_ms(), None);
+        assert!(from(&[("dedup-window-secs", "an hour")])
+            .unwrap_err()
+            .contains("dedup-window-secs"));
     }
 
     #[test]

@@ -29,7 +29,9 @@
 #![deny(unsafe_code)]
 
 pub mod config;
+pub mod dedup;
 pub mod envelope;
+pub mod faults;
 pub mod feed;
 pub mod log;
 pub mod metrics;
@@ -46,3 +48,4 @@ pub use config::{Fsync, Settings};
 pub use feed::{Feed, Since, Step};
 pub use record::Packet;
 pub use service::{Client, Event, Service};
+pub use store::Outcome;

@@ -25,6 +25,16 @@ pub struct Metrics {
     pub subscribers: AtomicU64,
     /// Errors talking to a shared store (Redis) while following it.
     pub store_errors: AtomicU64,
+    /// Packets answered with the id of an earlier one (idempotency key).
+    pub replays: AtomicU64,
+    /// Times the journal stopped taking packets (a write or fsync failed).
+    pub journal_failures: AtomicU64,
+    /// Times it reopened after that.
+    pub journal_reopens: AtomicU64,
+    /// Corrupt records found (a checksum that does not match).
+    pub corruptions: AtomicU64,
+    /// Packet ids lost to them.
+    pub lost_packets: AtomicU64,
 }
 
 /// A point-in-time copy, with the journal's figures.
@@ -48,6 +58,22 @@ pub struct Snapshot {
     pub subscribers: u64,
     /// See [`Metrics`].
     pub store_errors: u64,
+    /// See [`Metrics`].
+    pub replays: u64,
+    /// See [`Metrics`].
+    pub journal_failures: u64,
+    /// See [`Metrics`].
+    pub journal_reopens: u64,
+    /// See [`Metrics`].
+    pub corruptions: u64,
+    /// See [`Metrics`].
+    pub lost_packets: u64,
+    /// `ok`, `full` (no space: refusing, retrying every second),
+    /// `stopped` (a write or fsync failed: refusing, reopening on a
+    /// backoff) or `unavailable` (the shared store cannot be reached).
+    pub journal_state: &'static str,
+    /// Why it is not `ok`.
+    pub journal_error: Option<String>,
     /// Subscribers reading from the journal rather than live (as last
     /// reported by the plugin, once a second).
     pub catching_up: u64,
@@ -89,6 +115,11 @@ impl Metrics {
             journal_reads: g(&self.journal_reads),
             subscribers: g(&self.subscribers),
             store_errors: g(&self.store_errors),
+            replays: g(&self.replays),
+            journal_failures: g(&self.journal_failures),
+            journal_reopens: g(&self.journal_reopens),
+            corruptions: g(&self.corruptions),
+            lost_packets: g(&self.lost_packets),
             ..Snapshot::default()
         }
     }
@@ -97,12 +128,22 @@ impl Metrics {
 impl Snapshot {
     /// As a flat JSON object (names as in lws-server-status style: snake_case).
     pub fn to_json(&self) -> String {
+        let error = match &self.journal_error {
+            Some(e) => {
+                let mut out = String::new();
+                crate::envelope::push_json_string(&mut out, e);
+                out
+            }
+            None => "null".into(),
+        };
         format!(
             "{{\"packets_in\":{},\"bytes_in\":{},\"commits\":{},\"syncs\":{},\"refused\":{},\
              \"delivered\":{},\"journal_reads\":{},\"subscribers\":{},\"store_errors\":{},\
              \"catching_up\":{},\
              \"first_id\":{},\"last_id\":{},\"journal_bytes\":{},\"segments\":{},\
-             \"live_bytes\":{},\"max_lag\":{}}}",
+             \"live_bytes\":{},\"max_lag\":{},\"replays\":{},\"journal_state\":\"{}\",\
+             \"journal_error\":{},\"journal_failures\":{},\"journal_reopens\":{},\
+             \"corruptions\":{},\"lost_packets\":{}}}",
             self.packets_in,
             self.bytes_in,
             self.commits,
@@ -118,7 +159,14 @@ impl Snapshot {
             self.journal_bytes,
             self.segments,
             self.live_bytes,
-            self.max_lag
+            self.max_lag,
+            self.replays,
+            self.journal_state,
+            error,
+            self.journal_failures,
+            self.journal_reopens,
+            self.corruptions,
+            self.lost_packets
         )
     }
 }

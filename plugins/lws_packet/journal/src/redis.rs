@@ -20,10 +20,19 @@
 //!   `XTRIM MAXLEN` scaled from Redis's `MEMORY USAGE` of the stream (an
 //!   estimate, as Redis gives it).
 //!
+//! * Idempotency keys: a packet with a key is appended by a small Lua
+//!   script ([`DEDUP_SCRIPT`]) that, atomically, answers the id stored
+//!   under `<redis-key>:idem:<key>` if there is one, and otherwise does the
+//!   `XADD` (with the key in the entry, field `k`) and stores its id there
+//!   with the dedup window as expiry (`SET ... PX`). Every server sharing
+//!   the stream shares those keys, and they survive restarts as the stream
+//!   does (Redis's AOF has the script's effects as one transaction).
+//!
 //! Errors never lose an acknowledged packet: a failed or unanswered `XADD`
 //! is answered as not recorded (the packet may still be in the stream, and
-//! is then delivered; a retrying controller can cause a duplicate, never a
-//! loss). Connections are reopened on the next use after an error.
+//! is then delivered; a retrying controller without a key can cause a
+//! duplicate, never a loss). Connections are reopened on the next use
+//! after an error.
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,7 +44,18 @@ use redis::{Connection, Value};
 use crate::config::Fsync;
 use crate::log::{Chunk, Entry, Recovery};
 use crate::record::Packet;
-use crate::store::{Appender, Follower, Opened, Store};
+use crate::store::{Appender, Follower, Opened, Outcome, Store};
+
+/// Appends a packet with an idempotency key unless the key is known:
+/// `KEYS[1]` the stream, `KEYS[2]` the key's entry; `ARGV` timestamp,
+/// content type, body, key, window (ms). Answers `{id, replayed}`.
+pub const DEDUP_SCRIPT: &str = "\
+local prev = redis.call('GET', KEYS[2])
+if prev then return {prev, 1} end
+local id = redis.call('XADD', KEYS[1], '0-*', 't', ARGV[1], 'c', ARGV[2], 'd', ARGV[3], 'k', ARGV[4])
+redis.call('SET', KEYS[2], id, 'PX', ARGV[5])
+return {id, 0}
+";
 
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -520,41 +540,71 @@ impl RedisAppender {
 }
 
 impl Appender for RedisAppender {
-    fn append(&mut self, batch: &[Entry<'_>]) -> (Vec<u64>, Option<io::Error>) {
-        let mut ids = Vec::with_capacity(batch.len());
+    fn append(
+        &mut self,
+        batch: &[Entry<'_>],
+        dedup_window_ms: Option<i64>,
+    ) -> (Vec<Outcome>, Option<io::Error>) {
+        let mut out = Vec::with_capacity(batch.len());
         if batch.is_empty() {
-            return (ids, None);
+            return (out, None);
         }
         let mut pipe = redis::pipe();
         pipe.ignore_errors();
         for e in batch {
-            pipe.cmd("XADD")
-                .arg(&self.key)
-                .arg("0-*")
-                .arg("t")
-                .arg(e.ts_ms)
-                .arg("c")
-                .arg(e.content_type)
-                .arg("d")
-                .arg(e.data);
+            match (e.key, dedup_window_ms) {
+                (Some(key), Some(window)) => {
+                    let mut entry = format!("{}:idem:", self.key).into_bytes();
+                    entry.extend_from_slice(key);
+                    pipe.cmd("EVAL")
+                        .arg(DEDUP_SCRIPT)
+                        .arg(2)
+                        .arg(&self.key)
+                        .arg(entry)
+                        .arg(e.ts_ms)
+                        .arg(e.content_type)
+                        .arg(e.data)
+                        .arg(key)
+                        .arg(window.max(1));
+                }
+                _ => {
+                    pipe.cmd("XADD")
+                        .arg(&self.key)
+                        .arg("0-*")
+                        .arg("t")
+                        .arg(e.ts_ms)
+                        .arg("c")
+                        .arg(e.content_type)
+                        .arg("d")
+                        .arg(e.data);
+                }
+            }
         }
         let replies: Vec<Value> = match self.link.with(|c| pipe.query(c)) {
             Ok(r) => r,
-            Err(e) => return (ids, Some(e)),
+            Err(e) => return (out, Some(e)),
         };
         for r in &replies {
-            match parse_id(r) {
-                Some(id) => ids.push(id),
+            let outcome = match r {
+                Value::Array(pair) => match (pair.first().and_then(parse_id), pair.get(1)) {
+                    (Some(id), Some(Value::Int(1))) => Some(Outcome::Replay(id)),
+                    (Some(id), Some(_)) => Some(Outcome::New(id)),
+                    _ => None,
+                },
+                other => parse_id(other).map(Outcome::New),
+            };
+            match outcome {
+                Some(o) => out.push(o),
                 None => {
                     let why = match r {
                         Value::ServerError(e) => format!("XADD: {e:?}"),
                         other => format!("XADD answered {other:?}"),
                     };
-                    return (ids, Some(err(why)));
+                    return (out, Some(err(why)));
                 }
             }
         }
-        (ids, None)
+        (out, None)
     }
 
     fn sync(&mut self) -> io::Result<()> {

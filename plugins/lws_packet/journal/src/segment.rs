@@ -7,11 +7,19 @@
 //! file size or extent metadata (on ext4 a growing file costs ~3 ms per sync,
 //! an overwritten one ~0.15 ms; see the README). It also makes the end of
 //! the data self-describing: eight zero bytes where a record would start.
+//!
+//! A record that is not intact inside the data (a flipped bit, a bad
+//! sector) does not end the segment: the bytes after it are searched for
+//! the next intact record (its checksum, and an id that fits), and the
+//! stretch between is a [`Hole`] whose ids are reported as lost while
+//! every record after it is still read. Only when nothing intact follows is
+//! the bad record the end of the data (the torn tail a crash leaves).
 
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::record::{self, Decoded, Packet};
@@ -52,6 +60,76 @@ pub struct State {
     pub records: u64,
     /// Sparse (id, offset) index, ascending.
     index: Vec<(u64, u64)>,
+    /// Corrupt stretches inside the data, in offset order.
+    holes: Vec<Hole>,
+}
+
+/// A corrupt stretch inside a segment's data, skipped when reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hole {
+    /// Offset of the first byte that is not an intact record.
+    pub at: u64,
+    /// Offset of the next intact record (or the end of the data).
+    pub resume: u64,
+    /// First id lost.
+    pub from: u64,
+    /// Last id lost (below `from` when no id was lost: stray bytes).
+    pub to: u64,
+}
+
+/// A corrupt stretch found, for the log and the figures.
+#[derive(Debug, Clone)]
+pub struct Corruption {
+    /// The segment file.
+    pub path: PathBuf,
+    /// Where it starts.
+    pub offset: u64,
+    /// Why the bytes there are not a record.
+    pub reason: &'static str,
+    /// Ids lost, `from..=to` (none when `from > to`).
+    pub from: u64,
+    /// See `from`.
+    pub to: u64,
+}
+
+impl Corruption {
+    /// Ids lost.
+    pub fn lost(&self) -> u64 {
+        (self.to + 1).saturating_sub(self.from)
+    }
+}
+
+impl std::fmt::Display for Corruption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: bad record at offset {} ({}): ",
+            self.path.display(),
+            self.offset,
+            self.reason
+        )?;
+        if self.from > self.to {
+            write!(f, "no packet lost")
+        } else if self.from == self.to {
+            write!(f, "packet {} lost, the ones after it kept", self.from)
+        } else {
+            write!(
+                f,
+                "packets {}-{} lost, the ones after them kept",
+                self.from, self.to
+            )
+        }
+    }
+}
+
+/// Idempotency keys found while opening a segment: those of records at
+/// least as new as `since_ms`, as (key, id, timestamp).
+#[derive(Debug, Default)]
+pub struct KeyScan {
+    /// Oldest timestamp of interest (ms since the epoch).
+    pub since_ms: i64,
+    /// What was found, in id order.
+    pub found: Vec<(Vec<u8>, u64, i64)>,
 }
 
 /// Where and why recovery cut a segment.
@@ -74,6 +152,13 @@ pub struct Segment {
     pub capacity: u64,
     file: File,
     st: Mutex<State>,
+    /// An fsync of this file failed: the kernel may have dropped the dirty
+    /// pages it could not write and marked them clean, so a later fsync
+    /// that succeeds proves nothing about them ("fsyncgate"). It is never
+    /// retried; the journal reopens the file instead.
+    sync_failed: AtomicBool,
+    /// Corruption found while reading, not yet reported.
+    news: Mutex<Vec<Corruption>>,
 }
 
 /// A step of [`Records`].
@@ -106,6 +191,13 @@ impl<'a> Records<'a> {
             buf_off: from,
             pos: 0,
         }
+    }
+
+    /// Goes on from offset `off`.
+    fn seek(&mut self, off: u64) {
+        self.buf.clear();
+        self.buf_off = off;
+        self.pos = 0;
     }
 
     /// The bytes of the record `next` just returned.
@@ -169,16 +261,81 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// Smallest record on disk.
+const MIN_RECORD: u64 = (record::PREFIX + record::FIXED) as u64;
+
+/// The next intact record in `from + 1..limit` whose id fits after
+/// `after_id` (above it, and no further above than the bytes skipped could
+/// have held records): its offset and id. Where the bad record's own
+/// length points is tried first (a flipped bit in a body leaves it
+/// intact), so a packet whose body happens to hold a record is not taken
+/// for one; only then is every offset tried.
+fn resync(file: &File, from: u64, limit: u64, after_id: u64) -> io::Result<Option<(u64, u64)>> {
+    if limit <= from + MIN_RECORD {
+        return Ok(None);
+    }
+    let mut buf = vec![0u8; (limit - from) as usize];
+    file.read_exact_at(&mut buf, from)?;
+    let min = MIN_RECORD as usize;
+    let claimed = u32::from_le_bytes(buf[0..4].try_into().unwrap_or_default()) as usize;
+    let next = record::PREFIX + claimed;
+    if claimed >= record::FIXED && next + min <= buf.len() {
+        if let Decoded::Record { id, .. } = record::decode(&buf[next..]) {
+            if id > after_id && id <= after_id + 2 {
+                return Ok(Some((from + next as u64, id)));
+            }
+        }
+    }
+    for o in 1..=buf.len() - min {
+        let len = u32::from_le_bytes(buf[o..o + 4].try_into().unwrap_or_default()) as usize;
+        if !(record::FIXED..=record::MAX_BODY).contains(&len)
+            || o + record::PREFIX + len > buf.len()
+        {
+            continue;
+        }
+        let id = u64::from_le_bytes(buf[o + 8..o + 16].try_into().unwrap_or_default());
+        let most = after_id + 2 + o as u64 / MIN_RECORD;
+        if id <= after_id || id > most {
+            continue;
+        }
+        if let Decoded::Record { id, .. } = record::decode(&buf[o..]) {
+            return Ok(Some((from + o as u64, id)));
+        }
+    }
+    Ok(None)
+}
+
+/// Offset of the first byte in `from..to` that is not zero.
+fn first_nonzero(file: &File, from: u64, to: u64) -> io::Result<Option<u64>> {
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut off = from;
+    while off < to {
+        let n = (to - off).min(buf.len() as u64) as usize;
+        file.read_exact_at(&mut buf[..n], off)?;
+        if let Some(i) = buf[..n].iter().position(|&b| b != 0) {
+            return Ok(Some(off + i as u64));
+        }
+        off += n as u64;
+    }
+    Ok(None)
+}
+
 impl Segment {
     /// Writes a zero-filled file of `capacity` bytes at `path` and syncs it.
+    /// A file that could not be completed (a full disk) is removed, so it
+    /// does not keep the space from everything else.
     pub fn prepare(path: &Path, capacity: u64) -> io::Result<()> {
         let f = OpenOptions::new()
             .create(true)
             .write(true)
             .truncate(true)
             .open(path)?;
-        zero(&f, 0, capacity)?;
-        f.sync_all()
+        let r = zero(&f, 0, capacity).and_then(|()| f.sync_all());
+        if r.is_err() {
+            drop(f);
+            let _ = std::fs::remove_file(path);
+        }
+        r
     }
 
     /// Turns the prepared file `spare` into segment `first_id` in `dir`.
@@ -202,14 +359,38 @@ impl Segment {
                 end: HEADER,
                 ..State::default()
             }),
+            sync_failed: AtomicBool::new(false),
+            news: Mutex::new(Vec::new()),
         })
     }
 
+    /// Writes zeros over `from..to` of the segment file at `path` through a
+    /// descriptor of its own, and syncs that: how a reopened journal cuts
+    /// what was never made durable, without trusting a descriptor whose
+    /// fsync failed.
+    pub fn rewrite_zeros(path: &Path, from: u64, to: u64) -> io::Result<()> {
+        let f = OpenOptions::new().write(true).open(path)?;
+        let to = to.min(f.metadata()?.len());
+        if from < to {
+            zero(&f, from, to)?;
+        }
+        f.sync_data()
+    }
+
     /// Opens an existing segment and reads every record once (checksums
-    /// included) to find its end. With `repair`, a bad record (the torn tail
-    /// a crash leaves) and everything after it are zeroed, so it is never
-    /// delivered and new records go where it was.
-    pub fn open(path: &Path, first_id: u64, repair: bool) -> io::Result<(Segment, Option<Cut>)> {
+    /// included) to find its end, skipping corrupt stretches (see
+    /// [`Hole`]); `keys` collects the idempotency keys of recent records.
+    /// With `repair` (the newest segment), a bad tail with nothing intact
+    /// after it (the torn tail a crash leaves), or stray bytes after the
+    /// end of the data, are zeroed, so they are never delivered and new
+    /// records go where they were. Returns the segment, that cut, and the
+    /// corrupt stretches found.
+    pub fn open(
+        path: &Path,
+        first_id: u64,
+        repair: bool,
+        mut keys: Option<&mut KeyScan>,
+    ) -> io::Result<(Segment, Option<Cut>, Vec<Corruption>)> {
         let file = OpenOptions::new().read(true).write(true).open(path)?;
         let capacity = file.metadata()?.len();
         let mut hdr = [0u8; HEADER as usize];
@@ -231,9 +412,10 @@ impl Segment {
             ..State::default()
         };
         let mut cut = None;
+        let mut found = Vec::new();
         let mut recs = Records::new(&file, HEADER, capacity);
         loop {
-            match recs.next()? {
+            let (off, reason) = match recs.next()? {
                 Step::Record {
                     id,
                     ts_ms,
@@ -241,16 +423,50 @@ impl Segment {
                     len,
                 } => {
                     if id < first_id || id <= st.last_id {
-                        cut = Some(Cut {
-                            offset: off,
-                            reason: "id out of order",
-                        });
-                        break;
+                        (off, "id out of order")
+                    } else {
+                        if let Some(k) = keys.as_deref_mut().filter(|k| ts_ms >= k.since_ms) {
+                            if let Some(key) = record::key_at(recs.bytes(len)) {
+                                k.found.push((key.to_vec(), id, ts_ms));
+                            }
+                        }
+                        st.note(id, ts_ms, off, len as u64);
+                        continue;
                     }
-                    st.note(id, ts_ms, off, len as u64);
                 }
-                Step::End => break,
-                Step::Bad(off, reason) => {
+                Step::End => {
+                    // The newest segment may hold stray bytes past its end
+                    // (a crash can persist a later page and not an earlier
+                    // one): they are looked at like a bad record.
+                    let end = st.end;
+                    match repair.then(|| first_nonzero(&file, end, capacity)) {
+                        Some(Ok(Some(_))) => (end, "stray bytes after the end of the data"),
+                        Some(Err(e)) => return Err(e),
+                        _ => break,
+                    }
+                }
+                Step::Bad(off, reason) => (off, reason),
+            };
+            let after = st.last_id.max(first_id - 1);
+            match resync(&file, off, capacity, after)? {
+                Some((next, next_id)) => {
+                    let hole = Hole {
+                        at: off,
+                        resume: next,
+                        from: after + 1,
+                        to: next_id - 1,
+                    };
+                    found.push(Corruption {
+                        path: path.to_path_buf(),
+                        offset: off,
+                        reason,
+                        from: hole.from,
+                        to: hole.to,
+                    });
+                    st.holes.push(hole);
+                    recs.seek(next);
+                }
+                None => {
                     cut = Some(Cut {
                         offset: off,
                         reason,
@@ -270,8 +486,11 @@ impl Segment {
                 capacity,
                 file,
                 st: Mutex::new(st),
+                sync_failed: AtomicBool::new(false),
+                news: Mutex::new(Vec::new()),
             },
             cut,
+            found,
         ))
     }
 
@@ -313,60 +532,143 @@ impl Segment {
     }
 
     /// Makes what was appended durable (data only: the size never changes).
+    /// After one failure it fails at once, without calling fsync again.
     pub fn sync(&self) -> io::Result<()> {
-        self.file.sync_data()
+        if self.sync_failed.load(Ordering::Acquire) {
+            return Err(io::Error::other(
+                "an fsync of this file failed before, and is not retried",
+            ));
+        }
+        let r = self.file.sync_data();
+        if r.is_err() {
+            self.sync_failed.store(true, Ordering::Release);
+        }
+        r
+    }
+
+    /// Marks this descriptor's fsync as failed (fault injection fails it
+    /// without calling fsync).
+    pub fn poison(&self) {
+        self.sync_failed.store(true, Ordering::Release);
+    }
+
+    /// Corruption found by reads since the last call.
+    pub fn take_news(&self) -> Vec<Corruption> {
+        std::mem::take(&mut *self.news.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The corrupt stretches known.
+    pub fn holes(&self) -> Vec<Hole> {
+        self.state().holes.clone()
     }
 
     /// Reads packets with ids in `from..=upto`, stopping after `max_bytes`
-    /// (at least one packet). A bad record ends the read with an error.
+    /// (at least one packet). At a corrupt stretch whose ids are wanted it
+    /// stops: after the packets read so far, or, with none, returning the
+    /// lost ids (`Some((from, to))`) so the caller reports a gap. Corruption
+    /// not seen before is searched past, remembered, and reported through
+    /// [`Segment::take_news`].
     pub fn read(
         &self,
         from: u64,
         upto: u64,
         max_bytes: usize,
         out: &mut Vec<Packet>,
-    ) -> Result<(), ReadError> {
-        let (start, end) = {
+    ) -> io::Result<Option<(u64, u64)>> {
+        let (start, start_id, end) = {
             let st = self.state();
             let i = st.index.partition_point(|&(id, _)| id <= from);
-            let start = if i == 0 { HEADER } else { st.index[i - 1].1 };
-            (start, st.end)
+            match i {
+                0 => (HEADER, self.first_id, st.end),
+                _ => (st.index[i - 1].1, st.index[i - 1].0, st.end),
+            }
         };
         let mut recs = Records::new(&self.file, start, end);
         let mut bytes = 0;
+        let mut got = false;
+        let mut prev = start_id - 1;
         loop {
-            match recs.next().map_err(ReadError::Io)? {
-                Step::Record { id, len, .. } => {
+            let (off, why) = match recs.next()? {
+                Step::Record { id, len, .. } if id > prev => {
+                    prev = id;
                     if id > upto {
                         break;
                     }
                     if id >= from {
                         out.push(record::packet_at(recs.bytes(len)));
+                        got = true;
                         bytes += len;
                         if bytes >= max_bytes {
                             break;
                         }
                     }
+                    continue;
                 }
+                Step::Record { off, .. } => (off, "id out of order"),
+                Step::Bad(off, why) => (off, why),
                 Step::End => break,
-                Step::Bad(off, why) => {
-                    return Err(ReadError::Bad(format!(
-                        "{}: bad record at offset {off}: {why}",
-                        self.path.display()
-                    )))
-                }
+            };
+            if prev >= upto {
+                // Past everything asked for (bytes a reopen is cutting, or
+                // being written): not ours to judge.
+                break;
             }
+            let hole = self.hole_at(off, why, prev, end)?;
+            if hole.from <= hole.to && hole.to >= from {
+                // Its ids are wanted: the packets before it first, then
+                // (on the next read) the gap.
+                if got || hole.from > upto {
+                    return Ok(None);
+                }
+                return Ok(Some((hole.from.max(from), hole.to.min(upto))));
+            }
+            prev = prev.max(hole.to);
+            recs.seek(hole.resume);
         }
-        Ok(())
+        Ok(None)
     }
 
-    /// Puts back the state `before` a failed write and zeroes what the
-    /// write may have left beyond it.
-    pub fn undo(&self, before: State, written_to: u64) -> io::Result<()> {
-        let from = before.end;
+    /// The hole starting at `off`, known or found now (searching for the
+    /// next intact record after `prev` up to `end`).
+    fn hole_at(&self, off: u64, reason: &'static str, prev: u64, end: u64) -> io::Result<Hole> {
+        if let Some(h) = self.state().holes.iter().find(|h| h.at == off) {
+            return Ok(h.clone());
+        }
+        let (resume, to) = match resync(&self.file, off, end, prev)? {
+            Some((next, next_id)) => (next, next_id - 1),
+            None => (end, self.last_id()),
+        };
+        let hole = Hole {
+            at: off,
+            resume,
+            from: prev + 1,
+            to,
+        };
+        let mut st = self.state();
+        if let Some(h) = st.holes.iter().find(|h| h.at == off) {
+            return Ok(h.clone());
+        }
+        let i = st.holes.partition_point(|h| h.at < off);
+        st.holes.insert(i, hole.clone());
+        drop(st);
+        self.news
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Corruption {
+                path: self.path.clone(),
+                offset: off,
+                reason,
+                from: hole.from,
+                to: hole.to,
+            });
+        Ok(hole)
+    }
+
+    /// Puts back the state `before` a failed write. What the write may
+    /// have left on disk is not touched through this descriptor: the
+    /// journal stops, and cuts it when it reopens.
+    pub fn undo(&self, before: State) {
         *self.state() = before;
-        zero(&self.file, from, written_to.min(self.capacity))?;
-        self.file.sync_data()
     }
 }
 
@@ -381,15 +683,6 @@ impl State {
         self.records += 1;
         self.end = off + len;
     }
-}
-
-/// Why a read failed.
-#[derive(Debug)]
-pub enum ReadError {
-    /// The file could not be read.
-    Io(io::Error),
-    /// A record inside the data is not intact.
-    Bad(String),
 }
 
 #[cfg(test)]
@@ -434,7 +727,7 @@ mod tests {
         assert_eq!(one.len(), 1);
         let end = seg.end();
         drop(seg);
-        let (again, cut) = Segment::open(&dir.path().join(file_name(5)), 5, true).unwrap();
+        let (again, cut, _) = Segment::open(&dir.path().join(file_name(5)), 5, true, None).unwrap();
         assert!(cut.is_none());
         assert_eq!((again.end(), again.last_id()), (end, 3004));
     }
@@ -455,7 +748,7 @@ mod tests {
             .unwrap();
         drop(seg);
         let path = dir.path().join(file_name(1));
-        let (seg, cut) = Segment::open(&path, 1, true).unwrap();
+        let (seg, cut, _) = Segment::open(&path, 1, true, None).unwrap();
         let cut = cut.expect("the torn record is found");
         assert_eq!(cut.offset, good_end);
         assert_eq!((seg.last_id(), seg.end()), (10, good_end));
@@ -463,7 +756,182 @@ mod tests {
         seg.file.read_exact_at(&mut rest, good_end).unwrap();
         assert!(rest.iter().all(|&b| b == 0), "the torn bytes are zeroed");
         drop(seg);
-        let (_, cut) = Segment::open(&path, 1, true).unwrap();
+        let (_, cut, _) = Segment::open(&path, 1, true, None).unwrap();
         assert!(cut.is_none(), "once cut, the segment is clean");
+    }
+
+    /// A sealed segment of records 1..=40, and the offset of each record.
+    fn sealed(dir: &Path) -> (PathBuf, Vec<u64>) {
+        let spare = dir.join("spare.tmp");
+        Segment::prepare(&spare, 64 * 1024).unwrap();
+        let seg = Segment::activate(&spare, dir, 1).unwrap();
+        let (buf, recs) = entries(1, 40);
+        seg.append(HEADER, &buf, &recs).unwrap();
+        seg.sync().unwrap();
+        let offsets = recs.iter().map(|r| HEADER + r.2).collect();
+        (seg.path.clone(), offsets)
+    }
+
+    fn flip(path: &Path, at: u64, bit: u8) {
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .unwrap();
+        let mut b = [0u8];
+        f.read_exact_at(&mut b, at).unwrap();
+        b[0] ^= 1 << bit;
+        f.write_all_at(&b, at).unwrap();
+    }
+
+    fn ids_from(seg: &Segment, from: u64) -> (Vec<u64>, Option<(u64, u64)>) {
+        let mut out = Vec::new();
+        let gap = seg.read(from, u64::MAX, usize::MAX, &mut out).unwrap();
+        (out.iter().map(|p| p.id).collect(), gap)
+    }
+
+    #[test]
+    fn a_flipped_bit_loses_one_record_and_keeps_the_rest() {
+        // In the length, the checksum, the id and the body of record 10.
+        for (field, delta) in [("len", 1), ("crc", 5), ("id", 9), ("body", 28)] {
+            let dir = tempfile::tempdir().unwrap();
+            let (path, offs) = sealed(dir.path());
+            flip(&path, offs[9] + delta, 3);
+            let (seg, cut, found) = Segment::open(&path, 1, false, None).unwrap();
+            assert!(cut.is_none(), "{field}");
+            assert_eq!(found.len(), 1, "{field}: {found:?}");
+            assert_eq!(
+                (found[0].from, found[0].to, found[0].offset),
+                (10, 10, offs[9])
+            );
+            assert!(
+                found[0].to_string().contains("packet 10 lost"),
+                "{}",
+                found[0]
+            );
+            assert_eq!(seg.last_id(), 40, "{field}");
+            let (ids, gap) = ids_from(&seg, 1);
+            assert_eq!((ids, gap), ((1..=9).collect(), None), "{field}");
+            assert_eq!(ids_from(&seg, 10), (vec![], Some((10, 10))), "{field}");
+            let (ids, gap) = ids_from(&seg, 11);
+            assert_eq!((ids, gap), ((11..=40).collect(), None), "{field}");
+            assert_eq!(ids_from(&seg, 25).0.first(), Some(&25), "{field}");
+        }
+    }
+
+    #[test]
+    fn a_body_that_holds_a_record_is_not_taken_for_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let spare = dir.path().join("spare.tmp");
+        Segment::prepare(&spare, 64 * 1024).unwrap();
+        let seg = Segment::activate(&spare, dir.path(), 1).unwrap();
+        // Record 2's body is a whole record numbered 2 (a packet that
+        // carries a journal record, say).
+        let mut inner = Vec::new();
+        record::encode(&mut inner, 2, 2, b"t", b"FAKE");
+        let mut buf = Vec::new();
+        let mut recs = Vec::new();
+        for (id, body) in [(1, &b"one"[..]), (2, &inner[..]), (3, b"three")] {
+            recs.push((id, id as i64, buf.len() as u64));
+            record::encode(&mut buf, id, id as i64, b"t", body);
+        }
+        seg.append(HEADER, &buf, &recs).unwrap();
+        let path = seg.path.clone();
+        drop(seg);
+        // A bit of record 2's body before the embedded record flips.
+        let at = HEADER + recs[1].2 + (record::PREFIX + record::FIXED + 1) as u64;
+        flip(&path, at - 1, 0);
+        let (seg, _, found) = Segment::open(&path, 1, false, None).unwrap();
+        assert_eq!((found[0].from, found[0].to), (2, 2));
+        let mut out = Vec::new();
+        seg.read(3, 3, usize::MAX, &mut out).unwrap();
+        assert_eq!(out[0].data, b"three");
+    }
+
+    #[test]
+    fn corruption_found_while_running_is_reported_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, offs) = sealed(dir.path());
+        let (seg, _, found) = Segment::open(&path, 1, false, None).unwrap();
+        assert!(found.is_empty());
+        // Two neighbours damaged after the segment was opened.
+        flip(&path, offs[20] + 20, 0);
+        flip(&path, offs[21] + 20, 0);
+        assert_eq!(ids_from(&seg, 15), ((15..=20).collect(), None));
+        assert_eq!(ids_from(&seg, 21), (vec![], Some((21, 22))));
+        let news = seg.take_news();
+        assert_eq!(news.len(), 1);
+        assert_eq!((news[0].from, news[0].to), (21, 22));
+        assert_eq!(ids_from(&seg, 23).0, (23..=40).collect::<Vec<_>>());
+        assert!(seg.take_news().is_empty(), "reported once");
+        // The last record damaged: lost up to the segment's end.
+        flip(&path, offs[39] + 20, 0);
+        assert_eq!(ids_from(&seg, 38), ((38..=39).collect(), None));
+        assert_eq!(ids_from(&seg, 40), (vec![], Some((40, 40))));
+    }
+
+    #[test]
+    fn stray_bytes_after_the_end_of_the_newest_segment_are_zeroed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = sealed(dir.path());
+        let (seg, _, _) = Segment::open(&path, 1, true, None).unwrap();
+        let end = seg.end();
+        drop(seg);
+        // A page persisted after one that was not: garbage past zeros.
+        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        f.write_all_at(b"left over from before the crash", end + 5000)
+            .unwrap();
+        drop(f);
+        let (seg, cut, found) = Segment::open(&path, 1, true, None).unwrap();
+        let cut = cut.expect("cut");
+        assert_eq!((cut.offset, found.len()), (end, 0));
+        assert_eq!((seg.end(), seg.last_id()), (end, 40));
+        assert_eq!(first_nonzero(&seg.file, end, seg.capacity).unwrap(), None);
+    }
+
+    #[test]
+    fn keys_of_recent_records_are_collected_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let spare = dir.path().join("spare.tmp");
+        Segment::prepare(&spare, 64 * 1024).unwrap();
+        let seg = Segment::activate(&spare, dir.path(), 1).unwrap();
+        let mut buf = Vec::new();
+        let mut recs = Vec::new();
+        for (id, ts, key) in [
+            (1, 100, Some(&b"old"[..])),
+            (2, 200, None),
+            (3, 300, Some(b"new")),
+        ] {
+            recs.push((id, ts, buf.len() as u64));
+            record::encode_keyed(&mut buf, id, ts, b"t", key, b"x");
+        }
+        seg.append(HEADER, &buf, &recs).unwrap();
+        drop(seg);
+        let mut scan = KeyScan {
+            since_ms: 150,
+            found: Vec::new(),
+        };
+        let path = dir.path().join(file_name(1));
+        let (seg, _, _) = Segment::open(&path, 1, true, Some(&mut scan)).unwrap();
+        assert_eq!(scan.found, [(b"new".to_vec(), 3, 300)]);
+        let mut out = Vec::new();
+        seg.read(1, 3, usize::MAX, &mut out).unwrap();
+        assert_eq!(
+            out.iter().map(|p| p.data.clone()).collect::<Vec<_>>(),
+            [b"x"; 3]
+        );
+    }
+
+    #[test]
+    fn a_failed_fsync_is_never_retried_on_the_same_descriptor() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = sealed(dir.path());
+        let (seg, _, _) = Segment::open(&path, 1, true, None).unwrap();
+        seg.sync().unwrap();
+        seg.poison();
+        assert!(seg.sync().is_err());
+        assert!(seg.sync().is_err(), "still failing: not tried again");
+        let (again, _, _) = Segment::open(&path, 1, true, None).unwrap();
+        again.sync().unwrap();
     }
 }

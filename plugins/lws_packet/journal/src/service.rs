@@ -8,6 +8,18 @@
 //! a sync runs wait in the queue and share the next one, so the number of
 //! syncs per second stays bounded by the disk while packets per second grow
 //! with the number of concurrent producers.
+//!
+//! Idempotency: a packet sent with a key that was recorded within the dedup
+//! window is answered with the original id and not stored again. A retry
+//! that arrives while its original still waits for its group commit waits
+//! with it, and is answered with it (or refused with it).
+//!
+//! Faults: the service is in one of the [`JournalState`]s. A full disk
+//! refuses packets (retried once a second); a failed write or fsync stops
+//! the journal, which reopens by itself on a backoff (cutting what was not
+//! durable) and takes packets again when that works; a shared store that
+//! cannot be reached refuses packets until it answers again. Refusals are
+//! never acknowledgements, and [`Service::retry_after`] says when to retry.
 
 use std::collections::HashMap;
 use std::io;
@@ -18,14 +30,73 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::config::{Backend, Fsync, Settings};
+use crate::faults::Faults;
 use crate::log::{Chunk, Entry, Log, Recovery};
 use crate::metrics::{Metrics, Snapshot};
 use crate::record::Packet;
-use crate::store::{Appender, Follower, Opened, Store};
+use crate::segment::Corruption;
+use crate::store::{Appender, Follower, Opened, Outcome, Store};
 use crate::tail::{Miss, Tail};
 
 /// How the service wakes the event loop (thread-safe, may coalesce).
 pub type Notify = Arc<dyn Fn() + Send + Sync>;
+
+/// How the service logs (thread-safe): state changes and corruption.
+pub type LogFn = Arc<dyn Fn(Level, &str) + Send + Sync>;
+
+/// A log line's level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Packets are refused, or lost.
+    Error,
+    /// Something was repaired.
+    Warn,
+    /// Back to normal.
+    Notice,
+}
+
+/// Whether the journal takes packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JournalState {
+    /// It does.
+    Ok,
+    /// No space for a new segment: packets are refused, and writing is
+    /// tried again once a second.
+    Full,
+    /// A write or fsync failed: packets are refused until the journal has
+    /// reopened (tried on a backoff of 1 s doubling up to [`MAX_BACKOFF`]).
+    Stopped,
+    /// The store could not be written for another reason (Redis did not
+    /// answer; a new segment file could not be made): packets are refused,
+    /// and it is tried again once a second.
+    Unavailable,
+}
+
+impl JournalState {
+    /// As stats and logs show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            JournalState::Ok => "ok",
+            JournalState::Full => "full",
+            JournalState::Stopped => "stopped",
+            JournalState::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// Longest wait between two reopen attempts of a stopped journal.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// Wait before writing is tried again on a full disk or a store that did
+/// not answer.
+const RETRY: Duration = Duration::from_secs(1);
+
+#[derive(Debug)]
+struct Health {
+    state: JournalState,
+    why: Option<String>,
+    retry_at: Option<Instant>,
+    backoff: Duration,
+}
 
 /// Most packets taken into one group commit.
 const MAX_BATCH: usize = 8192;
@@ -43,6 +114,9 @@ pub enum Event {
         token: u64,
         /// Its id, or why it was not recorded.
         result: Result<u64, String>,
+        /// Its idempotency key was recorded before: the id is the original
+        /// packet's, and nothing new was stored.
+        replayed: bool,
     },
     /// The read asked with `token` is done.
     Fetched {
@@ -72,6 +146,11 @@ struct Shared {
     metrics: Metrics,
     /// Per client: (largest lag, subscribers catching up), as reported.
     lags: Mutex<HashMap<u64, (u64, u64)>>,
+    health: Mutex<Health>,
+    log_fn: LogFn,
+    /// Corrupt stretches reported, by (file, offset), so each is counted
+    /// and logged once.
+    corrupt_seen: Mutex<std::collections::HashSet<(std::path::PathBuf, u64)>>,
 }
 
 impl Shared {
@@ -84,6 +163,102 @@ impl Shared {
 
     fn tail(&self) -> MutexGuard<'_, Tail> {
         self.tail.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn health(&self) -> MutexGuard<'_, Health> {
+        self.health.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn log(&self, level: Level, line: &str) {
+        (self.log_fn)(
+            level,
+            &format!("lws_packet: {}: {line}", self.log.describe()),
+        );
+    }
+
+    /// Counts and logs corrupt records not reported before.
+    fn corruptions(&self, found: Vec<Corruption>) {
+        for c in found {
+            let new = self
+                .corrupt_seen
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert((c.path.clone(), c.offset));
+            if new {
+                Metrics::add(&self.metrics.corruptions, 1);
+                Metrics::add(&self.metrics.lost_packets, c.lost());
+                (self.log_fn)(Level::Error, &format!("lws_packet: {c}"));
+            }
+        }
+    }
+
+    /// Why packets are refused now (without trying the store), if they are.
+    fn refusing(&self) -> Option<String> {
+        let h = self.health();
+        match h.state {
+            JournalState::Ok => None,
+            JournalState::Stopped => h.why.clone(),
+            JournalState::Full | JournalState::Unavailable => h
+                .retry_at
+                .filter(|t| Instant::now() < *t)
+                .and(h.why.clone()),
+        }
+    }
+
+    /// Enters `state` (not `Ok`) because of `why`.
+    fn fail(&self, state: JournalState, why: &str) {
+        let mut h = self.health();
+        let was = h.state;
+        h.state = state;
+        h.why = Some(why.to_string());
+        if state == JournalState::Stopped {
+            if was != JournalState::Stopped {
+                h.backoff = RETRY;
+            }
+            h.retry_at = Some(Instant::now() + h.backoff);
+        } else {
+            h.retry_at = Some(Instant::now() + RETRY);
+        }
+        let backoff = h.backoff;
+        drop(h);
+        if was != state {
+            let line = match state {
+                JournalState::Stopped => {
+                    Metrics::add(&self.metrics.journal_failures, 1);
+                    format!(
+                        "stopped taking packets: {why}; reopening in {} s",
+                        backoff.as_secs()
+                    )
+                }
+                JournalState::Full => {
+                    format!("refusing packets: {why}; trying again every second")
+                }
+                _ => format!("refusing packets: {why}; trying again every second"),
+            };
+            self.log(Level::Error, &line);
+            (self.notify)();
+        }
+    }
+
+    /// Back to taking packets (after a full disk or an unreachable store).
+    fn recovered(&self) {
+        let mut h = self.health();
+        if h.state == JournalState::Ok || h.state == JournalState::Stopped {
+            return;
+        }
+        let was = h.state;
+        *h = Health {
+            state: JournalState::Ok,
+            why: None,
+            retry_at: None,
+            backoff: RETRY,
+        };
+        drop(h);
+        self.log(
+            Level::Notice,
+            &format!("taking packets again (was {})", was.name()),
+        );
+        (self.notify)();
     }
 
     /// Hands `events` to their clients and wakes the event loop once.
@@ -115,6 +290,7 @@ struct WriteReq {
     token: u64,
     content_type: String,
     data: Vec<u8>,
+    key: Option<Vec<u8>>,
 }
 
 struct ReadReq {
@@ -146,9 +322,21 @@ impl std::fmt::Debug for Service {
 impl Service {
     /// Opens the journal (recovering it) and starts its threads.
     pub fn open(settings: Settings, notify: Notify) -> io::Result<Arc<Service>> {
+        Service::open_logged(settings, notify, Arc::new(|_, _| {}))
+    }
+
+    /// [`Service::open`], logging state changes and corruption with `log`.
+    pub fn open_logged(settings: Settings, notify: Notify, log: LogFn) -> io::Result<Arc<Service>> {
         let opened = match &settings.backend {
             Backend::Segments => {
-                let (log, writer, recovery) = Log::open(&settings.dir, settings.segment_bytes)?;
+                let opts = crate::log::Options {
+                    keys_since_ms: settings
+                        .dedup_window_ms()
+                        .map(|w| now_ms().saturating_sub(w)),
+                    faults: settings.fault_file.clone().map(Faults::new),
+                };
+                let (log, writer, recovery) =
+                    Log::open_with(&settings.dir, settings.segment_bytes, &opts)?;
                 Opened {
                     store: log,
                     appender: Box::new(writer),
@@ -178,7 +366,25 @@ impl Service {
             notify,
             metrics: Metrics::default(),
             lags: Mutex::new(HashMap::new()),
+            health: Mutex::new(Health {
+                state: JournalState::Ok,
+                why: None,
+                retry_at: None,
+                backoff: RETRY,
+            }),
+            log_fn: log,
+            corrupt_seen: Mutex::new(std::collections::HashSet::new()),
         });
+        for c in &recovery.corruptions {
+            // Logged with the recovery (by the caller); counted here.
+            shared
+                .corrupt_seen
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert((c.path.clone(), c.offset));
+            Metrics::add(&shared.metrics.corruptions, 1);
+            Metrics::add(&shared.metrics.lost_packets, c.lost());
+        }
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (write_tx, write_rx) = mpsc::channel();
         let (read_tx, read_rx) = mpsc::channel();
@@ -228,8 +434,9 @@ impl Service {
     }
 
     /// Applies the settings that can change while running (`fsync`,
-    /// retention, `max-packet-bytes`, `live-buffer-bytes`); the directory,
-    /// segment size and backend stay as opened.
+    /// retention, `max-packet-bytes`, `live-buffer-bytes`,
+    /// `dedup-window-secs`); the directory, segment size and backend stay
+    /// as opened.
     pub fn update(&self, s: &Settings) {
         let mut cur = self
             .shared
@@ -240,6 +447,7 @@ impl Service {
         cur.retain_bytes = s.retain_bytes;
         cur.retain_secs = s.retain_secs;
         cur.max_packet_bytes = s.max_packet_bytes;
+        cur.dedup_window_secs = s.dedup_window_secs;
         if cur.live_bytes != s.live_bytes {
             cur.live_bytes = s.live_bytes;
             // Live subscribers read the journal until the new tail fills.
@@ -268,6 +476,22 @@ impl Service {
         &self.shared.metrics
     }
 
+    /// Whether the journal takes packets, and why not.
+    pub fn state(&self) -> (JournalState, Option<String>) {
+        let h = self.shared.health();
+        (h.state, h.why.clone())
+    }
+
+    /// Seconds a refused client should wait before it retries (for
+    /// `Retry-After`): until the next attempt to write or reopen, at least 1.
+    pub fn retry_after(&self) -> u64 {
+        let h = self.shared.health();
+        let left = h.retry_at.map_or(Duration::ZERO, |t| {
+            t.saturating_duration_since(Instant::now())
+        });
+        left.as_secs_f64().ceil().max(1.0) as u64
+    }
+
     /// Counters plus journal figures.
     pub fn snapshot(&self) -> Snapshot {
         let mut s = self.shared.metrics.counters();
@@ -279,6 +503,9 @@ impl Service {
         let lags = self.shared.lags.lock().unwrap_or_else(|e| e.into_inner());
         s.max_lag = lags.values().map(|l| l.0).max().unwrap_or(0);
         s.catching_up = lags.values().map(|l| l.1).sum();
+        let (state, why) = self.state();
+        s.journal_state = state.name();
+        s.journal_error = why;
         s
     }
 
@@ -335,11 +562,25 @@ impl Client {
     /// Queues a packet; [`Event::Recorded`] with `token` follows. Packets of
     /// one client are recorded, and answered, in the order queued.
     pub fn append(&self, token: u64, content_type: String, data: Vec<u8>) {
+        self.append_keyed(token, content_type, data, None);
+    }
+
+    /// [`Client::append`] with an idempotency key (scoped by the caller):
+    /// when the key was recorded within the dedup window, the answer is the
+    /// original id, marked as a replay, and nothing is stored.
+    pub fn append_keyed(
+        &self,
+        token: u64,
+        content_type: String,
+        data: Vec<u8>,
+        key: Option<Vec<u8>>,
+    ) {
         let req = WriteReq {
             client: self.id,
             token,
             content_type,
             data,
+            key,
         };
         let sent = self
             .service
@@ -350,6 +591,7 @@ impl Client {
             self.mailbox.lock().push(Event::Recorded {
                 token,
                 result: Err("the journal is closed".into()),
+                replayed: false,
             });
             (self.service.shared.notify)();
         }
@@ -421,7 +663,18 @@ fn now_ms() -> i64 {
 /// A written packet (or failure) waiting to be published.
 enum Held {
     Ok(u64, u64, Arc<Packet>),
+    /// A replay of packet `id`: answered with it, after it is durable.
+    Replay(u64, u64, u64),
     Err(u64, u64, String),
+}
+
+impl Held {
+    /// Turns an answer that was to be an acknowledgement into a refusal.
+    fn fail(&mut self, why: &str) {
+        if let Held::Ok(c, t, _) | Held::Replay(c, t, _) = *self {
+            *self = Held::Err(c, t, why.to_string());
+        }
+    }
 }
 
 fn write_loop(shared: &Shared, mut w: Box<dyn Appender>, rx: &Receiver<WriteReq>) {
@@ -437,10 +690,17 @@ fn write_loop(shared: &Shared, mut w: Box<dyn Appender>, rx: &Receiver<WriteReq>
             settings.fsync = Fsync::Never;
         }
         let holding = held.iter().any(|h| matches!(h, Held::Ok(..)));
-        let wait = match settings.fsync {
+        let mut wait = match settings.fsync {
             Fsync::Interval(d) if holding => d.saturating_sub(last_sync.elapsed()),
             _ => RETENTION_EVERY,
         };
+        {
+            // A stopped journal reopens when its time comes, traffic or not.
+            let h = shared.health();
+            if let (JournalState::Stopped, Some(t)) = (h.state, h.retry_at) {
+                wait = wait.min(t.saturating_duration_since(Instant::now()));
+            }
+        }
         let mut batch = Vec::new();
         if open {
             match rx.recv_timeout(wait) {
@@ -459,11 +719,28 @@ fn write_loop(shared: &Shared, mut w: Box<dyn Appender>, rx: &Receiver<WriteReq>
                 }
             }
         }
+        reopen_when_due(shared, w.as_mut(), settings.fsync == Fsync::Never);
         if !batch.is_empty() {
-            write_batch(shared, w.as_mut(), batch, &mut held);
+            match shared.refusing() {
+                Some(why) => refuse(shared, batch, &why, &mut held),
+                None => {
+                    let err = write_batch(shared, w.as_mut(), batch, &mut held, &settings);
+                    match (w.broken(), err) {
+                        (Some(_), _) => {}
+                        (None, Some(e)) if crate::faults::is_full(&e) => {
+                            shared.fail(JournalState::Full, &format!("journal full: {e}"));
+                        }
+                        (None, Some(e)) => {
+                            shared.fail(JournalState::Unavailable, &format!("journal: {e}"));
+                        }
+                        (None, None) => shared.recovered(),
+                    }
+                }
+            }
         }
         let holding = held.iter().any(|h| matches!(h, Held::Ok(..)));
         let sync_now = holding
+            && w.broken().is_none()
             && match settings.fsync {
                 Fsync::Always => true,
                 Fsync::Interval(d) => !open || last_sync.elapsed() >= d,
@@ -471,16 +748,19 @@ fn write_loop(shared: &Shared, mut w: Box<dyn Appender>, rx: &Receiver<WriteReq>
             };
         if sync_now {
             Metrics::add(&shared.metrics.syncs, 1);
-            if let Err(e) = w.sync() {
-                let why = format!("journal sync failed: {e}");
-                for h in held.iter_mut() {
-                    if let Held::Ok(c, t, _) = *h {
-                        *h = Held::Err(c, t, why.clone());
-                    }
-                }
-            }
+            let _ = w.sync();
             last_sync = Instant::now();
         }
+        if let Some(why) = w.broken() {
+            // Nothing written since the last good sync is acknowledged.
+            if shared.health().state != JournalState::Stopped {
+                shared.fail(JournalState::Stopped, &why);
+            }
+            for h in &mut held {
+                h.fail(&why);
+            }
+        }
+        let holding = held.iter().any(|h| matches!(h, Held::Ok(..)));
         if !held.is_empty() && (sync_now || settings.fsync == Fsync::Never || !holding) {
             publish(shared, std::mem::take(&mut held), live);
         }
@@ -494,42 +774,123 @@ fn write_loop(shared: &Shared, mut w: Box<dyn Appender>, rx: &Receiver<WriteReq>
     }
 }
 
-fn write_batch(shared: &Shared, w: &mut dyn Appender, batch: Vec<WriteReq>, held: &mut Vec<Held>) {
+/// Reopens a stopped store when its backoff has passed; on success it
+/// takes packets again, and durable packets found become visible.
+fn reopen_when_due(shared: &Shared, w: &mut dyn Appender, keep_written: bool) {
+    {
+        let h = shared.health();
+        if h.state != JournalState::Stopped || h.retry_at.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
+    }
+    match w.reopen(keep_written) {
+        Ok(rec) => {
+            let last = rec.next_id - 1;
+            let committed = shared.committed.load(Ordering::Acquire);
+            if last < committed {
+                shared.log(
+                    Level::Error,
+                    &format!("reopened at id {last}, below the last acknowledged {committed}"),
+                );
+            }
+            // Durable but never acknowledged (synced before a later write
+            // failed): delivered like packets found after a crash.
+            shared.committed.fetch_max(last, Ordering::AcqRel);
+            if let Some((path, cut)) = &rec.cut {
+                shared.log(
+                    Level::Warn,
+                    &format!(
+                        "{}: cut at offset {} ({}); it was never acknowledged",
+                        path.display(),
+                        cut.offset,
+                        cut.reason
+                    ),
+                );
+            }
+            shared.corruptions(rec.corruptions);
+            Metrics::add(&shared.metrics.journal_reopens, 1);
+            *shared.health() = Health {
+                state: JournalState::Ok,
+                why: None,
+                retry_at: None,
+                backoff: RETRY,
+            };
+            shared.log(
+                Level::Notice,
+                &format!(
+                    "reopened: {} packets, next id {}; taking packets again",
+                    rec.records, rec.next_id
+                ),
+            );
+            (shared.notify)();
+        }
+        Err(e) => {
+            let mut h = shared.health();
+            h.backoff = (h.backoff * 2).min(MAX_BACKOFF);
+            h.retry_at = Some(Instant::now() + h.backoff);
+            let next = h.backoff.as_secs();
+            drop(h);
+            shared.log(
+                Level::Error,
+                &format!("reopening failed: {e}; next try in {next} s"),
+            );
+        }
+    }
+}
+
+/// Refuses `batch` without touching the store.
+fn refuse(shared: &Shared, batch: Vec<WriteReq>, why: &str, held: &mut Vec<Held>) {
+    Metrics::add(&shared.metrics.refused, batch.len() as u64);
+    for r in batch {
+        held.push(Held::Err(r.client, r.token, why.to_string()));
+    }
+}
+
+/// Writes `batch`; returns the error that stopped part of it, if any.
+fn write_batch(
+    shared: &Shared,
+    w: &mut dyn Appender,
+    batch: Vec<WriteReq>,
+    held: &mut Vec<Held>,
+    settings: &Settings,
+) -> Option<io::Error> {
     let ts = now_ms();
-    let (ids, err) = {
+    let (outcomes, err) = {
         let entries: Vec<Entry<'_>> = batch
             .iter()
             .map(|r| Entry {
                 ts_ms: ts,
                 content_type: r.content_type.as_bytes(),
                 data: &r.data,
+                key: r.key.as_deref(),
             })
             .collect();
-        w.append(&entries)
+        w.append(&entries, settings.dedup_window_ms())
     };
     Metrics::add(&shared.metrics.commits, 1);
-    let why = err.map(|e| format!("journal: {e}"));
+    let why = err
+        .as_ref()
+        .map(|e| format!("journal: {e}"))
+        .unwrap_or_else(|| "journal error".into());
     for (i, r) in batch.into_iter().enumerate() {
-        match ids.get(i) {
-            Some(&id) => {
+        match outcomes.get(i) {
+            Some(Outcome::New(id)) => {
                 Metrics::add(&shared.metrics.packets_in, 1);
                 Metrics::add(&shared.metrics.bytes_in, r.data.len() as u64);
                 held.push(Held::Ok(
                     r.client,
                     r.token,
-                    Arc::new(Packet::new(id, ts, r.content_type, r.data)),
+                    Arc::new(Packet::new(*id, ts, r.content_type, r.data)),
                 ));
             }
+            Some(Outcome::Replay(id)) => held.push(Held::Replay(r.client, r.token, *id)),
             None => {
                 Metrics::add(&shared.metrics.refused, 1);
-                held.push(Held::Err(
-                    r.client,
-                    r.token,
-                    why.clone().unwrap_or_else(|| "journal error".into()),
-                ));
+                held.push(Held::Err(r.client, r.token, why.clone()));
             }
         }
     }
+    err
 }
 
 /// Acknowledges `held`, and when `live`, makes the packets visible
@@ -552,6 +913,18 @@ fn publish(shared: &Shared, held: Vec<Held>, live: bool) {
                         Event::Recorded {
                             token,
                             result: Ok(id),
+                            replayed: false,
+                        },
+                    ));
+                }
+                Held::Replay(client, token, id) => {
+                    Metrics::add(&shared.metrics.replays, 1);
+                    events.push((
+                        client,
+                        Event::Recorded {
+                            token,
+                            result: Ok(id),
+                            replayed: true,
                         },
                     ));
                 }
@@ -560,6 +933,7 @@ fn publish(shared: &Shared, held: Vec<Held>, live: bool) {
                     Event::Recorded {
                         token,
                         result: Err(why),
+                        replayed: false,
                     },
                 )),
             }
@@ -628,6 +1002,7 @@ fn read_loop(shared: &Shared, rx: &Receiver<ReadReq>) {
             ));
             next = rx.try_recv().ok();
         }
+        shared.corruptions(shared.log.take_corruptions());
         events.sort_by_key(|(c, _)| *c);
         shared.deliver(events);
     }
@@ -725,5 +1100,154 @@ mod tests {
         assert_eq!(chunk.packets[0].id, 5);
         c.append(0, String::new(), Vec::new());
         assert_eq!(ids(&collect(&c, &pair, 1)), [301]);
+    }
+
+    fn recorded(ev: &Event) -> (u64, Result<u64, String>, bool) {
+        match ev {
+            Event::Recorded {
+                token,
+                result,
+                replayed,
+            } => (*token, result.clone(), *replayed),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_retry_while_its_original_waits_for_the_commit_gets_the_same_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let (notify, pair) = waker();
+        // A long interval: the original waits for its sync when the retry
+        // arrives.
+        let s = settings(dir.path(), Fsync::Interval(Duration::from_millis(300)));
+        let svc = Service::open(s.clone(), notify.clone()).unwrap();
+        let c = svc.client();
+        c.append_keyed(1, "t".into(), b"first".to_vec(), Some(b"k1".to_vec()));
+        std::thread::sleep(Duration::from_millis(50));
+        c.append_keyed(2, "t".into(), b"retry".to_vec(), Some(b"k1".to_vec()));
+        c.append_keyed(3, "t".into(), b"other".to_vec(), Some(b"k2".to_vec()));
+        let ev: Vec<_> = collect(&c, &pair, 3).iter().map(recorded).collect();
+        assert_eq!(ev, [(1, Ok(1), false), (2, Ok(1), true), (3, Ok(2), false)]);
+        assert_eq!(svc.snapshot().replays, 1);
+        assert_eq!(svc.snapshot().packets_in, 2);
+        drop((c, svc));
+        // After a restart the key is still known (it is in the record).
+        let svc = Service::open(s, notify).unwrap();
+        let c = svc.client();
+        c.append_keyed(4, "t".into(), b"late".to_vec(), Some(b"k2".to_vec()));
+        c.append_keyed(5, "t".into(), b"new".to_vec(), Some(b"k3".to_vec()));
+        let ev: Vec<_> = collect(&c, &pair, 2).iter().map(recorded).collect();
+        assert_eq!(ev, [(4, Ok(2), true), (5, Ok(3), false)]);
+    }
+
+    /// A logger that keeps its lines.
+    fn lines() -> (LogFn, Arc<Mutex<Vec<String>>>) {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let l2 = lines.clone();
+        let f: LogFn = Arc::new(move |_, line| l2.lock().unwrap().push(line.to_string()));
+        (f, lines)
+    }
+
+    fn wait_state(svc: &Service, want: JournalState) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while svc.state().0 != want {
+            assert!(Instant::now() < deadline, "state {:?}", svc.state());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn a_failed_fsync_stops_ingest_until_the_journal_reopens_by_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let fault = dir.path().join("fault");
+        let (notify, pair) = waker();
+        let (log, lines) = lines();
+        let mut s = settings(&dir.path().join("j"), Fsync::Always);
+        s.fault_file = Some(fault.clone());
+        let svc = Service::open_logged(s, notify, log).unwrap();
+        let c = svc.client();
+        for i in 0..5 {
+            c.append(i, "t".into(), b"before".to_vec());
+        }
+        assert_eq!(ids(&collect(&c, &pair, 5)), [1, 2, 3, 4, 5]);
+        std::fs::write(&fault, "sync").unwrap();
+        c.append(10, "t".into(), b"during".to_vec());
+        let (_, r, _) = recorded(&collect(&c, &pair, 1)[0]);
+        assert!(r.unwrap_err().contains("sync failed"));
+        assert_eq!(svc.state().0, JournalState::Stopped);
+        let snap = svc.snapshot();
+        assert_eq!((snap.journal_state, snap.journal_failures), ("stopped", 1));
+        assert!(snap.journal_error.unwrap().contains("injected fsync fault"));
+        assert!(svc.retry_after() >= 1);
+        // Refused at once while stopped, and never acknowledged.
+        for i in 11..20 {
+            c.append(i, "t".into(), b"refused".to_vec());
+        }
+        let ev = collect(&c, &pair, 9);
+        assert!(ev.iter().all(|e| recorded(e).1.is_err()), "{ev:?}");
+        assert_eq!(svc.committed(), 5);
+        // Reopening fails while the cause lasts (the backoff grows) ...
+        std::thread::sleep(Duration::from_millis(1500));
+        assert_eq!(svc.state().0, JournalState::Stopped);
+        // ... and works once it is gone, without anyone asking.
+        std::fs::remove_file(&fault).unwrap();
+        wait_state(&svc, JournalState::Ok);
+        c.append(20, "t".into(), b"after".to_vec());
+        assert_eq!(ids(&collect(&c, &pair, 1)), [6]);
+        let text = lines.lock().unwrap().join("\n");
+        assert!(text.contains("stopped taking packets"), "{text}");
+        assert!(text.contains("reopening failed"), "{text}");
+        assert!(text.contains("reopened"), "{text}");
+        assert_eq!(svc.snapshot().journal_reopens, 1);
+        c.fetch(1, 1, usize::MAX);
+        let Some(Event::Fetched {
+            result: Ok(chunk), ..
+        }) = collect(&c, &pair, 1).pop()
+        else {
+            panic!("fetch")
+        };
+        let got: Vec<_> = chunk.packets.iter().map(|p| p.data.clone()).collect();
+        assert_eq!(got.len(), 6);
+        assert!(got[..5].iter().all(|d| d == b"before"));
+        assert_eq!(got[5], b"after");
+    }
+
+    #[test]
+    fn no_room_for_a_segment_refuses_and_resumes_when_there_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let fault = dir.path().join("fault");
+        let (notify, pair) = waker();
+        let mut s = settings(&dir.path().join("j"), Fsync::Always);
+        s.segment_bytes = 64 << 10;
+        s.fault_file = Some(fault.clone());
+        let svc = Service::open(s, notify).unwrap();
+        let c = svc.client();
+        std::fs::write(&fault, "full").unwrap();
+        let mut acked = 0;
+        loop {
+            c.append(0, "t".into(), vec![1; 1000]);
+            match recorded(&collect(&c, &pair, 1)[0]).1 {
+                Ok(_) => acked += 1,
+                Err(e) => {
+                    assert!(e.contains("No space"), "{e}");
+                    break;
+                }
+            }
+        }
+        assert_eq!(svc.state().0, JournalState::Full);
+        assert_eq!(svc.snapshot().journal_state, "full");
+        std::fs::remove_file(&fault).unwrap();
+        // Within a second or so, packets are taken again.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let id = loop {
+            c.append(0, "t".into(), vec![2; 1000]);
+            if let (_, Ok(id), _) = recorded(&collect(&c, &pair, 1)[0]) {
+                break id;
+            }
+            assert!(Instant::now() < deadline, "never resumed");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert_eq!(id, acked + 1);
+        assert_eq!(svc.state().0, JournalState::Ok);
     }
 }

@@ -9,6 +9,26 @@ use std::io;
 
 use crate::log::{Chunk, Entry};
 use crate::record::Packet;
+use crate::segment::Corruption;
+
+/// What became of one appended entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Recorded as this new packet.
+    New(u64),
+    /// Its idempotency key was recorded before, as this packet: nothing
+    /// was stored.
+    Replay(u64),
+}
+
+impl Outcome {
+    /// The packet id.
+    pub fn id(self) -> u64 {
+        match self {
+            Outcome::New(id) | Outcome::Replay(id) => id,
+        }
+    }
+}
 
 /// The read side of a packet store.
 pub trait Store: Send + Sync + std::fmt::Debug {
@@ -23,15 +43,39 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Packets with ids in `from..=upto`, about `max_bytes` of them (at
     /// least one). A gap (ids that no longer exist) comes back alone.
     fn read(&self, from: u64, upto: u64, max_bytes: usize) -> io::Result<Chunk>;
+    /// Corrupt records that reads came across since the last call (they
+    /// were reported to the readers as gaps).
+    fn take_corruptions(&self) -> Vec<Corruption> {
+        Vec::new()
+    }
 }
 
 /// The write side of a packet store, owned by one thread.
 pub trait Appender: Send {
-    /// Records `entries`. Returns the ids of those recorded, in order: all
-    /// of them, or the first few and the error that stopped the rest.
-    fn append(&mut self, entries: &[Entry<'_>]) -> (Vec<u64>, Option<io::Error>);
+    /// Records `entries`. Returns what became of them, in order: all of
+    /// them, or the first few and the error that stopped the rest. An entry
+    /// with a key recorded within the last `dedup_window_ms` (when given)
+    /// is a [`Outcome::Replay`] of that packet, and is not stored again.
+    fn append(
+        &mut self,
+        entries: &[Entry<'_>],
+        dedup_window_ms: Option<i64>,
+    ) -> (Vec<Outcome>, Option<io::Error>);
     /// Makes everything appended durable.
     fn sync(&mut self) -> io::Result<()>;
+    /// Why the store stopped taking packets (a write or fsync failed), if
+    /// it did; it takes them again after a successful [`Appender::reopen`].
+    fn broken(&self) -> Option<String> {
+        None
+    }
+    /// Opens the store again after it broke: cuts what was not durable
+    /// (with `keep_written`, what was not written: the `never` policy
+    /// acknowledges writes) and recovers as at start. Returns what it
+    /// found; an error leaves it broken.
+    fn reopen(&mut self, keep_written: bool) -> io::Result<crate::log::Recovery> {
+        let _ = keep_written;
+        Err(io::Error::other("this store does not reopen"))
+    }
     /// Whether [`Appender::sync`] is the service's to call (the `fsync`
     /// policy applies). A store that is durable by its own configuration
     /// (Redis's `appendfsync`) says no, and appends are acknowledged as soon

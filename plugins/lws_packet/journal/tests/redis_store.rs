@@ -191,6 +191,7 @@ fn a_redis_restart_fails_appends_meanwhile_and_loses_nothing_acknowledged() {
         Some(Event::Recorded {
             token: 99,
             result: Err(why),
+            ..
         }) => assert!(why.contains("redis"), "{why}"),
         other => panic!("{other:?}"),
     }
@@ -216,4 +217,65 @@ fn a_redis_restart_fails_appends_meanwhile_and_loses_nothing_acknowledged() {
         assert_eq!(data, format!("before {}", id - 1).as_bytes());
     }
     assert_eq!(got.last().unwrap(), &(next, b"after".to_vec()));
+}
+
+#[test]
+fn a_key_is_deduplicated_across_servers_sharing_a_stream_and_across_restarts() {
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
+    let (na, pa) = waker();
+    let (nb, pb) = waker();
+    let a = Service::open(settings(&redis, "idem"), na.clone()).unwrap();
+    let b = Service::open(settings(&redis, "idem"), nb).unwrap();
+    let (ca, cb) = (a.client(), b.client());
+    let key = |k: &str| Some(k.as_bytes().to_vec());
+    ca.append_keyed(1, "t".into(), b"first".to_vec(), key("k1"));
+    let first = match collect(&ca, &pa, 1).pop() {
+        Some(Event::Recorded {
+            result: Ok(id),
+            replayed: false,
+            ..
+        }) => id,
+        other => panic!("{other:?}"),
+    };
+    // The retry lands on the other server: the same id, nothing stored.
+    cb.append_keyed(2, "t".into(), b"retry".to_vec(), key("k1"));
+    cb.append_keyed(3, "t".into(), b"other".to_vec(), key("k2"));
+    let got: Vec<_> = collect(&cb, &pb, 2)
+        .into_iter()
+        .map(|e| match e {
+            Event::Recorded {
+                result: Ok(id),
+                replayed,
+                ..
+            } => (id, replayed),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(got, [(first, true), (first + 1, false)]);
+    until_committed(&a, first + 1);
+    let chunk = fetch(&ca, &pa, 1);
+    assert_eq!(
+        chunk
+            .packets
+            .iter()
+            .map(|p| p.data.clone())
+            .collect::<Vec<_>>(),
+        [b"first".to_vec(), b"other".to_vec()]
+    );
+    // Redis restarts (appendfsync always): the keys are still there.
+    drop((ca, cb, a, b));
+    redis.restart();
+    let c = Service::open(settings(&redis, "idem"), na).unwrap();
+    let cc = c.client();
+    cc.append_keyed(4, "t".into(), b"late retry".to_vec(), key("k2"));
+    match collect(&cc, &pa, 1).pop() {
+        Some(Event::Recorded {
+            result: Ok(id),
+            replayed: true,
+            ..
+        }) => assert_eq!(id, first + 1),
+        other => panic!("{other:?}"),
+    }
 }
