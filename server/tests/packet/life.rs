@@ -33,7 +33,7 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    fn fail(&self, what: String) {
+    pub fn fail(&self, what: String) {
         let mut f = self.failures.lock().unwrap();
         if f.len() < 50 {
             f.push(what);
@@ -46,13 +46,15 @@ pub type Seen = Arc<Mutex<Vec<(u64, String)>>>;
 
 /// Producers and subscribers running against one server address.
 pub struct Workload {
-    addr: SocketAddr,
+    pub addr: SocketAddr,
     /// Producers stop first; subscribers once they have caught up.
-    stop: Arc<AtomicBool>,
+    pub stop: Arc<AtomicBool>,
     sub_stop: Arc<AtomicBool>,
     pub ledger: Arc<Ledger>,
-    producers: Vec<JoinHandle<()>>,
+    pub producers: Vec<JoinHandle<()>>,
     pub subscribers: Vec<(String, Seen)>,
+    /// One switch per subscriber: set, it drops its connection and resumes.
+    pub kills: Vec<Arc<AtomicBool>>,
 }
 
 impl Workload {
@@ -64,6 +66,7 @@ impl Workload {
             ledger: Arc::new(Ledger::default()),
             producers: Vec::new(),
             subscribers: Vec::new(),
+            kills: Vec::new(),
         }
     }
 
@@ -141,6 +144,7 @@ impl Workload {
     /// `?since=<last id>` after a close that asks it to.
     pub fn ws_subscriber(&mut self, name: &str) -> Seen {
         let seen = self.seen(name);
+        let kill = self.kill_switch();
         let (addr, stop, ledger, out) = (
             self.addr,
             self.sub_stop.clone(),
@@ -163,6 +167,10 @@ impl Workload {
                     .set_read_timeout(Some(Duration::from_millis(200)))
                     .unwrap();
                 while !stop.load(Ordering::Relaxed) {
+                    if kill.swap(false, Ordering::Relaxed) {
+                        // Killed: the connection is dropped without a close.
+                        break;
+                    }
                     match ws.read() {
                         Ok(Message::Text(t)) => record(&ledger, &out, t.as_str()),
                         Ok(Message::Close(c)) => {
@@ -190,6 +198,7 @@ impl Workload {
     /// its stream ends.
     pub fn sse_subscriber(&mut self, name: &str) -> Seen {
         let seen = self.seen(name);
+        let kill = self.kill_switch();
         let (addr, stop, ledger, out) = (
             self.addr,
             self.sub_stop.clone(),
@@ -230,6 +239,9 @@ impl Workload {
                     if stop.load(Ordering::Relaxed) {
                         return;
                     }
+                    if kill.swap(false, Ordering::Relaxed) {
+                        break;
+                    }
                 }
                 *ledger.restarts.lock().unwrap() += 1;
             }
@@ -268,6 +280,12 @@ impl Workload {
             }
         });
         seen
+    }
+
+    fn kill_switch(&mut self) -> Arc<AtomicBool> {
+        let k = Arc::new(AtomicBool::new(false));
+        self.kills.push(k.clone());
+        k
     }
 
     fn seen(&mut self, name: &str) -> Seen {
@@ -317,7 +335,7 @@ impl Workload {
 
 /// Every acknowledged id once, with its own tag, and every subscriber saw
 /// ids 1.. without a gap, a repeat or a packet out of order.
-fn check(acked: &[(u64, String)], subscribers: &[(String, Seen)]) {
+pub fn check(acked: &[(u64, String)], subscribers: &[(String, Seen)]) {
     let mut by_id = std::collections::HashMap::new();
     let mut tags = std::collections::HashSet::new();
     for (id, tag) in acked {
@@ -329,8 +347,13 @@ fn check(acked: &[(u64, String)], subscribers: &[(String, Seen)]) {
     }
     for (name, seen) in subscribers {
         let seen = seen.lock().unwrap();
+        let mut once = std::collections::HashSet::new();
         for (i, (id, tag)) in seen.iter().enumerate() {
             assert_eq!(*id, i as u64 + 1, "{name}: packet {i} has id {id}");
+            assert!(
+                once.insert(tag),
+                "{name}: {tag} delivered twice (a duplicate packet)"
+            );
             if let Some(t) = by_id.get(id) {
                 assert_eq!(t, tag, "{name}: id {id}");
             }
@@ -358,12 +381,12 @@ fn post(http: &mut Http, tag: &str) -> Result<u64, String> {
     v["id"].as_u64().ok_or_else(|| format!("no id in {v}"))
 }
 
-fn last(seen: &Seen) -> u64 {
+pub fn last(seen: &Seen) -> u64 {
     seen.lock().unwrap().last().map_or(0, |s| s.0)
 }
 
 /// Records one envelope; a gap or an error message is a failure.
-fn record(ledger: &Ledger, out: &Seen, text: &str) {
+pub fn record(ledger: &Ledger, out: &Seen, text: &str) {
     let v: Value = serde_json::from_str(text).unwrap();
     match (v["id"].as_u64(), v["data"].as_str()) {
         (Some(id), Some(data)) => out.lock().unwrap().push((id, data.to_string())),
