@@ -101,12 +101,14 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     {
         tracing::info!("privileges dropped to {done}");
     }
-    // conf.d and plugin changes reload on their own (global "watch": "off"
-    // turns this off); the watcher lives as long as `_watcher`.
-    let _watcher = if cfg.global.watch {
-        let mut paths = vec![args.config_dir.join("conf"), args.config_dir.join("conf.d")];
-        paths.extend(plugin_dirs(&args, cfg));
-        match ops::watch::start(paths) {
+    // conf, conf.d and plugin changes reload on their own (global "watch":
+    // "off" turns this off); the watcher lives as long as `watch`.
+    let watch = if cfg.global.watch {
+        let targets = ops::watch::Targets {
+            config_dir: args.config_dir.clone(),
+            plugin_dirs: plugin_dirs(&args, cfg),
+        };
+        match ops::watch::start(targets) {
             Ok(w) => Some(w),
             Err(e) => {
                 tracing::warn!("not watching the configuration for changes: {e}");
@@ -124,6 +126,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         threads,
         shared,
         loader,
+        watch,
     };
     loop {
         match signals.wait() {
@@ -189,6 +192,8 @@ struct Running {
     shared: serve::Shared,
     /// The plugins loaded so far (unchanged files keep their library).
     loader: host::loader::Loader,
+    /// Watching the configuration and plugin dirs, unless `"watch": "off"`.
+    watch: Option<ops::watch::Watch>,
 }
 
 /// SIGHUP: re-read the whole configuration and the plugin dirs; a config
@@ -250,6 +255,9 @@ fn reload(args: &Args, st: &mut Running) -> anyhow::Result<()> {
     log_listeners(cfg, &listeners);
     st.listeners = listeners;
     handover.run();
+    if let Some(w) = &st.watch {
+        w.set_plugin_dirs(plugin_dirs(args, cfg));
+    }
     Ok(())
 }
 

@@ -160,3 +160,88 @@ fn a_count_threads_change_is_reported_for_the_next_restart() {
         "{log}"
     );
 }
+
+/// `sed -i FILE`: the way an operator edits, by a new file renamed over
+/// the old name.
+fn sed_i(expr: &str, file: &Path) {
+    let st = Command::new("sed")
+        .arg("-i")
+        .arg(expr)
+        .arg(file)
+        .status()
+        .expect("sed");
+    assert!(st.success(), "sed -i {expr} {}", file.display());
+}
+
+/// The `Server` and `X-Gen` headers `/` is answered with now.
+fn generation(srv: &crate::support::Server) -> (String, String) {
+    let (_, h, _) = crate::support::get(&srv.url("/"));
+    let v = |n: &str| h.get(n).cloned().unwrap_or_default();
+    (v("server"), v("x-gen"))
+}
+
+fn wait_generation(srv: &crate::support::Server, conf: &str, conf_d: &str, what: &str) {
+    let want = (conf.to_string(), conf_d.to_string());
+    assert!(
+        eventually(20, || generation(srv) == want),
+        "{what}: still serving {:?}, want {want:?}; log:\n{}",
+        generation(srv),
+        srv.log_text()
+    );
+}
+
+/// Issue #15: `conf` replaced by a rename was noticed once, then never
+/// again (the watch stayed on the old inode). Every save of `conf` and of
+/// `conf.d/*` by `sed -i`, one by one and three in a row, and by a rename
+/// of a new file over the old, is reloaded.
+#[test]
+fn rename_over_saves_of_conf_and_conf_d_keep_being_reloaded() {
+    let s = Site::new("\"server-string\": \"conf-0\"");
+    s.file("index.html", "hello");
+    s.conf_d(
+        "vhost",
+        &format!(
+            r#"{{"vhosts": [{{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
+            "headers": [{{"X-Gen": "d-0"}}],
+            "mounts": [{{"mountpoint": "/", "origin": "file://{}", "default": "index.html"}}]}}]}}"#,
+            s.path("www").display()
+        ),
+    );
+    let (conf, vhost) = (s.path("conf"), s.path("conf.d/vhost"));
+    let srv = s.start();
+    wait_generation(&srv, "conf-0", "d-0", "start");
+
+    // One at a time, each waited for.
+    for i in 1..=3 {
+        sed_i(&format!("s/conf-{}/conf-{i}/", i - 1), &conf);
+        wait_generation(&srv, &format!("conf-{i}"), "d-0", "sed -i conf");
+    }
+    for i in 1..=3 {
+        sed_i(&format!("s/d-{}/d-{i}/", i - 1), &vhost);
+        wait_generation(&srv, "conf-3", &format!("d-{i}"), "sed -i conf.d/vhost");
+    }
+    // Three in a row on each, without waiting: the last one wins.
+    for i in 4..=6 {
+        sed_i(&format!("s/conf-{}/conf-{i}/", i - 1), &conf);
+        sed_i(&format!("s/d-{}/d-{i}/", i - 1), &vhost);
+    }
+    wait_generation(&srv, "conf-6", "d-6", "three sed -i in a row");
+
+    // A new file written elsewhere and renamed over each.
+    for (file, from, to) in [(&conf, "conf-6", "conf-7"), (&vhost, "d-6", "d-7")] {
+        let text = std::fs::read_to_string(file).unwrap().replace(from, to);
+        let tmp = s.path("new-file.tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, file).unwrap();
+    }
+    wait_generation(&srv, "conf-7", "d-7", "rename over");
+
+    // And still watching after all that.
+    sed_i("s/conf-7/conf-8/", &conf);
+    wait_generation(&srv, "conf-8", "d-7", "sed -i after the renames");
+    assert!(
+        !srv.log_text().contains("reload refused"),
+        "{}",
+        srv.log_text()
+    );
+}
