@@ -9,7 +9,7 @@ use crate::support::plugins::repo;
 use crate::support::ws::{connect, next_text};
 use crate::support::{eventually, Site};
 
-fn build_swap(dir: &Path, version: &str) {
+pub(crate) fn build_swap(dir: &Path, version: &str) {
     std::fs::create_dir_all(dir).unwrap();
     let tmp = dir.join(format!(".build-{version}.so"));
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plugins/swap_version.c");
@@ -28,14 +28,14 @@ fn build_swap(dir: &Path, version: &str) {
     std::fs::rename(&tmp, dir.join("libprotocol_swap_version.so")).unwrap();
 }
 
-fn vhost(port: u16, name: &str) -> String {
+pub(crate) fn vhost(port: u16, name: &str) -> String {
     format!(
         r#"{{"vhosts": [{{"name": "{name}", "port": {port}, "interface": "127.0.0.1",
         "ws-protocols": [{{"swap-version": {{"status": "ok"}}}}]}}]}}"#
     )
 }
 
-fn version_of(msg: &str) -> &str {
+pub(crate) fn version_of(msg: &str) -> &str {
     msg.split(':').next().unwrap()
 }
 
