@@ -285,6 +285,7 @@ exec_start="$PREFIX/bin/lwsws"
 [ "$SYSCONFDIR" = /etc ] || exec_start="$exec_start -c $SYSCONFDIR/lwsws"
 [ "$PREFIX" = /usr/local ] || exec_start="$exec_start --data-dir $PREFIX/share"
 sed -e "s#^ExecStart=/usr/local/bin/lwsws\$#ExecStart=$exec_start#" \
+	-e "s#^ExecReload=/usr/local/bin/lwsws #ExecReload=$exec_start #" \
 	-e "s#/var/log/lwsws#$LOG_DIR#g" -e "s#/var/lib/lwsws#$STATE_DIR#g" \
 	-e "s#/etc/lwsws#$SYSCONFDIR/lwsws#g" \
 	"$REPO/packaging/lwsws.service" >"$TMP/lwsws.service"

@@ -10,6 +10,7 @@ use clap::Parser;
 
 use comlink::cli::Args;
 use comlink::config::{self, LoadOptions};
+use comlink::ops::reload_status::Outcome as ReloadOutcome;
 use comlink::{host, listen, ops, serve, site};
 
 /// mimalloc instead of glibc's malloc: request handling allocates and frees
@@ -55,6 +56,16 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("{w}");
     }
     let host_problems = config::host_checks(&loaded.config);
+    if args.check_config && args.strict && !host_problems.is_empty() {
+        for p in &host_problems {
+            eprintln!("{p}");
+        }
+        eprintln!(
+            "lwsws: configuration in {} cannot run on this host",
+            args.config_dir.display()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     if args.check_config {
         for p in &host_problems {
             // Depends on the machine the check runs on: not the files' fault.
@@ -119,7 +130,14 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         None
     };
     tracing::info!("lwsws {} ready", env!("CARGO_PKG_VERSION"));
-    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    let status = format!("serving {}", serving(cfg));
+    let _ = sd_notify::notify(
+        false,
+        &[
+            sd_notify::NotifyState::Ready,
+            sd_notify::NotifyState::Status(&status),
+        ],
+    );
 
     let mut state = Running {
         listeners,
@@ -138,13 +156,34 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Signal::Reload => {}
         }
-        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
+        // MONOTONIC_USEC: what systemd 253+ asks to go with RELOADING=1.
+        let mut reloading = vec![sd_notify::NotifyState::Reloading];
+        reloading.extend(sd_notify::NotifyState::monotonic_usec_now().ok());
+        let _ = sd_notify::notify(false, &reloading);
         ops::access_log::reopen_all();
-        match reload(&args, &mut state) {
-            Ok(()) => tracing::info!("configuration reloaded"),
-            Err(e) => tracing::error!("reload refused, the running configuration stays: {e:#}"),
-        }
-        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+        let outcome = match reload(&args, &mut state) {
+            Ok(summary) => {
+                tracing::info!("configuration reloaded");
+                ReloadOutcome::taken(summary)
+            }
+            Err(e) => {
+                tracing::error!("reload refused, the running configuration stays: {e:#}");
+                let problems = match e.downcast_ref::<ConfigProblems>() {
+                    Some(p) => p.0.clone(),
+                    None => vec![format!("{e:#}")],
+                };
+                ReloadOutcome::refused(e.to_string(), problems)
+            }
+        };
+        let status = outcome.status_line();
+        ops::reload_status::record(outcome);
+        let _ = sd_notify::notify(
+            false,
+            &[
+                sd_notify::NotifyState::Ready,
+                sd_notify::NotifyState::Status(&status),
+            ],
+        );
     }
 
     tracing::info!("stopping");
@@ -202,7 +241,10 @@ struct Running {
 /// (their site retires then, see `host::retire`). A plugin file that did
 /// not change keeps its loaded library; a replaced one hands over to its
 /// new version (`host::handover`).
-fn reload(args: &Args, st: &mut Running) -> anyhow::Result<()> {
+///
+/// Returns what is served now (for `STATUS=`); a refusal whose cause is in
+/// the files carries each problem as [`ConfigProblems`].
+fn reload(args: &Args, st: &mut Running) -> anyhow::Result<String> {
     let opts = LoadOptions {
         data_dir: args.data_dir.clone(),
     };
@@ -212,7 +254,13 @@ fn reload(args: &Args, st: &mut Running) -> anyhow::Result<()> {
             for p in &problems {
                 tracing::error!("{p}");
             }
-            anyhow::bail!("{} problem(s) in the new configuration", problems.len());
+            return Err(anyhow::Error::new(ConfigProblems(
+                problems.iter().map(ToString::to_string).collect(),
+            ))
+            .context(format!(
+                "{} problem(s) in the new configuration",
+                problems.len()
+            )));
         }
         Err(e) => return Err(e).context("loading the configuration"),
     };
@@ -224,7 +272,10 @@ fn reload(args: &Args, st: &mut Running) -> anyhow::Result<()> {
         for p in &host_problems {
             tracing::error!("{p}");
         }
-        anyhow::bail!("the new configuration cannot run on this host");
+        return Err(anyhow::Error::new(ConfigProblems(
+            host_problems.iter().map(ToString::to_string).collect(),
+        ))
+        .context("the new configuration cannot run on this host"));
     }
     let cfg = &loaded.config;
     if cfg.global.count_threads.max(1) != st.threads.max(1) {
@@ -258,8 +309,29 @@ fn reload(args: &Args, st: &mut Running) -> anyhow::Result<()> {
     if let Some(w) = &st.watch {
         w.set_plugin_dirs(plugin_dirs(args, cfg));
     }
-    Ok(())
+    Ok(format!("serving {}", serving(cfg)))
 }
+
+/// "N vhost(s) from N file(s)", for `STATUS=`.
+fn serving(cfg: &config::Config) -> String {
+    format!(
+        "{} vhost(s) from {} file(s)",
+        cfg.vhosts.len(),
+        cfg.files.len()
+    )
+}
+
+/// The problems a refused configuration has, each `file:line:col: ...`.
+#[derive(Debug)]
+struct ConfigProblems(Vec<String>);
+
+impl std::fmt::Display for ConfigProblems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join("; "))
+    }
+}
+
+impl std::error::Error for ConfigProblems {}
 
 /// How long stopping waits for connections to finish.
 const STOP_GRACE: Duration = Duration::from_secs(10);

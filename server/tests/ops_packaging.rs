@@ -244,6 +244,10 @@ fn install_script_stages_a_server_that_serves_and_the_seed_plugin_workflow() {
         unit.contains("\nExecStart=/usr/local/bin/lwsws\n"),
         "{unit}"
     );
+    assert!(
+        unit.contains("\nExecReload=/usr/local/bin/lwsws --check-config --strict\n"),
+        "{unit}"
+    );
     let logrotate = std::fs::read_to_string(root.join("etc/logrotate.d/lwsws")).unwrap();
     assert!(
         logrotate.contains(&format!("{}/*log {{", log_dir.display())),
@@ -467,6 +471,7 @@ fn systemd_unit_passes_systemd_analyze_verify() {
     for line in [
         "Type=notify",
         "ExecStart=/usr/local/bin/lwsws",
+        "ExecReload=/usr/local/bin/lwsws --check-config --strict",
         "ExecReload=/bin/kill -HUP $MAINPID",
         "After=network.target",
         "WantedBy=multi-user.target",
@@ -519,8 +524,8 @@ fn systemd_unit_passes_systemd_analyze_verify() {
         (o.status.success(), complaints.join("\n"))
     };
     let ours = unit.replace(
-        "ExecStart=/usr/local/bin/lwsws",
-        &format!("ExecStart={}", env!("CARGO_BIN_EXE_lwsws")),
+        "=/usr/local/bin/lwsws",
+        &format!("={}", env!("CARGO_BIN_EXE_lwsws")),
     );
     let (ok, complaints) = verify(&ours);
     assert!(
@@ -533,4 +538,82 @@ fn systemd_unit_passes_systemd_analyze_verify() {
         complaints.contains("yess"),
         "systemd-analyze did not notice a broken setting: {complaints:?}"
     );
+}
+
+/// Runs the `ExecReload=` lines of `unit` in order as systemd does (no
+/// shell; `$MAINPID` replaced; the first that fails fails the reload and
+/// the rest do not run). The exit status of the reload and the output.
+fn systemd_reload(unit: &str, pid: u32) -> (bool, String) {
+    let mut out = String::new();
+    for line in unit.lines().filter_map(|l| l.strip_prefix("ExecReload=")) {
+        let line = line.replace("$MAINPID", &pid.to_string());
+        let mut words = line.split_whitespace();
+        let o = Command::new(words.next().unwrap())
+            .args(words)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        out.push_str(&output_text(&o));
+        if !o.status.success() {
+            return (false, out);
+        }
+    }
+    (true, out)
+}
+
+/// Issue #15: `systemctl reload` with a broken edit under conf.d said
+/// nothing was wrong. The unit's ExecReload checks the configuration
+/// first (`nginx -t`'s way): a broken one fails the reload with its
+/// file:line and the running server is not signalled; a good one reloads.
+#[test]
+fn exec_reload_checks_the_configuration_before_signalling() {
+    let unit = std::fs::read_to_string(repo().join("packaging/lwsws.service")).unwrap();
+    let s = crate::support::Site::simple("", "");
+    s.file("index.html", "kept");
+    // Only the reloads systemd asks for.
+    std::fs::write(s.path("conf"), "{\"global\": {\"watch\": \"off\"}}\n").unwrap();
+    // What install.sh writes for a config dir other than /etc/lwsws.
+    let unit = unit.replace(
+        "=/usr/local/bin/lwsws",
+        &format!(
+            "={} -c {}",
+            env!("CARGO_BIN_EXE_lwsws"),
+            s.dir.path().display()
+        ),
+    );
+    assert!(unit.contains("--check-config"), "{unit}");
+    let srv = s.start();
+    let reloads = |srv: &Server| {
+        let t = srv.log_text();
+        t.matches("configuration reloaded").count() + t.matches("reload refused").count()
+    };
+
+    s.conf_d(
+        "zz-broken",
+        "{\n  \"vhosts\": [ { \"name\": \"x\" \"port\": 1 } ]\n}\n",
+    );
+    let (ok, out) = systemd_reload(&unit, srv.pid());
+    assert!(!ok, "the reload must fail: {out}");
+    assert!(
+        regex::Regex::new(r"conf\.d/zz-broken:2:\d+: error: ")
+            .unwrap()
+            .is_match(&out),
+        "{out}"
+    );
+    // The server was not asked.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(reloads(&srv), 0, "{}", srv.log_text());
+
+    std::fs::remove_file(s.path("conf.d/zz-broken")).unwrap();
+    let before = reloads(&srv);
+    let (ok, out) = systemd_reload(&unit, srv.pid());
+    assert!(ok, "{out}");
+    assert!(out.contains("configuration OK"), "{out}");
+    assert!(
+        eventually(20, || reloads(&srv) > before),
+        "the good reload reached the server: {}",
+        srv.log_text()
+    );
+    let (status, _, body) = get(&srv.url("/index.html"));
+    assert_eq!((status, body.as_slice()), (200, &b"kept"[..]));
 }

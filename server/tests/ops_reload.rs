@@ -245,3 +245,99 @@ fn rename_over_saves_of_conf_and_conf_d_keep_being_reloaded() {
         srv.log_text()
     );
 }
+
+/// The next sd_notify message on `sock` that says READY=1.
+fn next_ready(sock: &std::os::unix::net::UnixDatagram) -> String {
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = sock.recv(&mut buf).expect("an sd_notify message");
+        let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+        if msg.lines().any(|l| l == "READY=1") {
+            return msg;
+        }
+    }
+}
+
+/// The `STATUS=` line of an sd_notify message.
+fn status_of(msg: &str) -> &str {
+    msg.lines()
+        .find_map(|l| l.strip_prefix("STATUS="))
+        .unwrap_or_else(|| panic!("no STATUS= in {msg:?}"))
+}
+
+/// `lws-server-status`'s report of the last reload, once it has `taken`
+/// and `refused` reloads.
+fn reload_report(srv: &crate::support::Server, taken: u64, refused: u64) -> serde_json::Value {
+    let mut ws = connect(srv.addr(7681), "/", &["lws-server-status"]);
+    for _ in 0..50 {
+        let m: serde_json::Value = serde_json::from_str(&next_text(&mut ws)).unwrap();
+        let r = &m["i"]["reload"];
+        if r["taken"] == taken && r["refused"] == refused {
+            return r.clone();
+        }
+    }
+    panic!("lws-server-status never reported {taken} taken, {refused} refused reloads");
+}
+
+/// Issue #15: a reload refused for a broken edit was only in the log. It
+/// is now in systemd's STATUS= (`systemctl status`) and in what
+/// lws-server-status sends, with each problem's file:line.
+#[test]
+fn a_refused_reload_shows_in_sd_notify_status_and_server_status() {
+    let s = Site::with_plugins(r#""watch": "off""#, |p| {
+        crate::support::plugins::install_builtins(p, &["lws_server_status"])
+    });
+    s.conf_d(
+        "v",
+        r#"{"vhosts": [{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
+           "ws-protocols": [{"lws-server-status": {"status": "ok", "update-ms": "100"}}]}]}"#,
+    );
+    let sock_path = s.path("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let srv = crate::support::Server::start_env(
+        s.dir.path(),
+        &[],
+        &[("NOTIFY_SOCKET", sock_path.to_str().unwrap())],
+    );
+    let ready = next_ready(&sock);
+    assert_eq!(status_of(&ready), "serving 1 vhost(s) from 2 file(s)");
+    let r = reload_report(&srv, 0, 0);
+    assert_eq!(r["last"], serde_json::Value::Null, "{r}");
+
+    s.conf_d(
+        "zz-broken",
+        "{\n  \"vhosts\": [ { \"name\": \"x\" \"port\": 1 } ]\n}\n",
+    );
+    srv.reload();
+    let status = status_of(&next_ready(&sock)).to_string();
+    assert!(
+        status.starts_with("reload refused ")
+            && status.contains("the previous configuration stays")
+            && regex::Regex::new(r"conf\.d/zz-broken:2:\d+: error: ")
+                .unwrap()
+                .is_match(&status),
+        "{status}"
+    );
+    let r = reload_report(&srv, 0, 1);
+    assert_eq!(r["last"]["ok"], false, "{r}");
+    let problems = r["last"]["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("conf.d/zz-broken:2:")),
+        "{r}"
+    );
+
+    std::fs::remove_file(s.path("conf.d/zz-broken")).unwrap();
+    srv.reload();
+    let status = status_of(&next_ready(&sock)).to_string();
+    assert!(
+        status.starts_with("reloaded ") && status.ends_with(": serving 1 vhost(s) from 2 file(s)"),
+        "{status}"
+    );
+    let r = reload_report(&srv, 1, 1);
+    assert_eq!(r["last"]["ok"], true, "{r}");
+    assert_eq!(r["last"]["problems"], serde_json::json!([]), "{r}");
+}

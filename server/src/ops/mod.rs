@@ -3,5 +3,6 @@
 pub mod access_log;
 pub mod logging;
 pub mod metrics;
+pub mod reload_status;
 pub mod stats;
 pub mod watch;

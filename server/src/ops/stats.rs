@@ -173,6 +173,7 @@ pub fn context_json(site: &Site, threads_in_use: usize, hide_vhosts: bool) -> Va
         "l3": format!("{:.2}", l[2]),
         "plugins": plugins,
         "plugin_figures": crate::ops::metrics::plugin_values_json(),
+        "reload": crate::ops::reload_status::json(),
         "contexts": [ctx],
     })
 }
