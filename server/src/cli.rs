@@ -34,6 +34,12 @@ pub struct Args {
     #[arg(long)]
     pub check_config: bool,
 
+    /// With --check-config: problems of this machine (a user that does not
+    /// exist, a log dir not there) are errors too, as they are for a start
+    /// or a reload here. The systemd unit's ExecReload runs this first.
+    #[arg(long, requires = "check_config")]
+    pub strict: bool,
+
     /// Value substituted for `_lws_ddir_` in vhost strings.
     #[arg(long, value_name = "DIR", default_value = "/usr/local/share")]
     pub data_dir: PathBuf,

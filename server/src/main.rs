@@ -11,6 +11,7 @@ use clap::Parser;
 use comlink::cli::Args;
 use comlink::config::{self, LoadOptions};
 use comlink::http::{self, site};
+use comlink::ops::reload_status::Outcome as ReloadOutcome;
 use comlink::{host, listen, ops, runtime};
 
 /// mimalloc instead of glibc's malloc: request handling allocates and frees
@@ -56,6 +57,16 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("{w}");
     }
     let host_problems = config::host_checks(&loaded.config);
+    if args.check_config && args.strict && !host_problems.is_empty() {
+        for p in &host_problems {
+            eprintln!("{p}");
+        }
+        eprintln!(
+            "lwsws: configuration in {} cannot run on this host",
+            args.config_dir.display()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     if args.check_config {
         for p in &host_problems {
             // Depends on the machine the check runs on: not the files' fault.
@@ -105,12 +116,14 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     {
         tracing::info!("privileges dropped to {done}");
     }
-    // conf.d and plugin changes reload on their own (global "watch": "off"
-    // turns this off); the watcher lives as long as `_watcher`.
-    let _watcher = if cfg.global.watch {
-        let mut paths = vec![args.config_dir.join("conf"), args.config_dir.join("conf.d")];
-        paths.extend(plugin_dirs(&args, cfg));
-        match ops::watch::start(paths) {
+    // conf, conf.d and plugin changes reload on their own (global "watch":
+    // "off" turns this off); the watcher lives as long as `watch`.
+    let watch = if cfg.global.watch {
+        let targets = ops::watch::Targets {
+            config_dir: args.config_dir.clone(),
+            plugin_dirs: plugin_dirs(&args, cfg),
+        };
+        match ops::watch::start(targets) {
             Ok(w) => Some(w),
             Err(e) => {
                 tracing::warn!("not watching the configuration for changes: {e}");
@@ -121,13 +134,21 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         None
     };
     tracing::info!("lwsws {} ready", env!("CARGO_PKG_VERSION"));
-    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    let status = format!("serving {}", serving(cfg));
+    let _ = sd_notify::notify(
+        false,
+        &[
+            sd_notify::NotifyState::Ready,
+            sd_notify::NotifyState::Status(&status),
+        ],
+    );
 
     let mut state = Running {
         listeners,
         threads,
         shared,
         loader,
+        watch,
     };
     loop {
         match signals.wait() {
@@ -139,13 +160,34 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Signal::Reload => {}
         }
-        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Reloading]);
+        // MONOTONIC_USEC: what systemd 253+ asks to go with RELOADING=1.
+        let mut reloading = vec![sd_notify::NotifyState::Reloading];
+        reloading.extend(sd_notify::NotifyState::monotonic_usec_now().ok());
+        let _ = sd_notify::notify(false, &reloading);
         http::access_log::reopen_all();
-        match reload(&args, &mut state) {
-            Ok(()) => tracing::info!("configuration reloaded"),
-            Err(e) => tracing::error!("reload refused, the running configuration stays: {e:#}"),
-        }
-        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+        let outcome = match reload(&args, &mut state) {
+            Ok(summary) => {
+                tracing::info!("configuration reloaded");
+                ReloadOutcome::taken(summary)
+            }
+            Err(e) => {
+                tracing::error!("reload refused, the running configuration stays: {e:#}");
+                let problems = match e.downcast_ref::<ConfigProblems>() {
+                    Some(p) => p.0.clone(),
+                    None => vec![format!("{e:#}")],
+                };
+                ReloadOutcome::refused(e.to_string(), problems)
+            }
+        };
+        let status = outcome.status_line();
+        ops::reload_status::record(outcome);
+        let _ = sd_notify::notify(
+            false,
+            &[
+                sd_notify::NotifyState::Ready,
+                sd_notify::NotifyState::Status(&status),
+            ],
+        );
     }
 
     tracing::info!("stopping");
@@ -193,6 +235,8 @@ struct Running {
     shared: http::accept::Shared,
     /// The plugins loaded so far (unchanged files keep their library).
     loader: host::loader::Loader,
+    /// Watching the configuration and plugin dirs, unless `"watch": "off"`.
+    watch: Option<ops::watch::Watch>,
 }
 
 /// SIGHUP: re-read the whole configuration and the plugin dirs; a config
@@ -201,7 +245,10 @@ struct Running {
 /// (their site retires then, see `host::retire`). A plugin file that did
 /// not change keeps its loaded library; a replaced one hands over to its
 /// new version (`host::handover`).
-fn reload(args: &Args, st: &mut Running) -> anyhow::Result<()> {
+///
+/// Returns what is served now (for `STATUS=`); a refusal whose cause is in
+/// the files carries each problem as [`ConfigProblems`].
+fn reload(args: &Args, st: &mut Running) -> anyhow::Result<String> {
     let opts = LoadOptions {
         data_dir: args.data_dir.clone(),
     };
@@ -211,7 +258,13 @@ fn reload(args: &Args, st: &mut Running) -> anyhow::Result<()> {
             for p in &problems {
                 tracing::error!("{p}");
             }
-            anyhow::bail!("{} problem(s) in the new configuration", problems.len());
+            return Err(anyhow::Error::new(ConfigProblems(
+                problems.iter().map(ToString::to_string).collect(),
+            ))
+            .context(format!(
+                "{} problem(s) in the new configuration",
+                problems.len()
+            )));
         }
         Err(e) => return Err(e).context("loading the configuration"),
     };
@@ -223,7 +276,10 @@ fn reload(args: &Args, st: &mut Running) -> anyhow::Result<()> {
         for p in &host_problems {
             tracing::error!("{p}");
         }
-        anyhow::bail!("the new configuration cannot run on this host");
+        return Err(anyhow::Error::new(ConfigProblems(
+            host_problems.iter().map(ToString::to_string).collect(),
+        ))
+        .context("the new configuration cannot run on this host"));
     }
     let cfg = &loaded.config;
     if cfg.global.count_threads.max(1) != st.threads.max(1) {
@@ -253,8 +309,32 @@ fn reload(args: &Args, st: &mut Running) -> anyhow::Result<()> {
     log_listeners(cfg, &listeners);
     st.listeners = listeners;
     handover.run();
-    Ok(())
+    if let Some(w) = &st.watch {
+        w.set_plugin_dirs(plugin_dirs(args, cfg));
+    }
+    Ok(format!("serving {}", serving(cfg)))
 }
+
+/// "N vhost(s) from N file(s)", for `STATUS=`.
+fn serving(cfg: &config::Config) -> String {
+    format!(
+        "{} vhost(s) from {} file(s)",
+        cfg.vhosts.len(),
+        cfg.files.len()
+    )
+}
+
+/// The problems a refused configuration has, each `file:line:col: ...`.
+#[derive(Debug)]
+struct ConfigProblems(Vec<String>);
+
+impl std::fmt::Display for ConfigProblems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join("; "))
+    }
+}
+
+impl std::error::Error for ConfigProblems {}
 
 /// How long stopping waits for connections to finish.
 const STOP_GRACE: Duration = Duration::from_secs(10);

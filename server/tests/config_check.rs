@@ -59,6 +59,24 @@ fn seed_files_pass_check_with_host_warnings_and_server_refuses_them() {
         "{line}"
     );
 
+    // --strict (the unit's ExecReload) judges them as a start would: errors.
+    let o = lwsws()
+        .arg("-c")
+        .arg(&dir)
+        .args(["--check-config", "--strict"])
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    let line = t.lines().find(|l| l.contains("AMS-TEAM")).unwrap();
+    assert!(
+        regex::Regex::new(r"conf:\d+:\d+: error:")
+            .unwrap()
+            .is_match(line),
+        "{line}"
+    );
+    assert!(t.contains("cannot run on this host"), "{t}");
+
     // Starting on them is refused with the same message, as an error.
     let o = lwsws()
         .arg("-c")

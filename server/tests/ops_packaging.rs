@@ -71,6 +71,7 @@ fn install_sh(args: &[&str], env: &[(&str, &str)]) -> Output {
         "PROFILE",
         "NO_BUILD",
         "CC",
+        "STRIP",
     ] {
         cmd.env_remove(var);
     }
@@ -114,6 +115,19 @@ fn defined_dynamic_symbols(so: &Path) -> BTreeSet<String> {
         .lines()
         .filter(|l| l.split_whitespace().nth(1) == Some("T"))
         .filter_map(|l| l.split_whitespace().last().map(str::to_string))
+        .collect()
+}
+
+/// The section names of an ELF file (`readelf -S -W`).
+fn section_names(elf: &Path) -> Vec<String> {
+    let o = run_ok(
+        Command::new("readelf").args(["-S", "-W"]).arg(elf),
+        "readelf",
+    );
+    let re = regex::Regex::new(r"\]\s+(\.\S+)").unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| re.captures(l).map(|c| c[1].to_string()))
         .collect()
 }
 
@@ -199,6 +213,35 @@ fn install_script_stages_a_server_that_serves_and_the_seed_plugin_workflow() {
         bundled.push(so);
     }
     assert!(bundled.len() >= 5, "plugins: {bundled:?}");
+    // Installed stripped (issue #15): no debug info, no static symbol
+    // table; the build keeps both (for perf). The dynamic symbols stay
+    // (the server below loads the plugins and they call into it).
+    for (installed, built) in bundled
+        .iter()
+        .map(|so| (plugin_dir.join(so), target_dir().join(so)))
+        .chain([(exe.clone(), target_dir().join("lwsws"))])
+    {
+        let sections = section_names(&installed);
+        // (.debug_gdb_scripts is loaded with the code: a few bytes that
+        // name rustc's gdb helpers, not debug info.)
+        assert!(
+            !sections
+                .iter()
+                .any(|s| s == ".symtab" || (s.starts_with(".debug") && s != ".debug_gdb_scripts")),
+            "{} is not stripped: {sections:?}",
+            installed.display()
+        );
+        assert!(
+            section_names(&built).iter().any(|s| s == ".symtab"),
+            "the build keeps its symbols: {}",
+            built.display()
+        );
+        let (a, b) = (
+            std::fs::metadata(&installed).unwrap().len(),
+            std::fs::metadata(&built).unwrap().len(),
+        );
+        assert!(a < b, "{}: {a} bytes, built {b}", installed.display());
+    }
     let data = usr.join("share/libwebsockets-test-server");
     let test_html = std::fs::read(repo().join("data/libwebsockets-test-server/test.html")).unwrap();
     assert_eq!(std::fs::read(data.join("test.html")).unwrap(), test_html);
@@ -242,6 +285,10 @@ fn install_script_stages_a_server_that_serves_and_the_seed_plugin_workflow() {
     let unit = std::fs::read_to_string(usr.join("lib/systemd/system/lwsws.service")).unwrap();
     assert!(
         unit.contains("\nExecStart=/usr/local/bin/lwsws\n"),
+        "{unit}"
+    );
+    assert!(
+        unit.contains("\nExecReload=/usr/local/bin/lwsws --check-config --strict\n"),
         "{unit}"
     );
     let logrotate = std::fs::read_to_string(root.join("etc/logrotate.d/lwsws")).unwrap();
@@ -340,11 +387,7 @@ fn install_script_stages_a_server_that_serves_and_the_seed_plugin_workflow() {
         // logrotate with the installed file; only the log dir (already
         // substituted) and the way of reaching the service (systemctl) differ.
         let rotate_conf = tmp.path().join("logrotate.conf");
-        let text = logrotate.replace(
-            "systemctl reload lwsws.service",
-            &format!("kill -HUP {}", srv.pid()),
-        );
-        assert_ne!(text, logrotate, "the postrotate reloads lwsws.service");
+        let text = shipped_postrotate_to_kill(&logrotate, srv.pid());
         std::fs::write(&rotate_conf, text).unwrap();
         run_ok(
             Command::new("logrotate")
@@ -362,7 +405,7 @@ fn install_script_stages_a_server_that_serves_and_the_seed_plugin_workflow() {
             "logrotate moved the old lines to {}",
             rotated.display()
         );
-        // Reopened on the reload: new lines go to a new access-log.
+        // Reopened on SIGUSR1: new lines go to a new access-log.
         assert!(
             eventually(10, || {
                 let _ = get(&srv.url("/after-rotation"));
@@ -370,7 +413,7 @@ fn install_script_stages_a_server_that_serves_and_the_seed_plugin_workflow() {
                     .unwrap_or_default()
                     .contains("GET /after-rotation")
             }),
-            "no fresh access-log after rotation + reload; log:\n{}",
+            "no fresh access-log after rotation + SIGUSR1; log:\n{}",
             srv.log_text()
         );
         assert!(srv.alive());
@@ -467,6 +510,7 @@ fn systemd_unit_passes_systemd_analyze_verify() {
     for line in [
         "Type=notify",
         "ExecStart=/usr/local/bin/lwsws",
+        "ExecReload=/usr/local/bin/lwsws --check-config --strict",
         "ExecReload=/bin/kill -HUP $MAINPID",
         "After=network.target",
         "WantedBy=multi-user.target",
@@ -522,8 +566,8 @@ fn systemd_unit_passes_systemd_analyze_verify() {
         (o.status.success(), complaints.join("\n"))
     };
     let ours = unit.replace(
-        "ExecStart=/usr/local/bin/lwsws",
-        &format!("ExecStart={}", env!("CARGO_BIN_EXE_lwsws")),
+        "=/usr/local/bin/lwsws",
+        &format!("={}", env!("CARGO_BIN_EXE_lwsws")),
     );
     let (ok, complaints) = verify(&ours);
     assert!(
@@ -536,4 +580,216 @@ fn systemd_unit_passes_systemd_analyze_verify() {
         complaints.contains("yess"),
         "systemd-analyze did not notice a broken setting: {complaints:?}"
     );
+}
+
+/// Runs the `ExecReload=` lines of `unit` in order as systemd does (no
+/// shell; `$MAINPID` replaced; the first that fails fails the reload and
+/// the rest do not run). The exit status of the reload and the output.
+fn systemd_reload(unit: &str, pid: u32) -> (bool, String) {
+    let mut out = String::new();
+    for line in unit.lines().filter_map(|l| l.strip_prefix("ExecReload=")) {
+        let line = line.replace("$MAINPID", &pid.to_string());
+        let mut words = line.split_whitespace();
+        let o = Command::new(words.next().unwrap())
+            .args(words)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        out.push_str(&output_text(&o));
+        if !o.status.success() {
+            return (false, out);
+        }
+    }
+    (true, out)
+}
+
+/// Issue #15: `systemctl reload` with a broken edit under conf.d said
+/// nothing was wrong. The unit's ExecReload checks the configuration
+/// first (`nginx -t`'s way): a broken one fails the reload with its
+/// file:line and the running server is not signalled; a good one reloads.
+#[test]
+fn exec_reload_checks_the_configuration_before_signalling() {
+    let unit = std::fs::read_to_string(repo().join("packaging/lwsws.service")).unwrap();
+    let s = crate::support::Site::simple("", "");
+    s.file("index.html", "kept");
+    // Only the reloads systemd asks for.
+    std::fs::write(s.path("conf"), "{\"global\": {\"watch\": \"off\"}}\n").unwrap();
+    // What install.sh writes for a config dir other than /etc/lwsws.
+    let unit = unit.replace(
+        "=/usr/local/bin/lwsws",
+        &format!(
+            "={} -c {}",
+            env!("CARGO_BIN_EXE_lwsws"),
+            s.dir.path().display()
+        ),
+    );
+    assert!(unit.contains("--check-config"), "{unit}");
+    let srv = s.start();
+    let reloads = |srv: &Server| {
+        let t = srv.log_text();
+        t.matches("configuration reloaded").count() + t.matches("reload refused").count()
+    };
+
+    s.conf_d(
+        "zz-broken",
+        "{\n  \"vhosts\": [ { \"name\": \"x\" \"port\": 1 } ]\n}\n",
+    );
+    let (ok, out) = systemd_reload(&unit, srv.pid());
+    assert!(!ok, "the reload must fail: {out}");
+    assert!(
+        regex::Regex::new(r"conf\.d/zz-broken:2:\d+: error: ")
+            .unwrap()
+            .is_match(&out),
+        "{out}"
+    );
+    // The server was not asked.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(reloads(&srv), 0, "{}", srv.log_text());
+
+    std::fs::remove_file(s.path("conf.d/zz-broken")).unwrap();
+    let before = reloads(&srv);
+    let (ok, out) = systemd_reload(&unit, srv.pid());
+    assert!(ok, "{out}");
+    assert!(out.contains("configuration OK"), "{out}");
+    assert!(
+        eventually(20, || reloads(&srv) > before),
+        "the good reload reached the server: {}",
+        srv.log_text()
+    );
+    let (status, _, body) = get(&srv.url("/index.html"));
+    assert_eq!((status, body.as_slice()), (200, &b"kept"[..]));
+}
+
+/// The shipped logrotate file's signal to the service, as `kill` for a
+/// server that systemd does not run.
+const SHIPPED_POSTROTATE: &str = "systemctl kill --signal=USR1 --kill-who=main lwsws.service";
+
+/// `text` (a logrotate file as shipped) with its postrotate signalling
+/// `pid` directly.
+fn shipped_postrotate_to_kill(text: &str, pid: u32) -> String {
+    assert!(
+        text.contains(SHIPPED_POSTROTATE),
+        "the postrotate sends SIGUSR1 to lwsws.service:\n{text}"
+    );
+    assert!(
+        !text.contains("systemctl reload") && !text.contains("-HUP"),
+        "no reload in the logrotate file"
+    );
+    text.replace(SHIPPED_POSTROTATE, &format!("kill -USR1 {pid}"))
+}
+
+/// Issue #15: the shipped logrotate file reloaded the whole server to
+/// reopen its logs. It sends SIGUSR1 now; real `logrotate` rotating twice
+/// under a steady stream of requests loses no line, and the server did
+/// not reload.
+#[test]
+fn logrotate_with_the_shipped_file_reopens_the_log_and_loses_no_line() {
+    if Command::new("logrotate").arg("--version").output().is_err() {
+        return crate::support::skip(
+            "ops_packaging::logrotate_with_the_shipped_file_reopens_the_log_and_loses_no_line",
+            "no logrotate (scripts/test-deps installs it)",
+        );
+    }
+    let s = crate::support::Site::new("\"watch\": \"off\"");
+    let log_dir = s.path("log");
+    std::fs::create_dir(&log_dir).unwrap();
+    std::fs::set_permissions(&log_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let access_log = log_dir.join("access-log");
+    s.conf_d(
+        "v",
+        &format!(
+            r#"{{"vhosts": [{{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
+            "access-log": "{}", "mounts": [{{"mountpoint": "/", "origin": "file://{}"}}]}}]}}"#,
+            access_log.display(),
+            s.path("www").display()
+        ),
+    );
+    let srv = s.start();
+    let shipped = std::fs::read_to_string(repo().join("packaging/lwsws.logrotate")).unwrap();
+    let conf = s.path("logrotate.conf");
+    std::fs::write(
+        &conf,
+        shipped_postrotate_to_kill(&shipped, srv.pid())
+            .replace("/var/log/lwsws", log_dir.to_str().unwrap()),
+    )
+    .unwrap();
+
+    // A steady stream of requests, each logged with its own path.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let url = srv.url("/r/");
+    let client = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || n < 50 {
+                let (status, _, _) = get(&format!("{url}{n}"));
+                assert_eq!(status, 404);
+                n += 1;
+            }
+            n
+        })
+    };
+    let rotate = || {
+        run_ok(
+            Command::new("logrotate")
+                .arg("--force")
+                .arg("--state")
+                .arg(s.path("logrotate.state"))
+                .arg(&conf),
+            "logrotate",
+        )
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    rotate();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    rotate();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent = client.join().unwrap();
+    eprintln!("{sent} requests across two rotations");
+
+    // Every request's line, in one of the three files, exactly once.
+    let read_all = || {
+        let mut text = std::fs::read_to_string(&access_log).unwrap_or_default();
+        text += &std::fs::read_to_string(log_dir.join("access-log.1")).unwrap_or_default();
+        if let Ok(gz) = std::fs::File::open(log_dir.join("access-log.2.gz")) {
+            let mut plain = String::new();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz), &mut plain)
+                .unwrap();
+            text += &plain;
+        }
+        text
+    };
+    assert!(
+        eventually(10, || read_all().lines().count() >= sent as usize),
+        "{} lines for {sent} requests",
+        read_all().lines().count()
+    );
+    let text = read_all();
+    let mut seen = vec![0u32; sent as usize];
+    for line in text.lines() {
+        let n: usize = regex::Regex::new(r#""GET /r/(\d+) HTTP/1\.1" 404"#)
+            .unwrap()
+            .captures(line)
+            .unwrap_or_else(|| panic!("unexpected line {line:?}"))[1]
+            .parse()
+            .unwrap();
+        seen[n] += 1;
+    }
+    let wrong: Vec<(usize, u32)> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c != 1)
+        .map(|(i, &c)| (i, c))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "requests logged other than once: {wrong:?}"
+    );
+    for f in ["access-log", "access-log.1", "access-log.2.gz"] {
+        assert!(log_dir.join(f).exists(), "{f} after two rotations");
+    }
+    let log = srv.log_text();
+    assert_eq!(log.matches("access logs reopened").count(), 2, "{log}");
+    assert!(!log.contains("reload"), "no reload: {log}");
 }

@@ -9,7 +9,7 @@ use crate::support::plugins::repo;
 use crate::support::ws::{connect, next_text};
 use crate::support::{eventually, Site};
 
-fn build_swap(dir: &Path, version: &str) {
+pub(crate) fn build_swap(dir: &Path, version: &str) {
     std::fs::create_dir_all(dir).unwrap();
     let tmp = dir.join(format!(".build-{version}.so"));
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plugins/swap_version.c");
@@ -28,14 +28,14 @@ fn build_swap(dir: &Path, version: &str) {
     std::fs::rename(&tmp, dir.join("libprotocol_swap_version.so")).unwrap();
 }
 
-fn vhost(port: u16, name: &str) -> String {
+pub(crate) fn vhost(port: u16, name: &str) -> String {
     format!(
         r#"{{"vhosts": [{{"name": "{name}", "port": {port}, "interface": "127.0.0.1",
         "ws-protocols": [{{"swap-version": {{"status": "ok"}}}}]}}]}}"#
     )
 }
 
-fn version_of(msg: &str) -> &str {
+pub(crate) fn version_of(msg: &str) -> &str {
     msg.split(':').next().unwrap()
 }
 
@@ -159,4 +159,185 @@ fn a_count_threads_change_is_reported_for_the_next_restart() {
         log.contains("count-threads changes take effect at the next restart"),
         "{log}"
     );
+}
+
+/// `sed -i FILE`: the way an operator edits, by a new file renamed over
+/// the old name.
+fn sed_i(expr: &str, file: &Path) {
+    let st = Command::new("sed")
+        .arg("-i")
+        .arg(expr)
+        .arg(file)
+        .status()
+        .expect("sed");
+    assert!(st.success(), "sed -i {expr} {}", file.display());
+}
+
+/// The `Server` and `X-Gen` headers `/` is answered with now.
+fn generation(srv: &crate::support::Server) -> (String, String) {
+    let (_, h, _) = crate::support::get(&srv.url("/"));
+    let v = |n: &str| h.get(n).cloned().unwrap_or_default();
+    (v("server"), v("x-gen"))
+}
+
+fn wait_generation(srv: &crate::support::Server, conf: &str, conf_d: &str, what: &str) {
+    let want = (conf.to_string(), conf_d.to_string());
+    assert!(
+        eventually(20, || generation(srv) == want),
+        "{what}: still serving {:?}, want {want:?}; log:\n{}",
+        generation(srv),
+        srv.log_text()
+    );
+}
+
+/// Issue #15: `conf` replaced by a rename was noticed once, then never
+/// again (the watch stayed on the old inode). Every save of `conf` and of
+/// `conf.d/*` by `sed -i`, one by one and three in a row, and by a rename
+/// of a new file over the old, is reloaded.
+#[test]
+fn rename_over_saves_of_conf_and_conf_d_keep_being_reloaded() {
+    let s = Site::new("\"server-string\": \"conf-0\"");
+    s.file("index.html", "hello");
+    s.conf_d(
+        "vhost",
+        &format!(
+            r#"{{"vhosts": [{{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
+            "headers": [{{"X-Gen": "d-0"}}],
+            "mounts": [{{"mountpoint": "/", "origin": "file://{}", "default": "index.html"}}]}}]}}"#,
+            s.path("www").display()
+        ),
+    );
+    let (conf, vhost) = (s.path("conf"), s.path("conf.d/vhost"));
+    let srv = s.start();
+    wait_generation(&srv, "conf-0", "d-0", "start");
+
+    // One at a time, each waited for.
+    for i in 1..=3 {
+        sed_i(&format!("s/conf-{}/conf-{i}/", i - 1), &conf);
+        wait_generation(&srv, &format!("conf-{i}"), "d-0", "sed -i conf");
+    }
+    for i in 1..=3 {
+        sed_i(&format!("s/d-{}/d-{i}/", i - 1), &vhost);
+        wait_generation(&srv, "conf-3", &format!("d-{i}"), "sed -i conf.d/vhost");
+    }
+    // Three in a row on each, without waiting: the last one wins.
+    for i in 4..=6 {
+        sed_i(&format!("s/conf-{}/conf-{i}/", i - 1), &conf);
+        sed_i(&format!("s/d-{}/d-{i}/", i - 1), &vhost);
+    }
+    wait_generation(&srv, "conf-6", "d-6", "three sed -i in a row");
+
+    // A new file written elsewhere and renamed over each.
+    for (file, from, to) in [(&conf, "conf-6", "conf-7"), (&vhost, "d-6", "d-7")] {
+        let text = std::fs::read_to_string(file).unwrap().replace(from, to);
+        let tmp = s.path("new-file.tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, file).unwrap();
+    }
+    wait_generation(&srv, "conf-7", "d-7", "rename over");
+
+    // And still watching after all that.
+    sed_i("s/conf-7/conf-8/", &conf);
+    wait_generation(&srv, "conf-8", "d-7", "sed -i after the renames");
+    assert!(
+        !srv.log_text().contains("reload refused"),
+        "{}",
+        srv.log_text()
+    );
+}
+
+/// The next sd_notify message on `sock` that says READY=1.
+fn next_ready(sock: &std::os::unix::net::UnixDatagram) -> String {
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = sock.recv(&mut buf).expect("an sd_notify message");
+        let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+        if msg.lines().any(|l| l == "READY=1") {
+            return msg;
+        }
+    }
+}
+
+/// The `STATUS=` line of an sd_notify message.
+fn status_of(msg: &str) -> &str {
+    msg.lines()
+        .find_map(|l| l.strip_prefix("STATUS="))
+        .unwrap_or_else(|| panic!("no STATUS= in {msg:?}"))
+}
+
+/// `lws-server-status`'s report of the last reload, once it has `taken`
+/// and `refused` reloads.
+fn reload_report(srv: &crate::support::Server, taken: u64, refused: u64) -> serde_json::Value {
+    let mut ws = connect(srv.addr(7681), "/", &["lws-server-status"]);
+    for _ in 0..50 {
+        let m: serde_json::Value = serde_json::from_str(&next_text(&mut ws)).unwrap();
+        let r = &m["i"]["reload"];
+        if r["taken"] == taken && r["refused"] == refused {
+            return r.clone();
+        }
+    }
+    panic!("lws-server-status never reported {taken} taken, {refused} refused reloads");
+}
+
+/// Issue #15: a reload refused for a broken edit was only in the log. It
+/// is now in systemd's STATUS= (`systemctl status`) and in what
+/// lws-server-status sends, with each problem's file:line.
+#[test]
+fn a_refused_reload_shows_in_sd_notify_status_and_server_status() {
+    let s = Site::with_plugins(r#""watch": "off""#, |p| {
+        crate::support::plugins::install_builtins(p, &["lws_server_status"])
+    });
+    s.conf_d(
+        "v",
+        r#"{"vhosts": [{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
+           "ws-protocols": [{"lws-server-status": {"status": "ok", "update-ms": "100"}}]}]}"#,
+    );
+    let sock_path = s.path("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let srv = crate::support::Server::start_env(
+        s.dir.path(),
+        &[],
+        &[("NOTIFY_SOCKET", sock_path.to_str().unwrap())],
+    );
+    let ready = next_ready(&sock);
+    assert_eq!(status_of(&ready), "serving 1 vhost(s) from 2 file(s)");
+    let r = reload_report(&srv, 0, 0);
+    assert_eq!(r["last"], serde_json::Value::Null, "{r}");
+
+    s.conf_d(
+        "zz-broken",
+        "{\n  \"vhosts\": [ { \"name\": \"x\" \"port\": 1 } ]\n}\n",
+    );
+    srv.reload();
+    let status = status_of(&next_ready(&sock)).to_string();
+    assert!(
+        status.starts_with("reload refused ")
+            && status.contains("the previous configuration stays")
+            && regex::Regex::new(r"conf\.d/zz-broken:2:\d+: error: ")
+                .unwrap()
+                .is_match(&status),
+        "{status}"
+    );
+    let r = reload_report(&srv, 0, 1);
+    assert_eq!(r["last"]["ok"], false, "{r}");
+    let problems = r["last"]["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("conf.d/zz-broken:2:")),
+        "{r}"
+    );
+
+    std::fs::remove_file(s.path("conf.d/zz-broken")).unwrap();
+    srv.reload();
+    let status = status_of(&next_ready(&sock)).to_string();
+    assert!(
+        status.starts_with("reloaded ") && status.ends_with(": serving 1 vhost(s) from 2 file(s)"),
+        "{status}"
+    );
+    let r = reload_report(&srv, 1, 1);
+    assert_eq!(r["last"]["ok"], true, "{r}");
+    assert_eq!(r["last"]["problems"], serde_json::json!([]), "{r}");
 }

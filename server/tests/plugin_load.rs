@@ -149,3 +149,97 @@ fn protocol_init_failure_only_affects_that_vhost() {
         "vhost=beta greeting=hello-b color=blue keys=color,greeting fresh=1"
     );
 }
+
+/// Plugins are loaded from a private in-memory copy (issue #15), so
+/// `$ORIGIN` in a plugin's run path is not its dir: a companion library
+/// beside it is not found that way, and the log says so; through the
+/// library path it is.
+#[test]
+fn origin_is_not_the_plugin_dir_and_the_log_says_so() {
+    let s = Site::new("");
+    let dir = s.path("plugins");
+    let lib = s.path("lib");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&lib).unwrap();
+    let cc = |args: &[&str]| {
+        let o = std::process::Command::new("cc")
+            .args(args)
+            .output()
+            .expect("cc is installed by scripts/test-deps");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let comp = s.path("companion.c");
+    std::fs::write(&comp, "int companion_value(void) { return 42; }\n").unwrap();
+    let comp_so = lib.join("libcompanion.so");
+    cc(&[
+        "-shared",
+        "-fPIC",
+        "-o",
+        comp_so.to_str().unwrap(),
+        comp.to_str().unwrap(),
+    ]);
+    // Beside the plugin too, where $ORIGIN would find it (the server also
+    // tries it as a plugin, and skips it).
+    std::fs::copy(&comp_so, dir.join("libcompanion.so")).unwrap();
+    let src = s.path("p.c");
+    std::fs::write(
+        &src,
+        r#"#include <libwebsockets.h>
+int companion_value(void);
+static int cb(struct lws *wsi, enum lws_callback_reasons r, void *u, void *in, size_t len)
+{ return r == LWS_CALLBACK_ESTABLISHED && companion_value() != 42; }
+static const struct lws_protocols protocols[] = { { "origin-probe", cb, 0, 0, 0, NULL, 0 } };
+LWS_VISIBLE int init_protocol_origin_probe(struct lws_context *cx, struct lws_plugin_capability *c)
+{ c->protocols = protocols; c->count_protocols = 1; return 0; }
+LWS_VISIBLE int destroy_protocol_origin_probe(struct lws_context *cx) { return 0; }
+"#,
+    )
+    .unwrap();
+    let plugin = dir.join("libprotocol_origin_probe.so");
+    let include = crate::support::plugins::repo().join("plugin-api/include");
+    cc(&[
+        "-shared",
+        "-fPIC",
+        "-I",
+        include.to_str().unwrap(),
+        "-o",
+        plugin.to_str().unwrap(),
+        src.to_str().unwrap(),
+        "-L",
+        lib.to_str().unwrap(),
+        "-lcompanion",
+        "-Wl,-rpath,$ORIGIN",
+    ]);
+    std::fs::write(
+        s.path("conf"),
+        format!("{{\"global\": {{\"plugin-dir\": \"{}\"}}}}", dir.display()),
+    )
+    .unwrap();
+    s.conf_d(
+        "v",
+        &format!("{{\"vhosts\": [{}]}}", vhost("localhost", 7681, "")),
+    );
+    let srv = start(&s);
+    let line = line_for(&srv, &plugin);
+    assert!(
+        line.contains("libcompanion.so: cannot open shared object file")
+            && line.contains("$ORIGIN is not the plugin dir"),
+        "{line}"
+    );
+    drop(srv);
+
+    let lib_path = lib.to_str().unwrap();
+    let srv = Server::start_env(s.dir.path(), &[], &[("LD_LIBRARY_PATH", lib_path)]);
+    let line = line_for(&srv, &plugin);
+    assert!(line.contains("protocols origin-probe"), "{line}");
+    // ESTABLISHED called into the companion: a wrong answer would have
+    // closed the connection; it stays open.
+    let mut ws = connect(srv.addr(7681), "/", &["origin-probe"]);
+    ws.get_mut()
+        .set_read_timeout(Some(std::time::Duration::from_millis(300)))
+        .unwrap();
+    match ws.read() {
+        Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the connection should stay open: {other:?}"),
+    }
+}

@@ -382,6 +382,22 @@ fn server_status_page_shows_live_state_in_chromium() {
     );
     assert!(blue.as_u64().is_some_and(|k| k > 50), "blue pixels: {blue}");
 
+    // A refused reload shows, with its file:line (issue #15).
+    site.conf_d(
+        "zz-broken",
+        "{\n  \"vhosts\": [ { \"name\": \"x\" \"port\": 1 } ]\n}\n",
+    );
+    srv.reload();
+    page.wait_for(
+        15,
+        "document.getElementById('reload').getAttribute('data-result')",
+        |v| v.as_str() == Some("refused"),
+    );
+    let problems = page.eval_str(
+        "Array.from(document.querySelectorAll('#reload-problems li'), e => e.textContent).join('\\n')",
+    );
+    assert!(problems.contains("conf.d/zz-broken:2:"), "{problems}");
+
     // A screenshot for a person to look at (COMLINK_STATUS_SCREENSHOT=<file.png>
     // keeps a copy).
     let png = page.screenshot();

@@ -127,6 +127,28 @@ function showFigures(figures) {
   }));
 }
 
+// The last reload (SIGHUP, systemctl reload, or a watched file changed):
+// taken, or refused with each problem as file:line:col.
+function showReload(r) {
+  var last = r && r.last, p = $("reload");
+  if (!last) {
+    p.textContent = "none since the start";
+    p.className = "";
+    p.setAttribute("data-result", "none");
+  } else {
+    p.textContent = (last.ok ? "taken " : "refused ") + last.at + ": " + last.summary +
+      " (" + num(r.taken) + " taken, " + num(r.refused) + " refused so far)";
+    p.className = last.ok ? "" : "refused";
+    p.setAttribute("data-result", last.ok ? "taken" : "refused");
+  }
+  fillList($("reload-problems"), (last && last.problems) || [], function (parent, text) {
+    var li = document.createElement("li"), code = document.createElement("code");
+    code.textContent = String(text);
+    li.appendChild(code);
+    parent.appendChild(li);
+  });
+}
+
 function showFiles(files) {
   files = files || [];
   $("files-section").hidden = files.length === 0;
@@ -230,6 +252,7 @@ function onMessage(text) {
   showThreads(ctx.pt);
   showPlugins(i.plugins);
   showFigures(i.plugin_figures);
+  showReload(i.reload);
   showFiles(msg.files);
 
   samples.push({ t: Date.now(), conns: conns, load: load });

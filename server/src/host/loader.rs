@@ -82,20 +82,82 @@ pub fn symbols_for(file_name: &str) -> Option<Symbols> {
     })
 }
 
-/// A private copy of a plugin file, removed when dropped (the mapping the
-/// loader made stays valid). The dynamic loader treats a path it has opened
-/// before as the same library even when the file was replaced; loading each
-/// generation from its own copy is what lets a reload pick up a rebuilt
-/// `.so` while connections on the old one keep running its code.
-struct PrivateCopy {
-    path: PathBuf,
-    dir: PathBuf,
+/// A private copy of a plugin file for `dlopen`. The dynamic loader treats
+/// a path it has opened before as the same library even when the file was
+/// replaced; loading each generation from its own copy is what lets a
+/// reload pick up a rebuilt `.so` while connections on the old one keep
+/// running its code.
+///
+/// The copy is an anonymous in-memory file (`memfd_create`) opened as
+/// `/proc/self/fd/N`, so nothing is written to disk and a `noexec` `/tmp`
+/// (`PrivateTmp=`, CIS hardening) does not matter. glibc knows a library
+/// by the name it was opened with, so `/proc/self/fd/N` must not name
+/// another file while that library is loaded: the descriptor stays open
+/// until the library is gone (see [`retire`]). Where memfd cannot be used
+/// (no `/proc`, `vm.memfd_noexec` = 2), the copy is a file in a private
+/// directory under `$TMPDIR`, removed once loaded, as before.
+///
+/// `$ORIGIN` in a plugin's run path therefore names `/proc/self/fd` (or
+/// that private directory), never the plugin dir: companion libraries are
+/// found through the library path, or an absolute run path.
+enum PrivateCopy {
+    /// An in-memory file.
+    Memfd {
+        /// Keeps `/proc/self/fd/N` naming this file.
+        _fd: std::os::fd::OwnedFd,
+        path: PathBuf,
+    },
+    /// A file in its own directory, removed when dropped (the mapping the
+    /// loader made stays valid).
+    File { path: PathBuf, dir: PathBuf },
 }
 
 static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl PrivateCopy {
     fn new(src: &Path) -> std::io::Result<PrivateCopy> {
+        match PrivateCopy::memfd(src) {
+            Ok(copy) => Ok(copy),
+            Err(e) => {
+                tracing::debug!(
+                    "{}: no in-memory copy ({e}); copying it under {}",
+                    src.display(),
+                    std::env::temp_dir().display()
+                );
+                PrivateCopy::file(src)
+            }
+        }
+    }
+
+    /// Copies `src` into a new memfd.
+    fn memfd(src: &Path) -> std::io::Result<PrivateCopy> {
+        use nix::sys::memfd::{memfd_create, MFdFlags};
+        use std::os::fd::AsRawFd;
+        let name = src.file_name().unwrap_or_default();
+        let name = std::ffi::CString::new(name.as_encoded_bytes()).unwrap_or_default();
+        // MFD_EXEC (Linux 6.3+) asks for an executable memfd where
+        // `vm.memfd_noexec` = 1 would seal it non-executable; older kernels
+        // refuse the flag they do not know (EINVAL) and make it executable.
+        let exec = MFdFlags::MFD_CLOEXEC | MFdFlags::from_bits_retain(libc::MFD_EXEC);
+        let fd = match memfd_create(name.as_c_str(), exec) {
+            Err(nix::errno::Errno::EINVAL) => memfd_create(name.as_c_str(), MFdFlags::MFD_CLOEXEC),
+            r => r,
+        }
+        .map_err(std::io::Error::from)?;
+        let path = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+        let mut file = std::fs::File::from(fd);
+        std::io::copy(&mut std::fs::File::open(src)?, &mut file)?;
+        if !path.exists() {
+            return Err(std::io::Error::other("/proc is not mounted"));
+        }
+        Ok(PrivateCopy::Memfd {
+            _fd: file.into(),
+            path,
+        })
+    }
+
+    /// Copies `src` into a new private directory under `$TMPDIR`.
+    fn file(src: &Path) -> std::io::Result<PrivateCopy> {
         use std::os::unix::fs::DirBuilderExt;
         let n = GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("lwsws-{}-plugin-{n}", std::process::id()));
@@ -105,15 +167,43 @@ impl PrivateCopy {
             .create(&dir)?;
         let path = dir.join(src.file_name().unwrap_or_default());
         std::fs::copy(src, &path)?;
-        Ok(PrivateCopy { path, dir })
+        Ok(PrivateCopy::File { path, dir })
+    }
+
+    /// The path to `dlopen`.
+    fn path(&self) -> &Path {
+        match self {
+            PrivateCopy::Memfd { path, .. } | PrivateCopy::File { path, .. } => path,
+        }
     }
 }
 
 impl Drop for PrivateCopy {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-        let _ = std::fs::remove_dir(&self.dir);
+        if let PrivateCopy::File { path, dir } = self {
+            let _ = std::fs::remove_file(path);
+            let _ = std::fs::remove_dir(dir);
+        }
     }
+}
+
+/// In-memory copies whose library may still be loaded, with the library's
+/// handle (dead once its last user let go).
+type Held = Vec<(std::sync::Weak<load::LibHandle>, PrivateCopy)>;
+static HELD: std::sync::Mutex<Held> = std::sync::Mutex::new(Vec::new());
+
+/// Keeps `copy` open while the library loaded from it (`lib`, or nothing
+/// if loading failed) may be loaded, and closes the copies of libraries
+/// that are gone. A library that `dlclose` did not unload (glibc keeps one
+/// that has thread-local destructors pending, for instance) keeps its copy:
+/// closing it would let a later plugin's copy get the same
+/// `/proc/self/fd/N`, which glibc would take for the loaded library.
+fn retire(copy: PrivateCopy, lib: std::sync::Weak<load::LibHandle>) {
+    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    if let PrivateCopy::Memfd { .. } = copy {
+        held.push((lib, copy));
+    }
+    held.retain(|(lib, copy)| lib.strong_count() > 0 || load::still_loaded(copy.path()));
 }
 
 /// The `lib*.so` files of `dir`, sorted by name.
@@ -262,8 +352,32 @@ fn load_one(path: &Path, reg: &Registry) -> Result<Arc<PluginLib>, LoadError> {
         path: path.to_path_buf(),
         reason: format!("cannot read it: {e}"),
     })?;
-    let lib = load::open(path, &copy.path, &syms)?;
-    drop(copy);
+    let lib = match load::open(path, copy.path(), &syms) {
+        Ok(lib) => {
+            retire(copy, Arc::downgrade(&lib.handle));
+            lib
+        }
+        Err(e) => {
+            retire(copy, std::sync::Weak::new());
+            return Err(match e {
+                // A companion library is missing: say why $ORIGIN did not
+                // find it next to the plugin.
+                LoadError::Open { path, reason }
+                    if reason.contains("cannot open shared object file") =>
+                {
+                    LoadError::Open {
+                        path,
+                        reason: format!(
+                            "{reason} (plugins are loaded from a private in-memory \
+                             copy, so $ORIGIN is not the plugin dir: put the \
+                             libraries it needs in the library path)"
+                        ),
+                    }
+                }
+                e => e,
+            });
+        }
+    };
     if let Some(dup) = reg.plugins.iter().find(|p| p.name == lib.name) {
         return Err(LoadError::Refused {
             path: path.to_path_buf(),

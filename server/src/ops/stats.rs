@@ -83,6 +83,7 @@ pub fn context_json(site: &Site, threads_in_use: usize, hide_vhosts: bool) -> Va
         "l3": format!("{:.2}", l[2]),
         "plugins": plugins,
         "plugin_figures": crate::host::figures::json(),
+        "reload": crate::ops::reload_status::json(),
         "contexts": [ctx],
     })
 }

@@ -424,3 +424,50 @@ impl Server {
         }
     }
 }
+
+/// Whether the tests run as root (mounts, other users).
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// A tmpfs mounted with `options` (e.g. "noexec") on a new temp dir,
+/// unmounted when dropped. Needs root (CAP_SYS_ADMIN); `Err` says why not.
+pub struct TmpfsMount {
+    pub dir: tempfile::TempDir,
+}
+
+impl TmpfsMount {
+    pub fn new(options: &str) -> Result<TmpfsMount, String> {
+        if !is_root() {
+            return Err("not root: mounting a tmpfs needs root".into());
+        }
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let o = Command::new("mount")
+            .args(["-t", "tmpfs", "-o"])
+            .arg(format!("{options},size=64m,mode=1777"))
+            .arg("tmpfs")
+            .arg(dir.path())
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !o.status.success() {
+            return Err(format!(
+                "mount -t tmpfs -o {options} failed: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            ));
+        }
+        Ok(TmpfsMount { dir })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for TmpfsMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}

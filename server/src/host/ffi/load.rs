@@ -139,9 +139,26 @@ fn refused(path: &Path, reason: impl Into<String>) -> LoadError {
     }
 }
 
+/// Whether the library opened as `name` is still loaded (glibc may keep a
+/// library after its last `dlclose`, e.g. while thread-local destructors it
+/// registered are pending).
+pub fn still_loaded(name: &Path) -> bool {
+    // SAFETY: RTLD_NOLOAD never loads anything: it only hands out another
+    // reference to a library already loaded (whose initialisers ran long
+    // ago), which is closed again at once.
+    match unsafe { Library::open(Some(name), libc::RTLD_NOLOAD | libc::RTLD_LAZY) } {
+        Ok(lib) => {
+            let _ = lib.close();
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 /// Opens `path` and reads its protocols (old or new ABI).
 /// `from` is the file actually opened (a private copy of `path`, see
-/// `loader`); `path` is what logs and errors name.
+/// `loader`: an in-memory file as `/proc/self/fd/N`); `path` is what logs
+/// and errors name.
 pub fn open(path: &Path, from: &Path, syms: &Symbols) -> Result<Arc<PluginLib>, LoadError> {
     // SAFETY: opening a library runs its initialisers. The plugin dir is
     // trusted configuration (as it is for lwsws): whoever can write there
