@@ -767,9 +767,9 @@ fn logrotate_with_the_shipped_file_reopens_the_log_and_loses_no_line() {
     );
     let text = read_all();
     let mut seen = vec![0u32; sent as usize];
+    let request = regex::Regex::new(r#""GET /r/(\d+) HTTP/1\.1" 404"#).unwrap();
     for line in text.lines() {
-        let n: usize = regex::Regex::new(r#""GET /r/(\d+) HTTP/1\.1" 404"#)
-            .unwrap()
+        let n: usize = request
             .captures(line)
             .unwrap_or_else(|| panic!("unexpected line {line:?}"))[1]
             .parse()
