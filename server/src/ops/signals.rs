@@ -1,0 +1,66 @@
+//! The signals a running server takes: SIGTERM/SIGINT stop it, SIGHUP
+//! reloads it, SIGUSR1 reopens the access logs.
+
+/// What the main thread was woken for.
+pub enum Signal {
+    /// SIGINT or SIGTERM.
+    Stop,
+    /// SIGHUP.
+    Reload,
+    /// SIGUSR1.
+    ReopenLogs,
+}
+
+/// The main thread's signal streams, created once so that no signal
+/// arriving during a reload is missed.
+pub struct Signals {
+    rt: tokio::runtime::Runtime,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    usr1: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Installs the handlers (once, before serving).
+    pub fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (term, int, hup, usr1) = rt.block_on(async {
+            Ok::<_, std::io::Error>((
+                signal(SignalKind::terminate())?,
+                signal(SignalKind::interrupt())?,
+                signal(SignalKind::hangup())?,
+                signal(SignalKind::user_defined1())?,
+            ))
+        })?;
+        Ok(Signals {
+            rt,
+            term,
+            int,
+            hup,
+            usr1,
+        })
+    }
+
+    /// Blocks until SIGINT, SIGTERM, SIGHUP or SIGUSR1.
+    pub fn wait(&mut self) -> Signal {
+        let Signals {
+            rt,
+            term,
+            int,
+            hup,
+            usr1,
+        } = self;
+        rt.block_on(async {
+            tokio::select! {
+                _ = term.recv() => Signal::Stop,
+                _ = int.recv() => Signal::Stop,
+                _ = hup.recv() => Signal::Reload,
+                _ = usr1.recv() => Signal::ReopenLogs,
+            }
+        })
+    }
+}
