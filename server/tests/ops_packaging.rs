@@ -344,11 +344,7 @@ fn install_script_stages_a_server_that_serves_and_the_seed_plugin_workflow() {
         // logrotate with the installed file; only the log dir (already
         // substituted) and the way of reaching the service (systemctl) differ.
         let rotate_conf = tmp.path().join("logrotate.conf");
-        let text = logrotate.replace(
-            "systemctl reload lwsws.service",
-            &format!("kill -HUP {}", srv.pid()),
-        );
-        assert_ne!(text, logrotate, "the postrotate reloads lwsws.service");
+        let text = shipped_postrotate_to_kill(&logrotate, srv.pid());
         std::fs::write(&rotate_conf, text).unwrap();
         run_ok(
             Command::new("logrotate")
@@ -366,7 +362,7 @@ fn install_script_stages_a_server_that_serves_and_the_seed_plugin_workflow() {
             "logrotate moved the old lines to {}",
             rotated.display()
         );
-        // Reopened on the reload: new lines go to a new access-log.
+        // Reopened on SIGUSR1: new lines go to a new access-log.
         assert!(
             eventually(10, || {
                 let _ = get(&srv.url("/after-rotation"));
@@ -374,7 +370,7 @@ fn install_script_stages_a_server_that_serves_and_the_seed_plugin_workflow() {
                     .unwrap_or_default()
                     .contains("GET /after-rotation")
             }),
-            "no fresh access-log after rotation + reload; log:\n{}",
+            "no fresh access-log after rotation + SIGUSR1; log:\n{}",
             srv.log_text()
         );
         assert!(srv.alive());
@@ -616,4 +612,138 @@ fn exec_reload_checks_the_configuration_before_signalling() {
     );
     let (status, _, body) = get(&srv.url("/index.html"));
     assert_eq!((status, body.as_slice()), (200, &b"kept"[..]));
+}
+
+/// The shipped logrotate file's signal to the service, as `kill` for a
+/// server that systemd does not run.
+const SHIPPED_POSTROTATE: &str = "systemctl kill --signal=USR1 --kill-who=main lwsws.service";
+
+/// `text` (a logrotate file as shipped) with its postrotate signalling
+/// `pid` directly.
+fn shipped_postrotate_to_kill(text: &str, pid: u32) -> String {
+    assert!(
+        text.contains(SHIPPED_POSTROTATE),
+        "the postrotate sends SIGUSR1 to lwsws.service:\n{text}"
+    );
+    assert!(
+        !text.contains("systemctl reload") && !text.contains("-HUP"),
+        "no reload in the logrotate file"
+    );
+    text.replace(SHIPPED_POSTROTATE, &format!("kill -USR1 {pid}"))
+}
+
+/// Issue #15: the shipped logrotate file reloaded the whole server to
+/// reopen its logs. It sends SIGUSR1 now; real `logrotate` rotating twice
+/// under a steady stream of requests loses no line, and the server did
+/// not reload.
+#[test]
+fn logrotate_with_the_shipped_file_reopens_the_log_and_loses_no_line() {
+    if Command::new("logrotate").arg("--version").output().is_err() {
+        return crate::support::skip(
+            "ops_packaging::logrotate_with_the_shipped_file_reopens_the_log_and_loses_no_line",
+            "no logrotate (scripts/test-deps installs it)",
+        );
+    }
+    let s = crate::support::Site::new("\"watch\": \"off\"");
+    let log_dir = s.path("log");
+    std::fs::create_dir(&log_dir).unwrap();
+    std::fs::set_permissions(&log_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let access_log = log_dir.join("access-log");
+    s.conf_d(
+        "v",
+        &format!(
+            r#"{{"vhosts": [{{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
+            "access-log": "{}", "mounts": [{{"mountpoint": "/", "origin": "file://{}"}}]}}]}}"#,
+            access_log.display(),
+            s.path("www").display()
+        ),
+    );
+    let srv = s.start();
+    let shipped = std::fs::read_to_string(repo().join("packaging/lwsws.logrotate")).unwrap();
+    let conf = s.path("logrotate.conf");
+    std::fs::write(
+        &conf,
+        shipped_postrotate_to_kill(&shipped, srv.pid())
+            .replace("/var/log/lwsws", log_dir.to_str().unwrap()),
+    )
+    .unwrap();
+
+    // A steady stream of requests, each logged with its own path.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let url = srv.url("/r/");
+    let client = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || n < 50 {
+                let (status, _, _) = get(&format!("{url}{n}"));
+                assert_eq!(status, 404);
+                n += 1;
+            }
+            n
+        })
+    };
+    let rotate = || {
+        run_ok(
+            Command::new("logrotate")
+                .arg("--force")
+                .arg("--state")
+                .arg(s.path("logrotate.state"))
+                .arg(&conf),
+            "logrotate",
+        )
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    rotate();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    rotate();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent = client.join().unwrap();
+    eprintln!("{sent} requests across two rotations");
+
+    // Every request's line, in one of the three files, exactly once.
+    let read_all = || {
+        let mut text = std::fs::read_to_string(&access_log).unwrap_or_default();
+        text += &std::fs::read_to_string(log_dir.join("access-log.1")).unwrap_or_default();
+        if let Ok(gz) = std::fs::File::open(log_dir.join("access-log.2.gz")) {
+            let mut plain = String::new();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz), &mut plain)
+                .unwrap();
+            text += &plain;
+        }
+        text
+    };
+    assert!(
+        eventually(10, || read_all().lines().count() >= sent as usize),
+        "{} lines for {sent} requests",
+        read_all().lines().count()
+    );
+    let text = read_all();
+    let mut seen = vec![0u32; sent as usize];
+    let re = regex::Regex::new(r#""GET /r/(\d+) HTTP/1\.1" 404"#).unwrap();
+    for line in text.lines() {
+        let n: usize = re
+            .captures(line)
+            .unwrap_or_else(|| panic!("unexpected line {line:?}"))[1]
+            .parse()
+            .unwrap();
+        seen[n] += 1;
+    }
+    let wrong: Vec<(usize, u32)> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c != 1)
+        .map(|(i, &c)| (i, c))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "requests logged other than once: {wrong:?}"
+    );
+    for f in ["access-log", "access-log.1", "access-log.2.gz"] {
+        assert!(log_dir.join(f).exists(), "{f} after two rotations");
+    }
+    let log = srv.log_text();
+    assert_eq!(log.matches("access logs reopened").count(), 2, "{log}");
+    assert!(!log.contains("reload"), "no reload: {log}");
 }
