@@ -400,7 +400,7 @@ fn a_client_that_does_not_read_costs_bounded_memory() {
     while began.elapsed() < Duration::from_secs(3) || got < 100 {
         firehose_next(&mut fast, got);
         got += 1;
-        if got % 16 == 0 {
+        if got.is_multiple_of(16) {
             peak = peak.max(srv.rss_kib());
         }
     }

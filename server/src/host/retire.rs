@@ -31,7 +31,7 @@ pub async fn watch() {
         tokio::time::sleep(CHECK_EVERY).await;
         crate::host::handover::retry_deferred();
         ticks += 1;
-        if ticks % 5 != 0 {
+        if !ticks.is_multiple_of(5) {
             continue;
         }
         // About once a second, when connections came or went, and once a
@@ -40,7 +40,7 @@ pub async fn watch() {
             .iter()
             .map(|t| t.accepted.load(std::sync::atomic::Ordering::Relaxed))
             .sum();
-        if (ticks % 20 == 0 && accepted != last_accepted) || ticks % 1200 == 0 {
+        if (ticks.is_multiple_of(20) && accepted != last_accepted) || ticks.is_multiple_of(1200) {
             last_accepted = accepted;
             crate::host::ffi::call::trim_heap();
         }
