@@ -23,6 +23,9 @@
 #   NO_BUILD=1          never run cargo: its output must already exist
 #   CC=cc               compiler for the SDK's link stub (not needed when the
 #                       stub was built before, e.g. by --build-only)
+#   STRIP=strip         makes the installed copies of lwsws and the plugins
+#                       (in TARGET_DIR/stripped; the build keeps its symbols
+#                       for perf); not needed when they were made before
 #
 # Files under /etc are configuration: an existing one is never overwritten.
 # A newer default is written next to it instead (conf.dist,
@@ -46,12 +49,14 @@ PROFILE=${PROFILE:-release}
 TARGET_DIR=${TARGET_DIR:-${CARGO_TARGET_DIR:-$REPO/target}/$PROFILE}
 NO_BUILD=${NO_BUILD:-0}
 CC=${CC:-cc}
+STRIP=${STRIP:-strip}
 
 # libwebsockets 4.3's soname: plugins built against lws 4.3 ask for it.
 LWS_SOVERSION=19
 INCLUDE_SRC="$REPO/plugin-api/include"
 DATA_SRC="$REPO/data/libwebsockets-test-server"
 SDK_DIR="$TARGET_DIR/sdk"
+STRIPPED_DIR="$TARGET_DIR/stripped"
 STUB_SO="$SDK_DIR/libwebsockets.so.$LWS_SOVERSION"
 
 BUILD_ONLY=0
@@ -180,6 +185,45 @@ build_stub() {
 	mv -f "$STUB_SO.$$" "$STUB_SO"
 }
 
+# The files installed from the cargo build: lwsws and the plugins.
+built_files() {
+	echo lwsws
+	plugin_libs | sed 's/.*/lib&.so/'
+}
+
+# Stripped copies of them in $STRIPPED_DIR: no debug line tables, no static
+# symbol table (a plugin shrinks from megabytes to a few hundred KiB). The
+# dynamic symbols stay: lwsws exports the host functions plugins call, and
+# each plugin its init symbol. The build in $TARGET_DIR keeps everything,
+# for perf and backtraces. Made by --build-only too, so an image without
+# binutils installs them as they are.
+build_stripped() {
+	mkdir -p "$STRIPPED_DIR"
+	for name in $(built_files); do
+		src="$TARGET_DIR/$name"
+		dst="$STRIPPED_DIR/$name"
+		if [ -f "$dst" ] && ! [ "$src" -nt "$dst" ]; then
+			continue
+		fi
+		if ! command -v "$STRIP" >/dev/null 2>&1; then
+			say "warning: no $STRIP (binutils): $name is installed with its debug info"
+			note "installed $name unstripped: run \`packaging/install.sh --build-only\` where binutils exist to shrink it"
+			continue
+		fi
+		"$STRIP" --strip-unneeded --remove-section=.comment -o "$dst.$$" "$src"
+		mv -f "$dst.$$" "$dst"
+	done
+}
+
+# The file to install for NAME: its stripped copy when that is current.
+installable() {
+	if [ -f "$STRIPPED_DIR/$1" ] && ! [ "$TARGET_DIR/$1" -nt "$STRIPPED_DIR/$1" ]; then
+		echo "$STRIPPED_DIR/$1"
+	else
+		echo "$TARGET_DIR/$1"
+	fi
+}
+
 header_version() {
 	maj=$(sed -n 's/^#define LWS_LIBRARY_VERSION_MAJOR \([0-9]*\).*/\1/p' "$INCLUDE_SRC/libwebsockets.h")
 	min=$(sed -n 's/^#define LWS_LIBRARY_VERSION_MINOR \([0-9]*\).*/\1/p' "$INCLUDE_SRC/libwebsockets.h")
@@ -216,8 +260,9 @@ install_config() {
 
 build_cargo
 build_stub
+build_stripped
 if [ "$BUILD_ONLY" = 1 ]; then
-	say "build done: $TARGET_DIR/lwsws, $(plugin_libs | wc -l) plugins, $STUB_SO"
+	say "build done: $TARGET_DIR/lwsws, $(plugin_libs | wc -l) plugins (stripped copies in $STRIPPED_DIR), $STUB_SO"
 	exit 0
 fi
 
@@ -234,12 +279,12 @@ install -d -m 0755 "$D$PREFIX/bin" "$D$SHARE/plugins" "$D$PREFIX/include/libwebs
 	"$D$LOGROTATE_DIR" "$D$PREFIX/share/doc/lwsws"
 
 # The server.
-install -m 0755 "$TARGET_DIR/lwsws" "$D$PREFIX/bin/lwsws"
+install -m 0755 "$(installable lwsws)" "$D$PREFIX/bin/lwsws"
 say "installed $D$PREFIX/bin/lwsws"
 
 # The plugins, to lwsws's built-in plugin dir.
 for lib in $(plugin_libs); do
-	install -m 0755 "$TARGET_DIR/lib$lib.so" "$D$SHARE/plugins/lib$lib.so"
+	install -m 0755 "$(installable "lib$lib.so")" "$D$SHARE/plugins/lib$lib.so"
 done
 say "installed $(plugin_libs | wc -l | tr -d ' ') plugins in $D$SHARE/plugins"
 

@@ -71,6 +71,7 @@ fn install_sh(args: &[&str], env: &[(&str, &str)]) -> Output {
         "PROFILE",
         "NO_BUILD",
         "CC",
+        "STRIP",
     ] {
         cmd.env_remove(var);
     }
@@ -114,6 +115,19 @@ fn defined_dynamic_symbols(so: &Path) -> BTreeSet<String> {
         .lines()
         .filter(|l| l.split_whitespace().nth(1) == Some("T"))
         .filter_map(|l| l.split_whitespace().last().map(str::to_string))
+        .collect()
+}
+
+/// The section names of an ELF file (`readelf -S -W`).
+fn section_names(elf: &Path) -> Vec<String> {
+    let o = run_ok(
+        Command::new("readelf").args(["-S", "-W"]).arg(elf),
+        "readelf",
+    );
+    let re = regex::Regex::new(r"\]\s+(\.\S+)").unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| re.captures(l).map(|c| c[1].to_string()))
         .collect()
 }
 
@@ -199,6 +213,35 @@ fn install_script_stages_a_server_that_serves_and_the_seed_plugin_workflow() {
         bundled.push(so);
     }
     assert!(bundled.len() >= 5, "plugins: {bundled:?}");
+    // Installed stripped (issue #15): no debug info, no static symbol
+    // table; the build keeps both (for perf). The dynamic symbols stay
+    // (the server below loads the plugins and they call into it).
+    for (installed, built) in bundled
+        .iter()
+        .map(|so| (plugin_dir.join(so), target_dir().join(so)))
+        .chain([(exe.clone(), target_dir().join("lwsws"))])
+    {
+        let sections = section_names(&installed);
+        // (.debug_gdb_scripts is loaded with the code: a few bytes that
+        // name rustc's gdb helpers, not debug info.)
+        assert!(
+            !sections
+                .iter()
+                .any(|s| s == ".symtab" || (s.starts_with(".debug") && s != ".debug_gdb_scripts")),
+            "{} is not stripped: {sections:?}",
+            installed.display()
+        );
+        assert!(
+            section_names(&built).iter().any(|s| s == ".symtab"),
+            "the build keeps its symbols: {}",
+            built.display()
+        );
+        let (a, b) = (
+            std::fs::metadata(&installed).unwrap().len(),
+            std::fs::metadata(&built).unwrap().len(),
+        );
+        assert!(a < b, "{}: {a} bytes, built {b}", installed.display());
+    }
     let data = usr.join("share/libwebsockets-test-server");
     let test_html = std::fs::read(repo().join("data/libwebsockets-test-server/test.html")).unwrap();
     assert_eq!(std::fs::read(data.join("test.html")).unwrap(), test_html);
