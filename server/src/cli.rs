@@ -40,6 +40,11 @@ pub struct Args {
     #[arg(long, requires = "check_config")]
     pub strict: bool,
 
+    /// GET URL (http:// only) and exit: 0 when it answers 200, 1 otherwise,
+    /// printing the answer. For container health checks (the image has no curl).
+    #[arg(long, value_name = "URL")]
+    pub probe: Option<String>,
+
     /// Value substituted for `_lws_ddir_` in vhost strings.
     #[arg(long, value_name = "DIR", default_value = "/usr/local/share")]
     pub data_dir: PathBuf,

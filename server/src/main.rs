@@ -35,6 +35,9 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(url) = &args.probe {
+        return Ok(ops::probe::run(url));
+    }
     let opts = LoadOptions {
         data_dir: args.data_dir.clone(),
     };
@@ -145,6 +148,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         shared,
         loader,
         watch,
+        stop_delay: Duration::from_secs(u64::from(cfg.global.stop_delay_secs)),
     };
     loop {
         match signals.wait() {
@@ -188,6 +192,17 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     tracing::info!("stopping");
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    ops::health::set_stopping();
+    if !state.stop_delay.is_zero() {
+        // Load balancers see the health check fail and stop sending new
+        // requests before the listeners close.
+        tracing::info!(
+            "serving on for {} s (stop-delay-secs) while the health check says stopping; \
+             SIGTERM or SIGINT again stops at once",
+            state.stop_delay.as_secs()
+        );
+        signals.wait_stop_for(state.stop_delay);
+    }
     host::context::CONTEXT.stop();
     // In-flight HTTP finishes, WebSockets are closed with 1001; then the
     // protocols' DESTROY (which flushes what they hold) and exit 0.
@@ -233,6 +248,8 @@ struct Running {
     loader: host::loader::Loader,
     /// Watching the configuration and plugin dirs, unless `"watch": "off"`.
     watch: Option<ops::watch::Watch>,
+    /// `stop-delay-secs`.
+    stop_delay: Duration,
 }
 
 /// SIGHUP: re-read the whole configuration and the plugin dirs; a config
@@ -309,6 +326,7 @@ fn reload(args: &Args, st: &mut Running) -> anyhow::Result<String> {
     if let Some(w) = &st.watch {
         w.set_plugin_dirs(plugin_dirs(args, cfg));
     }
+    st.stop_delay = Duration::from_secs(u64::from(cfg.global.stop_delay_secs));
     Ok(format!("serving {}", serving(cfg)))
 }
 
@@ -377,6 +395,18 @@ impl Signals {
             hup,
             usr1,
         })
+    }
+
+    /// Waits `d`, or less when SIGINT or SIGTERM comes (again).
+    fn wait_stop_for(&mut self, d: Duration) {
+        let Signals { rt, term, int, .. } = self;
+        rt.block_on(async {
+            tokio::select! {
+                _ = tokio::time::sleep(d) => {}
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        });
     }
 
     /// Blocks until SIGINT, SIGTERM or SIGHUP.

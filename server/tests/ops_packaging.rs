@@ -118,6 +118,21 @@ fn defined_dynamic_symbols(so: &Path) -> BTreeSet<String> {
         .collect()
 }
 
+/// The Dockerfile's `HEALTHCHECK ... CMD [...]` command.
+fn dockerfile_healthcheck() -> Vec<String> {
+    let text = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
+    let joined = text.replace("\\\n", " ");
+    let line = joined
+        .lines()
+        .find(|l| l.starts_with("HEALTHCHECK "))
+        .expect("the Dockerfile has a HEALTHCHECK");
+    let cmd = line
+        .split_once(" CMD ")
+        .map(|(_, c)| c.trim())
+        .expect("HEALTHCHECK ... CMD");
+    serde_json::from_str(cmd).expect("CMD in exec form (a JSON array)")
+}
+
 /// The section names of an ELF file (`readelf -S -W`).
 fn section_names(elf: &Path) -> Vec<String> {
     let o = run_ok(
@@ -367,6 +382,20 @@ fn install_script_stages_a_server_that_serves_and_the_seed_plugin_workflow() {
         assert_eq!(body, test_html, "/ serves the installed test.html");
         let (status, _, _) = get(&srv.url("/test.js"));
         assert_eq!(status, 200);
+        // The Dockerfile's HEALTHCHECK, run as Docker would inside the image
+        // (the installed lwsws and conf; port 7681 is the picked one here).
+        let mut check = dockerfile_healthcheck();
+        assert_eq!(check[0], "lwsws", "{check:?}");
+        check[0] = exe.display().to_string();
+        for arg in &mut check {
+            *arg = arg.replace("127.0.0.1:7681", &srv.addr(7681).to_string());
+        }
+        let o = Command::new(&check[0]).args(&check[1..]).output().unwrap();
+        assert!(
+            o.status.success() && String::from_utf8_lossy(&o.stdout).contains(r#"{"status":"ok"}"#),
+            "HEALTHCHECK {check:?}: {}",
+            output_text(&o)
+        );
         assert_counts_up(
             &counter_values(srv.addr(7681), "dumb-increment-protocol", 3),
             "installed dumb-increment-protocol",

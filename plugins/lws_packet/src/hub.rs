@@ -441,6 +441,7 @@ impl Hub {
     }
 
     fn recorded(&mut self, token: u64, result: Result<u64, String>) {
+        crate::health::recorded(self.vhost, &result);
         match self.conns.get_mut(&token) {
             Some(Conn::Post(p)) => {
                 let conn = p.conn;

@@ -19,6 +19,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod health;
 pub mod hub;
 pub mod registry;
 
@@ -64,12 +65,16 @@ fn settings(name: &str, options: &Options, fallback: Option<Settings>) -> Option
 
 fn hub(name: &'static str, vhost: Vhost, settings: &Settings, authoritative: bool) -> Option<Hub> {
     match registry::service(settings, authoritative) {
-        Ok(svc) => Some(Hub::new(vhost, name, &svc)),
+        Ok(svc) => {
+            health::opened(&vhost.name());
+            Some(Hub::new(vhost, name, &svc))
+        }
         Err(e) => {
             log(
                 abi::LLL_ERR,
                 &format!("{name}: {e}; not offered on this vhost"),
             );
+            health::open_failed(&vhost.name(), &e);
             None
         }
     }
