@@ -35,6 +35,13 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.man {
+        use std::io::Write;
+        std::io::stdout()
+            .write_all(&comlink::manpage::render())
+            .context("writing the manual page")?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(url) = &args.probe {
         return Ok(ops::probe::run(url));
     }
