@@ -69,10 +69,12 @@ struct Post {
     submitted: bool,
 }
 
-/// A one-shot JSON answer (an acknowledgement, an error, stats).
+/// A one-shot answer (an acknowledgement, an error, stats: JSON; the
+/// console page).
 struct Reply {
     conn: Connection,
     status: u16,
+    content_type: &'static str,
     body: String,
     extra: Option<(&'static str, &'static str)>,
     head_sent: bool,
@@ -163,6 +165,7 @@ impl Reply {
         Reply {
             conn,
             status,
+            content_type: "application/json",
             body,
             extra: None,
             head_sent: false,
@@ -172,7 +175,7 @@ impl Reply {
     fn write(&mut self) -> Action {
         if !self.head_sent {
             let mut headers = vec![
-                ("content-type", "application/json"),
+                ("content-type", self.content_type),
                 ("cache-control", "no-store"),
             ];
             headers.extend(self.extra);
@@ -619,6 +622,11 @@ impl Hub {
             ("GET", "/stats") => {
                 let s = self.svc().snapshot();
                 self.reply(token, Reply::json(conn, 200, s.to_json()));
+            }
+            ("GET", "/console") => {
+                let mut r = Reply::json(conn, 200, crate::console::PAGE.to_string());
+                r.content_type = crate::console::CONTENT_TYPE;
+                self.reply(token, r);
             }
             (_, "") => {
                 let mut r = Reply::json(conn, 405, envelope::error("POST a packet here"));

@@ -8,7 +8,8 @@
 //!   `{"id":N}` in order); and HTTP delivery on the same mount:
 //!   `GET <mount>/events` (Server-Sent Events) and
 //!   `GET <mount>/packets?since=N&limit=M&wait=S` (JSON, long-poll), plus
-//!   `GET <mount>/stats` (the counters, as JSON).
+//!   `GET <mount>/stats` (the counters, as JSON) and `GET <mount>/console`
+//!   (a page showing packets as they arrive, [`console`]).
 //! * `packet-subscribe`: WebSocket delivery, `?since=N&filter=<prefix>`.
 //!
 //! The journal, group commit, live tail and delivery cursors are in the
@@ -19,6 +20,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod console;
 pub mod health;
 pub mod hub;
 pub mod registry;
