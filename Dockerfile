@@ -38,4 +38,11 @@ RUN --mount=type=bind,from=build,source=/src,target=/src \
 USER lwsws
 EXPOSE 7681
 STOPSIGNAL SIGTERM
+# The installed /etc/lwsws/conf sets "health-path": "/healthz": 200 while
+# serving, 503 while stopping or while a packet journal does not take
+# packets. `lwsws --probe` is the client (the image has no curl). A mounted
+# configuration of your own keeps "health-path", or run with
+# --no-healthcheck. An ECS target group checks the same path over HTTP.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["lwsws", "--probe", "http://127.0.0.1:7681/healthz"]
 CMD ["lwsws"]

@@ -57,6 +57,7 @@ INCLUDE_SRC="$REPO/plugin-api/include"
 DATA_SRC="$REPO/data/libwebsockets-test-server"
 SDK_DIR="$TARGET_DIR/sdk"
 STRIPPED_DIR="$TARGET_DIR/stripped"
+MAN_PAGE="$TARGET_DIR/man/lwsws.8"
 STUB_SO="$SDK_DIR/libwebsockets.so.$LWS_SOVERSION"
 
 BUILD_ONLY=0
@@ -215,6 +216,16 @@ build_stripped() {
 	done
 }
 
+# lwsws(8), generated from the command line's definition (`lwsws --man`).
+build_man() {
+	if [ -f "$MAN_PAGE" ] && ! [ "$TARGET_DIR/lwsws" -nt "$MAN_PAGE" ]; then
+		return 0
+	fi
+	mkdir -p "$(dirname "$MAN_PAGE")"
+	"$TARGET_DIR/lwsws" --man >"$MAN_PAGE.$$"
+	mv -f "$MAN_PAGE.$$" "$MAN_PAGE"
+}
+
 # The file to install for NAME: its stripped copy when that is current.
 installable() {
 	if [ -f "$STRIPPED_DIR/$1" ] && ! [ "$TARGET_DIR/$1" -nt "$STRIPPED_DIR/$1" ]; then
@@ -261,6 +272,7 @@ install_config() {
 build_cargo
 build_stub
 build_stripped
+build_man
 if [ "$BUILD_ONLY" = 1 ]; then
 	say "build done: $TARGET_DIR/lwsws, $(plugin_libs | wc -l) plugins (stripped copies in $STRIPPED_DIR), $STUB_SO"
 	exit 0
@@ -276,7 +288,7 @@ SHARE="$PREFIX/share/libwebsockets-test-server"
 
 install -d -m 0755 "$D$PREFIX/bin" "$D$SHARE/plugins" "$D$PREFIX/include/libwebsockets" \
 	"$D$PREFIX/lib/pkgconfig" "$D$SYSCONFDIR/lwsws/conf.d" "$D$SYSTEMD_UNIT_DIR" \
-	"$D$LOGROTATE_DIR" "$D$PREFIX/share/doc/lwsws"
+	"$D$LOGROTATE_DIR" "$D$PREFIX/share/doc/lwsws" "$D$PREFIX/share/man/man8"
 
 # The server.
 install -m 0755 "$(installable lwsws)" "$D$PREFIX/bin/lwsws"
@@ -342,6 +354,7 @@ sed -e "s#/var/log/lwsws#$LOG_DIR#g" "$REPO/packaging/lwsws.logrotate" >"$TMP/lw
 install_config "$TMP/lwsws.logrotate" "$D$LOGROTATE_DIR/lwsws" "$D$LOGROTATE_DIR/lwsws.dpkg-dist"
 
 install -m 0644 "$REPO/packaging/README.md" "$D$PREFIX/share/doc/lwsws/README.md"
+install -m 0644 "$MAN_PAGE" "$D$PREFIX/share/man/man8/lwsws.8"
 
 # Log and state dirs: only the service user (and root) get in.
 install -d -m 0700 "$D$LOG_DIR"

@@ -564,6 +564,24 @@ pub fn metric(name: &str, help: &str, counter: bool, labels: &str, value: f64) -
     }
 }
 
+/// Reports on `part` of the service this plugin provides on `vhost` ("" for
+/// the whole server) to the server's health check (`health-path`): `Err(why)`
+/// makes it answer 503 with `why` until an `Ok(())` for the same vhost and
+/// part.
+pub fn health(vhost: &str, part: &str, state: Result<(), &str>) {
+    let c = |s: &str| CString::new(s.replace('\0', "")).unwrap_or_default();
+    let (v, p) = (c(vhost), c(part));
+    let (ok, why) = match state {
+        Ok(()) => (1, c("")),
+        Err(why) => (0, c(why)),
+    };
+    #[allow(unsafe_code)]
+    // SAFETY: all three strings are NUL-terminated and live for the call.
+    unsafe {
+        sys::comlink_health_set(v.as_ptr(), p.as_ptr(), ok, why.as_ptr());
+    }
+}
+
 /// Logs a line through the server's log (lws `LLL_*` level bits).
 pub fn log(level: c_int, line: &str) {
     let line = CString::new(line.replace('\0', "")).unwrap_or_default();

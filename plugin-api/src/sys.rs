@@ -68,6 +68,12 @@ extern "C" {
         labels: *const c_char,
         value: f64,
     ) -> c_int;
+    pub fn comlink_health_set(
+        vhost: *const c_char,
+        part: *const c_char,
+        ok: c_int,
+        why: *const c_char,
+    ) -> c_int;
     pub fn lws_http_transaction_completed(wsi: *mut Lws) -> c_int;
     pub fn lws_spa_create_via_info(
         wsi: *mut Lws,

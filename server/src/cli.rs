@@ -40,9 +40,18 @@ pub struct Args {
     #[arg(long, requires = "check_config")]
     pub strict: bool,
 
+    /// GET URL (http:// only) and exit: 0 when it answers 200, 1 otherwise,
+    /// printing the answer: a health check client for containers.
+    #[arg(long, value_name = "URL")]
+    pub probe: Option<String>,
+
     /// Value substituted for `_lws_ddir_` in vhost strings.
     #[arg(long, value_name = "DIR", default_value = "/usr/local/share")]
     pub data_dir: PathBuf,
+
+    /// Print the manual page lwsws(8) (roff) and exit.
+    #[arg(long, hide = true)]
+    pub man: bool,
 
     /// Testing aid: bind every configured port to a port the OS picks instead
     /// (vhosts that share a configured port share the picked one); the bound

@@ -13,6 +13,7 @@ pub mod config;
 pub mod host;
 pub mod http;
 pub mod listen;
+pub mod manpage;
 pub mod ops;
 pub mod runtime;
 pub mod ws;

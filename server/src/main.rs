@@ -33,6 +33,16 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.man {
+        use std::io::Write;
+        std::io::stdout()
+            .write_all(&comlink::manpage::render())
+            .context("writing the manual page")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(url) = &args.probe {
+        return Ok(ops::probe::run(url));
+    }
     let opts = LoadOptions {
         data_dir: args.data_dir.clone(),
     };

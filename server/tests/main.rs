@@ -15,6 +15,7 @@ mod http_static;
 mod http_vhosts;
 mod ops_access_log;
 mod ops_hardening;
+mod ops_health;
 mod ops_lifecycle;
 mod ops_metrics;
 mod ops_packaging;

@@ -118,6 +118,21 @@ fn defined_dynamic_symbols(so: &Path) -> BTreeSet<String> {
         .collect()
 }
 
+/// The Dockerfile's `HEALTHCHECK ... CMD [...]` command.
+fn dockerfile_healthcheck() -> Vec<String> {
+    let text = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
+    let joined = text.replace("\\\n", " ");
+    let line = joined
+        .lines()
+        .find(|l| l.starts_with("HEALTHCHECK "))
+        .expect("the Dockerfile has a HEALTHCHECK");
+    let cmd = line
+        .split_once(" CMD ")
+        .map(|(_, c)| c.trim())
+        .expect("HEALTHCHECK ... CMD");
+    serde_json::from_str(cmd).expect("CMD in exec form (a JSON array)")
+}
+
 /// The section names of an ELF file (`readelf -S -W`).
 fn section_names(elf: &Path) -> Vec<String> {
     let o = run_ok(
@@ -367,6 +382,20 @@ fn install_script_stages_a_server_that_serves_and_the_seed_plugin_workflow() {
         assert_eq!(body, test_html, "/ serves the installed test.html");
         let (status, _, _) = get(&srv.url("/test.js"));
         assert_eq!(status, 200);
+        // The Dockerfile's HEALTHCHECK, run as Docker would inside the image
+        // (the installed lwsws and conf; port 7681 is the picked one here).
+        let mut check = dockerfile_healthcheck();
+        assert_eq!(check[0], "lwsws", "{check:?}");
+        check[0] = exe.display().to_string();
+        for arg in &mut check {
+            *arg = arg.replace("127.0.0.1:7681", &srv.addr(7681).to_string());
+        }
+        let o = Command::new(&check[0]).args(&check[1..]).output().unwrap();
+        assert!(
+            o.status.success() && String::from_utf8_lossy(&o.stdout).contains(r#"{"status":"ok"}"#),
+            "HEALTHCHECK {check:?}: {}",
+            output_text(&o)
+        );
         assert_counts_up(
             &counter_values(srv.addr(7681), "dumb-increment-protocol", 3),
             "installed dumb-increment-protocol",
@@ -792,4 +821,245 @@ fn logrotate_with_the_shipped_file_reopens_the_log_and_loses_no_line() {
     let log = srv.log_text();
     assert_eq!(log.matches("access logs reopened").count(), 2, "{log}");
     assert!(!log.contains("reload"), "no reload: {log}");
+}
+
+/// `dpkg-deb ARGS`' stdout.
+fn dpkg_deb(args: &[&str], deb: &Path) -> String {
+    let o = run_ok(Command::new("dpkg-deb").args(args).arg(deb), "dpkg-deb");
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// Copies every library `elf` needs (as `ldd` finds them on this machine,
+/// the dynamic loader included) to the same path under `root`.
+fn copy_libraries(elf: &Path, root: &Path) {
+    let o = run_ok(Command::new("ldd").arg(elf), "ldd");
+    for lib in String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .filter(|w| w.starts_with('/'))
+    {
+        let to = root.join(lib.trim_start_matches('/'));
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(lib, &to).unwrap();
+    }
+}
+
+/// The uid owning `path`.
+fn owner(path: &Path) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().uid()
+}
+
+/// Issue #15: a Debian package. packaging/build-deb makes
+/// comlink_<version>_<arch>.deb from install.sh's tree; its contents,
+/// conffiles and maintainer scripts are checked, and (as root) dpkg
+/// installs it into a throwaway root with its scripts run chrootless
+/// (creating the lwsws user there), and the installed server, started by
+/// its unit's ExecStart in a chroot of that root, serves as that user.
+/// Then dpkg purges it.
+#[test]
+fn deb_package_installs_into_a_throwaway_root_and_serves() {
+    const TEST: &str = "ops_packaging::deb_package_installs_into_a_throwaway_root_and_serves";
+    if Command::new("dpkg-deb").arg("--version").output().is_err() {
+        return crate::support::skip(TEST, "no dpkg-deb (not a Debian system)");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run_ok(
+        Command::new(repo().join("packaging/build-deb"))
+            .env("NO_BUILD", "1")
+            .env("TARGET_DIR", target_dir())
+            .env("OUT_DIR", tmp.path())
+            // A debug build is large: xz would take most of the test's time.
+            .env("DEB_COMPRESS", "gzip")
+            .env_remove("DEB_VERSION")
+            .env_remove("DESTDIR")
+            .env_remove("PREFIX"),
+        "packaging/build-deb",
+    );
+    let deb = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+    let arch = run_ok(
+        Command::new("dpkg").arg("--print-architecture"),
+        "dpkg --print-architecture",
+    );
+    let arch = String::from_utf8_lossy(&arch.stdout).trim().to_string();
+    assert_eq!(
+        deb.file_name().unwrap().to_str().unwrap(),
+        format!("comlink_{}_{arch}.deb", env!("CARGO_PKG_VERSION"))
+    );
+
+    // --- The control fields, files, conffiles and scripts.
+    let fields = dpkg_deb(&["-f"], &deb);
+    for want in [
+        "Package: comlink",
+        &format!("Version: {}", env!("CARGO_PKG_VERSION")),
+        "Depends: libc6 (>= ",
+        "Conflicts: libwebsockets-dev",
+    ] {
+        assert!(fields.contains(want), "{want} in\n{fields}");
+    }
+    let files = dpkg_deb(&["-c"], &deb);
+    for want in [
+        "./usr/bin/lwsws",
+        "./usr/share/libwebsockets-test-server/plugins/libprotocol_lws_packet.so",
+        "./usr/share/libwebsockets-test-server/test.html",
+        "./usr/include/libwebsockets.h",
+        "./usr/include/libwebsockets/lws-misc.h",
+        "./usr/lib/libwebsockets.so.19",
+        "./usr/lib/libwebsockets.so -> libwebsockets.so.19",
+        "./usr/lib/pkgconfig/libwebsockets.pc",
+        "./usr/lib/systemd/system/lwsws.service",
+        "./etc/lwsws/conf",
+        "./etc/lwsws/conf.d/localhost",
+        "./etc/logrotate.d/lwsws",
+        "./usr/share/man/man8/lwsws.8.gz",
+        "./var/log/lwsws/",
+        "./var/lib/lwsws/",
+    ] {
+        assert!(files.contains(want), "{want} in\n{files}");
+    }
+    let ctl = tmp.path().join("DEBIAN");
+    run_ok(
+        Command::new("dpkg-deb").arg("-e").arg(&deb).arg(&ctl),
+        "dpkg-deb -e",
+    );
+    assert_eq!(
+        std::fs::read_to_string(ctl.join("conffiles")).unwrap(),
+        "/etc/logrotate.d/lwsws\n/etc/lwsws/conf\n/etc/lwsws/conf.d/localhost\n"
+    );
+    let postinst = std::fs::read_to_string(ctl.join("postinst")).unwrap();
+    assert!(postinst.contains("useradd --system"), "{postinst}");
+    let unpacked = tmp.path().join("unpacked");
+    run_ok(
+        Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpacked),
+        "dpkg-deb -x",
+    );
+    let mut man = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(
+            std::fs::File::open(unpacked.join("usr/share/man/man8/lwsws.8.gz")).unwrap(),
+        ),
+        &mut man,
+    )
+    .unwrap();
+    for want in [
+        ".TH LWSWS 8",
+        "check\\-config",
+        "\\-\\-probe",
+        ".SH SIGNALS",
+    ] {
+        assert!(man.contains(want), "{want} in lwsws(8):\n{man}");
+    }
+    for so in [
+        "usr/bin/lwsws",
+        "usr/share/libwebsockets-test-server/plugins/libprotocol_lws_packet.so",
+    ] {
+        assert!(
+            !section_names(&unpacked.join(so))
+                .iter()
+                .any(|s| s == ".symtab"),
+            "{so} is stripped"
+        );
+    }
+
+    // --- dpkg -i into a throwaway root, scripts run chrootless.
+    if !crate::support::is_root() {
+        eprintln!(
+            "SKIPPED {TEST} (install part): not root (dpkg --root, chown and chroot need it)"
+        );
+        return;
+    }
+    let root = tmp.path().join("root");
+    for d in [
+        "var/lib/dpkg/info",
+        "var/lib/dpkg/updates",
+        "etc",
+        "proc",
+        "tmp",
+    ] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    for (f, text) in [
+        ("var/lib/dpkg/status", ""),
+        ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
+        ("etc/group", "root:x:0:\n"),
+        ("etc/shadow", "root:*:19000:0:99999:7:::\n"),
+        ("etc/gshadow", "root:*::\n"),
+    ] {
+        std::fs::write(root.join(f), text).unwrap();
+    }
+    let dpkg = |args: &[&str]| {
+        run_ok(
+            Command::new("dpkg")
+                .arg(format!("--root={}", root.display()))
+                .args(["--force-script-chrootless", "--force-depends"])
+                .args(args),
+            "dpkg",
+        )
+    };
+    dpkg(&["-i", deb.to_str().unwrap()]);
+    let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
+    let uid: u32 = passwd
+        .lines()
+        .find_map(|l| l.strip_prefix("lwsws:x:"))
+        .and_then(|r| r.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("postinst made no lwsws user:\n{passwd}"));
+    assert_ne!(uid, 0);
+    assert_eq!(owner(&root.join("var/log/lwsws")), uid);
+    assert_eq!(owner(&root.join("var/lib/lwsws")), uid);
+    let status = dpkg(&["-s", "comlink"]);
+    assert!(String::from_utf8_lossy(&status.stdout).contains("Status: install ok installed"));
+
+    // --- The installed server, as its unit starts it, in a chroot of the
+    // root (with this machine's C libraries copied in, and /proc).
+    copy_libraries(&root.join("usr/bin/lwsws"), &root);
+    for e in std::fs::read_dir(root.join("usr/share/libwebsockets-test-server/plugins")).unwrap() {
+        copy_libraries(&e.unwrap().path(), &root);
+    }
+    let unit = std::fs::read_to_string(root.join("usr/lib/systemd/system/lwsws.service")).unwrap();
+    let exec_start = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap()
+        .to_string();
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "mount -t proc proc '{0}/proc' && exec chroot '{0}' {exec_start} --ephemeral-ports",
+            root.display()
+        ));
+    let srv = Server::spawn(cmd);
+    assert!(
+        srv.log_text()
+            .contains(&format!("privileges dropped to uid {uid}")),
+        "{}",
+        srv.log_text()
+    );
+    let test_html = std::fs::read(repo().join("data/libwebsockets-test-server/test.html")).unwrap();
+    let (status, _, body) = get(&srv.url("/"));
+    assert_eq!((status, body == test_html), (200, true));
+    let (status, _, body) = get(&srv.url("/healthz"));
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_counts_up(
+        &counter_values(srv.addr(7681), "dumb-increment-protocol", 3),
+        "installed dumb-increment-protocol",
+    );
+    let access_log = root.join("var/log/lwsws/access-log");
+    assert!(
+        eventually(10, || std::fs::read_to_string(&access_log)
+            .unwrap_or_default()
+            .contains("GET / HTTP/1.1")),
+        "access log"
+    );
+    assert_eq!(owner(&access_log), uid, "the access log belongs to lwsws");
+    drop(srv);
+
+    // --- Purged: the files go, a packet journal stays.
+    let journal = root.join("var/lib/lwsws/packets/segment");
+    std::fs::create_dir_all(journal.parent().unwrap()).unwrap();
+    std::fs::write(&journal, "packets").unwrap();
+    dpkg(&["--purge", "comlink"]);
+    assert!(!root.join("usr/bin/lwsws").exists());
+    assert!(!root.join("etc/lwsws/conf").exists());
+    assert!(!root.join("var/log/lwsws").exists());
+    assert!(journal.exists());
 }

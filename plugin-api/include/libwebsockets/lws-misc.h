@@ -196,4 +196,13 @@ LWS_VISIBLE LWS_EXTERN int
 comlink_metric_set(const char *name, const char *help, const char *kind,
 		   const char *labels, double value);
 
+/* Comlink: report on a part of the service this plugin provides, for the
+ * server's health check (the global "health-path"). ok 0 makes it answer
+ * 503, naming vhost (NULL or "": the whole server), part (e.g. "packet
+ * journal") and why, until the same vhost and part report ok nonzero.
+ * Returns 0, or -1 when part is NULL or empty. */
+LWS_VISIBLE LWS_EXTERN int
+comlink_health_set(const char *vhost, const char *part, int ok,
+		   const char *why);
+
 #endif /* COMLINK_LWS_MISC_H */

@@ -86,10 +86,12 @@ struct Post {
     key: Result<Option<String>, String>,
 }
 
-/// A one-shot JSON answer (an acknowledgement, an error, stats).
+/// A one-shot answer (an acknowledgement, an error, stats: JSON; the
+/// console page).
 struct Reply {
     conn: Connection,
     status: u16,
+    content_type: &'static str,
     body: String,
     extra: Vec<(&'static str, String)>,
     head_sent: bool,
@@ -207,6 +209,7 @@ impl Reply {
         Reply {
             conn,
             status,
+            content_type: "application/json",
             body,
             extra: Vec::new(),
             head_sent: false,
@@ -216,7 +219,7 @@ impl Reply {
     fn write(&mut self) -> Action {
         if !self.head_sent {
             let mut headers = vec![
-                ("content-type", "application/json"),
+                ("content-type", self.content_type),
                 ("cache-control", "no-store"),
             ];
             headers.extend(self.extra.iter().map(|(k, v)| (*k, v.as_str())));
@@ -552,6 +555,7 @@ impl Hub {
 
     fn recorded(&mut self, token: u64, result: Result<u64, String>, replayed: bool) {
         let retry = self.svc().retry_after();
+        crate::health::recorded(self.vhost, &result);
         match self.conns.get_mut(&token) {
             Some(Conn::Post(p)) => {
                 let conn = p.conn;
@@ -740,6 +744,11 @@ impl Hub {
             ("GET", "/stats") => {
                 let s = self.svc().snapshot();
                 self.reply(token, Reply::json(conn, 200, s.to_json()));
+            }
+            ("GET", "/console") => {
+                let mut r = Reply::json(conn, 200, crate::console::PAGE.to_string());
+                r.content_type = crate::console::CONTENT_TYPE;
+                self.reply(token, r);
             }
             (_, "") => {
                 let mut r = Reply::json(conn, 405, envelope::error("POST a packet here"));

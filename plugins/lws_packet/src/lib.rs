@@ -10,7 +10,8 @@
 //!   same mount:
 //!   `GET <mount>/events` (Server-Sent Events) and
 //!   `GET <mount>/packets?since=N&limit=M&wait=S` (JSON, long-poll), plus
-//!   `GET <mount>/stats` (the counters, as JSON).
+//!   `GET <mount>/stats` (the counters, as JSON) and `GET <mount>/console`
+//!   (a page showing packets as they arrive, [`console`]).
 //! * `packet-subscribe`: WebSocket delivery, `?since=N&filter=<prefix>`.
 //!
 //! The journal, group commit, live tail and delivery cursors are in the
@@ -21,6 +22,8 @@
 
 #![deny(unsafe_code)]
 
+pub mod console;
+pub mod health;
 pub mod hub;
 pub mod registry;
 
@@ -66,12 +69,16 @@ fn settings(name: &str, options: &Options, fallback: Option<Settings>) -> Option
 
 fn hub(name: &'static str, vhost: Vhost, settings: &Settings, authoritative: bool) -> Option<Hub> {
     match registry::service(settings, authoritative) {
-        Ok(svc) => Some(Hub::new(vhost, name, &svc)),
+        Ok(svc) => {
+            health::opened(&vhost.name());
+            Some(Hub::new(vhost, name, &svc))
+        }
         Err(e) => {
             log(
                 abi::LLL_ERR,
                 &format!("{name}: {e}; not offered on this vhost"),
             );
+            health::open_failed(&vhost.name(), &e);
             None
         }
     }

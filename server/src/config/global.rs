@@ -1,4 +1,5 @@
-//! The `"global"` object (contract §1.2), plus Comlink's `watch`.
+//! The `"global"` object (contract §1.2), plus Comlink's `watch`,
+//! `metrics-path`, `health-path` and `stop-delay-secs`.
 //!
 //! A `"global"` object may appear in `conf` and in any `conf.d` file; they
 //! are applied in reading order onto one [`Global`], so a later scalar key
@@ -46,6 +47,8 @@ pub(crate) fn apply(cx: &mut Cx<'_>, members: &[Member], g: &mut Global) {
             "rlimit-nofile" => set_some(&mut g.rlimit_nofile, cx.u64(key, v)),
             "watch" => set(&mut g.watch, cx.bool(key, v)),
             "metrics-path" => set_some(&mut g.metrics_path, cx.text(key, v)),
+            "health-path" => set_some(&mut g.health_path, cx.text(key, v)),
+            "stop-delay-secs" => set(&mut g.stop_delay_secs, cx.u32(key, v)),
             "cpd-bypass"
             | "quic-pad-crypto"
             | "allow-early-data"

@@ -79,6 +79,12 @@ pub struct Global {
     /// `metrics-path` (Comlink): URL path serving Prometheus metrics on every
     /// vhost (off when unset).
     pub metrics_path: Option<String>,
+    /// `health-path` (Comlink): URL path answering the health check on every
+    /// vhost (off when unset).
+    pub health_path: Option<String>,
+    /// `stop-delay-secs` (Comlink): on SIGTERM, seconds of serving on with
+    /// `health-path` answering 503 before the graceful stop (default 0).
+    pub stop_delay_secs: u32,
 }
 
 impl Default for Global {
@@ -102,6 +108,8 @@ impl Default for Global {
             rlimit_nofile: None,
             watch: true,
             metrics_path: None,
+            health_path: None,
+            stop_delay_secs: 0,
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod dispatch;
 pub mod ffi;
 pub mod figures;
 pub mod handover;
+pub mod health;
 pub mod loader;
 pub mod retire;
 pub mod site;

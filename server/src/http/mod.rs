@@ -6,6 +6,7 @@
 pub mod accept;
 pub mod access_log;
 pub mod conn;
+pub mod health;
 pub mod metrics;
 pub mod mount;
 pub mod normalize;

@@ -112,6 +112,14 @@ where
             return Ok(with_server(&site, status_page(r.status)));
         }
     }
+    // Health checks are answered on every vhost, also on the plain port of
+    // a vhost that redirects to HTTPS (load balancers want a 200 there).
+    if site.health_path.as_deref() == Some(req.uri().path()) {
+        return Ok(with_server(
+            &site,
+            crate::http::health::answer(&site, req.method()),
+        ));
+    }
     let host = vhost::requested_host(&req);
     let vi = vhost::select(&site, &conn.vhosts, host.as_deref());
     let vh = &site.vhosts[vi];

@@ -54,6 +54,8 @@ pub struct Site {
     pub ip_limit_wsi: u32,
     /// `metrics-path`.
     pub metrics_path: Option<String>,
+    /// `health-path`.
+    pub health_path: Option<String>,
 }
 
 /// One vhost, ready to serve.
@@ -143,6 +145,7 @@ impl Site {
             timeout: Duration::from_secs(u64::from(config.global.timeout_secs.max(1))),
             ip_limit_wsi: config.global.ip_limit_wsi,
             metrics_path: config.global.metrics_path.clone(),
+            health_path: config.global.health_path.clone(),
         })
     }
 }

@@ -125,6 +125,8 @@ pub struct Server {
     loader: host::loader::Loader,
     /// Watching the configuration and plugin dirs, unless `"watch": "off"`.
     watch: Option<ops::watch::Watch>,
+    /// `stop-delay-secs`.
+    stop_delay: Duration,
     _threads: Vec<std::thread::JoinHandle<()>>,
 }
 
@@ -187,6 +189,7 @@ impl Server {
             shared,
             loader,
             watch,
+            stop_delay: Duration::from_secs(u64::from(cfg.global.stop_delay_secs)),
             _threads: handles,
         })
     }
@@ -203,6 +206,19 @@ impl Server {
                 }
                 Signal::Reload => self.reload_and_report(),
             }
+        }
+        tracing::info!("stopping");
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+        host::health::set_stopping();
+        if !self.stop_delay.is_zero() {
+            // Load balancers see the health check fail and stop sending new
+            // requests before the listeners close.
+            tracing::info!(
+                "serving on for {} s (stop-delay-secs) while the health check says stopping; \
+                 SIGTERM or SIGINT again stops at once",
+                self.stop_delay.as_secs()
+            );
+            self.signals.wait_stop_for(self.stop_delay);
         }
         stop();
     }
@@ -291,6 +307,7 @@ impl Server {
         if let Some(w) = &self.watch {
             w.set_plugin_dirs(self.opts.plugin_dirs(cfg));
         }
+        self.stop_delay = Duration::from_secs(u64::from(cfg.global.stop_delay_secs));
         Ok(format!("serving {}", serving(cfg)))
     }
 }
@@ -298,8 +315,6 @@ impl Server {
 /// The graceful stop: in-flight HTTP finishes, WebSockets are closed with
 /// 1001, then the protocols' DESTROY (which flushes what they hold).
 fn stop() {
-    tracing::info!("stopping");
-    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     CONTEXT.stop();
     let deadline = std::time::Instant::now() + STOP_GRACE;
     while runtime::counters::open_connections() > 0 && std::time::Instant::now() < deadline {

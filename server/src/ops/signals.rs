@@ -45,6 +45,18 @@ impl Signals {
         })
     }
 
+    /// Waits `d`, or less when SIGINT or SIGTERM comes (again).
+    pub fn wait_stop_for(&mut self, d: std::time::Duration) {
+        let Signals { rt, term, int, .. } = self;
+        rt.block_on(async {
+            tokio::select! {
+                _ = tokio::time::sleep(d) => {}
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        });
+    }
+
     /// Blocks until SIGINT, SIGTERM, SIGHUP or SIGUSR1.
     pub fn wait(&mut self) -> Signal {
         let Signals {

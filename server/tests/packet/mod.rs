@@ -20,6 +20,7 @@ use crate::support::ws::{connect, Client};
 use crate::support::{read_response, Raw, Server, Site};
 
 mod chaos;
+mod console;
 mod faults;
 mod idempotency;
 mod life;

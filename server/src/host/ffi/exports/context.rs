@@ -386,3 +386,30 @@ pub extern "C" fn comlink_metric_set(
         }
     })
 }
+
+/// `comlink_health_set`: a plugin's report for the health check (the
+/// global `health-path`, Comlink's own call). `ok` 0 makes the check answer
+/// 503 naming `vhost` (NULL or "": the whole server), `part` and `why`,
+/// until the same vhost and part report `ok` again. 0, or -1 without a part.
+#[no_mangle]
+pub extern "C" fn comlink_health_set(
+    vhost: *const c_char,
+    part: *const c_char,
+    ok: c_int,
+    why: *const c_char,
+) -> c_int {
+    guard("comlink_health_set", -1, || {
+        let part = cstr_lossy(part);
+        if part.is_empty() {
+            return -1;
+        }
+        let why = cstr_lossy(why);
+        let why = if why.is_empty() {
+            "not working"
+        } else {
+            why.as_str()
+        };
+        crate::host::health::set_problem(&cstr_lossy(vhost), &part, (ok == 0).then_some(why));
+        0
+    })
+}
