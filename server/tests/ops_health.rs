@@ -208,3 +208,57 @@ fn probe_exits_0_on_200_and_1_otherwise() {
     assert_eq!(gone.status.code(), Some(1));
     assert!(!gone.stderr.is_empty());
 }
+
+/// A load balancer that took the server out on a 503 sends no more
+/// packets; the check must come back by itself once the journal works, or
+/// the server would stay out for good.
+#[test]
+fn health_comes_back_without_traffic_once_the_journal_works_again() {
+    const TEST: &str = "ops_health::health_comes_back_without_traffic_once_the_journal_works_again";
+    // A failed fsync: the journal stops and reopens by itself.
+    let tmp = tempfile::tempdir().unwrap();
+    let fault = tmp.path().join("fault");
+    let s = Site::with_plugins(r#""health-path": "/healthz""#, |p| {
+        install_builtins(p, &["lws_packet"])
+    });
+    s.conf_d(
+        "packets",
+        &format!(
+            r#"{{"vhosts": [{{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
+            "mounts": [{{"mountpoint": "/in", "origin": "callback://protocol-lws-packet"}}],
+            "ws-protocols": [{{"protocol-lws-packet": {{"status": "ok",
+              "journal-dir": "{}", "test-fault-file": "{}"}}}}]}}]}}"#,
+            s.path("journal").display(),
+            fault.display()
+        ),
+    );
+    let srv = s.start();
+    assert_eq!(post(&srv), "200");
+    std::fs::write(&fault, "sync").unwrap();
+    assert_eq!(post(&srv), "503");
+    assert_eq!(health(&srv.url("/healthz")).0, 503);
+    std::fs::remove_file(&fault).unwrap();
+    assert!(
+        eventually(30, || health(&srv.url("/healthz")).0 == 200),
+        "no packet was sent, and the check stayed 503: {}",
+        srv.log_text()
+    );
+    assert_eq!(post(&srv), "200");
+
+    // A lost Redis: packets are refused for a second at a time; with none
+    // sent, the check comes back once Redis does.
+    let Some(mut redis) = Redis::start() else {
+        return skip(TEST, "no redis-server (scripts/test-deps installs it)");
+    };
+    let srv = packet_site(&redis.url()).start();
+    assert_eq!(post(&srv), "200");
+    redis.kill();
+    assert!(eventually(20, || post(&srv) == "503"), "{}", srv.log_text());
+    assert_eq!(health(&srv.url("/healthz")).0, 503);
+    redis.restart();
+    assert!(
+        eventually(30, || health(&srv.url("/healthz")).0 == 200),
+        "{}",
+        srv.log_text()
+    );
+}

@@ -3,18 +3,25 @@
 //! check answer 503, naming the vhost and why (`comlink_health_set`).
 //!
 //! A vhost's journal is "not taking packets" when its store could not be
-//! opened (PROTOCOL_INIT refused the protocol), or when its last append
-//! failed; the next append that succeeds, or a reload that opens the
-//! store, clears it. A controller whose packet was refused retries (503
-//! with the error), so a journal that works again is seen at the next
-//! retry.
+//! opened (PROTOCOL_INIT refused the protocol; a reload that opens it
+//! clears that), or while the journal refuses packets without trying them:
+//! stopped after a failed fsync until it has reopened, or full or without
+//! Redis until its next attempt ([`Service::refusing`]). Past that moment
+//! the next packet tries again, so the check says healthy: a load balancer
+//! that took the server out on the 503 sends traffic again, and a journal
+//! that still fails is marked down for another round. While a journal is
+//! down its hub checks again every second ([`check`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use std::ffi::c_int;
+use std::time::Duration;
+
 use comlink_plugin_api::protocol::health;
 use comlink_plugin_api::Vhost;
+use packet_journal::Service;
 
 /// What the health check calls this part.
 const PART: &str = "packet journal";
@@ -24,7 +31,7 @@ const PART: &str = "packet journal";
 enum Down {
     /// The store could not be opened.
     Open(String),
-    /// The last append failed.
+    /// The journal refuses packets (full, stopped, no Redis).
     Append(String),
 }
 
@@ -74,18 +81,42 @@ pub fn opened(vhost: &str) {
     });
 }
 
-/// An append on `vhost` was answered: `Ok` clears a failure, `Err` is one.
-pub fn recorded(vhost: Vhost, result: &Result<u64, String>) {
-    match result {
-        Ok(_) => {
+/// Reason of the once-a-second re-check while a journal is down.
+pub const RECHECK_REASON: c_int = comlink_plugin_api::abi::LWS_CALLBACK_USER + 0x5d;
+
+/// Vhosts (by name) with a re-check scheduled.
+static ARMED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Whether `svc`, the journal of `vhost`, refuses packets now; called at
+/// every vhost-level event of the hub (`reason`: journal results, ticks,
+/// the re-check). While it does, one re-check is kept scheduled a second
+/// later.
+pub fn check(vhost: Vhost, svc: &Service, reason: c_int) {
+    if reason == RECHECK_REASON {
+        let name = vhost.name();
+        ARMED
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|v| *v != name);
+    }
+    match svc.refusing() {
+        None => {
             if DOWN_COUNT.load(Ordering::Acquire) == 0 {
                 return;
             }
-            update(&vhost.name(), |now| now.is_some().then_some(None));
+            update(&vhost.name(), |now| {
+                matches!(now, Some(Down::Append(_))).then_some(None)
+            });
         }
-        Err(e) => {
-            let d = Down::Append(e.clone());
-            update(&vhost.name(), |now| (now != Some(&d)).then_some(Some(d)));
+        Some(why) => {
+            let d = Down::Append(why);
+            let name = vhost.name();
+            update(&name, |now| (now != Some(&d)).then_some(Some(d)));
+            let mut armed = ARMED.lock().unwrap_or_else(|e| e.into_inner());
+            if !armed.contains(&name) {
+                armed.push(name);
+                vhost.schedule(RECHECK_REASON, Duration::from_secs(1));
+            }
         }
     }
 }

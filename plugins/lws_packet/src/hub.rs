@@ -490,6 +490,7 @@ impl Hub {
 
     /// A vhost-level event: the service's wake-up, or our tick.
     pub fn event(&mut self, reason: c_int) {
+        crate::health::check(self.vhost, self.svc(), reason);
         if !self.stopping && server_stopping() {
             self.stopping = true;
             self.end_streams();
@@ -555,7 +556,6 @@ impl Hub {
 
     fn recorded(&mut self, token: u64, result: Result<u64, String>, replayed: bool) {
         let retry = self.svc().retry_after();
-        crate::health::recorded(self.vhost, &result);
         match self.conns.get_mut(&token) {
             Some(Conn::Post(p)) => {
                 let conn = p.conn;

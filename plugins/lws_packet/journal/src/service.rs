@@ -482,6 +482,17 @@ impl Service {
         (h.state, h.why.clone())
     }
 
+    /// Whether a packet sent now would be refused without being tried: the
+    /// journal does not take packets and its next attempt (to write again,
+    /// or to reopen) is still to come. Once that time has passed, the next
+    /// packet tries, so a health check must not keep the server out.
+    pub fn refusing(&self) -> Option<String> {
+        let h = self.shared.health();
+        let waiting = h.retry_at.is_none_or(|t| t > Instant::now());
+        (h.state != JournalState::Ok && waiting)
+            .then(|| h.why.clone().unwrap_or_else(|| format!("{:?}", h.state)))
+    }
+
     /// Seconds a refused client should wait before it retries (for
     /// `Retry-After`): until the next attempt to write or reopen, at least 1.
     pub fn retry_after(&self) -> u64 {
