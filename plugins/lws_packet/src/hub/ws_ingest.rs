@@ -36,7 +36,73 @@ pub(super) struct WsIn {
     pub(super) ending: bool,
 }
 
+/// The connection URL's options: `?content-type=` (or `content_type`) for
+/// every packet, and `?keyed=1`; `arg` gives a URL argument.
+fn options(arg: impl Fn(&str) -> Option<String>) -> (Option<String>, bool) {
+    let content_type = arg("content-type")
+        .or_else(|| arg("content_type"))
+        .filter(|v| !v.is_empty());
+    let keyed = arg("keyed").is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+    (content_type, keyed)
+}
+
+/// A message received whole.
+#[derive(Debug, PartialEq, Eq)]
+enum Message {
+    /// A packet to append; its answer's place is kept. `pause`: that many
+    /// are waiting for their answers now that reading stops.
+    Packet {
+        content_type: String,
+        body: Vec<u8>,
+        key: Option<Vec<u8>>,
+        pause: bool,
+    },
+    /// Refused (a bad key line), answered in its place; `ready`: that
+    /// answer is the next to send.
+    Refused { ready: bool },
+}
+
 impl WsIn {
+    /// The message being received is complete (`max_packet`: the largest
+    /// packet; keys are scoped by `scope`).
+    fn complete(&mut self, max_packet: usize, scope: &str) -> Message {
+        self.in_msg = false;
+        let content_type = match (&self.content_type, self.binary) {
+            (Some(ct), _) => ct.clone(),
+            (None, true) => "application/octet-stream".to_string(),
+            (None, false) => "text/plain; charset=utf-8".to_string(),
+        };
+        let mut body = std::mem::take(&mut self.msg);
+        let mut key = None;
+        if self.keyed {
+            match split_key(&body, max_packet) {
+                Ok((k, rest)) => {
+                    key = k.map(|k| scoped(scope, k));
+                    body = body[rest..].to_vec();
+                }
+                Err(why) => {
+                    // Answered in its place among the others.
+                    self.answers.push_back(Some(envelope::error(&why)));
+                    return Message::Refused {
+                        ready: self.answers.front().is_some_and(Option::is_some),
+                    };
+                }
+            }
+        }
+        self.inflight += 1;
+        self.answers.push_back(None);
+        let pause = self.inflight >= INFLIGHT_MAX && !self.paused;
+        if pause {
+            self.paused = true;
+        }
+        Message::Packet {
+            content_type,
+            body,
+            key,
+            pause,
+        }
+    }
+
     /// The journal answered the oldest message waiting for it.
     pub(super) fn answered(&mut self, text: String) {
         self.inflight = self.inflight.saturating_sub(1);
@@ -85,13 +151,7 @@ impl Hub {
     /// A WebSocket ingest connection (`protocol-lws-packet`).
     pub fn open_ingest(&mut self, conn: Connection) -> Option<Session> {
         let token = self.token();
-        let content_type = conn
-            .url_arg("content-type")
-            .or_else(|| conn.url_arg("content_type"))
-            .filter(|v| !v.is_empty());
-        let keyed = conn
-            .url_arg("keyed")
-            .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+        let (content_type, keyed) = options(|n| conn.url_arg(n));
         self.conns.insert(
             token,
             Conn::WsIn(WsIn {
@@ -116,7 +176,7 @@ impl Hub {
 
     /// A piece of a WebSocket message (ingest; subscribers' are ignored).
     pub fn receive(&mut self, s: &Session, data: &[u8]) -> Action {
-        let max = self.max_packet;
+        let max_packet = self.max_packet;
         let scope = self.scope.clone();
         let Some(Conn::WsIn(w)) = self.conns.get_mut(&s.token) else {
             return Action::Continue;
@@ -128,46 +188,195 @@ impl Hub {
             w.msg.clear();
         }
         // A keyed message may be longer by its key line.
-        let max = if w.keyed { max + 256 } else { max };
+        let max = if w.keyed {
+            max_packet + 256
+        } else {
+            max_packet
+        };
         if w.msg.len() + data.len() > max {
             Metrics::add(&self.client.service().metrics().refused, 1);
             return conn.close_reason(1009, b"packet larger than max-packet-bytes");
         }
         w.msg.extend_from_slice(data);
         if conn.is_final_fragment() {
-            w.in_msg = false;
-            let ct = match (&w.content_type, w.binary) {
-                (Some(ct), _) => ct.clone(),
-                (None, true) => "application/octet-stream".to_string(),
-                (None, false) => "text/plain; charset=utf-8".to_string(),
-            };
-            let mut body = std::mem::take(&mut w.msg);
-            let mut key = None;
-            if w.keyed {
-                match split_key(&body, max - 256) {
-                    Ok((k, rest)) => {
-                        key = k.map(|k| scoped(&scope, k));
-                        body = body[rest..].to_vec();
+            match w.complete(max_packet, &scope) {
+                Message::Packet {
+                    content_type,
+                    body,
+                    key,
+                    pause,
+                } => {
+                    if pause {
+                        conn.set_receiving(false);
                     }
-                    Err(why) => {
-                        // Answered in its place among the others.
-                        Metrics::add(&self.client.service().metrics().refused, 1);
-                        w.answers.push_back(Some(envelope::error(&why)));
-                        if w.answers.front().is_some_and(Option::is_some) {
-                            conn.request_writable();
-                        }
-                        return Action::Continue;
+                    self.client.append_keyed(s.token, content_type, body, key);
+                }
+                Message::Refused { ready } => {
+                    Metrics::add(&self.client.service().metrics().refused, 1);
+                    if ready {
+                        conn.request_writable();
                     }
                 }
             }
-            w.inflight += 1;
-            w.answers.push_back(None);
-            if w.inflight >= INFLIGHT_MAX && !w.paused {
-                w.paused = true;
-                conn.set_receiving(false);
-            }
-            self.client.append_keyed(s.token, ct, body, key);
         }
         Action::Continue
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ws_in(keyed: bool, content_type: Option<&str>) -> WsIn {
+        WsIn {
+            conn: Connection::from_raw(std::ptr::null_mut()),
+            content_type: content_type.map(str::to_string),
+            keyed,
+            msg: Vec::new(),
+            in_msg: false,
+            binary: false,
+            inflight: 0,
+            paused: false,
+            answers: VecDeque::new(),
+            ending: false,
+        }
+    }
+
+    /// Receives `msg` whole.
+    fn message(w: &mut WsIn, msg: &[u8], binary: bool) -> Message {
+        w.in_msg = true;
+        w.binary = binary;
+        w.msg = msg.to_vec();
+        w.complete(1000, "vh")
+    }
+
+    fn args<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |n| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn the_url_names_the_content_type_and_the_key_lines() {
+        assert_eq!(options(args(&[])), (None, false));
+        assert_eq!(
+            options(args(&[
+                ("content-type", "application/cbor"),
+                ("keyed", "1")
+            ])),
+            (Some("application/cbor".into()), true)
+        );
+        assert_eq!(
+            options(args(&[("content_type", "x/y"), ("keyed", "yes")])),
+            (Some("x/y".into()), true)
+        );
+        assert!(options(args(&[("keyed", "true")])).1);
+        assert!(!options(args(&[("keyed", "0")])).1);
+        assert_eq!(options(args(&[("content-type", "")])).0, None);
+    }
+
+    #[test]
+    fn a_message_is_a_packet_of_the_connections_content_type() {
+        let mut w = ws_in(false, None);
+        let Message::Packet {
+            content_type,
+            body,
+            key,
+            ..
+        } = message(&mut w, b"a\nb", false)
+        else {
+            panic!("refused")
+        };
+        assert_eq!(content_type, "text/plain; charset=utf-8");
+        // Without ?keyed=1 a first line is part of the packet.
+        assert_eq!((body.as_slice(), key), (&b"a\nb"[..], None));
+        let Message::Packet { content_type, .. } = message(&mut w, b"\0\xff", true) else {
+            panic!("refused")
+        };
+        assert_eq!(content_type, "application/octet-stream");
+        let mut w = ws_in(false, Some("application/json"));
+        let Message::Packet { content_type, .. } = message(&mut w, b"{}", true) else {
+            panic!("refused")
+        };
+        assert_eq!(content_type, "application/json");
+        assert!(!w.in_msg);
+    }
+
+    #[test]
+    fn a_keyed_message_loses_its_key_line_and_its_key_is_scoped() {
+        let mut w = ws_in(true, None);
+        let Message::Packet { body, key, .. } = message(&mut w, b"k-1\npayload", false) else {
+            panic!("refused")
+        };
+        assert_eq!(body, b"payload");
+        assert_eq!(key.as_deref(), Some(&b"vh\nk-1"[..]));
+        let Message::Packet { body, key, .. } = message(&mut w, b"\nno key", false) else {
+            panic!("refused")
+        };
+        assert_eq!((body.as_slice(), key), (&b"no key"[..], None));
+    }
+
+    #[test]
+    fn answers_go_out_in_message_order_whoever_answers_first() {
+        let mut w = ws_in(true, None);
+        assert!(matches!(
+            message(&mut w, b"k1\none", false),
+            Message::Packet { .. }
+        ));
+        // A bad key line is answered at once, but after the first message.
+        assert_eq!(
+            message(&mut w, b"bad\x01\ntwo", false),
+            Message::Refused { ready: false }
+        );
+        assert!(matches!(
+            message(&mut w, b"k3\nthree", false),
+            Message::Packet { .. }
+        ));
+        assert_eq!(w.inflight, 2);
+        assert_eq!(w.next_answer(), None, "the first has no answer yet");
+        w.answered("{\"id\":1}".into());
+        assert_eq!(w.next_answer().as_deref(), Some("{\"id\":1}"));
+        let refusal = w.next_answer().unwrap();
+        assert!(refusal.starts_with("{\"error\":"), "{refusal}");
+        assert_eq!(w.next_answer(), None, "the third is still waiting");
+        w.answered("{\"id\":2}".into());
+        assert_eq!(w.next_answer().as_deref(), Some("{\"id\":2}"));
+        assert_eq!(w.next_answer(), None);
+        assert!(w.answers.is_empty());
+        assert_eq!(w.inflight, 0);
+    }
+
+    #[test]
+    fn a_refusal_with_nothing_before_it_is_ready_at_once() {
+        let mut w = ws_in(true, None);
+        assert_eq!(
+            message(&mut w, b"no newline", false),
+            Message::Refused { ready: true }
+        );
+        assert!(w.next_answer().unwrap().contains("must end with"));
+    }
+
+    #[test]
+    fn an_answer_nobody_waits_for_is_dropped() {
+        let mut w = ws_in(false, None);
+        w.answered("{\"id\":9}".into());
+        assert_eq!((w.inflight, w.next_answer()), (0, None));
+    }
+
+    #[test]
+    fn reading_pauses_once_when_inflight_reaches_the_limit() {
+        let mut w = ws_in(false, None);
+        let mut pauses = 0;
+        for _ in 0..INFLIGHT_MAX + 10 {
+            if let Message::Packet { pause: true, .. } = message(&mut w, b"x", false) {
+                pauses += 1;
+                assert_eq!(w.inflight, INFLIGHT_MAX);
+            }
+        }
+        assert_eq!(pauses, 1);
+        assert!(w.paused);
     }
 }
