@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use comlink_plugin_api::abi::{self, LWS_CALLBACK_USER};
 use comlink_plugin_api::protocol::{log, server_stopping};
+use comlink_plugin_api::Connection;
 use packet_journal::{envelope, Event};
 
 use super::figures::METRICS_REASON;
@@ -22,6 +23,30 @@ pub const TICK_REASON: c_int = LWS_CALLBACK_USER + 0x5a;
 pub const DEADLINE_REASON: c_int = LWS_CALLBACK_USER + 0x5b;
 /// How often the tick runs while there are subscribers.
 const TICK: Duration = Duration::from_secs(1);
+
+/// The answer to a POST the journal recorded (`replayed`: it had been
+/// before, under the same key) or refused (`retry`: seconds).
+fn post_answer(conn: Connection, result: Result<u64, String>, replayed: bool, retry: u64) -> Reply {
+    match result {
+        Ok(id) => {
+            let mut r = Reply::json(conn, 200, envelope::ack(id));
+            if replayed {
+                r.extra.push((REPLAYED.0, REPLAYED.1.into()));
+            }
+            r
+        }
+        Err(e) => refusal(conn, &e, retry),
+    }
+}
+
+/// The same for a WebSocket message: the text of its answer.
+fn ws_answer(result: Result<u64, String>, replayed: bool, retry: u64) -> String {
+    match result {
+        Ok(id) if replayed => format!("{{\"id\":{id},\"replayed\":true}}"),
+        Ok(id) => envelope::ack(id),
+        Err(e) => refusal_text(&e, retry),
+    }
+}
 
 impl Hub {
     pub(super) fn arm_tick(&mut self) {
@@ -100,26 +125,12 @@ impl Hub {
         let retry = self.svc().retry_after();
         match self.conns.get_mut(&token) {
             Some(Conn::Post(p)) => {
-                let conn = p.conn;
-                let reply = match result {
-                    Ok(id) => {
-                        let mut r = Reply::json(conn, 200, envelope::ack(id));
-                        if replayed {
-                            r.extra.push((REPLAYED.0, REPLAYED.1.into()));
-                        }
-                        r
-                    }
-                    Err(e) => refusal(conn, &e, retry),
-                };
+                let reply = post_answer(p.conn, result, replayed, retry);
                 self.conns.insert(token, Conn::Reply(reply));
                 self.wake(token);
             }
             Some(Conn::WsIn(w)) => {
-                w.answered(match result {
-                    Ok(id) if replayed => format!("{{\"id\":{id},\"replayed\":true}}"),
-                    Ok(id) => envelope::ack(id),
-                    Err(e) => refusal_text(&e, retry),
-                });
+                w.answered(ws_answer(result, replayed, retry));
                 // Reading resumes in its writeable callback (its thread).
                 self.wake(token);
             }
@@ -158,5 +169,50 @@ impl Hub {
         if subs > 0 {
             self.arm_tick();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nowhere() -> Connection {
+        Connection::from_raw(std::ptr::null_mut())
+    }
+
+    #[test]
+    fn a_recorded_post_is_answered_with_its_id() {
+        let r = post_answer(nowhere(), Ok(42), false, 1);
+        assert_eq!((r.status, r.body.as_str()), (200, "{\"id\":42}"));
+        assert_eq!(r.extra, []);
+        let r = post_answer(nowhere(), Ok(42), true, 1);
+        assert_eq!(r.extra, [("idempotent-replayed", "true".to_string())]);
+    }
+
+    #[test]
+    fn a_refused_post_is_a_503_with_retry_after() {
+        let r = post_answer(nowhere(), Err("journal full".into()), false, 4);
+        assert_eq!(
+            (r.status, r.body.as_str()),
+            (503, "{\"error\":\"journal full\"}")
+        );
+        assert_eq!(r.extra, [("retry-after", "4".to_string())]);
+    }
+
+    #[test]
+    fn websocket_answers_say_id_replay_or_refusal() {
+        assert_eq!(ws_answer(Ok(5), false, 1), "{\"id\":5}");
+        assert_eq!(ws_answer(Ok(5), true, 1), "{\"id\":5,\"replayed\":true}");
+        assert_eq!(
+            ws_answer(Err("stopped".into()), false, 2),
+            "{\"error\":\"stopped\",\"retry_after\":2}"
+        );
+    }
+
+    #[test]
+    fn our_event_reasons_are_user_reasons_of_their_own() {
+        let reasons = [TICK_REASON, DEADLINE_REASON, METRICS_REASON];
+        assert!(reasons.iter().all(|&r| r >= LWS_CALLBACK_USER));
+        assert!(reasons[0] != reasons[1] && reasons[1] != reasons[2] && reasons[0] != reasons[2]);
     }
 }

@@ -11,26 +11,58 @@ use super::sse::sse_writeable;
 use super::subscribe::Kind;
 use super::{Conn, Hub, Session};
 
+/// What a request on the mount asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// `POST <mount>`: a packet.
+    Post,
+    /// `GET <mount>/events`: Server-Sent Events.
+    Events,
+    /// `GET <mount>/packets`: the JSON long-poll.
+    Packets,
+    /// `GET <mount>/stats`: the counters.
+    Stats,
+    /// Another method on the mount itself: 405.
+    NotAllowed,
+    /// Anything else: 404 (the host answers it).
+    NotFound,
+}
+
+/// The route of `method` on `path` (what follows the mountpoint; a
+/// trailing `/` is the same path).
+fn route(method: &str, path: &str) -> Route {
+    match (method, path.trim_end_matches('/')) {
+        ("POST", "") => Route::Post,
+        ("GET", "/events") => Route::Events,
+        ("GET", "/packets") => Route::Packets,
+        ("GET", "/stats") => Route::Stats,
+        (_, "") => Route::NotAllowed,
+        _ => Route::NotFound,
+    }
+}
+
+/// The answer to another method than `POST` on the mount.
+fn not_allowed(conn: Connection) -> Reply {
+    let mut r = Reply::json(conn, 405, envelope::error("POST a packet here"));
+    r.extra.push(("allow", "POST".into()));
+    r
+}
+
 impl Hub {
     /// A request on the mount: `path` is what follows the mountpoint.
     pub fn open_http(&mut self, conn: Connection, path: &str) -> Option<Session> {
-        let method = conn.method().unwrap_or("");
-        let path = path.trim_end_matches('/');
+        let route = route(conn.method().unwrap_or(""), path);
         let token = self.token();
-        match (method, path) {
-            ("POST", "") => self.open_post(token, conn),
-            ("GET", "/events") => self.open_events(token, conn),
-            ("GET", "/packets") => self.open_packets(token, conn),
-            ("GET", "/stats") => {
+        match route {
+            Route::Post => self.open_post(token, conn),
+            Route::Events => self.open_events(token, conn),
+            Route::Packets => self.open_packets(token, conn),
+            Route::Stats => {
                 let s = self.svc().snapshot();
                 self.reply(token, Reply::json(conn, 200, s.to_json()));
             }
-            (_, "") => {
-                let mut r = Reply::json(conn, 405, envelope::error("POST a packet here"));
-                r.extra.push(("allow", "POST".into()));
-                self.reply(token, r);
-            }
-            _ => {
+            Route::NotAllowed => self.reply(token, not_allowed(conn)),
+            Route::NotFound => {
                 self.owners.remove(&token);
                 return None;
             }
@@ -50,5 +82,34 @@ impl Hub {
             },
             _ => Action::Continue,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_routed_by_method_and_path() {
+        assert_eq!(route("POST", ""), Route::Post);
+        assert_eq!(route("POST", "/"), Route::Post);
+        assert_eq!(route("GET", "/events"), Route::Events);
+        assert_eq!(route("GET", "/events/"), Route::Events);
+        assert_eq!(route("GET", "/packets"), Route::Packets);
+        assert_eq!(route("GET", "/stats"), Route::Stats);
+        for m in ["GET", "PUT", "DELETE", "HEAD", ""] {
+            assert_eq!(route(m, ""), Route::NotAllowed, "{m}");
+        }
+        assert_eq!(route("POST", "/events"), Route::NotFound);
+        assert_eq!(route("GET", "/other"), Route::NotFound);
+        assert_eq!(route("GET", "/events/x"), Route::NotFound);
+    }
+
+    #[test]
+    fn another_method_on_the_mount_is_told_to_post() {
+        let r = not_allowed(Connection::from_raw(std::ptr::null_mut()));
+        assert_eq!(r.status, 405);
+        assert_eq!(r.extra, [("allow", "POST".to_string())]);
+        assert_eq!(r.body, "{\"error\":\"POST a packet here\"}");
     }
 }

@@ -9,8 +9,8 @@ use super::{Conn, Hub};
 /// A one-shot JSON answer (an acknowledgement, an error, stats).
 pub(super) struct Reply {
     pub(super) conn: Connection,
-    status: u16,
-    body: String,
+    pub(super) status: u16,
+    pub(super) body: String,
     pub(super) extra: Vec<(&'static str, String)>,
     head_sent: bool,
 }
@@ -26,13 +26,19 @@ impl Reply {
         }
     }
 
+    /// The head's headers: JSON, never cached, then the extra ones.
+    fn headers(&self) -> Vec<(&str, &str)> {
+        let mut headers = vec![
+            ("content-type", "application/json"),
+            ("cache-control", "no-store"),
+        ];
+        headers.extend(self.extra.iter().map(|(k, v)| (*k, v.as_str())));
+        headers
+    }
+
     pub(super) fn write(&mut self) -> Action {
         if !self.head_sent {
-            let mut headers = vec![
-                ("content-type", "application/json"),
-                ("cache-control", "no-store"),
-            ];
-            headers.extend(self.extra.iter().map(|(k, v)| (*k, v.as_str())));
+            let headers = self.headers();
             if self
                 .conn
                 .write_http_head(self.status, &headers, Some(self.body.len() as u64))
@@ -73,4 +79,43 @@ pub(super) fn refusal_text(why: &str, retry_after: u64) -> String {
     envelope::push_json_string(&mut out, why);
     out.push_str(&format!(",\"retry_after\":{retry_after}}}"));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nowhere() -> Connection {
+        Connection::from_raw(std::ptr::null_mut())
+    }
+
+    #[test]
+    fn a_json_reply_is_never_cached() {
+        let r = Reply::json(nowhere(), 200, envelope::ack(7));
+        assert_eq!((r.status, r.body.as_str()), (200, "{\"id\":7}"));
+        assert_eq!(
+            r.headers(),
+            [
+                ("content-type", "application/json"),
+                ("cache-control", "no-store")
+            ]
+        );
+        assert!(!r.head_sent);
+    }
+
+    #[test]
+    fn a_refusal_is_a_503_with_retry_after_and_the_reason() {
+        let r = refusal(nowhere(), "journal full: \"disk\"", 3);
+        assert_eq!(r.status, 503);
+        assert_eq!(r.body, "{\"error\":\"journal full: \\\"disk\\\"\"}");
+        assert_eq!(r.headers()[2], ("retry-after", "3"));
+    }
+
+    #[test]
+    fn a_websocket_refusal_carries_retry_after_in_its_json() {
+        assert_eq!(
+            refusal_text("stopped\nreopening", 10),
+            "{\"error\":\"stopped\\nreopening\",\"retry_after\":10}"
+        );
+    }
 }
