@@ -47,6 +47,8 @@ mod reply;
 mod sse;
 mod stop;
 mod subscribe;
+#[cfg(test)]
+mod testing;
 mod wake;
 mod ws_ingest;
 
