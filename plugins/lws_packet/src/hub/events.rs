@@ -58,6 +58,9 @@ impl Hub {
 
     /// A vhost-level event: the service's wake-up, or our tick.
     pub fn event(&mut self, reason: c_int) {
+        self.refresh_access();
+        self.recheck_grants();
+        self.warn_if_open();
         if !self.stopping && server_stopping() {
             self.stopping = true;
             self.end_streams();
@@ -166,7 +169,8 @@ impl Hub {
         }
         self.wake_all(due);
         self.client.report_lag(lag, behind);
-        if subs > 0 {
+        // WebSocket ingest too: the access files are looked at on the tick.
+        if subs > 0 || self.conns.values().any(|c| matches!(c, Conn::WsIn(_))) {
             self.arm_tick();
         }
     }

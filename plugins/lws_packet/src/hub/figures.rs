@@ -36,6 +36,12 @@ impl Hub {
         for (name, help, counter, value) in figures(&s) {
             comlink_plugin_api::protocol::metric(name, help, counter, &labels, value as f64);
         }
+        let shared = &self.access.shared;
+        for (name, help, series, value) in
+            labelled(&labels, &s, &shared.refusals(), &shared.rate_limited())
+        {
+            comlink_plugin_api::protocol::metric(name, help, true, &series, value as f64);
+        }
         let series = error_series(&labels, &s);
         if series != self.error_series {
             let help = "1 while the journal refuses packets for this reason.";
@@ -168,6 +174,43 @@ fn figures(s: &Snapshot) -> [Figure; 18] {
     ]
 }
 
+/// The counters with labels of their own: packets per source, refusals
+/// per side and reason, and packets over the rate limit per source (name,
+/// help, labels, value).
+fn labelled(
+    labels: &str,
+    s: &Snapshot,
+    refusals: &[(&str, &str, u64)],
+    limited: &[(String, u64)],
+) -> Vec<(&'static str, &'static str, String, u64)> {
+    let mut out = Vec::new();
+    for (source, n) in &s.sources {
+        out.push((
+            "comlink_packet_source_packets_total",
+            "Packets recorded, by the label of their sender's token or certificate.",
+            format!("{labels},source=\"{}\"", label_value(source)),
+            *n,
+        ));
+    }
+    for (side, reason, n) in refusals {
+        out.push((
+            "comlink_packet_access_refused_total",
+            "Requests refused by access control (missing, invalid or wrong-side credentials).",
+            format!("{labels},side=\"{side}\",reason=\"{reason}\""),
+            *n,
+        ));
+    }
+    for (source, n) in limited {
+        out.push((
+            "comlink_packet_rate_limited_total",
+            "Packets refused over ingest-rate, by source.",
+            format!("{labels},source=\"{}\"", label_value(source)),
+            *n,
+        ));
+    }
+    out
+}
+
 /// The labels of every series of vhost `name`.
 fn vhost_labels(name: &str) -> String {
     format!(
@@ -251,6 +294,49 @@ mod tests {
                 .3,
             0
         );
+    }
+
+    #[test]
+    fn sources_refusals_and_rate_limits_have_series_of_their_own() {
+        let s = Snapshot {
+            sources: vec![("ctrl-1".into(), 4), ("ctrl-\"2".into(), 1)],
+            ..Snapshot::default()
+        };
+        let got = labelled(
+            "vhost=\"v\"",
+            &s,
+            &[("ingest", "invalid", 2)],
+            &[("ctrl-1".into(), 7)],
+        );
+        let series: Vec<(&str, &str, u64)> = got.iter().map(|f| (f.0, f.2.as_str(), f.3)).collect();
+        assert_eq!(
+            series,
+            [
+                (
+                    "comlink_packet_source_packets_total",
+                    "vhost=\"v\",source=\"ctrl-1\"",
+                    4
+                ),
+                (
+                    "comlink_packet_source_packets_total",
+                    "vhost=\"v\",source=\"ctrl-\\\"2\"",
+                    1
+                ),
+                (
+                    "comlink_packet_access_refused_total",
+                    "vhost=\"v\",side=\"ingest\",reason=\"invalid\"",
+                    2
+                ),
+                (
+                    "comlink_packet_rate_limited_total",
+                    "vhost=\"v\",source=\"ctrl-1\"",
+                    7
+                ),
+            ]
+        );
+        assert!(got
+            .iter()
+            .all(|f| is_metric_name(f.0) && f.0.ends_with("_total")));
     }
 
     #[test]

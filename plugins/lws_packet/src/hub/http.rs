@@ -5,6 +5,9 @@
 use comlink_plugin_api::{Action, Connection};
 use packet_journal::envelope;
 
+use crate::access::Side;
+
+use super::gate::refusal_reply;
 use super::poll::poll_writeable;
 use super::reply::Reply;
 use super::sse::sse_writeable;
@@ -57,10 +60,16 @@ impl Hub {
             Route::Post => self.open_post(token, conn),
             Route::Events => self.open_events(token, conn),
             Route::Packets => self.open_packets(token, conn),
-            Route::Stats => {
-                let s = self.svc().snapshot();
-                self.reply(token, Reply::json(conn, 200, s.to_json()));
-            }
+            Route::Stats => match self.check(Side::Subscribe, conn, "GET /stats") {
+                Ok(_) => {
+                    let s = self.svc().snapshot();
+                    self.reply(token, Reply::json(conn, 200, s.to_json()));
+                }
+                Err(why) => {
+                    let r = refusal_reply(conn, Side::Subscribe, why, &self.scope);
+                    self.reply(token, r);
+                }
+            },
             Route::NotAllowed => self.reply(token, not_allowed(conn)),
             Route::NotFound => {
                 self.owners.remove(&token);
@@ -72,12 +81,17 @@ impl Hub {
 
     /// An HTTP connection can take a write.
     pub fn http_writeable(&mut self, s: &Session) -> Action {
-        let Hub { client, conns, .. } = self;
+        let Hub {
+            client,
+            conns,
+            scope,
+            ..
+        } = self;
         match conns.get_mut(&s.token) {
             Some(Conn::Reply(r)) => r.write(),
             Some(Conn::Sub(sub)) => match sub.kind {
                 Kind::Sse { .. } => sse_writeable(client, s.token, sub),
-                Kind::Poll { .. } => poll_writeable(client, s.token, sub),
+                Kind::Poll { .. } => poll_writeable(client, s.token, sub, scope),
                 Kind::Ws => Action::Continue,
             },
             _ => Action::Continue,

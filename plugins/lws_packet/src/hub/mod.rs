@@ -25,6 +25,8 @@
 //!   deadlines) and what the journal's results do;
 //! * [`wake`]: tokens and wake-ups across service threads;
 //! * [`figures`]: the figures published to the metrics endpoint;
+//! * [`gate`]: access control at every endpoint (who a request is, its
+//!   refusal, the rate limit, connections whose credential was revoked);
 //! * [`stop`]: ending streams when the server stops or the plugin is replaced.
 
 use std::collections::HashMap;
@@ -37,8 +39,11 @@ use comlink_plugin_api::{Action, Connection, Vhost};
 use packet_journal::metrics::Metrics;
 use packet_journal::{Client, Service};
 
+use crate::access::vhosts::{self, Access};
+
 mod events;
 mod figures;
+mod gate;
 mod http;
 mod keys;
 mod poll;
@@ -113,11 +118,19 @@ pub struct Hub {
     pending: ForThread<u64>,
     /// The labels of the `comlink_packet_journal_error` series set to 1.
     error_series: Option<String>,
+    /// Who may do what on this vhost (shared with the other protocol and
+    /// with the instances of other configurations).
+    access: Arc<Access>,
+    /// The access rules' [`vhosts::EPOCH`] the grants were last checked at.
+    epoch: u64,
+    /// The warning about open sides was considered.
+    warned: bool,
 }
 
 impl Hub {
-    /// The hub of protocol `name` on `vhost`, using `svc`.
-    pub fn new(vhost: Vhost, name: &'static str, svc: &Arc<Service>) -> Hub {
+    /// The hub of protocol `name` on `vhost`, using `svc`, letting in whom
+    /// `access` says.
+    pub fn new(vhost: Vhost, name: &'static str, svc: &Arc<Service>, access: Arc<Access>) -> Hub {
         let max_packet = svc.settings().max_packet_bytes;
         let mut hub = Hub {
             client: svc.client(),
@@ -135,6 +148,9 @@ impl Hub {
             owners: HashMap::new(),
             pending: ForThread::default(),
             error_series: None,
+            access,
+            epoch: vhosts::EPOCH.load(std::sync::atomic::Ordering::Acquire),
+            warned: false,
         };
         // The figures are there from the start (what opening the journal
         // found among them), not only after the first packet.
@@ -158,6 +174,12 @@ impl Hub {
             Some(Conn::Sub(sub)) => ws_writeable(client, s.token, sub),
             _ => Action::Continue,
         }
+    }
+
+    /// PROTOCOL_DESTROY: this instance's access options stop applying
+    /// (unless a newer instance's replaced them).
+    pub fn destroy(self) {
+        vhosts::release(&self.access, self.vhost.as_raw() as usize);
     }
 
     /// The connection is gone (or its HTTP transaction is done).

@@ -9,6 +9,9 @@ use packet_journal::metrics::Metrics;
 use packet_journal::{envelope, Client, Feed, Since, Step};
 
 use super::events::DEADLINE_REASON;
+use crate::access::{Refusal, Side};
+
+use super::gate::refusal_reply;
 use super::reply::Reply;
 use super::subscribe::{Kind, Sub};
 use super::Hub;
@@ -83,6 +86,13 @@ fn page(client: &Client, token: u64, feed: &mut Feed, limit: usize) -> Option<Ve
 impl Hub {
     /// `GET <mount>/packets`: a page of packets, perhaps after a wait.
     pub(super) fn open_packets(&mut self, token: u64, conn: Connection) {
+        let grant = match self.check(Side::Subscribe, conn, "GET /packets") {
+            Ok(g) => g,
+            Err(why) => {
+                let r = refusal_reply(conn, Side::Subscribe, why, &self.scope);
+                return self.reply(token, r);
+            }
+        };
         match Query::parse(|n| conn.url_arg(n)) {
             Ok(Query { since, limit, wait }) => {
                 if wait > 0 {
@@ -105,6 +115,8 @@ impl Hub {
                         kind,
                         failed: None,
                         ending: false,
+                        grant,
+                        revoked: false,
                     },
                 );
             }
@@ -113,7 +125,7 @@ impl Hub {
     }
 }
 
-pub(super) fn poll_writeable(client: &Client, token: u64, sub: &mut Sub) -> Action {
+pub(super) fn poll_writeable(client: &Client, token: u64, sub: &mut Sub, realm: &str) -> Action {
     let Kind::Poll {
         limit,
         deadline,
@@ -132,6 +144,10 @@ pub(super) fn poll_writeable(client: &Client, token: u64, sub: &mut Sub) -> Acti
     if let Some(why) = sub.failed.take() {
         let mut r = Reply::json(sub.conn, 500, envelope::error(&why));
         return r.write();
+    }
+    if sub.revoked {
+        // The head has not gone out yet: a refusal instead of a page.
+        return refusal_reply(sub.conn, Side::Subscribe, Refusal::Invalid, realm).write();
     }
     if sub.feed.is_fetching() {
         // A journal read is on its way; its result wakes this again.

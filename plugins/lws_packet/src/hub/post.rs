@@ -1,12 +1,17 @@
 //! HTTP ingest: a `POST` to the mount is one packet, answered `{"id":N}`
 //! once the journal has recorded it (the answer is made in
-//! [`super::events`]).
+//! [`super::events`]). A POST that may not come in, or is over the rate
+//! limit, is read to its end (so the connection stays usable) and then
+//! refused.
 
 use comlink_plugin_api::abi::WSI_TOKEN_HTTP_CONTENT_TYPE;
 use comlink_plugin_api::{Action, Connection};
 use packet_journal::envelope;
 use packet_journal::metrics::Metrics;
 
+use crate::access::{Grant, Side};
+
+use super::gate::{rate_reply, refusal_reply};
 use super::keys::{idempotency_key, IDEMPOTENCY_KEY};
 use super::reply::Reply;
 use super::{Conn, Hub, Session};
@@ -20,6 +25,8 @@ pub(super) struct Post {
     submitted: bool,
     /// Its `Idempotency-Key`, if it has one (or why it cannot be used).
     key: Result<Option<String>, String>,
+    /// Who sent it, or the answer when it may not come in.
+    grant: Result<Grant, Reply>,
 }
 
 impl Hub {
@@ -35,6 +42,9 @@ impl Hub {
             .custom_header(IDEMPOTENCY_KEY)
             .map(|v| idempotency_key(&v))
             .transpose();
+        let grant = self
+            .check(Side::Ingest, conn, "POST")
+            .map_err(|why| refusal_reply(conn, Side::Ingest, why, &self.scope));
         let post = Post {
             conn,
             content_type,
@@ -42,6 +52,7 @@ impl Hub {
             too_big: false,
             submitted: false,
             key,
+            grant,
         };
         self.conns.insert(token, Conn::Post(post));
     }
@@ -49,7 +60,7 @@ impl Hub {
     /// A piece of a request body.
     pub fn http_body(&mut self, s: &Session, data: &[u8]) -> Action {
         if let Some(Conn::Post(p)) = self.conns.get_mut(&s.token) {
-            if p.too_big || p.submitted {
+            if p.too_big || p.submitted || p.grant.is_err() {
                 return Action::Continue;
             }
             if p.body.len() + data.len() > self.max_packet {
@@ -72,6 +83,13 @@ impl Hub {
                 return Action::Continue;
             }
             p.submitted = true;
+            let grant = match std::mem::replace(&mut p.grant, Ok(Grant::open())) {
+                Ok(g) => g,
+                Err(refusal) => {
+                    self.reply(token, refusal);
+                    return Action::Continue;
+                }
+            };
             if p.too_big {
                 let conn = p.conn;
                 Metrics::add(&self.metrics().refused, 1);
@@ -83,10 +101,16 @@ impl Hub {
                 Metrics::add(&self.metrics().refused, 1);
                 self.reply(token, r);
             } else {
+                let conn = p.conn;
                 let body = std::mem::take(&mut p.body);
                 let ct = p.content_type.clone();
                 let key = p.key.clone().ok().flatten().map(|k| self.scoped(&k));
-                self.client.append_keyed(token, ct, body, key);
+                if let Err(retry) = self.take_rate(&grant, conn, "POST") {
+                    self.reply(token, rate_reply(conn, retry));
+                    return Action::Continue;
+                }
+                let source = grant.label.as_deref().map(str::to_string);
+                self.client.append_from(token, ct, body, key, source);
             }
         }
         Action::Continue

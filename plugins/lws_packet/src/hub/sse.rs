@@ -9,6 +9,9 @@ use packet_journal::feed::FETCH_BYTES;
 use packet_journal::metrics::Metrics;
 use packet_journal::{envelope, Client, Feed, Since, Step};
 
+use crate::access::Side;
+
+use super::gate::{refusal_reply, REVOKED};
 use super::reply::Reply;
 use super::subscribe::{Kind, Sub};
 use super::Hub;
@@ -61,6 +64,13 @@ fn fill(client: &Client, token: u64, feed: &mut Feed, out: &mut String) -> bool 
 impl Hub {
     /// `GET <mount>/events`: an event stream.
     pub(super) fn open_events(&mut self, token: u64, conn: Connection) {
+        let grant = match self.check(Side::Subscribe, conn, "GET /events") {
+            Ok(g) => g,
+            Err(why) => {
+                let r = refusal_reply(conn, Side::Subscribe, why, &self.scope);
+                return self.reply(token, r);
+            }
+        };
         match resume_point(conn.custom_header("Last-Event-ID"), conn.url_arg("since")) {
             Ok(since) => {
                 let feed = Feed::new(self.svc(), since, conn.url_arg("filter"));
@@ -77,6 +87,8 @@ impl Hub {
                         kind,
                         failed: None,
                         ending: false,
+                        grant,
+                        revoked: false,
                     },
                 );
             }
@@ -94,6 +106,9 @@ pub(super) fn sse_writeable(client: &Client, token: u64, sub: &mut Sub) -> Actio
     else {
         return Action::Continue;
     };
+    if sub.revoked && sub.failed.is_none() {
+        sub.failed = Some(REVOKED.into());
+    }
     let mut out = String::new();
     if !*head_sent {
         let headers = [

@@ -10,6 +10,9 @@ use packet_journal::feed::FETCH_BYTES;
 use packet_journal::metrics::Metrics;
 use packet_journal::{envelope, Client, Feed, Since, Step};
 
+use crate::access::{Grant, Side};
+
+use super::gate::REVOKED;
 use super::{Conn, Hub, Session, WRITES_PER_CALLBACK};
 
 pub(super) enum Kind {
@@ -35,6 +38,10 @@ pub(super) struct Sub {
     /// The server is stopping: an event stream or long poll answers what
     /// it has and ends (clients resume elsewhere with `Last-Event-ID`).
     pub(super) ending: bool,
+    /// Who reads.
+    pub(super) grant: Grant,
+    /// Its credential is no longer valid: it ends (WebSocket: 1008).
+    pub(super) revoked: bool,
 }
 
 impl Hub {
@@ -50,6 +57,8 @@ impl Hub {
 
     /// A WebSocket subscriber (`packet-subscribe`).
     pub fn open_subscriber(&mut self, conn: Connection) -> Option<Session> {
+        // As checked before the 101 (the files may have changed since).
+        let grant = self.check(Side::Subscribe, conn, "WebSocket").ok()?;
         let since = match Since::parse(conn.url_arg("since").as_deref()) {
             Ok(s) => s,
             Err(e) => {
@@ -67,12 +76,17 @@ impl Hub {
                 kind: Kind::Ws,
                 failed: None,
                 ending: false,
+                grant,
+                revoked: false,
             },
         ))
     }
 }
 
 pub(super) fn ws_writeable(client: &Client, token: u64, sub: &mut Sub) -> Action {
+    if sub.revoked {
+        return sub.conn.close_reason(1008, REVOKED.as_bytes());
+    }
     if let Some(why) = sub.failed.take() {
         return sub.conn.close_reason(1011, why.as_bytes());
     }

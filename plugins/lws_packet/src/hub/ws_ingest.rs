@@ -9,7 +9,11 @@ use comlink_plugin_api::{Action, Connection};
 use packet_journal::envelope;
 use packet_journal::metrics::Metrics;
 
+use crate::access::{Grant, Side};
+
+use super::gate::REVOKED;
 use super::keys::{scoped, split_key};
+use super::reply::refusal_text;
 use super::{Conn, Hub, Session, WRITES_PER_CALLBACK};
 
 /// WebSocket ingest: messages waiting for their acknowledgement before the
@@ -34,6 +38,11 @@ pub(super) struct WsIn {
     /// This code is being replaced (a reload swapped the plugin file): take
     /// no more messages, answer those taken, then close with 1012.
     pub(super) ending: bool,
+    /// Who sends on it.
+    pub(super) grant: Grant,
+    /// Its credential is no longer valid: take no more messages, answer
+    /// those taken, then close with 1008 (policy violation).
+    pub(super) revoked: bool,
 }
 
 /// The connection URL's options: `?content-type=` (or `content_type`) for
@@ -103,6 +112,16 @@ impl WsIn {
         }
     }
 
+    /// The message just completed is answered at once with `text` in
+    /// place of the journal (refused by the rate limit).
+    fn refuse_last(&mut self, text: String) -> bool {
+        if let Some(slot) = self.answers.back_mut() {
+            *slot = Some(text);
+            self.inflight = self.inflight.saturating_sub(1);
+        }
+        self.answers.front().is_some_and(Option::is_some)
+    }
+
     /// The journal answered the oldest message waiting for it.
     pub(super) fn answered(&mut self, text: String) {
         self.inflight = self.inflight.saturating_sub(1);
@@ -123,7 +142,11 @@ impl WsIn {
     /// order; reading resumes once few enough are waiting.
     pub(super) fn writeable(&mut self) -> Action {
         let w = self;
-        if w.paused && w.inflight <= INFLIGHT_MAX / 2 && !w.ending {
+        if w.revoked {
+            // On its own thread: no more messages.
+            w.conn.set_receiving(false);
+        }
+        if w.paused && w.inflight <= INFLIGHT_MAX / 2 && !w.ending && !w.revoked {
             w.paused = false;
             w.conn.set_receiving(true);
         }
@@ -140,6 +163,8 @@ impl WsIn {
         }
         if w.answers.front().is_some_and(Option::is_some) {
             w.conn.request_writable();
+        } else if w.revoked && w.inflight == 0 && w.answers.is_empty() {
+            return w.conn.close_reason(1008, REVOKED.as_bytes());
         } else if w.ending && w.inflight == 0 && w.answers.is_empty() {
             return w.conn.close_reason(1012, b"service restart");
         }
@@ -150,6 +175,8 @@ impl WsIn {
 impl Hub {
     /// A WebSocket ingest connection (`protocol-lws-packet`).
     pub fn open_ingest(&mut self, conn: Connection) -> Option<Session> {
+        // As checked before the 101 (the files may have changed since).
+        let grant = self.check(Side::Ingest, conn, "WebSocket").ok()?;
         let token = self.token();
         let (content_type, keyed) = options(|n| conn.url_arg(n));
         self.conns.insert(
@@ -165,12 +192,16 @@ impl Hub {
                 paused: false,
                 answers: VecDeque::new(),
                 ending: self.stopping,
+                grant,
+                revoked: false,
             }),
         );
         if self.stopping {
             conn.set_receiving(false);
             conn.request_writable();
         }
+        // The tick looks at the access files while the connection lasts.
+        self.arm_tick();
         Some(Session { token })
     }
 
@@ -209,7 +240,20 @@ impl Hub {
                     if pause {
                         conn.set_receiving(false);
                     }
-                    self.client.append_keyed(s.token, content_type, body, key);
+                    let grant = w.grant.clone();
+                    if let Err(retry) = self.take_rate(&grant, conn, "WebSocket message") {
+                        let text =
+                            refusal_text("too many packets from this source (ingest-rate)", retry);
+                        if let Some(Conn::WsIn(w)) = self.conns.get_mut(&s.token) {
+                            if w.refuse_last(text) {
+                                conn.request_writable();
+                            }
+                        }
+                        return Action::Continue;
+                    }
+                    let source = grant.label.as_deref().map(str::to_string);
+                    self.client
+                        .append_from(s.token, content_type, body, key, source);
                 }
                 Message::Refused { ready } => {
                     Metrics::add(&self.client.service().metrics().refused, 1);
@@ -239,6 +283,8 @@ mod tests {
             paused: false,
             answers: VecDeque::new(),
             ending: false,
+            grant: Grant::open(),
+            revoked: false,
         }
     }
 
@@ -357,6 +403,32 @@ mod tests {
             Message::Refused { ready: true }
         );
         assert!(w.next_answer().unwrap().contains("must end with"));
+    }
+
+    #[test]
+    fn a_packet_over_the_rate_is_answered_in_its_own_place() {
+        let mut w = ws_in(false, None);
+        assert!(matches!(
+            message(&mut w, b"a", false),
+            Message::Packet { .. }
+        ));
+        assert!(matches!(
+            message(&mut w, b"b", false),
+            Message::Packet { .. }
+        ));
+        // The second is refused at once; the first still waits.
+        assert!(!w.refuse_last("{\"error\":\"rate\"}".into()));
+        assert_eq!(w.inflight, 1);
+        assert_eq!(w.next_answer(), None);
+        w.answered("{\"id\":1}".into());
+        assert_eq!(w.next_answer().as_deref(), Some("{\"id\":1}"));
+        assert_eq!(w.next_answer().as_deref(), Some("{\"error\":\"rate\"}"));
+        // Alone, it is ready at once.
+        assert!(matches!(
+            message(&mut w, b"c", false),
+            Message::Packet { .. }
+        ));
+        assert!(w.refuse_last("{\"error\":\"rate\"}".into()));
     }
 
     #[test]
