@@ -13,7 +13,7 @@ use packet_journal::envelope;
 
 use crate::access::credential::presented;
 use crate::access::vhosts::{first_warning, is_loopback, EPOCH, INGEST_PROTOCOL};
-use crate::access::{certs, decide, Grant, Refusal, Side};
+use crate::access::{certs, decide, Grant, Refusal, Side, SideRules};
 
 use super::reply::Reply;
 use super::{Conn, Hub};
@@ -37,6 +37,17 @@ pub(super) fn rate_reply(conn: Connection, retry_after: u64) -> Reply {
     );
     r.extra.push(("retry-after", retry_after.to_string()));
     r
+}
+
+/// Marks `c` revoked when the rules of its side no longer hold its
+/// credential; whether it was (now).
+fn revoke(c: &mut Conn, ingest: &SideRules, subscribe: &SideRules) -> bool {
+    match c {
+        Conn::Sub(s) if !s.revoked && !s.grant.still_valid(subscribe) => s.revoked = true,
+        Conn::WsIn(w) if !w.revoked && !w.grant.still_valid(ingest) => w.revoked = true,
+        _ => return false,
+    }
+    true
 }
 
 impl Hub {
@@ -176,18 +187,7 @@ impl Hub {
         let subscribe = self.access.rules(Side::Subscribe);
         let mut ended = Vec::new();
         for (t, c) in &mut self.conns {
-            let hit = match c {
-                Conn::Sub(s) if !s.revoked && !s.grant.still_valid(&subscribe) => {
-                    s.revoked = true;
-                    true
-                }
-                Conn::WsIn(w) if !w.revoked && !w.grant.still_valid(&ingest) => {
-                    w.revoked = true;
-                    true
-                }
-                _ => false,
-            };
-            if hit {
+            if revoke(c, &ingest, &subscribe) {
                 ended.push(*t);
             }
         }
@@ -261,6 +261,58 @@ mod tests {
         assert_eq!(r.status, 403);
         let r = refusal_reply(nowhere(), Side::Subscribe, Refusal::Missing, "plant");
         assert_eq!(r.extra[0].1, "Bearer realm=\"plant\"");
+    }
+
+    #[test]
+    fn connections_whose_credential_went_are_revoked_once() {
+        use std::sync::Arc;
+
+        use packet_journal::{Feed, Since};
+
+        use crate::access::tokens::TokenSet;
+        use crate::hub::subscribe::{Kind, Sub};
+        use crate::hub::testing::Journal;
+
+        let j = Journal::new(1 << 20);
+        let rules = |text: &str| SideRules {
+            tokens: Some(Arc::new(TokenSet::parse(text, "t").unwrap())),
+            certs: None,
+        };
+        let before = rules(
+            "reader reader-token-000001
+other other-token-0000002
+",
+        );
+        let decided = |t: &str| {
+            let p = crate::access::credential::Presented::Token(t.into());
+            decide(&before, &SideRules::default(), &p, None).unwrap()
+        };
+        let sub = |grant| {
+            Conn::Sub(Sub {
+                conn: nowhere(),
+                feed: Feed::new(&j.svc, Since::New, None),
+                kind: Kind::Ws,
+                failed: None,
+                ending: false,
+                grant,
+                revoked: false,
+            })
+        };
+        let mut kept = sub(decided("other-token-0000002"));
+        let mut gone = sub(decided("reader-token-000001"));
+        let after = rules(
+            "other other-token-0000002
+",
+        );
+        let open = SideRules::default();
+        assert!(!revoke(&mut kept, &open, &after));
+        assert!(revoke(&mut gone, &open, &after));
+        assert!(matches!(&gone, Conn::Sub(s) if s.revoked));
+        // Once.
+        assert!(!revoke(&mut gone, &open, &after));
+        // A one-shot answer has no credential to lose.
+        let mut reply = Conn::Reply(Reply::json(nowhere(), 200, "{}".into()));
+        assert!(!revoke(&mut reply, &after, &after));
     }
 
     #[test]

@@ -29,6 +29,23 @@ pub(super) struct Post {
     grant: Result<Grant, Reply>,
 }
 
+impl Post {
+    /// A piece of the body: kept while the packet fits in `max` bytes. A
+    /// larger body, or one that will be refused, is read to its end and
+    /// dropped, so the answer can be given and the connection kept.
+    fn piece(&mut self, data: &[u8], max: usize) {
+        if self.too_big || self.submitted || self.grant.is_err() {
+            return;
+        }
+        if self.body.len() + data.len() > max {
+            self.too_big = true;
+            self.body = Vec::new();
+        } else {
+            self.body.extend_from_slice(data);
+        }
+    }
+}
+
 impl Hub {
     /// `POST <mount>`: a packet arriving.
     pub(super) fn open_post(&mut self, token: u64, conn: Connection) {
@@ -59,18 +76,9 @@ impl Hub {
 
     /// A piece of a request body.
     pub fn http_body(&mut self, s: &Session, data: &[u8]) -> Action {
+        let max = self.max_packet;
         if let Some(Conn::Post(p)) = self.conns.get_mut(&s.token) {
-            if p.too_big || p.submitted || p.grant.is_err() {
-                return Action::Continue;
-            }
-            if p.body.len() + data.len() > self.max_packet {
-                // Keep reading (and dropping) the body so the answer can
-                // be given and the connection kept.
-                p.too_big = true;
-                p.body = Vec::new();
-            } else {
-                p.body.extend_from_slice(data);
-            }
+            p.piece(data, max);
         }
         Action::Continue
     }
@@ -114,5 +122,43 @@ impl Hub {
             }
         }
         Action::Continue
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(grant: Result<Grant, Reply>) -> Post {
+        Post {
+            conn: Connection::from_raw(std::ptr::null_mut()),
+            content_type: "text/plain".into(),
+            body: Vec::new(),
+            too_big: false,
+            submitted: false,
+            key: Ok(None),
+            grant,
+        }
+    }
+
+    #[test]
+    fn a_body_is_kept_while_it_fits_and_dropped_once_it_does_not() {
+        let mut p = post(Ok(Grant::open()));
+        p.piece(b"12345", 8);
+        p.piece(b"678", 8);
+        assert_eq!((p.body.as_slice(), p.too_big), (&b"12345678"[..], false));
+        p.piece(b"9", 8);
+        assert!(p.too_big && p.body.is_empty());
+        // The rest is read and dropped.
+        p.piece(b"more", 8);
+        assert!(p.body.is_empty());
+    }
+
+    #[test]
+    fn a_refused_post_keeps_nothing_of_its_body() {
+        let refusal = Reply::json(Connection::from_raw(std::ptr::null_mut()), 401, "{}".into());
+        let mut p = post(Err(refusal));
+        p.piece(b"secret readings", 1000);
+        assert!(p.body.is_empty() && !p.too_big);
     }
 }
