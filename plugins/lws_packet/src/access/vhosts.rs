@@ -258,7 +258,9 @@ pub struct Access {
 
 type Map<K, V> = Mutex<Option<HashMap<K, V>>>;
 
-static ACCESS: Map<(String, &'static str), Arc<Access>> = Mutex::new(None);
+/// By vhost name, then protocol (looked up on every request: no key is
+/// allocated for it).
+static ACCESS: Map<String, HashMap<&'static str, Arc<Access>>> = Mutex::new(None);
 static SHARED: Map<String, Arc<VhostShared>> = Mutex::new(None);
 
 /// Something changed: hubs check their connections again.
@@ -280,7 +282,9 @@ pub fn configure(vhost: &str, protocol: &'static str, owner: usize, entry: Entry
     let mut m = lock(&ACCESS);
     let a = m
         .get_or_insert_with(HashMap::new)
-        .entry((vhost.to_string(), protocol))
+        .entry(vhost.to_string())
+        .or_default()
+        .entry(protocol)
         .or_insert_with(|| {
             Arc::new(Access {
                 vhost: vhost.to_string(),
@@ -306,8 +310,8 @@ pub fn release(access: &Access, owner: usize) {
         return;
     }
     let mut m = lock(&ACCESS);
-    if let Some(m) = m.as_mut() {
-        m.remove(&(access.vhost.clone(), access.protocol));
+    if let Some(by_protocol) = m.as_mut().and_then(|m| m.get_mut(&access.vhost)) {
+        by_protocol.remove(access.protocol);
     }
     changed();
 }
@@ -315,7 +319,8 @@ pub fn release(access: &Access, owner: usize) {
 fn lookup(vhost: &str, protocol: &'static str) -> Option<Arc<Access>> {
     lock(&ACCESS)
         .as_ref()
-        .and_then(|m| m.get(&(vhost.to_string(), protocol)).cloned())
+        .and_then(|m| m.get(vhost))
+        .and_then(|p| p.get(protocol).cloned())
 }
 
 impl Access {
