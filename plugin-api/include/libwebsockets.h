@@ -232,6 +232,7 @@ struct lws_protocol_vhost_options;
 #include "libwebsockets/lws-ring.h"
 #include "libwebsockets/lws-http.h"
 #include "libwebsockets/lws-misc.h"
+#include "libwebsockets/lws-x509.h"
 
 #ifdef __cplusplus
 }

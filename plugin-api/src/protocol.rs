@@ -402,6 +402,65 @@ impl Connection {
         })
     }
 
+    /// The client's TLS certificate (DER), when it presented one the
+    /// vhost verified (`host-ssl-ca` with `client-cert-required`).
+    pub fn peer_certificate(&self) -> Option<Vec<u8>> {
+        // Room for most certificates; asked again with the size when not.
+        let mut room = 8 << 10;
+        for _ in 0..2 {
+            let head = std::mem::size_of::<abi::LwsTlsCertInfoResults>();
+            let words = (head + room).div_ceil(8);
+            // u64s: aligned for the union.
+            let mut buf = vec![0u64; words];
+            let res = buf.as_mut_ptr() as *mut abi::LwsTlsCertInfoResults;
+            let name_at = std::mem::offset_of!(abi::LwsTlsCertInfoResults, ns)
+                + std::mem::offset_of!(abi::LwsTlsCertInfoNs, name);
+            #[allow(unsafe_code)]
+            // SAFETY: `buf` is aligned for the union and has `room` bytes
+            // after `ns.name`'s start (it is `head + room` long and the
+            // union is at its start); the host writes at most `room` there.
+            let (rc, len) = unsafe {
+                let rc = sys::lws_tls_peer_cert_info(
+                    self.wsi,
+                    abi::LWS_TLS_CERT_INFO_DER_RAW,
+                    res,
+                    room,
+                );
+                (rc, (*res).ns.len)
+            };
+            let len = usize::try_from(len).unwrap_or(0);
+            if rc == 0 && len <= room {
+                let bytes: &[u8] = {
+                    #[allow(unsafe_code)]
+                    // SAFETY: the host wrote `len` (<= `room`) bytes at
+                    // `name_at`, inside `buf`.
+                    unsafe {
+                        std::slice::from_raw_parts((buf.as_ptr() as *const u8).add(name_at), len)
+                    }
+                };
+                return Some(bytes.to_vec());
+            }
+            if len == 0 || len <= room {
+                return None;
+            }
+            room = len;
+        }
+        None
+    }
+
+    /// Names the client in the access log's user field (instead of `-`):
+    /// call it before answering (in [`Protocol::open_http`], or in
+    /// [`Protocol::accept`] for a WebSocket). Never pass a secret.
+    pub fn set_log_user(&self, user: &str) {
+        let user = CString::new(user.replace('\0', "")).unwrap_or_default();
+        #[allow(unsafe_code)]
+        // SAFETY: `user` is NUL-terminated; the host validates the wsi and
+        // copies the string.
+        unsafe {
+            sys::comlink_access_log_user(self.wsi, user.as_ptr());
+        }
+    }
+
     /// A short printable id, for logs.
     pub fn tag(&self) -> String {
         #[allow(unsafe_code)]
@@ -469,6 +528,17 @@ impl Vhost {
                 reason,
                 i64::try_from(after.as_micros()).unwrap_or(i64::MAX),
             );
+        }
+    }
+
+    /// The vhost's configured `interface` (an address or an interface
+    /// name), or `None` when it listens on every interface.
+    pub fn iface(&self) -> Option<String> {
+        #[allow(unsafe_code)]
+        // SAFETY: the host returns a NUL-terminated string or NULL.
+        unsafe {
+            let p = sys::lws_get_vhost_iface(self.vh);
+            (!p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy().into_owned())
         }
     }
 
@@ -648,7 +718,11 @@ pub trait Protocol: 'static {
     /// The connection is gone.
     fn closed(_vhd: &mut Self::Vhost, _s: Self::Session, _conn: Connection) {}
 
-    /// Before the handshake is answered: false refuses the connection.
+    /// Before the handshake is answered: false refuses the connection,
+    /// with 403, or with the HTTP answer written here first
+    /// ([`Connection::write_http_head`], [`Connection::send_pipe_choked`],
+    /// then [`Connection::write_http`] with `last`): a 401 with
+    /// `WWW-Authenticate`, say.
     fn accept(_vhd: &mut Self::Vhost, _conn: Connection) -> bool {
         true
     }

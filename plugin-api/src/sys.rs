@@ -11,6 +11,14 @@ extern "C" {
     pub fn lws_get_vhost(wsi: *mut Lws) -> *mut LwsVhost;
     pub fn lws_get_protocol(wsi: *mut Lws) -> *const LwsProtocols;
     pub fn lws_get_vhost_name(vh: *mut LwsVhost) -> *const c_char;
+    pub fn lws_get_vhost_iface(vh: *mut LwsVhost) -> *const c_char;
+    pub fn lws_tls_peer_cert_info(
+        wsi: *mut Lws,
+        kind: c_int,
+        buf: *mut crate::abi::LwsTlsCertInfoResults,
+        len: usize,
+    ) -> c_int;
+    pub fn comlink_access_log_user(wsi: *mut Lws, user: *const c_char) -> c_int;
     pub fn lws_protocol_vh_priv_zalloc(
         vh: *mut LwsVhost,
         prot: *const LwsProtocols,

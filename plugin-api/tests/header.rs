@@ -93,6 +93,7 @@ fn rust_constants() -> Vec<(String, i64)> {
         LOG_LEVELS,
         HTTP_METHODS,
         UPLOAD_STATES,
+        TLS_CERT_INFOS,
         TOKENS,
     ] {
         all.extend(table.iter().map(|&(n, v)| (n.to_owned(), i64::from(v))));
@@ -180,6 +181,16 @@ fn rust_expectations() -> BTreeMap<String, String> {
         "max_storage" => max_storage, "opt_cb" => opt_cb,
         "opt_data" => opt_data, "param_names_stride" => param_names_stride,
         "ac" => ac, "ac_chunk_size" => ac_chunk_size);
+    layout!("union lws_tls_cert_info_results", LwsTlsCertInfoResults,
+        "verified" => verified, "time" => time, "usage" => usage);
+    want.insert(
+        "offset union lws_tls_cert_info_results.ns.len".to_owned(),
+        (offset_of!(LwsTlsCertInfoResults, ns) + offset_of!(LwsTlsCertInfoNs, len)).to_string(),
+    );
+    want.insert(
+        "offset union lws_tls_cert_info_results.ns.name".to_owned(),
+        (offset_of!(LwsTlsCertInfoResults, ns) + offset_of!(LwsTlsCertInfoNs, name)).to_string(),
+    );
     layout!("lws_usec_t", LwsUsec);
     // C enums travel as `int` (reason, write protocol, token index).
     layout!("enum lws_callback_reasons", c_int);
@@ -321,6 +332,10 @@ fn every_header_enum_has_rust_twins() {
         (
             header_enum(Some("lws_spa_fileupload_states"), "LWS_UFS_CONTENT"),
             names(UPLOAD_STATES),
+        ),
+        (
+            header_enum(Some("lws_tls_cert_info"), "LWS_TLS_CERT_INFO_VERIFIED"),
+            names(TLS_CERT_INFOS),
         ),
         (header_enum(None, "LWSHUMETH_GET"), names(HTTP_METHODS)),
     ];

@@ -11,15 +11,17 @@ use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, 
 use crate::support::plugins::install_builtins;
 use crate::support::{Server, Site};
 
-struct Pki {
-    ca_pem: String,
-    server_cert: String,
-    server_key: String,
-    client_cert: String,
-    client_key: String,
+pub(crate) struct Pki {
+    pub(crate) ca_pem: String,
+    pub(crate) server_cert: String,
+    pub(crate) server_key: String,
+    pub(crate) client_cert: String,
+    pub(crate) client_key: String,
 }
 
-fn pki() -> Pki {
+/// A CA, a server certificate for `localhost` and a client certificate
+/// (common name and DNS name `client`) it signed.
+pub(crate) fn pki() -> Pki {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

@@ -22,7 +22,11 @@ enum lws_callback_reasons {
 	LWS_CALLBACK_WS_PEER_INITIATED_CLOSE = 38, /* in/len: close code + reason */
 	LWS_CALLBACK_WS_EXT_DEFAULTS = 39,
 	LWS_CALLBACK_CONFIRM_EXTENSION_OKAY = 25, /* in: ext name; nonzero refuses */
-	LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION = 20, /* before the 101; nonzero refuses */
+	LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION = 20, /* before the 101; nonzero refuses
+						 * (403, or the answer the
+						 * protocol wrote with
+						 * LWS_WRITE_HTTP_HEADERS and
+						 * LWS_WRITE_HTTP_FINAL) */
 	LWS_CALLBACK_WS_SERVER_BIND_PROTOCOL = 77,
 	LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL = 78,
 

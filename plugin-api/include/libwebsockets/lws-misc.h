@@ -108,6 +108,10 @@ lws_get_vhost_name(struct lws_vhost *vhost);
 LWS_VISIBLE LWS_EXTERN int LWS_WARN_UNUSED_RESULT
 lws_get_vhost_listen_port(struct lws_vhost *vhost);
 
+/* The vhost's configured interface (address or name), or NULL for all. */
+LWS_VISIBLE LWS_EXTERN const char *
+lws_get_vhost_iface(struct lws_vhost *vhost);
+
 /* Index of the service thread wsi belongs to (0 .. count_threads - 1). */
 LWS_VISIBLE LWS_EXTERN int
 lws_get_tsi(struct lws *wsi);
@@ -204,5 +208,13 @@ comlink_metric_set(const char *name, const char *help, const char *kind,
 LWS_VISIBLE LWS_EXTERN int
 comlink_health_set(const char *vhost, const char *part, int ok,
 		   const char *why);
+
+/* Comlink: the word the access log shows as this request's user (lws
+ * always writes "-"), e.g. the name of the credential the client presented.
+ * Call it before answering: by LWS_CALLBACK_HTTP, or in
+ * LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION for a WebSocket upgrade. Never
+ * pass a secret. NULL clears it. Returns 0, or -1 for a bad wsi. */
+LWS_VISIBLE LWS_EXTERN int
+comlink_access_log_user(struct lws *wsi, const char *user);
 
 #endif /* COMLINK_LWS_MISC_H */

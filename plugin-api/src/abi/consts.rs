@@ -1,5 +1,6 @@
 //! The C enums of plain values: write types, close codes, timeouts, log
-//! levels, methods, upload states (each with a `(name, value)` table).
+//! levels, methods, upload states, certificate facts (each with a
+//! `(name, value)` table).
 
 use std::ffi::c_int;
 
@@ -191,5 +192,29 @@ c_consts! {
         LWS_UFS_OPEN = 2,
         /// The upload was abandoned.
         LWS_UFS_CLOSE = 3,
+    }
+}
+
+c_consts! {
+    /// `enum lws_tls_cert_info`: what `lws_tls_peer_cert_info` is asked
+    /// for. The host provides `LWS_TLS_CERT_INFO_VERIFIED` and
+    /// `LWS_TLS_CERT_INFO_DER_RAW`; the others answer -1.
+    TLS_CERT_INFOS: c_int {
+        /// Start of validity (`time`).
+        LWS_TLS_CERT_INFO_VALIDITY_FROM = 0,
+        /// End of validity (`time`).
+        LWS_TLS_CERT_INFO_VALIDITY_TO = 1,
+        /// Subject common name (`ns`).
+        LWS_TLS_CERT_INFO_COMMON_NAME = 2,
+        /// Issuer name (`ns`).
+        LWS_TLS_CERT_INFO_ISSUER_NAME = 3,
+        /// Key usage bits (`usage`).
+        LWS_TLS_CERT_INFO_USAGE = 4,
+        /// The peer's certificate was verified (`verified`).
+        LWS_TLS_CERT_INFO_VERIFIED = 5,
+        /// The public key, opaque (`ns`).
+        LWS_TLS_CERT_INFO_OPAQUE_PUBLIC_KEY = 6,
+        /// The certificate, DER (`ns`).
+        LWS_TLS_CERT_INFO_DER_RAW = 7,
     }
 }

@@ -256,6 +256,33 @@ pub struct LwsProcessHtmlArgs {
     pub chunked: c_int,
 }
 
+/// The `ns` member of [`LwsTlsCertInfoResults`]: a length and bytes. The
+/// 64 is only the declared size: the caller may pass a larger buffer
+/// behind the union and say how much room `name` has.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct LwsTlsCertInfoNs {
+    /// Bytes of the answer (or needed, when the room was too small).
+    pub len: c_int,
+    /// The answer.
+    pub name: [c_char; 64],
+}
+
+/// `union lws_tls_cert_info_results`: the answer of
+/// `lws_tls_peer_cert_info()`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union LwsTlsCertInfoResults {
+    /// `LWS_TLS_CERT_INFO_VERIFIED`.
+    pub verified: c_uint,
+    /// `LWS_TLS_CERT_INFO_VALIDITY_*` (`time_t`).
+    pub time: i64,
+    /// `LWS_TLS_CERT_INFO_USAGE`.
+    pub usage: c_uint,
+    /// Names and byte strings.
+    pub ns: LwsTlsCertInfoNs,
+}
+
 /// `lws_spa_create_info_t`: argument of `lws_spa_create_via_info()`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]

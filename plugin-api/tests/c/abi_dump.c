@@ -124,6 +124,13 @@ main(void)
 	OFF(lws_spa_create_info_t, ac);
 	OFF(lws_spa_create_info_t, ac_chunk_size);
 
+	SIZE(union lws_tls_cert_info_results);
+	OFF(union lws_tls_cert_info_results, verified);
+	OFF(union lws_tls_cert_info_results, time);
+	OFF(union lws_tls_cert_info_results, usage);
+	OFF(union lws_tls_cert_info_results, ns.len);
+	OFF(union lws_tls_cert_info_results, ns.name);
+
 	SIZE(lws_usec_t);
 	SIZE(enum lws_callback_reasons);
 	SIZE(enum lws_write_protocol);

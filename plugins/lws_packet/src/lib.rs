@@ -14,6 +14,10 @@
 //!   (a page showing packets as they arrive, [`console`]).
 //! * `packet-subscribe`: WebSocket delivery, `?since=N&filter=<prefix>`.
 //!
+//! Who may send and who may read is decided per vhost ([`access`]): open
+//! to anyone, or ingest and subscribe tokens and client certificates, each
+//! with a label that travels with the packets the sender sends.
+//!
 //! The journal, group commit, live tail and delivery cursors are in the
 //! `packet-journal` crate (`journal/`), which makes no host calls; this
 //! crate adds the connections ([`hub`]) and the shared services
@@ -22,18 +26,21 @@
 
 #![deny(unsafe_code)]
 
+pub mod access;
 pub mod console;
 pub mod health;
 pub mod hub;
 pub mod registry;
 
 use std::ffi::{c_int, CStr};
+use std::sync::Arc;
 
 use comlink_plugin_api::abi;
-use comlink_plugin_api::protocol::log;
+use comlink_plugin_api::protocol::{cancel_service, log};
 use comlink_plugin_api::{Action, Connection, Options, Protocol, Vhost};
 use packet_journal::Settings;
 
+use access::vhosts::{self, Access, INGEST_PROTOCOL, SUBSCRIBE_PROTOCOL};
 use hub::{Hub, Session};
 
 /// `protocol-lws-packet`: ingest (HTTP and WebSocket) and HTTP delivery.
@@ -67,13 +74,49 @@ fn settings(name: &str, options: &Options, fallback: Option<Settings>) -> Option
     }
 }
 
-fn hub(name: &'static str, vhost: Vhost, settings: &Settings, authoritative: bool) -> Option<Hub> {
+/// The access options of protocol `name`'s entry on `vhost`, installed
+/// for every instance of the protocol on the vhost (see [`access::vhosts`]).
+fn access(name: &'static str, vhost: Vhost, options: &Options) -> Option<Arc<Access>> {
+    let vname = vhost.name();
+    match access::vhosts::Entry::from_options(|k| options.get(k)) {
+        Ok(entry) => {
+            let files = entry.describe();
+            if !files.is_empty() {
+                log(
+                    abi::LLL_NOTICE,
+                    &format!("{name}: vhost \"{vname}\": access: {}", files.join(", ")),
+                );
+            }
+            let a = vhosts::configure(&vname, name, vhost.as_raw() as usize, entry);
+            // Connections of older instances check their grants again.
+            cancel_service();
+            Some(a)
+        }
+        Err(e) => {
+            log(
+                abi::LLL_ERR,
+                &format!("{name}: vhost \"{vname}\": {e}; not offered on this vhost"),
+            );
+            None
+        }
+    }
+}
+
+fn hub(
+    name: &'static str,
+    vhost: Vhost,
+    settings: &Settings,
+    authoritative: bool,
+    options: &Options,
+) -> Option<Hub> {
+    let access = access(name, vhost, options)?;
     match registry::service(settings, authoritative) {
         Ok(svc) => {
             health::opened(&vhost.name());
-            Some(Hub::new(vhost, name, &svc))
+            Some(Hub::new(vhost, name, &svc, access))
         }
         Err(e) => {
+            vhosts::release(&access, vhost.as_raw() as usize);
             log(
                 abi::LLL_ERR,
                 &format!("{name}: {e}; not offered on this vhost"),
@@ -91,9 +134,17 @@ impl Protocol for Ingest {
     const RX_BUFFER_SIZE: usize = 64 * 1024;
 
     fn init(vhost: Vhost, options: &Options) -> Option<Hub> {
-        let s = settings("protocol-lws-packet", options, None)?;
+        let s = settings(INGEST_PROTOCOL, options, None)?;
         registry::remember_vhost(vhost.as_raw() as usize, &s);
-        hub("protocol-lws-packet", vhost, &s, true)
+        hub(INGEST_PROTOCOL, vhost, &s, true, options)
+    }
+
+    fn destroy(vhd: Hub) {
+        vhd.destroy();
+    }
+
+    fn accept(vhd: &mut Hub, conn: Connection) -> bool {
+        vhd.accept(conn)
     }
 
     fn open(vhd: &mut Hub, conn: Connection) -> Option<Session> {
@@ -141,8 +192,16 @@ impl Protocol for Subscribe {
 
     fn init(vhost: Vhost, options: &Options) -> Option<Hub> {
         let fallback = registry::vhost_settings(vhost.as_raw() as usize);
-        let s = settings("packet-subscribe", options, fallback)?;
-        hub("packet-subscribe", vhost, &s, false)
+        let s = settings(SUBSCRIBE_PROTOCOL, options, fallback)?;
+        hub(SUBSCRIBE_PROTOCOL, vhost, &s, false, options)
+    }
+
+    fn destroy(vhd: Hub) {
+        vhd.destroy();
+    }
+
+    fn accept(vhd: &mut Hub, conn: Connection) -> bool {
+        vhd.accept(conn)
     }
 
     fn open(vhd: &mut Hub, conn: Connection) -> Option<Session> {
@@ -162,4 +221,7 @@ impl Protocol for Subscribe {
     }
 }
 
+// Not in unit tests: the exported table reaches every host function, which
+// only `lwsws` provides.
+#[cfg(not(test))]
 comlink_plugin_api::export_plugin!(lws_packet, "lws packet", [Ingest, Subscribe]);

@@ -23,6 +23,8 @@ pub struct VhostHandle {
     pub name: CString,
     /// Its configured port, for `lws_get_vhost_listen_port`.
     pub port: u16,
+    /// Its configured `interface`, for `lws_get_vhost_iface`.
+    pub iface: Option<CString>,
     /// Enabled protocols, in `ws-protocols` order.
     pub protocols: Vec<VhostProtocol>,
     /// Index (into `protocols`) of the protocol serving upgrades that name none.
@@ -88,6 +90,10 @@ impl VhostHandle {
             index,
             name: CString::new(v.name.replace('\0', "")).unwrap_or_default(),
             port: v.port,
+            iface: v
+                .interface
+                .as_deref()
+                .and_then(|i| CString::new(i.replace('\0', "")).ok()),
             protocols,
             default_protocol,
             cfg: v.clone(),

@@ -48,6 +48,12 @@ pub struct RequestInfo {
     /// lws frees its header table after the handshake: an idle connection
     /// should not carry its opening request around.
     pub headers: std::cell::RefCell<http::HeaderMap>,
+    /// The client's certificate (DER), when it presented one that the
+    /// vhost's `host-ssl-ca` verified (`lws_tls_peer_cert_info`).
+    pub peer_cert: Option<Arc<[u8]>>,
+    /// Who the protocol says the client is, for the access log's user
+    /// field (`comlink_access_log_user`).
+    pub log_user: std::cell::RefCell<Option<String>>,
 }
 
 /// The response of an HTTP transaction, as the plugin writes it.

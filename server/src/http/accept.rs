@@ -193,6 +193,7 @@ async fn accept_loop(
                     secure: false,
                     redirect_to_https: false,
                     peer_slot,
+                    peer_cert: None,
                 };
                 tokio::task::spawn_local(conn::serve(stream, info, site.clone(), t, tls.clone()));
             }

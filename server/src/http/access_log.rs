@@ -1,5 +1,9 @@
 //! Per-vhost access logs in the format lws writes (Apache combined):
-//! `IP - - [dd/Mon/yyyy:HH:MM:SS +zzzz] "METHOD PATH PROTO" STATUS BYTES "REFERER" "UA"`.
+//! `IP - USER [dd/Mon/yyyy:HH:MM:SS +zzzz] "METHOD PATH PROTO" STATUS BYTES "REFERER" "UA"`.
+//! USER is `-` (lws always writes `-`) unless the protocol that served the
+//! request named the client (`comlink_access_log_user`, e.g. the label of
+//! the token it presented); the path never has the query string, so
+//! credentials passed there (`access_token`) are not logged.
 //!
 //! Service threads append lines to a shared in-memory batch; a writer thread
 //! per log file writes the batch out every [`FLUSH_EVERY`] (sooner when it
@@ -47,6 +51,11 @@ struct Shared {
     path: PathBuf,
 }
 
+/// Who a plugin said the client of a response is: carried in the
+/// response's extensions to the access log (never sent).
+#[derive(Debug, Clone)]
+pub struct LogUser(pub String);
+
 /// What one line records.
 #[derive(Debug)]
 pub struct Entry<'a> {
@@ -66,6 +75,8 @@ pub struct Entry<'a> {
     pub referer: Option<&'a str>,
     /// `User-Agent` header.
     pub user_agent: Option<&'a str>,
+    /// Who the client is, as the protocol that served it said.
+    pub user: Option<&'a str>,
 }
 
 impl AccessLog {
@@ -210,6 +221,25 @@ fn clean(s: &str, max: usize) -> String {
         .collect()
 }
 
+/// The user field: one word of printable ASCII (others become `?`),
+/// `-` when there is none.
+fn user(u: Option<&str>) -> String {
+    match u.filter(|u| !u.is_empty()) {
+        None => "-".into(),
+        Some(u) => u
+            .chars()
+            .take(FIELD_MAX_CHARS)
+            .map(|c| {
+                if c.is_ascii_graphic() && c != '"' {
+                    c
+                } else {
+                    '?'
+                }
+            })
+            .collect(),
+    }
+}
+
 /// Formats one line (with its newline) at time `now`.
 pub fn format_line<Tz: chrono::TimeZone>(e: &Entry<'_>, now: &chrono::DateTime<Tz>) -> String
 where
@@ -226,7 +256,8 @@ fn format_line_at(e: &Entry<'_>, time: &str) -> String {
         None => "unknown".into(),
     };
     format!(
-        "{peer} - - [{time}] \"{} {} {}\" {} {} \"{}\" \"{}\"\n",
+        "{peer} - {} [{time}] \"{} {} {}\" {} {} \"{}\" \"{}\"\n",
+        user(e.user),
         clean(e.method, 16),
         clean(e.path, PATH_MAX_CHARS),
         e.version,
@@ -257,11 +288,37 @@ mod tests {
             bytes: 1234,
             referer: Some("http://x/"),
             user_agent: Some("curl \"x\""),
+            user: None,
         };
         assert_eq!(
             format_line(&e, &t),
             "127.0.0.1 - - [24/Nov/2026:09:05:07 +0100] \"GET /index.html HTTP/1.1\" 200 1234 \"http://x/\" \"curl 'x'\"\n"
         );
+    }
+
+    #[test]
+    fn the_user_field_is_the_protocols_word_for_the_client() {
+        let t = chrono::Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        let mut e = Entry {
+            peer: Some("10.0.0.7".parse().unwrap()),
+            method: "POST",
+            path: "/formtest2",
+            version: "HTTP/1.1",
+            status: 200,
+            bytes: 8,
+            referer: None,
+            user_agent: None,
+            user: Some("ctrl-0042"),
+        };
+        assert_eq!(
+            format_line(&e, &t),
+            "10.0.0.7 - ctrl-0042 [02/Jan/2026:03:04:05 +0000] \"POST /formtest2 HTTP/1.1\" 200 8 \"\" \"\"\n"
+        );
+        // One word, whatever the protocol passed.
+        e.user = Some("a b\"c\n");
+        assert!(format_line(&e, &t).starts_with("10.0.0.7 - a?b?c? ["));
+        e.user = Some("");
+        assert!(format_line(&e, &t).starts_with("10.0.0.7 - - ["));
     }
 
     #[test]
@@ -276,6 +333,7 @@ mod tests {
             bytes: 0,
             referer: None,
             user_agent: None,
+            user: None,
         };
         assert_eq!(
             format_line(&e, &t),

@@ -89,6 +89,14 @@ pub async fn serve(
                 match tokio::time::timeout(TLS_HANDSHAKE, tls.acceptor.accept(stream)).await {
                     Ok(Ok(s)) => {
                         info.secure = true;
+                        // Only verified certificates get here (rustls
+                        // refuses the handshake otherwise).
+                        info.peer_cert = s
+                            .get_ref()
+                            .1
+                            .peer_certificates()
+                            .and_then(|c| c.first())
+                            .map(|c| Arc::from(c.as_ref()));
                         let h2 = s.get_ref().1.alpn_protocol() == Some(b"h2");
                         if h2 {
                             serve_h2(s, info, site, t).await;

@@ -8,7 +8,7 @@ use http::header::{HeaderValue, REFERER, SERVER, STRICT_TRANSPORT_SECURITY, USER
 use http::{Request, StatusCode, Version};
 use http_body::Body as _;
 
-use crate::http::access_log::Entry;
+use crate::http::access_log::{Entry, LogUser};
 use crate::http::mount::callback::{self, Closed};
 use crate::http::mount::{self, cgi, redirect};
 use crate::http::response::{self, status_page, Response};
@@ -31,6 +31,9 @@ pub struct ConnInfo {
     pub redirect_to_https: bool,
     /// Its `ip-limit-wsi` slot (held as long as the connection lives).
     pub peer_slot: Option<Arc<crate::http::peers::Slot>>,
+    /// The client's verified certificate (DER), on TLS with client
+    /// certificates.
+    pub peer_cert: Option<Arc<[u8]>>,
 }
 
 /// What the access log needs of a request (taken before the request is
@@ -183,6 +186,7 @@ where
             bytes,
             referer: f.referer.as_deref(),
             user_agent: f.user_agent.as_deref(),
+            user: resp.extensions().get::<LogUser>().map(|u| u.0.as_str()),
         });
     }
     Ok(resp)
@@ -236,6 +240,7 @@ fn upgrade<B: Send + 'static>(
             bytes: 0,
             referer: referer.as_deref(),
             user_agent: ua.as_deref(),
+            user: resp.extensions().get::<LogUser>().map(|u| u.0.as_str()),
         });
     }
     resp

@@ -13,6 +13,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 
 use crate::host::site::HostSite;
+use crate::http::access_log::LogUser;
 use crate::http::conn::Inactivity;
 use crate::http::normalize::Normalize;
 use crate::http::response::{self, status_page, Response};
@@ -33,18 +34,34 @@ pub fn answer<B: Send + 'static>(
     let peer = Peer {
         addr: conn.peer,
         secure: conn.secure,
+        cert: conn.peer_cert.clone(),
     };
     let accepted = match upgrade::accept(site, vi, peer, decoded_path, &req) {
         Ok(a) => a,
         Err(refusal) => {
-            let mut resp = status_page(refusal.status);
+            let answer = refusal.by_protocol.map(|a| *a).unwrap_or_default();
+            let mut resp = match answer.body {
+                // The protocol's own answer, as it wrote it.
+                Some(body) => {
+                    let mut resp = http::Response::new(response::full(body));
+                    *resp.status_mut() = refusal.status;
+                    resp
+                }
+                None => status_page(refusal.status),
+            };
             resp.headers_mut().extend(refusal.headers);
+            if let Some(user) = answer.user {
+                resp.extensions_mut().insert(LogUser(user));
+            }
             return (resp, None);
         }
     };
     let mut resp = http::Response::new(response::empty());
     *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     *resp.headers_mut() = accepted.headers;
+    if let Some(user) = accepted.user {
+        resp.extensions_mut().insert(LogUser(user));
+    }
     let on_upgrade = hyper::upgrade::on(&mut req);
     let peer_slot = conn.peer_slot.clone();
     let session = accepted.session;

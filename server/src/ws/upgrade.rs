@@ -9,13 +9,19 @@
 //! default protocol (pvo `"default"`). lws would then fall back to its
 //! `http-only` protocol, which can do nothing with a WebSocket; we answer
 //! 400 instead so the client learns at once.
+//!
+//! A protocol refuses in FILTER_PROTOCOL_CONNECTION by returning non-zero:
+//! the answer is 403, unless it first wrote an HTTP answer of its own
+//! (`lws_write` with `LWS_WRITE_HTTP_HEADERS`, then the body with
+//! `LWS_WRITE_HTTP_FINAL`), which is sent instead (a 401 with
+//! `WWW-Authenticate`, say). lws closes the connection without an answer.
 
 use std::ffi::{c_void, CString};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use comlink_plugin_api::abi::{
     LWS_CALLBACK_CONFIRM_EXTENSION_OKAY, LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION,
@@ -33,12 +39,14 @@ use crate::ws::session;
 use comlink_wire::{deflate, handshake};
 
 /// The connection an upgrade request came on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Peer {
     /// The client's address.
     pub addr: SocketAddr,
     /// The connection is TLS.
     pub secure: bool,
+    /// The client's verified certificate (DER), if it presented one.
+    pub cert: Option<Arc<[u8]>>,
 }
 
 /// Why an upgrade is refused: the status to answer with, and headers it needs.
@@ -46,8 +54,20 @@ pub struct Peer {
 pub struct Refusal {
     /// The status.
     pub status: StatusCode,
-    /// Extra headers (`Sec-WebSocket-Version` on 426).
+    /// Extra headers (`Sec-WebSocket-Version` on 426), or the protocol's
+    /// own (with its body).
     pub headers: HeaderMap,
+    /// What the protocol that refused said, if it did.
+    pub by_protocol: Option<Box<ProtocolAnswer>>,
+}
+
+/// The parts of a refusal a protocol wrote.
+#[derive(Debug, Default)]
+pub struct ProtocolAnswer {
+    /// Its answer's body; `None`: lws's status page.
+    pub body: Option<Bytes>,
+    /// Who it said the client is, for the access log.
+    pub user: Option<String>,
 }
 
 impl Refusal {
@@ -55,6 +75,7 @@ impl Refusal {
         Refusal {
             status,
             headers: HeaderMap::new(),
+            by_protocol: None,
         }
     }
 }
@@ -66,6 +87,8 @@ pub struct Accepted {
     pub headers: HeaderMap,
     /// The protocol chosen.
     pub protocol: String,
+    /// Who the protocol said the client is, for the access log.
+    pub user: Option<String>,
     /// The session, to start once the socket is handed over.
     pub session: Pending,
 }
@@ -142,6 +165,8 @@ pub fn accept<B>(
         path_c: std::ffi::CString::new(decoded_path).unwrap_or_default(),
         secure: peer.secure,
         headers: std::cell::RefCell::new(req.headers().clone()),
+        peer_cert: peer.cert.clone(),
+        log_user: std::cell::RefCell::new(None),
     };
     let wsi = Wsi::new(
         site.clone(),
@@ -174,17 +199,46 @@ pub fn accept<B>(
         .collect::<Vec<_>>()
         .join(", ");
     let raw_proto = CString::new(raw_proto).unwrap_or_default();
-    if dispatch::callback(
+    // The protocol may answer a refusal itself (see the module doc).
+    let (head_tx, mut head_rx) = tokio::sync::oneshot::channel();
+    wsi.http.borrow_mut().head = Some(head_tx);
+    let filtered = dispatch::callback(
         &wsi,
         LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION,
         raw_proto.as_ptr() as *mut c_void,
         raw_proto.as_bytes().len(),
-    ) != 0
-    {
+    );
+    let own_answer = head_rx.try_recv().ok();
+    // Nothing more can be written as HTTP.
+    *wsi.http.borrow_mut() = crate::host::wsi::HttpState {
+        finished: true,
+        ..Default::default()
+    };
+    let body = wsi.tx.borrow_mut().split().freeze();
+    wsi.could_have_pending.set(false);
+    let user = wsi
+        .request
+        .as_ref()
+        .and_then(|r| r.log_user.borrow().clone());
+    if filtered != 0 {
         tracing::info!(
             "protocol \"{proto_name}\" refused a connection (FILTER_PROTOCOL_CONNECTION)"
         );
-        return refuse(wsi, StatusCode::FORBIDDEN);
+        let (mut refusal, body) = match own_answer {
+            Some(head) => (
+                Refusal {
+                    status: head.status,
+                    headers: head.headers,
+                    by_protocol: None,
+                },
+                Some(body),
+            ),
+            None => (Refusal::status(StatusCode::FORBIDDEN), None),
+        };
+        refusal.by_protocol = Some(Box::new(ProtocolAnswer { body, user }));
+        thread::unregister(&wsi);
+        drop(wsi);
+        return Err(refusal);
     }
 
     // permessage-deflate, unless the protocol refuses the extension.
@@ -221,6 +275,7 @@ pub fn accept<B>(
     Ok(Accepted {
         headers,
         protocol: proto_name,
+        user,
         session: Pending {
             wsi,
             deflate: params,

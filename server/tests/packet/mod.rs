@@ -19,6 +19,7 @@ use crate::support::threads::spread;
 use crate::support::ws::{connect, Client};
 use crate::support::{read_response, Raw, Server, Site};
 
+mod access;
 mod chaos;
 mod console;
 mod faults;

@@ -56,11 +56,20 @@ pub fn next_text(ws: &mut Client) -> String {
 /// and reads the response head (and a non-101's body, by Content-Length).
 /// Returns the stream, positioned just after the response.
 pub fn raw_handshake(addr: SocketAddr, extra: &[(&str, &str)]) -> (TcpStream, super::Raw) {
+    raw_handshake_at(addr, "/", extra)
+}
+
+/// [`raw_handshake`] for `path` (which may have a query).
+pub fn raw_handshake_at(
+    addr: SocketAddr,
+    path: &str,
+    extra: &[(&str, &str)],
+) -> (TcpStream, super::Raw) {
     use std::io::{Read, Write};
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut req = format!(
-        "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
     );
     for (k, v) in extra {

@@ -4,7 +4,8 @@
 //! The envelope is
 //! `{"id":N,"ts":"<RFC 3339 UTC>","content_type":"...","encoding":"utf8"|"base64","data":"..."}`:
 //! the body as a JSON string when it is valid UTF-8, else base64 (standard
-//! alphabet, padded).
+//! alphabet, padded). A packet from an identified sender also has
+//! `"source":"<label>"` after its content type.
 
 use base64::Engine;
 
@@ -19,6 +20,10 @@ pub fn packet(p: &Packet) -> String {
     out.push_str(&rfc3339(p.ts_ms));
     out.push_str("\",\"content_type\":");
     push_json_string(&mut out, &p.content_type);
+    if let Some(source) = &p.source {
+        out.push_str(",\"source\":");
+        push_json_string(&mut out, source);
+    }
     match std::str::from_utf8(&p.data) {
         Ok(text) => {
             out.push_str(",\"encoding\":\"utf8\",\"data\":");
@@ -118,6 +123,16 @@ mod tests {
         );
         let e = Packet::new(5, 0, String::new(), Vec::new());
         assert!(packet(&e).ends_with(r#""encoding":"utf8","data":""}"#));
+    }
+
+    #[test]
+    fn a_packet_from_a_known_sender_names_its_source() {
+        let p = Packet::new(6, 0, "text/plain".into(), b"x".to_vec())
+            .with_source(Some("ctrl-\"42\"".into()));
+        assert_eq!(
+            packet(&p),
+            r#"{"id":6,"ts":"1970-01-01T00:00:00.000Z","content_type":"text/plain","source":"ctrl-\"42\"","encoding":"utf8","data":"x"}"#
+        );
     }
 
     #[test]

@@ -119,6 +119,8 @@ pub struct Entry<'a> {
     pub data: &'a [u8],
     /// Idempotency key (scoped by the caller, e.g. with the vhost).
     pub key: Option<&'a [u8]>,
+    /// Who sent it (a token's or certificate's label).
+    pub source: Option<&'a [u8]>,
 }
 
 /// Opens every segment of `dir` (repairing the newest) with new
@@ -427,7 +429,7 @@ impl Writer {
                 }
             }
             let ct = &e.content_type[..e.content_type.len().min(record::MAX_CONTENT_TYPE)];
-            let n = record::encoded_len_keyed(ct, key, e.data) as u64;
+            let n = record::encoded_len_with(ct, key, e.source, e.data) as u64;
             if batch_off + buf.len() as u64 + n > self.active.capacity {
                 if let Err(e) = self.flush(batch_off, &buf, &recs) {
                     self.forget(&mut out, buf_start, &buf_keys);
@@ -455,7 +457,7 @@ impl Writer {
             let id = self.next_id;
             self.next_id += 1;
             recs.push((id, e.ts_ms, buf.len() as u64));
-            record::encode_keyed(&mut buf, id, e.ts_ms, ct, key, e.data);
+            record::encode_with(&mut buf, id, e.ts_ms, ct, key, e.source, e.data);
             if let Some(k) = key {
                 self.dedup.insert(k, id, e.ts_ms);
                 buf_keys.push((k, id));
@@ -680,6 +682,7 @@ mod tests {
                 content_type: b"text/plain",
                 data: &data,
                 key: None,
+                source: None,
             })
             .collect();
         let (out, err) = w.append(&entries, None);
@@ -784,6 +787,7 @@ mod tests {
             content_type: b"t",
             data,
             key: Some(key),
+            source: None,
         }
     }
 

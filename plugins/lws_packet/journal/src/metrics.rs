@@ -2,7 +2,9 @@
 //! them: what `lws-server-status` and the metrics endpoint will show once
 //! they are wired (see the README), and what `GET <mount>/stats` shows now.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 /// The counters.
 #[derive(Debug, Default)]
@@ -35,6 +37,9 @@ pub struct Metrics {
     pub corruptions: AtomicU64,
     /// Packet ids lost to them.
     pub lost_packets: AtomicU64,
+    /// Packets recorded per source (the sender's label), for senders that
+    /// have one.
+    pub by_source: Mutex<BTreeMap<String, u64>>,
 }
 
 /// A point-in-time copy, with the journal's figures.
@@ -89,12 +94,25 @@ pub struct Snapshot {
     pub live_bytes: u64,
     /// Largest lag of a subscriber, in packets (as last reported).
     pub max_lag: u64,
+    /// Packets recorded per source, by label.
+    pub sources: Vec<(String, u64)>,
 }
 
 impl Metrics {
     /// Adds `n` to a counter.
     pub fn add(c: &AtomicU64, n: u64) {
         c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts a packet recorded from `source`.
+    pub fn count_source(&self, source: &str) {
+        let mut m = self.by_source.lock().unwrap_or_else(|e| e.into_inner());
+        match m.get_mut(source) {
+            Some(n) => *n += 1,
+            None => {
+                m.insert(source.to_string(), 1);
+            }
+        }
     }
 
     /// Subtracts `n` from a gauge.
@@ -120,6 +138,13 @@ impl Metrics {
             journal_reopens: g(&self.journal_reopens),
             corruptions: g(&self.corruptions),
             lost_packets: g(&self.lost_packets),
+            sources: self
+                .by_source
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
             ..Snapshot::default()
         }
     }
@@ -136,6 +161,15 @@ impl Snapshot {
             }
             None => "null".into(),
         };
+        let mut sources = String::from("{");
+        for (i, (label, n)) in self.sources.iter().enumerate() {
+            if i > 0 {
+                sources.push(',');
+            }
+            crate::envelope::push_json_string(&mut sources, label);
+            sources.push_str(&format!(":{n}"));
+        }
+        sources.push('}');
         format!(
             "{{\"packets_in\":{},\"bytes_in\":{},\"commits\":{},\"syncs\":{},\"refused\":{},\
              \"delivered\":{},\"journal_reads\":{},\"subscribers\":{},\"store_errors\":{},\
@@ -143,7 +177,7 @@ impl Snapshot {
              \"first_id\":{},\"last_id\":{},\"journal_bytes\":{},\"segments\":{},\
              \"live_bytes\":{},\"max_lag\":{},\"replays\":{},\"journal_state\":\"{}\",\
              \"journal_error\":{},\"journal_failures\":{},\"journal_reopens\":{},\
-             \"corruptions\":{},\"lost_packets\":{}}}",
+             \"corruptions\":{},\"lost_packets\":{},\"sources\":{}}}",
             self.packets_in,
             self.bytes_in,
             self.commits,
@@ -166,7 +200,8 @@ impl Snapshot {
             self.journal_failures,
             self.journal_reopens,
             self.corruptions,
-            self.lost_packets
+            self.lost_packets,
+            sources
         )
     }
 }

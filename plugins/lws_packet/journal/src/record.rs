@@ -12,6 +12,11 @@
 //! follows the content type, before the data. Content types are at most
 //! [`MAX_CONTENT_TYPE`] bytes, so records written before keys existed
 //! never have that bit set and read as they always did.
+//!
+//! A packet from an identified sender (the label of its ingest token or
+//! client certificate) keeps that label the same way: the next bit,
+//! [`HAS_SOURCE`], says that `source_len: u16 | source` follows (after the
+//! key, if any). Records written before sources existed never have it.
 
 use std::sync::OnceLock;
 
@@ -27,6 +32,12 @@ pub const MAX_BODY: usize = 1 << 30;
 pub const HAS_KEY: u16 = 0x8000;
 /// Longest key kept (a vhost name and a client's key of up to 255 bytes).
 pub const MAX_KEY: usize = 4096;
+/// The bit of `content_type_len` that says a source label follows.
+pub const HAS_SOURCE: u16 = 0x4000;
+/// Longest source label kept (longer ones are cut).
+pub const MAX_SOURCE: usize = 255;
+/// The length bits of `content_type_len`.
+const CT_LEN: u16 = !(HAS_KEY | HAS_SOURCE);
 
 /// A recorded packet.
 #[derive(Debug)]
@@ -39,6 +50,9 @@ pub struct Packet {
     pub content_type: String,
     /// The body, byte-exact.
     pub data: Vec<u8>,
+    /// Who sent it: the label of its sender's ingest token or client
+    /// certificate (none on a vhost open to anyone).
+    pub source: Option<String>,
     /// The JSON envelope, built once however many subscribers send it.
     envelope: OnceLock<String>,
 }
@@ -51,8 +65,15 @@ impl Packet {
             ts_ms,
             content_type,
             data,
+            source: None,
             envelope: OnceLock::new(),
         }
+    }
+
+    /// The same packet, sent by `source`.
+    pub fn with_source(mut self, source: Option<String>) -> Packet {
+        self.source = source;
+        self
     }
 
     /// The delivery envelope (see [`crate::envelope`]).
@@ -62,7 +83,7 @@ impl Packet {
 
     /// Bytes it takes in memory, roughly (for the live-tail budget).
     pub fn weight(&self) -> usize {
-        64 + self.content_type.len() + self.data.len()
+        64 + self.content_type.len() + self.data.len() + self.source.as_ref().map_or(0, String::len)
     }
 }
 
@@ -74,9 +95,21 @@ pub fn encoded_len(content_type: &[u8], data: &[u8]) -> usize {
 /// Bytes a record with these fields and `key` takes on disk (content type
 /// and key as [`encode_keyed`] cuts them).
 pub fn encoded_len_keyed(content_type: &[u8], key: Option<&[u8]>, data: &[u8]) -> usize {
+    encoded_len_with(content_type, key, None, data)
+}
+
+/// Bytes a record with these fields, `key` and `source` takes on disk (as
+/// [`encode_with`] cuts them).
+pub fn encoded_len_with(
+    content_type: &[u8],
+    key: Option<&[u8]>,
+    source: Option<&[u8]>,
+    data: &[u8],
+) -> usize {
     let ct = content_type.len().min(MAX_CONTENT_TYPE);
     let key = key.map_or(0, |k| 2 + k.len().min(MAX_KEY));
-    PREFIX + FIXED + ct + key + data.len()
+    let source = source.map_or(0, |s| 2 + s.len().min(MAX_SOURCE));
+    PREFIX + FIXED + ct + key + source + data.len()
 }
 
 /// Appends the record for a packet to `out`.
@@ -93,20 +126,45 @@ pub fn encode_keyed(
     key: Option<&[u8]>,
     data: &[u8],
 ) {
+    encode_with(out, id, ts_ms, content_type, key, None, data);
+}
+
+/// Appends the record for a packet with an optional idempotency key and an
+/// optional source label.
+pub fn encode_with(
+    out: &mut Vec<u8>,
+    id: u64,
+    ts_ms: i64,
+    content_type: &[u8],
+    key: Option<&[u8]>,
+    source: Option<&[u8]>,
+    data: &[u8],
+) {
     let ct = &content_type[..content_type.len().min(MAX_CONTENT_TYPE)];
     let key = key.map(|k| &k[..k.len().min(MAX_KEY)]);
-    let body_len = FIXED + ct.len() + key.map_or(0, |k| 2 + k.len()) + data.len();
+    let source = source.map(|s| &s[..s.len().min(MAX_SOURCE)]);
+    let body_len = FIXED
+        + ct.len()
+        + key.map_or(0, |k| 2 + k.len())
+        + source.map_or(0, |s| 2 + s.len())
+        + data.len();
     let start = out.len();
     out.extend_from_slice(&(body_len as u32).to_le_bytes());
     out.extend_from_slice(&[0; 4]);
     out.extend_from_slice(&id.to_le_bytes());
     out.extend_from_slice(&ts_ms.to_le_bytes());
-    let flag = if key.is_some() { HAS_KEY } else { 0 };
-    out.extend_from_slice(&(ct.len() as u16 | flag).to_le_bytes());
+    let mut flags = 0;
+    if key.is_some() {
+        flags |= HAS_KEY;
+    }
+    if source.is_some() {
+        flags |= HAS_SOURCE;
+    }
+    out.extend_from_slice(&(ct.len() as u16 | flags).to_le_bytes());
     out.extend_from_slice(ct);
-    if let Some(k) = key {
-        out.extend_from_slice(&(k.len() as u16).to_le_bytes());
-        out.extend_from_slice(k);
+    for field in [key, source].into_iter().flatten() {
+        out.extend_from_slice(&(field.len() as u16).to_le_bytes());
+        out.extend_from_slice(field);
     }
     out.extend_from_slice(data);
     let crc = checksum(&out[start..start + 4], &out[start + PREFIX..]);
@@ -177,30 +235,31 @@ pub fn decode(buf: &[u8]) -> Decoded {
     }
 }
 
-/// Where the content type, the key (if any) and the data are in a record's
-/// `body`, or `None` when the lengths do not fit.
+/// Where the content type, the key and the source (if any) and the data
+/// are in a record's `body`, or `None` when the lengths do not fit.
 fn fields(body: &[u8]) -> Option<Fields> {
     let raw = u16::from_le_bytes(body.get(16..18)?.try_into().ok()?);
-    let ct_end = FIXED + usize::from(raw & !HAS_KEY);
+    let ct_end = FIXED + usize::from(raw & CT_LEN);
     if ct_end > body.len() {
         return None;
     }
-    let key = if raw & HAS_KEY != 0 {
-        let n = usize::from(u16::from_le_bytes(
-            body.get(ct_end..ct_end + 2)?.try_into().ok()?,
-        ));
-        let k = ct_end + 2;
-        if k + n > body.len() {
-            return None;
+    // A `u16` length and that many bytes at `at`, if `flag` is set.
+    let field = |flag: u16, at: usize| -> Option<Option<std::ops::Range<usize>>> {
+        if raw & flag == 0 {
+            return Some(None);
         }
-        Some(k..k + n)
-    } else {
-        None
+        let n = usize::from(u16::from_le_bytes(body.get(at..at + 2)?.try_into().ok()?));
+        let start = at + 2;
+        (start + n <= body.len()).then_some(Some(start..start + n))
     };
-    let data = key.as_ref().map_or(ct_end, |k| k.end);
+    let key = field(HAS_KEY, ct_end)?;
+    let after_key = key.as_ref().map_or(ct_end, |k| k.end);
+    let source = field(HAS_SOURCE, after_key)?;
+    let data = source.as_ref().map_or(after_key, |s| s.end);
     Some(Fields {
         content_type: FIXED..ct_end,
         key,
+        source,
         data,
     })
 }
@@ -209,6 +268,7 @@ fn fields(body: &[u8]) -> Option<Fields> {
 struct Fields {
     content_type: std::ops::Range<usize>,
     key: Option<std::ops::Range<usize>>,
+    source: Option<std::ops::Range<usize>>,
     data: usize,
 }
 
@@ -227,7 +287,10 @@ pub fn packet_at(buf: &[u8]) -> Packet {
         return Packet::new(id, ts_ms, String::new(), Vec::new());
     };
     let content_type = String::from_utf8_lossy(&body[f.content_type]).into_owned();
-    Packet::new(id, ts_ms, content_type, body[f.data..].to_vec())
+    let source = f
+        .source
+        .map(|r| String::from_utf8_lossy(&body[r]).into_owned());
+    Packet::new(id, ts_ms, content_type, body[f.data..].to_vec()).with_source(source)
 }
 
 /// The idempotency key of the record at the start of `buf` (which
@@ -304,6 +367,51 @@ mod tests {
         // A key length past the body is corruption, not a record.
         let mut bad = Vec::new();
         encode_keyed(&mut bad, 3, 0, b"", Some(b"k"), b"");
+        bad[PREFIX + FIXED] = 200;
+        let crc = checksum(&bad[0..4], &bad[PREFIX..]);
+        bad[4..8].copy_from_slice(&crc.to_le_bytes());
+        assert!(matches!(decode(&bad), Decoded::Bad(_)));
+    }
+
+    #[test]
+    fn sources_round_trip_with_and_without_a_key() {
+        let mut buf = Vec::new();
+        encode_with(&mut buf, 1, 5, b"a/b", None, Some(b"ctrl-0042"), b"one");
+        let n = buf.len();
+        assert_eq!(
+            n,
+            encoded_len_with(b"a/b", None, Some(b"ctrl-0042"), b"one")
+        );
+        encode_with(
+            &mut buf,
+            2,
+            6,
+            b"a/b",
+            Some(b"vh\nk"),
+            Some(b"ctrl-7"),
+            b"two",
+        );
+        encode_keyed(&mut buf, 3, 7, b"a/b", Some(b"vh\nk2"), b"three");
+        let p = packet_at(&buf);
+        assert_eq!(p.source.as_deref(), Some("ctrl-0042"));
+        assert_eq!((p.data.as_slice(), key_at(&buf)), (&b"one"[..], None));
+        let Decoded::Record { len: m, .. } = decode(&buf[n..]) else {
+            panic!("second record")
+        };
+        let q = packet_at(&buf[n..]);
+        assert_eq!(q.source.as_deref(), Some("ctrl-7"));
+        assert_eq!(q.data, b"two");
+        assert_eq!(key_at(&buf[n..]), Some(&b"vh\nk"[..]));
+        let r = packet_at(&buf[n + m..]);
+        assert_eq!((r.source, r.data.as_slice()), (None, &b"three"[..]));
+        // A label is cut at MAX_SOURCE bytes.
+        let long = vec![b'x'; MAX_SOURCE + 10];
+        let mut one = Vec::new();
+        encode_with(&mut one, 4, 0, b"", None, Some(&long), b"");
+        assert_eq!(packet_at(&one).source.unwrap().len(), MAX_SOURCE);
+        // A source length past the body is corruption, not a record.
+        let mut bad = Vec::new();
+        encode_with(&mut bad, 3, 0, b"", None, Some(b"s"), b"");
         bad[PREFIX + FIXED] = 200;
         let crc = checksum(&bad[0..4], &bad[PREFIX..]);
         bad[4..8].copy_from_slice(&crc.to_le_bytes());

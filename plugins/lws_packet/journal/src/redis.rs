@@ -28,6 +28,9 @@
 //!   the stream shares those keys, and they survive restarts as the stream
 //!   does (Redis's AOF has the script's effects as one transaction).
 //!
+//! * Sources: a packet from an identified sender has its label in the
+//!   entry, field `s`; entries written before sources existed have none.
+//!
 //! Errors never lose an acknowledged packet: a failed or unanswered `XADD`
 //! is answered as not recorded (the packet may still be in the stream, and
 //! is then delivered; a retrying controller without a key can cause a
@@ -48,11 +51,17 @@ use crate::store::{Appender, Follower, Opened, Outcome, Store};
 
 /// Appends a packet with an idempotency key unless the key is known:
 /// `KEYS[1]` the stream, `KEYS[2]` the key's entry; `ARGV` timestamp,
-/// content type, body, key, window (ms). Answers `{id, replayed}`.
+/// content type, body, key, window (ms), source label (empty: none).
+/// Answers `{id, replayed}`.
 pub const DEDUP_SCRIPT: &str = "\
 local prev = redis.call('GET', KEYS[2])
 if prev then return {prev, 1} end
-local id = redis.call('XADD', KEYS[1], '0-*', 't', ARGV[1], 'c', ARGV[2], 'd', ARGV[3], 'k', ARGV[4])
+local id
+if ARGV[6] == '' then
+  id = redis.call('XADD', KEYS[1], '0-*', 't', ARGV[1], 'c', ARGV[2], 'd', ARGV[3], 'k', ARGV[4])
+else
+  id = redis.call('XADD', KEYS[1], '0-*', 't', ARGV[1], 'c', ARGV[2], 'd', ARGV[3], 'k', ARGV[4], 's', ARGV[6])
+end
 redis.call('SET', KEYS[2], id, 'PX', ARGV[5])
 return {id, 0}
 ";
@@ -186,7 +195,8 @@ fn entry(v: &Value) -> io::Result<Packet> {
         Some(other) => text(other).unwrap_or_default().as_bytes().to_vec(),
         None => Vec::new(),
     };
-    Ok(Packet::new(id, ts, ct, data))
+    let source = field(fields, "s").and_then(text).map(str::to_string);
+    Ok(Packet::new(id, ts, ct, data).with_source(source))
 }
 
 fn entries(v: &Value) -> io::Result<Vec<Packet>> {
@@ -565,7 +575,8 @@ impl Appender for RedisAppender {
                         .arg(e.content_type)
                         .arg(e.data)
                         .arg(key)
-                        .arg(window.max(1));
+                        .arg(window.max(1))
+                        .arg(e.source.unwrap_or_default());
                 }
                 _ => {
                     pipe.cmd("XADD")
@@ -577,6 +588,9 @@ impl Appender for RedisAppender {
                         .arg(e.content_type)
                         .arg("d")
                         .arg(e.data);
+                    if let Some(source) = e.source {
+                        pipe.arg("s").arg(source);
+                    }
                 }
             }
         }

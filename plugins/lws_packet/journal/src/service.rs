@@ -291,6 +291,7 @@ struct WriteReq {
     content_type: String,
     data: Vec<u8>,
     key: Option<Vec<u8>>,
+    source: Option<String>,
 }
 
 struct ReadReq {
@@ -586,12 +587,26 @@ impl Client {
         data: Vec<u8>,
         key: Option<Vec<u8>>,
     ) {
+        self.append_from(token, content_type, data, key, None);
+    }
+
+    /// [`Client::append_keyed`] for a packet sent by `source` (its sender's
+    /// label), which is recorded with it and shown to subscribers.
+    pub fn append_from(
+        &self,
+        token: u64,
+        content_type: String,
+        data: Vec<u8>,
+        key: Option<Vec<u8>>,
+        source: Option<String>,
+    ) {
         let req = WriteReq {
             client: self.id,
             token,
             content_type,
             data,
             key,
+            source,
         };
         let sent = self
             .service
@@ -874,6 +889,7 @@ fn write_batch(
                 content_type: r.content_type.as_bytes(),
                 data: &r.data,
                 key: r.key.as_deref(),
+                source: r.source.as_deref().map(str::as_bytes),
             })
             .collect();
         w.append(&entries, settings.dedup_window_ms())
@@ -888,11 +904,11 @@ fn write_batch(
             Some(Outcome::New(id)) => {
                 Metrics::add(&shared.metrics.packets_in, 1);
                 Metrics::add(&shared.metrics.bytes_in, r.data.len() as u64);
-                held.push(Held::Ok(
-                    r.client,
-                    r.token,
-                    Arc::new(Packet::new(*id, ts, r.content_type, r.data)),
-                ));
+                if let Some(s) = &r.source {
+                    shared.metrics.count_source(s);
+                }
+                let p = Packet::new(*id, ts, r.content_type, r.data).with_source(r.source);
+                held.push(Held::Ok(r.client, r.token, Arc::new(p)));
             }
             Some(Outcome::Replay(id)) => held.push(Held::Replay(r.client, r.token, *id)),
             None => {
@@ -1111,6 +1127,63 @@ mod tests {
         assert_eq!(chunk.packets[0].id, 5);
         c.append(0, String::new(), Vec::new());
         assert_eq!(ids(&collect(&c, &pair, 1)), [301]);
+    }
+
+    #[test]
+    fn a_source_is_recorded_with_its_packet_counted_and_read_back_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let (notify, pair) = waker();
+        {
+            let svc = Service::open(settings(dir.path(), Fsync::Always), notify.clone()).unwrap();
+            let c = svc.client();
+            c.append_from(1, "a/b".into(), b"x".to_vec(), None, Some("ctrl-1".into()));
+            c.append_from(
+                2,
+                "a/b".into(),
+                b"y".to_vec(),
+                Some(b"v\nk".to_vec()),
+                Some("ctrl-1".into()),
+            );
+            c.append_from(3, "a/b".into(), b"z".to_vec(), None, Some("ctrl-2".into()));
+            c.append(4, "a/b".into(), b"w".to_vec());
+            assert_eq!(ids(&collect(&c, &pair, 4)), [1, 2, 3, 4]);
+            // Live subscribers see it in the envelope.
+            let live = svc.tail(1, 10, usize::MAX).unwrap();
+            assert!(live[0].envelope().contains("\"source\":\"ctrl-1\""));
+            assert!(!live[3].envelope().contains("source"));
+            assert_eq!(
+                svc.snapshot().sources,
+                [("ctrl-1".to_string(), 2), ("ctrl-2".to_string(), 1)]
+            );
+            assert!(svc
+                .snapshot()
+                .to_json()
+                .ends_with("\"sources\":{\"ctrl-1\":2,\"ctrl-2\":1}}"));
+        }
+        let svc = Service::open(settings(dir.path(), Fsync::Always), notify).unwrap();
+        let c = svc.client();
+        c.fetch(7, 1, 1 << 20);
+        let ev = collect(&c, &pair, 1);
+        let Some(Event::Fetched {
+            result: Ok(chunk), ..
+        }) = ev.first()
+        else {
+            panic!("{ev:?}")
+        };
+        let sources: Vec<_> = chunk.packets.iter().map(|p| p.source.as_deref()).collect();
+        assert_eq!(
+            sources,
+            [Some("ctrl-1"), Some("ctrl-1"), Some("ctrl-2"), None]
+        );
+        // The keyed one's key still deduplicates after the restart.
+        c.append_from(
+            9,
+            "a/b".into(),
+            b"y".to_vec(),
+            Some(b"v\nk".to_vec()),
+            Some("ctrl-1".into()),
+        );
+        assert_eq!(recorded(&collect(&c, &pair, 1)[0]), (9, Ok(2), true));
     }
 
     fn recorded(ev: &Event) -> (u64, Result<u64, String>, bool) {

@@ -279,3 +279,43 @@ fn a_key_is_deduplicated_across_servers_sharing_a_stream_and_across_restarts() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_packets_source_travels_with_it_through_the_stream() {
+    let Some(redis) = Redis::start() else { return };
+    let (na, pa) = waker();
+    let (nb, pb) = waker();
+    let a = Service::open(settings(&redis, "src"), na).unwrap();
+    let b = Service::open(settings(&redis, "src"), nb).unwrap();
+    let ca = a.client();
+    ca.append_from(
+        1,
+        "text/plain".into(),
+        b"one".to_vec(),
+        None,
+        Some("ctrl-1".into()),
+    );
+    ca.append_from(
+        2,
+        "text/plain".into(),
+        b"two".to_vec(),
+        Some(b"vh\nk".to_vec()),
+        Some("ctrl-2".into()),
+    );
+    ca.append(3, "text/plain".into(), b"three".to_vec());
+    assert_eq!(ids(&collect(&ca, &pa, 3)), [1, 2, 3]);
+    until_committed(&b, 3);
+    // The other server reads the labels from the stream's entries.
+    let got = fetch(&b.client(), &pb, 1);
+    let sources: Vec<_> = got.packets.iter().map(|p| p.source.clone()).collect();
+    assert_eq!(
+        sources,
+        [Some("ctrl-1".into()), Some("ctrl-2".into()), None]
+    );
+    assert!(got.packets[0].envelope().contains("\"source\":\"ctrl-1\""));
+    // Counted by the server that recorded them.
+    assert_eq!(
+        a.snapshot().sources,
+        [("ctrl-1".to_string(), 1), ("ctrl-2".to_string(), 1)]
+    );
+}

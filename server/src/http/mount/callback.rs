@@ -34,6 +34,7 @@ use crate::host::dispatch::callback;
 use crate::host::ffi::pvo::PvoList;
 use crate::host::thread;
 use crate::host::wsi::{Head, RequestInfo, Role, Wsi};
+use crate::http::access_log::LogUser;
 use crate::http::response::{self, Response};
 use crate::http::service::ConnInfo;
 use crate::http::site::Site;
@@ -83,6 +84,8 @@ where
         path_c: CString::new(t.path).unwrap_or_default(),
         secure: conn.secure,
         headers: std::cell::RefCell::new(parts.headers),
+        peer_cert: conn.peer_cert.clone(),
+        log_user: std::cell::RefCell::new(None),
     };
     let wsi = Wsi::new(
         t.site.host.clone(),
@@ -155,6 +158,12 @@ where
     {
         return end(wsi);
     }
+    // Who the protocol said the client is (by LWS_CALLBACK_HTTP), for the
+    // access log.
+    let user = wsi
+        .request
+        .as_ref()
+        .and_then(|r| r.log_user.borrow().clone());
 
     let (body_tx, body_rx) = mpsc::channel(1);
     tokio::task::spawn_local(drive(wsi, body, body_kind, body_tx));
@@ -163,6 +172,9 @@ where
             let mut resp = http::Response::new(ChannelBody { rx: body_rx }.boxed_unsync());
             *resp.status_mut() = head.status;
             *resp.headers_mut() = head.headers;
+            if let Some(user) = user {
+                resp.extensions_mut().insert(LogUser(user));
+            }
             Ok(resp)
         }
         Err(_) => Err(Closed),

@@ -34,6 +34,17 @@ pub extern "C" fn lws_get_vhost_listen_port(v: *mut LwsVhost) -> c_int {
     })
 }
 
+/// `lws_get_vhost_iface`: the vhost's `interface` as configured (an address
+/// or an interface name), or NULL when it listens on every interface.
+#[no_mangle]
+pub extern "C" fn lws_get_vhost_iface(v: *mut LwsVhost) -> *const c_char {
+    guard("lws_get_vhost_iface", std::ptr::null(), || {
+        vh("lws_get_vhost_iface", v)
+            .and_then(|h| h.iface.as_ref())
+            .map_or(std::ptr::null(), |i| i.as_ptr())
+    })
+}
+
 /// `lws_get_protocol`.
 #[no_mangle]
 pub extern "C" fn lws_get_protocol(p: *mut Lws) -> *const LwsProtocols {

@@ -16,9 +16,10 @@ use std::sync::{Mutex, OnceLock};
 
 use comlink_plugin_api::abi::{
     token_header, Lws, LwsContext, LwsProtocolVhostOptions, LwsProtocols, LwsSortedUsecList,
-    LwsVhost, SulCb, TokenKind, LLL_DEBUG, LLL_ERR, LLL_INFO, LLL_NOTICE, LLL_USER, LLL_WARN,
-    LWS_WRITE_BINARY, LWS_WRITE_CONTINUATION, LWS_WRITE_NO_FIN, LWS_WRITE_PING, LWS_WRITE_PONG,
-    LWS_WRITE_TEXT, NO_PENDING_TIMEOUT,
+    LwsTlsCertInfoResults, LwsVhost, SulCb, TokenKind, LLL_DEBUG, LLL_ERR, LLL_INFO, LLL_NOTICE,
+    LLL_USER, LLL_WARN, LWS_TLS_CERT_INFO_DER_RAW, LWS_TLS_CERT_INFO_VERIFIED, LWS_WRITE_BINARY,
+    LWS_WRITE_CONTINUATION, LWS_WRITE_NO_FIN, LWS_WRITE_PING, LWS_WRITE_PONG, LWS_WRITE_TEXT,
+    NO_PENDING_TIMEOUT,
 };
 
 use crate::host::context::CONTEXT;
@@ -110,6 +111,7 @@ fn copy_out(s: &[u8], buf: *mut c_char, len: usize) -> bool {
 
 mod context;
 mod log;
+mod peer;
 mod request;
 mod ring;
 mod timing;
@@ -117,6 +119,7 @@ mod write;
 
 pub use self::context::*;
 pub use self::log::*;
+pub use self::peer::*;
 pub use self::request::*;
 pub use self::ring::*;
 pub use self::timing::*;

@@ -4,7 +4,9 @@ use super::*;
 
 /// `lws_write`: one frame for a WebSocket. Refused (-1) outside a
 /// connection, for HTTP write types, and for a second write before the
-/// loop (or `lws_send_pipe_choked`) saw the first one out.
+/// loop (or `lws_send_pipe_choked`) saw the first one out. A WebSocket
+/// being refused in FILTER_PROTOCOL_CONNECTION may write its HTTP answer
+/// (see `ws::upgrade`).
 #[no_mangle]
 pub extern "C" fn lws_write(p: *mut Lws, buf: *mut u8, len: usize, protocol: c_int) -> c_int {
     guard("lws_write", -1, || {
@@ -34,7 +36,11 @@ pub extern "C" fn lws_write(p: *mut Lws, buf: *mut u8, len: usize, protocol: c_i
             // SAFETY: the plugin passes `len` readable bytes at `buf`.
             unsafe { std::slice::from_raw_parts(buf, len) }
         };
-        if w.role == Role::Http {
+        // Before its 101 a WebSocket is still an HTTP request: a refusal
+        // is written as HTTP (only in FILTER_PROTOCOL_CONNECTION, where
+        // `ws::upgrade` takes it; elsewhere the head is refused).
+        let upgrading = w.role == Role::WebSocket && w.stream.get().is_none();
+        if w.role == Role::Http || upgrading {
             return crate::host::ffi::http::write(w, data, protocol);
         }
         let base = protocol & 0x1f;
