@@ -255,6 +255,38 @@ fn the_lws_http_helpers_answer_as_lws_does() {
     }
 }
 
+/// Header helpers given pointers that describe no buffer (`start` after
+/// `*p`, `*p` after `end`) fail and write nothing; the plugin then answers
+/// normally. Before, `*p - start` was computed unchecked: a panic in a
+/// debug build, a wrapped length and a wild read in a release build.
+#[test]
+fn header_helpers_refuse_pointers_out_of_order() {
+    let (_s, srv) = site("http-helpers", |dir| {
+        cc_plugin(
+            dir,
+            "http_helpers",
+            &repo().join("server/tests/plugins/http_helpers.c"),
+        );
+    });
+    let mut s = TcpStream::connect(srv.addr(7681)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET /count/bad-pointers HTTP/1.1\r\nHost: here\r\n\r\n")
+        .unwrap();
+    let r = read_response(&mut s, false);
+    assert_eq!(r.status, 200, "{}", r.head);
+    assert_eq!(
+        String::from_utf8_lossy(&r.body),
+        "finalize=1 status=1 by-name=1 moved=0"
+    );
+    // The same connection still works.
+    s.write_all(b"GET /count/common HTTP/1.1\r\nHost: here\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut s, false).body, b"hello");
+    let log = srv.log_text();
+    assert!(log.contains("*p is before start"), "{log}");
+    assert!(!log.contains("panic caught"), "{log}");
+}
+
 /// `lws_return_http_status(404)` on a vhost with `error-document-404` is a
 /// redirect to that document, as lws does it.
 #[test]

@@ -24,9 +24,7 @@ pub fn callback(wsi: &Wsi, reason: c_int, input: *mut c_void, len: usize) -> c_i
     // Hold the protocol (and so its library) for the length of the call.
     let def = vp.def.clone();
     let started = std::time::Instant::now();
-    let rc = handover::as_callback_of(&def.lib, || {
-        call::callback(&def, wsi, reason, wsi.pss.get(), input, len)
-    });
+    let rc = handover::as_callback_of(&def.lib, || call::callback(&def, wsi, reason, input, len));
     vp.times.record(started.elapsed());
     // Back to the event loop: the next write is a new one.
     wsi.could_have_pending.set(false);

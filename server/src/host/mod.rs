@@ -19,12 +19,15 @@ pub mod dispatch;
 pub mod ffi;
 pub mod figures;
 pub mod handover;
+pub mod http_response;
 pub mod loader;
 pub mod retire;
 pub mod site;
 
+pub mod request;
 pub mod ring;
 pub mod thread;
 pub mod timers;
 pub mod vhost;
+pub mod write;
 pub mod wsi;

@@ -2,13 +2,13 @@
 //! their options and per-vhost data (`vh_priv`).
 
 use std::collections::HashMap;
-use std::ffi::{c_void, CString};
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::ffi::CString;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::sync::{Mutex, Weak};
+use std::sync::{Mutex, OnceLock, Weak};
 
 use crate::config::Vhost;
-use crate::host::ffi::call;
+use crate::host::ffi::call::PluginMem;
 use crate::host::ffi::load::ProtocolDef;
 use crate::host::ffi::pvo::PvoList;
 use crate::host::loader::Registry;
@@ -38,10 +38,9 @@ pub struct VhostProtocol {
     pub def: Arc<ProtocolDef>,
     /// Its per-vhost options.
     pub pvo: PvoList,
-    /// `lws_protocol_vh_priv_zalloc` memory (calloc'd, freed after DESTROY).
-    pub vh_priv: AtomicPtr<c_void>,
-    /// Its size.
-    pub vh_priv_size: AtomicUsize,
+    /// `lws_protocol_vh_priv_zalloc` memory (freed with the protocol,
+    /// after DESTROY).
+    pub(crate) vh_priv: OnceLock<PluginMem>,
     /// PROTOCOL_INIT ran and returned 0 (so DESTROY is owed).
     pub initialized: AtomicBool,
     /// PROTOCOL_INIT refused: the protocol is not offered on this vhost.
@@ -121,8 +120,7 @@ impl VhostProtocol {
         VhostProtocol {
             def,
             pvo: PvoList::new(options),
-            vh_priv: AtomicPtr::new(std::ptr::null_mut()),
-            vh_priv_size: AtomicUsize::new(0),
+            vh_priv: OnceLock::new(),
             initialized: AtomicBool::new(false),
             failed: AtomicBool::new(false),
             pending: AtomicBool::new(false),
@@ -133,13 +131,9 @@ impl VhostProtocol {
 
 impl Drop for VhostProtocol {
     fn drop(&mut self) {
-        let p = self.vh_priv.swap(std::ptr::null_mut(), Ordering::AcqRel);
-        if !p.is_null() {
-            crate::host::timers::cancel_within(
-                p as usize,
-                self.vh_priv_size.load(Ordering::Acquire),
-            );
-            call::free(p);
+        if let Some(mem) = self.vh_priv.take() {
+            let (start, len) = mem.span();
+            crate::host::timers::cancel_within(start, len);
         }
     }
 }

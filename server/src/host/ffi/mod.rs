@@ -10,9 +10,9 @@
 // obligation onto their real callers.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+pub mod boundary;
 pub mod call;
 pub mod exports;
-pub mod http;
 pub mod load;
 pub mod pvo;
 pub mod spa;
