@@ -23,6 +23,7 @@ pub mod http_response;
 pub mod loader;
 pub mod retire;
 pub mod site;
+pub mod spa;
 
 pub mod request;
 pub mod ring;

@@ -15,4 +15,3 @@ pub mod call;
 pub mod exports;
 pub mod load;
 pub mod pvo;
-pub mod spa;

@@ -10,16 +10,12 @@
 //! fails the way lws fails it (-1, NULL or nothing); so does a panic, which
 //! never unwinds into C.
 
-// Until they move onto `export!` too: what ring.rs and ../spa.rs still use.
+// Until it moves onto `export!` too: what ring.rs still uses.
 use std::ffi::{c_char, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
 
-use comlink_plugin_api::abi::Lws;
-
 use crate::host::ring::Ring;
-use crate::host::thread;
-use crate::host::wsi::Wsi;
 
 /// Runs `body`, turning a panic into `default` (never unwinding into C).
 pub(crate) fn guard<R>(name: &str, default: R, body: impl FnOnce() -> R) -> R {
@@ -30,19 +26,6 @@ pub(crate) fn guard<R>(name: &str, default: R, body: impl FnOnce() -> R) -> R {
             default
         }
     }
-}
-
-/// The live wsi behind `p`, or None (logged) for a pointer that is not one.
-pub(crate) fn wsi<'a>(name: &str, p: *const Lws) -> Option<&'a Wsi> {
-    let addr = p as usize;
-    if p.is_null() || !thread::is_live(addr) {
-        tracing::error!("{name}: {p:?} is not a live connection of this service thread");
-        return None;
-    }
-    // SAFETY: `addr` is in this thread's live set, so it is a boxed `Wsi`
-    // that its owner keeps alive (and registered) for as long as it can be
-    // reached; we only hand out a shared reference.
-    Some(unsafe { &*(addr as *const Wsi) })
 }
 
 /// A C string as Rust text (lossy); "" for null.
@@ -60,6 +43,7 @@ mod http;
 mod log;
 mod request;
 mod ring;
+mod spa;
 mod timing;
 mod write;
 
@@ -68,5 +52,6 @@ pub use self::http::*;
 pub use self::log::*;
 pub use self::request::*;
 pub use self::ring::*;
+pub use self::spa::*;
 pub use self::timing::*;
 pub use self::write::*;
