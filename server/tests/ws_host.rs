@@ -451,6 +451,35 @@ fn timers_fire_and_cancel() {
     assert_eq!(next_text(&mut ws), "cancelled from thread");
 }
 
+/// An `lws_ring` whose `destroy_element` calls back into the same ring:
+/// the calls are refused and the ring's own call completes
+/// (`tests/plugins/ring_reenter.c`). Before, the host held a `&mut` to the
+/// ring across `destroy_element`: the calls aliased it, and the
+/// re-entrant destroy freed it under the running release.
+#[test]
+fn a_ring_refuses_calls_from_its_own_destroy_element() {
+    let s = plugin_site(
+        &[("ring_reenter", "ring_reenter")],
+        "",
+        &[vhost(
+            "localhost",
+            7681,
+            r#", "ws-protocols": [{"ring-reenter": {"status": "ok"}}]"#,
+        )],
+    );
+    let srv = start(&s);
+    for _ in 0..2 {
+        let mut ws = connect(srv.addr(7681), "/", &["ring-reenter"]);
+        assert_eq!(next_text(&mut ws), "insert=0 free=0 waiting=1 released=2");
+    }
+    let log = srv.log_text();
+    assert!(
+        log.contains("lws_ring_destroy: re-entrant call refused"),
+        "{log}"
+    );
+    assert!(!log.contains("panic caught"), "{log}");
+}
+
 // ---------------------------------------------------------------------------
 // 8. Ping/pong and permessage-deflate
 

@@ -10,34 +10,6 @@
 //! fails the way lws fails it (-1, NULL or nothing); so does a panic, which
 //! never unwinds into C.
 
-// Until it moves onto `export!` too: what ring.rs still uses.
-use std::ffi::{c_char, c_void, CStr};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Mutex;
-
-use crate::host::ring::Ring;
-
-/// Runs `body`, turning a panic into `default` (never unwinding into C).
-pub(crate) fn guard<R>(name: &str, default: R, body: impl FnOnce() -> R) -> R {
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(r) => r,
-        Err(_) => {
-            tracing::error!("{name}: internal error (panic caught at the plugin boundary)");
-            default
-        }
-    }
-}
-
-/// A C string as Rust text (lossy); "" for null.
-pub fn cstr_lossy(p: *const c_char) -> String {
-    if p.is_null() {
-        return String::new();
-    }
-    // SAFETY: callers pass NUL-terminated strings (plugin names, pvo names
-    // and values, arguments of lws calls documented as C strings).
-    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
-}
-
 mod context;
 mod http;
 mod log;
