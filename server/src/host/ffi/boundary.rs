@@ -41,14 +41,25 @@ use crate::host::wsi::{Role, Wsi};
 /// "`name`: fault" and the call returns the value after `?=`, as does a
 /// panic (caught here: it never unwinds into C). Without `-> ret` the
 /// function returns nothing and needs no default.
+///
+/// The function is an `unsafe extern "C" fn`: its pointer arguments are
+/// trusted as far as the lws contract says (a `# Safety` section saying so
+/// is added to its docs), and the body says where in `// SAFETY:` lines.
 macro_rules! export {
     (
         $(#[$attr:meta])*
         fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty $body:block ?= $default:expr
     ) => {
         $(#[$attr])*
+        ///
+        /// # Safety
+        ///
+        /// Called by plugins: pointer arguments follow the contract of the lws
+        /// function of this name (`plugin-api/include/libwebsockets.h`). What
+        /// can be checked is: a bad `struct lws *`, vhost, ring or form parser
+        /// fails the call.
         #[no_mangle]
-        pub extern "C" fn $name($($arg: $ty),*) -> $ret {
+        pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
             $crate::host::ffi::boundary::run(
                 stringify!($name),
                 $default,
@@ -61,8 +72,15 @@ macro_rules! export {
         fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block
     ) => {
         $(#[$attr])*
+        ///
+        /// # Safety
+        ///
+        /// Called by plugins: pointer arguments follow the contract of the lws
+        /// function of this name (`plugin-api/include/libwebsockets.h`). What
+        /// can be checked is: a bad `struct lws *`, vhost, ring or form parser
+        /// fails the call.
         #[no_mangle]
-        pub extern "C" fn $name($($arg: $ty),*) {
+        pub unsafe extern "C" fn $name($($arg: $ty),*) {
             $crate::host::ffi::boundary::run(
                 stringify!($name),
                 (),
