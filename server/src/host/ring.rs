@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The ring. Holds at most `count - 1` elements, as lws's does.
 #[derive(Debug)]
-pub struct Ring {
+pub(crate) struct Ring {
     elem: usize,
     count: u32,
     buf: Vec<u8>,
@@ -27,7 +27,7 @@ pub struct Ring {
 
 impl Ring {
     /// A ring of `count` slots of `elem` bytes (None for absurd sizes).
-    pub fn new(elem: usize, count: usize) -> Option<Ring> {
+    pub(crate) fn new(elem: usize, count: usize) -> Option<Ring> {
         if elem == 0 || count < 2 || count > u32::MAX as usize {
             return None;
         }
@@ -45,18 +45,18 @@ impl Ring {
     }
 
     /// Elements waiting for `tail` (the oldest tail when `None`).
-    pub fn waiting(&self, tail: Option<u32>) -> usize {
+    pub(crate) fn waiting(&self, tail: Option<u32>) -> usize {
         let t = tail.unwrap_or(self.oldest) % self.count;
         ((self.head + self.count - t) % self.count) as usize
     }
 
     /// Free slots.
-    pub fn free(&self) -> usize {
+    pub(crate) fn free(&self) -> usize {
         self.count as usize - 1 - self.waiting(None)
     }
 
     /// Copies up to `n` whole elements from `src` in; returns how many fit.
-    pub fn insert(&mut self, src: &[u8], n: usize) -> usize {
+    pub(crate) fn insert(&mut self, src: &[u8], n: usize) -> usize {
         let n = n.min(self.free()).min(src.len() / self.elem);
         for i in 0..n {
             let at = self.head as usize * self.elem;
@@ -67,7 +67,8 @@ impl Ring {
     }
 
     /// The element at `tail` (oldest when `None`), if one is waiting.
-    pub fn element(&self, tail: Option<u32>) -> Option<&[u8]> {
+    #[cfg(test)]
+    pub(crate) fn element(&self, tail: Option<u32>) -> Option<&[u8]> {
         if self.waiting(tail) == 0 {
             return None;
         }
@@ -76,14 +77,14 @@ impl Ring {
     }
 
     /// Byte offset of the element at `tail`, if one is waiting.
-    pub fn element_offset(&self, tail: Option<u32>) -> Option<usize> {
+    pub(crate) fn element_offset(&self, tail: Option<u32>) -> Option<usize> {
         (self.waiting(tail) > 0)
             .then(|| (tail.unwrap_or(self.oldest) % self.count) as usize * self.elem)
     }
 
     /// Advances `tail` past up to `n` waiting elements, copying them to
     /// `dest` when given; returns (elements consumed, new tail).
-    pub fn consume(&self, tail: u32, dest: Option<&mut [u8]>, n: usize) -> (usize, u32) {
+    pub(crate) fn consume(&self, tail: u32, dest: Option<&mut [u8]>, n: usize) -> (usize, u32) {
         let n = n.min(self.waiting(Some(tail)));
         let mut t = tail % self.count;
         let mut dest = dest;
@@ -102,7 +103,7 @@ impl Ring {
 
     /// Moves the oldest tail to `tail`, handing each element it passes to
     /// `released` (lws's `destroy_element`).
-    pub fn update_oldest(&mut self, tail: u32, mut released: impl FnMut(&mut [u8])) {
+    pub(crate) fn update_oldest(&mut self, tail: u32, mut released: impl FnMut(&mut [u8])) {
         let tail = tail % self.count;
         let steps = (tail + self.count - self.oldest) % self.count;
         if steps as usize > self.waiting(None) {
@@ -116,17 +117,17 @@ impl Ring {
     }
 
     /// The oldest tail.
-    pub fn oldest(&self) -> u32 {
+    pub(crate) fn oldest(&self) -> u32 {
         self.oldest
     }
 
     /// Bytes per element.
-    pub fn element_len(&self) -> usize {
+    pub(crate) fn element_len(&self) -> usize {
         self.elem
     }
 
     /// The whole buffer (for pointers handed to plugins).
-    pub fn buffer(&self) -> &[u8] {
+    pub(crate) fn buffer(&self) -> &[u8] {
         &self.buf
     }
 }

@@ -50,17 +50,17 @@ pub(crate) fn schedule(tsi: usize, sul: Sul, us: i64) {
 }
 
 /// Cancels the sul's schedule, if any.
-pub fn cancel(sul: usize) {
+pub(crate) fn cancel(sul: usize) {
     with(|m| m.remove(&sul));
 }
 
 /// Cancels every sul stored inside `[start, start + len)` (memory being freed).
-pub fn cancel_within(start: usize, len: usize) {
+pub(crate) fn cancel_within(start: usize, len: usize) {
     with(|m| m.retain(|&addr, _| addr < start || addr >= start + len));
 }
 
 /// Arms the wake-up on this (service) thread.
-pub fn arm_local(sul: usize, generation: u64, at: Instant) {
+pub(crate) fn arm_local(sul: usize, generation: u64, at: Instant) {
     tokio::task::spawn_local(async move {
         tokio::time::sleep_until(at).await;
         let due = with(|m| match m.get(&sul) {

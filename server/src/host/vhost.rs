@@ -149,7 +149,7 @@ fn live_vhosts<R>(f: impl FnOnce(&mut HashMap<usize, Weak<Site>>) -> R) -> R {
 }
 
 /// Registers the vhosts of a site (now in its `Arc`, so addresses hold).
-pub fn register_site(site: &Arc<Site>) {
+pub(crate) fn register_site(site: &Arc<Site>) {
     live_vhosts(|m| {
         for v in &site.vhosts {
             m.insert(v as *const VhostHandle as usize, Arc::downgrade(site));
@@ -158,22 +158,17 @@ pub fn register_site(site: &Arc<Site>) {
 }
 
 /// Unmarks a handle.
-pub fn forget(h: &VhostHandle) {
+pub(crate) fn forget(h: &VhostHandle) {
     live_vhosts(|m| m.remove(&(h as *const VhostHandle as usize)));
 }
 
-/// Whether `addr` is a live vhost handle.
-pub fn is_live(addr: usize) -> bool {
-    live_vhosts(|m| m.contains_key(&addr))
-}
-
 /// The site a live vhost handle belongs to.
-pub fn site_of(addr: usize) -> Option<Arc<Site>> {
+pub(crate) fn site_of(addr: usize) -> Option<Arc<Site>> {
     live_vhosts(|m| m.get(&addr).and_then(Weak::upgrade))
 }
 
 /// Every site still alive: the current one and those retiring after a reload.
-pub fn live_sites() -> Vec<Arc<Site>> {
+pub(crate) fn live_sites() -> Vec<Arc<Site>> {
     let mut out: Vec<Arc<Site>> = Vec::new();
     live_vhosts(|m| {
         for w in m.values() {

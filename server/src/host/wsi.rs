@@ -64,7 +64,7 @@ pub struct HttpState {
 }
 
 /// A response head written by a plugin.
-pub use comlink_wire::head::Head;
+pub(crate) use comlink_wire::head::Head;
 
 /// Fragment state of the data being delivered in RECEIVE.
 #[derive(Debug, Clone, Copy, Default)]

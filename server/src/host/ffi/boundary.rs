@@ -59,7 +59,7 @@ macro_rules! export {
         /// can be checked is: a bad `struct lws *`, vhost, ring or form parser
         /// fails the call.
         #[no_mangle]
-        pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
+        pub(crate) unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
             $crate::host::ffi::boundary::run(
                 stringify!($name),
                 $default,
@@ -80,7 +80,7 @@ macro_rules! export {
         /// can be checked is: a bad `struct lws *`, vhost, ring or form parser
         /// fails the call.
         #[no_mangle]
-        pub unsafe extern "C" fn $name($($arg: $ty),*) {
+        pub(crate) unsafe extern "C" fn $name($($arg: $ty),*) {
             $crate::host::ffi::boundary::run(
                 stringify!($name),
                 (),

@@ -59,7 +59,7 @@ impl LibHandle {
 /// Shutdown, after every PROTOCOL_DESTROY: each loaded old-ABI plugin's
 /// `destroy_*`, in load order (lws: context destruction, then dlclose; the
 /// process exits here, so the libraries stay mapped).
-pub fn destroy_plugins() {
+pub(crate) fn destroy_plugins() {
     let libs: Vec<Arc<LibHandle>> = WITH_DESTROY
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -142,7 +142,7 @@ fn refused(path: &Path, reason: impl Into<String>) -> LoadError {
 /// Opens `path` and reads its protocols (old or new ABI).
 /// `from` is the file actually opened (a private copy of `path`, see
 /// `loader`); `path` is what logs and errors name.
-pub fn open(path: &Path, from: &Path, syms: &Symbols) -> Result<Arc<PluginLib>, LoadError> {
+pub(crate) fn open(path: &Path, from: &Path, syms: &Symbols) -> Result<Arc<PluginLib>, LoadError> {
     // SAFETY: opening a library runs its initialisers. The plugin dir is
     // trusted configuration (as it is for lwsws): whoever can write there
     // can run code as this server by design. RTLD_NOW makes a missing host

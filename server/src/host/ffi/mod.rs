@@ -11,8 +11,8 @@
 //! rest of the host is safe: a `&Wsi` only for a live wsi, owned plugin
 //! memory, timers whose unsafe constructor took the obligation.
 
-pub mod boundary;
-pub mod call;
-pub mod exports;
-pub mod load;
-pub mod pvo;
+pub(crate) mod boundary;
+pub(crate) mod call;
+pub(crate) mod exports;
+pub(crate) mod load;
+pub(crate) mod pvo;

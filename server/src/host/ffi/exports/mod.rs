@@ -18,12 +18,3 @@ mod ring;
 mod spa;
 mod timing;
 mod write;
-
-pub use self::context::*;
-pub use self::http::*;
-pub use self::log::*;
-pub use self::request::*;
-pub use self::ring::*;
-pub use self::spa::*;
-pub use self::timing::*;
-pub use self::write::*;
