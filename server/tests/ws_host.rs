@@ -16,7 +16,7 @@ use crate::support::ws::{
 use crate::support::{eventually, Server, Site};
 
 /// `tests/plugins/<name>.c`.
-pub fn plugin_src(name: &str) -> PathBuf {
+pub(crate) fn plugin_src(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/plugins")
         .join(format!("{name}.c"))
@@ -24,7 +24,7 @@ pub fn plugin_src(name: &str) -> PathBuf {
 
 /// A site whose plugin dir holds the test plugins `(source, library name)`,
 /// with `global_extra` members in `global` and the `vhosts` array members.
-pub fn plugin_site(plugins: &[(&str, &str)], global_extra: &str, vhosts: &[String]) -> Site {
+pub(crate) fn plugin_site(plugins: &[(&str, &str)], global_extra: &str, vhosts: &[String]) -> Site {
     let s = Site::new("");
     let dir = s.path("plugins");
     for (src, name) in plugins {
@@ -43,12 +43,12 @@ pub fn plugin_site(plugins: &[(&str, &str)], global_extra: &str, vhosts: &[Strin
 }
 
 /// One vhost object on 127.0.0.1 (`extra`: more members, with a leading comma).
-pub fn vhost(name: &str, port: u16, extra: &str) -> String {
+pub(crate) fn vhost(name: &str, port: u16, extra: &str) -> String {
     format!(r#"{{"name": "{name}", "port": {port}, "interface": "127.0.0.1"{extra}}}"#)
 }
 
 /// Starts the server without the built-in plugin dir.
-pub fn start(s: &Site) -> Server {
+pub(crate) fn start(s: &Site) -> Server {
     Server::start(s.dir.path(), &["-n"])
 }
 
