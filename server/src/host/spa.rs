@@ -29,7 +29,10 @@ pub(crate) enum SpaError {
     #[error("{0:#x} is not a form parser of this service thread")]
     Unknown(usize),
     /// The parser is running the callback this call comes from.
-    #[error("re-entrant call refused: the form parser is running the file callback this call comes from")]
+    #[error(
+        "re-entrant call refused: the form parser is running the file callback this call \
+         comes from"
+    )]
     Busy,
     /// The body does not parse, or the plugin refused an upload.
     #[error(transparent)]

@@ -63,7 +63,7 @@ macro_rules! export {
             $crate::host::ffi::boundary::run(
                 stringify!($name),
                 $default,
-                move || -> ::std::result::Result<$ret, $crate::host::ffi::boundary::Fault> { $body },
+                move || -> Result<$ret, $crate::host::ffi::boundary::Fault> { $body },
             )
         }
     };
@@ -84,7 +84,7 @@ macro_rules! export {
             $crate::host::ffi::boundary::run(
                 stringify!($name),
                 (),
-                move || -> ::std::result::Result<(), $crate::host::ffi::boundary::Fault> { $body },
+                move || -> Result<(), $crate::host::ffi::boundary::Fault> { $body },
             )
         }
     };
@@ -95,7 +95,7 @@ pub(crate) use export;
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Fault {
     /// A `struct lws *` that is not a live connection of this thread.
-    #[error("{0:?} is not a live connection of this service thread")]
+    #[error("{0:#x} is not a live connection of this service thread")]
     NotWsi(usize),
     /// A connection of the wrong kind for the call.
     #[error("{0:?} is not {1}")]
@@ -110,13 +110,25 @@ pub(crate) enum Fault {
     /// before `start`, a length beyond `isize::MAX`).
     #[error("bad buffer: {0}")]
     Range(&'static str),
-    /// What the plugin asked to write does not fit before `end`. Not
-    /// logged: lws returns nonzero without a word, and a plugin may try.
+    /// What the plugin asked to write does not fit before `end`. Logged at
+    /// debug only: lws returns nonzero without a word, and a plugin may try.
     #[error("no room left in the buffer")]
     NoRoom,
     /// Refused by the host's own rules (the message says which).
     #[error("{0}")]
     Refused(String),
+}
+
+impl From<crate::host::write::WriteError> for Fault {
+    fn from(e: crate::host::write::WriteError) -> Fault {
+        Fault::Refused(e.to_string())
+    }
+}
+
+impl From<crate::host::http_response::HeadSent> for Fault {
+    fn from(e: crate::host::http_response::HeadSent) -> Fault {
+        Fault::Refused(e.to_string())
+    }
 }
 
 /// Runs an export's body: a `Fault` is logged and a panic caught, both

@@ -151,7 +151,11 @@ export! {
 
 export! {
     /// `lws_pvo_get_str`: 0 and `*result` set when found.
-    fn lws_pvo_get_str(input: *mut c_void, name: *const c_char, result: *mut *const c_char) -> c_int {
+    fn lws_pvo_get_str(
+        input: *mut c_void,
+        name: *const c_char,
+        result: *mut *const c_char,
+    ) -> c_int {
         // SAFETY: as in `lws_pvo_search`; `input` is a pvo list.
         let p = unsafe { pvo_search(input as *const LwsProtocolVhostOptions, name) };
         // SAFETY: `p` is null or a node found above, readable.

@@ -123,8 +123,7 @@ export! {
         c.put(b"\r\n")?;
         // SAFETY: as above; `start..*p` is the head just completed.
         let head = unsafe { written(start, c.at()) }?;
-        w.write(head, LWS_WRITE_HTTP_HEADERS)
-            .map_err(|e| Fault::Refused(e.to_string()))?;
+        w.write(head, LWS_WRITE_HTTP_HEADERS)?;
         Ok(0)
     } ?= 1
 }
@@ -160,7 +159,7 @@ export! {
         let w = http_wsi(&p)?;
         // SAFETY: lws contract: `html_body` is null or a C string.
         let body = unsafe { text(html_body) };
-        http_response::return_status(w, code, &body).map_err(|e| Fault::Refused(e.to_string()))?;
+        http_response::return_status(w, code, &body)?;
         Ok(0)
     } ?= -1
 }
@@ -185,8 +184,7 @@ export! {
         // plugin's sake (it may look), and write our copy of it.
         c.put(&head)?;
         let n = w
-            .write(&head, LWS_WRITE_HTTP_HEADERS | LWS_WRITE_H2_STREAM_END)
-            .map_err(|e| Fault::Refused(e.to_string()))?;
+            .write(&head, LWS_WRITE_HTTP_HEADERS | LWS_WRITE_H2_STREAM_END)?;
         Ok(c_int::try_from(n).unwrap_or(c_int::MAX))
     } ?= -1
 }
@@ -196,7 +194,7 @@ export! {
     /// connection is kept for the next request (0).
     fn lws_http_transaction_completed(p: *mut Lws) -> c_int {
         let w = http_wsi(&p)?;
-        http_response::transaction_completed(w).map_err(|e| Fault::Refused(e.to_string()))?;
+        http_response::transaction_completed(w)?;
         Ok(0)
     } ?= -1
 }
@@ -221,8 +219,7 @@ export! {
                 bytes_or_cstr(other_headers as *const u8, other_headers_len.max(0))?,
             )
         };
-        http_response::serve_file(w, &path, ctype.as_deref(), other)
-            .map_err(|e| Fault::Refused(e.to_string()))?;
+        http_response::serve_file(w, &path, ctype.as_deref(), other)?;
         Ok(0)
     } ?= -1
 }

@@ -20,7 +20,7 @@ export! {
         let w = wsi(&p)?;
         // SAFETY: lws contract: `buf` holds `len` readable bytes.
         let data = unsafe { bytes(buf, len) }?;
-        let n = w.write(data, protocol).map_err(|e| Fault::Refused(e.to_string()))?;
+        let n = w.write(data, protocol)?;
         Ok(c_int::try_from(n).unwrap_or(c_int::MAX))
     } ?= -1
 }
