@@ -13,11 +13,11 @@ use tokio_tungstenite::tungstenite::http::{HeaderValue, Uri};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::WebSocketStream;
 
-pub type Ws = WebSocketStream<TcpStream>;
+pub(crate) type Ws = WebSocketStream<TcpStream>;
 
 /// Options every scenario takes.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Common {
+pub(crate) struct Common {
     /// WebSocket URL of the server (ws:// only).
     #[arg(long)]
     pub url: String,
@@ -38,14 +38,14 @@ pub struct Common {
     pub connect_concurrency: usize,
 }
 
-pub struct Target {
+pub(crate) struct Target {
     pub addr: SocketAddr,
     pub url: String,
     pub spread: u8,
 }
 
 impl Target {
-    pub fn new(c: &Common) -> Result<Self> {
+    pub(crate) fn new(c: &Common) -> Result<Self> {
         let uri: Uri = c
             .url
             .parse()
@@ -79,7 +79,7 @@ impl Target {
 
     /// One WebSocket connection asking for `protocol`; the server must
     /// accept it (tungstenite checks the answered subprotocol).
-    pub async fn connect(&self, i: usize, protocol: &str) -> Result<Ws> {
+    pub(crate) async fn connect(&self, i: usize, protocol: &str) -> Result<Ws> {
         let sock = TcpSocket::new_v4()?;
         if let Some(ip) = self.source(i) {
             sock.bind(SocketAddr::new(ip.into(), 0))
@@ -102,7 +102,7 @@ impl Target {
 
     /// Opens `n` connections, `concurrency` at a time; returns them in
     /// order with the errors of the ones that failed.
-    pub async fn connect_many(
+    pub(crate) async fn connect_many(
         &self,
         n: usize,
         protocol: &str,
@@ -130,7 +130,7 @@ impl Target {
 }
 
 /// Prints the first few connection errors to stderr.
-pub fn report_errors(errors: &[String]) {
+pub(crate) fn report_errors(errors: &[String]) {
     for e in errors.iter().take(5) {
         eprintln!("comlink-bench: {e}");
     }
@@ -140,14 +140,14 @@ pub fn report_errors(errors: &[String]) {
 }
 
 /// Nanoseconds since the first call (a process-wide monotonic clock).
-pub fn now_ns() -> u64 {
+pub(crate) fn now_ns() -> u64 {
     static BASE: OnceLock<Instant> = OnceLock::new();
     BASE.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
 
 /// Raises our soft RLIMIT_NOFILE to the hard limit; returns the new soft limit.
 #[allow(unsafe_code)]
-pub fn raise_nofile() -> Result<libc::rlim_t> {
+pub(crate) fn raise_nofile() -> Result<libc::rlim_t> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -180,7 +180,7 @@ fn clk_tck() -> f64 {
 
 /// CPU seconds (utime + stime, all threads) a process has used so far.
 /// `pid` None = this process.
-pub fn cpu_secs(pid: Option<u32>) -> Option<f64> {
+pub(crate) fn cpu_secs(pid: Option<u32>) -> Option<f64> {
     let path = match pid {
         Some(p) => format!("/proc/{p}/stat"),
         None => "/proc/self/stat".to_owned(),
@@ -195,7 +195,7 @@ pub fn cpu_secs(pid: Option<u32>) -> Option<f64> {
 }
 
 /// VmRSS of a process in KiB.
-pub fn rss_kib(pid: u32) -> Option<u64> {
+pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
@@ -205,7 +205,7 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 }
 
 /// CPU used by the server and by us between two points in time.
-pub struct CpuWindow {
+pub(crate) struct CpuWindow {
     server_pid: Option<u32>,
     server0: Option<f64>,
     self0: Option<f64>,
@@ -213,7 +213,7 @@ pub struct CpuWindow {
 }
 
 impl CpuWindow {
-    pub fn start(server_pid: Option<u32>) -> Self {
+    pub(crate) fn start(server_pid: Option<u32>) -> Self {
         Self {
             server_pid,
             server0: server_pid.and_then(|p| cpu_secs(Some(p))),
@@ -223,7 +223,7 @@ impl CpuWindow {
     }
 
     /// " server_cpu_pct=.. gen_cpu_pct=.." (% of one core), for the result line.
-    pub fn finish(&self) -> String {
+    pub(crate) fn finish(&self) -> String {
         let wall = self.t0.elapsed().as_secs_f64();
         let pct = |a: Option<f64>, b: Option<f64>| match (a, b) {
             (Some(a), Some(b)) if wall > 0.0 => format!("{:.1}", (b - a) * 100.0 / wall),
@@ -239,7 +239,7 @@ impl CpuWindow {
 }
 
 /// Value at quantile `q` (0..=1) of sorted samples.
-pub fn quantile(sorted: &[u64], q: f64) -> Option<u64> {
+pub(crate) fn quantile(sorted: &[u64], q: f64) -> Option<u64> {
     if sorted.is_empty() {
         return None;
     }
@@ -247,6 +247,6 @@ pub fn quantile(sorted: &[u64], q: f64) -> Option<u64> {
     Some(sorted[idx])
 }
 
-pub fn ms(ns: Option<u64>) -> String {
+pub(crate) fn ms(ns: Option<u64>) -> String {
     ns.map_or_else(|| "-".to_owned(), |v| format!("{:.3}", v as f64 / 1e6))
 }

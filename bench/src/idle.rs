@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::common::{report_errors, rss_kib, Common, Target};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     common: Common,
     /// Connections to open.
@@ -33,12 +33,12 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn conns(&self) -> usize {
+    pub(crate) fn conns(&self) -> usize {
         self.conns
     }
 }
 
-pub async fn run(a: Args) -> Result<()> {
+pub(crate) async fn run(a: Args) -> Result<()> {
     let target = Target::new(&a.common)?;
     let pid = a.common.server_pid;
     let rss0 = pid.and_then(rss_kib);

@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::common::{report_errors, Common, CpuWindow, Target};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     common: Common,
     /// Number of clients.
@@ -34,12 +34,12 @@ pub struct Args {
 }
 
 impl Args {
-    pub fn clients(&self) -> usize {
+    pub(crate) fn clients(&self) -> usize {
         self.clients
     }
 }
 
-pub async fn run(a: Args) -> Result<()> {
+pub(crate) async fn run(a: Args) -> Result<()> {
     let target = Target::new(&a.common)?;
     let (conns, errors) = target
         .connect_many(a.clients, &a.protocol, a.common.connect_concurrency)

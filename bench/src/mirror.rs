@@ -31,7 +31,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::common::{ms, now_ns, quantile, report_errors, Common, CpuWindow, Target, Ws};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     common: Common,
     /// Number of clients.
@@ -77,12 +77,12 @@ struct Shared {
 }
 
 impl Args {
-    pub fn clients(&self) -> usize {
+    pub(crate) fn clients(&self) -> usize {
         self.clients
     }
 }
 
-pub async fn run(a: Args) -> Result<()> {
+pub(crate) async fn run(a: Args) -> Result<()> {
     let target = Target::new(&a.common)?;
     if a.in_flight == 0 || a.clients == 0 {
         bail!("--clients and --in-flight must be at least 1");

@@ -1,10 +1,14 @@
 //! Comlink: an lwsws-compatible HTTP/WebSocket server.
 //!
 //! The modules follow a request: [`config`] (parse, validate, resolve) →
-//! [`listen`] (sockets) → [`serve`] (service threads) → [`http`] (hyper
-//! connection, vhost choice, mounts) → [`ops`] (access logs, server logs).
-//! [`ws`] (upgrade, frames, sessions) → [`host`] (plugins and their
-//! callbacks). [`site`] is the running configuration requests read.
+//! [`listen`] (sockets) → [`runtime`] (service threads) → [`http`] (hyper
+//! connection, vhost choice, mounts) → `ws` (upgrade, frames, sessions) →
+//! [`host`] (plugins and their callbacks); [`ops`] watches over it all.
+//! ARCHITECTURE.md says which layer may use which.
+//!
+//! The library exists for the `lwsws` binary (`main.rs`) and the fuzz
+//! harness: what they use is `pub`, the rest is `pub(crate)`
+//! (`unreachable_pub` keeps it so).
 
 #![deny(unsafe_code)]
 
@@ -16,4 +20,4 @@ pub mod listen;
 pub mod manpage;
 pub mod ops;
 pub mod runtime;
-pub mod ws;
+pub(crate) mod ws;

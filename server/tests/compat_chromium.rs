@@ -22,13 +22,13 @@ use crate::support::{Server, Site};
 /// root). `vhost_extra` is inserted into the bundled vhost (e.g. an
 /// `access-log`), with `$SITE` standing for the site's temp dir. Also used
 /// by `compat_lws_client`.
-pub fn start_bundled(vhost_extra: &str) -> (Site, Server) {
+pub(crate) fn start_bundled(vhost_extra: &str) -> (Site, Server) {
     start_bundled_with(vhost_extra, |v| v)
 }
 
 /// Like [`start_bundled`], with `edit` applied to the bundled vhost file
 /// (after the packet journal is moved into the site's temp dir).
-pub fn start_bundled_with(
+pub(crate) fn start_bundled_with(
     vhost_extra: &str,
     edit: impl FnOnce(String) -> String,
 ) -> (Site, Server) {

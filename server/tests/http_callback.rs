@@ -255,6 +255,71 @@ fn the_lws_http_helpers_answer_as_lws_does() {
     }
 }
 
+/// Header helpers given pointers that describe no buffer (`start` after
+/// `*p`, `*p` after `end`) fail and write nothing; the plugin then answers
+/// normally. Before, `*p - start` was computed unchecked: a panic in a
+/// debug build, a wrapped length and a wild read in a release build.
+#[test]
+fn header_helpers_refuse_pointers_out_of_order() {
+    let (_s, srv) = site("http-helpers", |dir| {
+        cc_plugin(
+            dir,
+            "http_helpers",
+            &repo().join("server/tests/plugins/http_helpers.c"),
+        );
+    });
+    let mut s = TcpStream::connect(srv.addr(7681)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET /count/bad-pointers HTTP/1.1\r\nHost: here\r\n\r\n")
+        .unwrap();
+    let r = read_response(&mut s, false);
+    assert_eq!(r.status, 200, "{}", r.head);
+    assert_eq!(
+        String::from_utf8_lossy(&r.body),
+        "finalize=1 status=1 by-name=1 moved=0"
+    );
+    // The same connection still works.
+    s.write_all(b"GET /count/common HTTP/1.1\r\nHost: here\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut s, false).body, b"hello");
+    let log = srv.log_text();
+    assert!(log.contains("*p is before start"), "{log}");
+    assert!(!log.contains("panic caught"), "{log}");
+}
+
+/// A form parser's file callback calling `lws_spa_process`,
+/// `lws_spa_finalize` and `lws_spa_destroy` on its own parser is refused
+/// (-1, the parse goes on) while it may still read the fields parsed so
+/// far (`server/tests/plugins/spa_reenter.c`). Before, the host held a
+/// `&mut` to the parser across the callback and the calls aliased it, the
+/// destroy freeing it under the parse.
+#[test]
+fn a_form_parser_refuses_calls_from_its_own_callback() {
+    let (s, srv) = site("spa-reenter", |dir| {
+        cc_plugin(
+            dir,
+            "spa_reenter",
+            &repo().join("server/tests/plugins/spa_reenter.c"),
+        );
+    });
+    let up = s.path("up.txt");
+    std::fs::write(&up, vec![b'z'; 3000]).unwrap();
+    let file = format!("file=@{}", up.display());
+    for _ in 0..2 {
+        let page = curl(&["-F", "text=hello", "-F", &file, &srv.url("/count")]);
+        assert!(
+            page.contains("process=-1 finalize=-1 destroy=-1 during=hello after=hello file=3000"),
+            "{page}"
+        );
+    }
+    let log = srv.log_text();
+    assert!(
+        log.contains("lws_spa_destroy: re-entrant call refused"),
+        "{log}"
+    );
+    assert!(!log.contains("panic caught"), "{log}");
+}
+
 /// `lws_return_http_status(404)` on a vhost with `error-document-404` is a
 /// redirect to that document, as lws does it.
 #[test]

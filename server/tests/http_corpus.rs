@@ -25,12 +25,12 @@ const PROTOCOLS: &str = r#"{"http-count": {"status": "ok"}},
 /// A site whose `/count` is the C http-count plugin and whose WebSocket
 /// protocols are dumb-increment and lws-mirror. `global` and `vhost` are
 /// extra JSON members (without leading commas) for the two objects.
-pub fn site(global: &str, vhost: &str) -> (Site, Server) {
+pub(crate) fn site(global: &str, vhost: &str) -> (Site, Server) {
     site_with(global, vhost, PROTOCOLS)
 }
 
 /// Like [`site`], with the vhost's `ws-protocols` items.
-pub fn site_with(global: &str, vhost: &str, protocols: &str) -> (Site, Server) {
+pub(crate) fn site_with(global: &str, vhost: &str, protocols: &str) -> (Site, Server) {
     let s = Site::new("");
     let plugins = s.path("plugins");
     cc_plugin(
@@ -63,14 +63,14 @@ pub fn site_with(global: &str, vhost: &str, protocols: &str) -> (Site, Server) {
 
 /// One response read off a raw socket.
 #[derive(Debug)]
-pub struct Resp {
+pub(crate) struct Resp {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
 impl Resp {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -78,7 +78,7 @@ impl Resp {
     }
 
     /// A field of the JSON body, as text (strings unquoted).
-    pub fn json(&self, field: &str) -> Option<String> {
+    pub(crate) fn json(&self, field: &str) -> Option<String> {
         let v: serde_json::Value = serde_json::from_slice(&self.body).ok()?;
         Some(match v.get(field)? {
             serde_json::Value::String(s) => s.clone(),
@@ -89,7 +89,7 @@ impl Resp {
 
 /// Reads one response (interim ones included); `Ok(None)` at a clean EOF
 /// before any byte. Bodies by Content-Length, chunked, or to EOF.
-pub fn read_resp(s: &mut TcpStream) -> Result<Option<Resp>, String> {
+pub(crate) fn read_resp(s: &mut TcpStream) -> Result<Option<Resp>, String> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -159,7 +159,7 @@ pub fn read_resp(s: &mut TcpStream) -> Result<Option<Resp>, String> {
 
 /// Whether the server closes `s` within `secs` (EOF or reset, after
 /// reading and dropping anything still sent).
-pub fn closed_within(s: &mut TcpStream, secs: u64) -> bool {
+pub(crate) fn closed_within(s: &mut TcpStream, secs: u64) -> bool {
     s.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(secs);

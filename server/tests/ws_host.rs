@@ -16,7 +16,7 @@ use crate::support::ws::{
 use crate::support::{eventually, Server, Site};
 
 /// `tests/plugins/<name>.c`.
-pub fn plugin_src(name: &str) -> PathBuf {
+pub(crate) fn plugin_src(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/plugins")
         .join(format!("{name}.c"))
@@ -24,7 +24,7 @@ pub fn plugin_src(name: &str) -> PathBuf {
 
 /// A site whose plugin dir holds the test plugins `(source, library name)`,
 /// with `global_extra` members in `global` and the `vhosts` array members.
-pub fn plugin_site(plugins: &[(&str, &str)], global_extra: &str, vhosts: &[String]) -> Site {
+pub(crate) fn plugin_site(plugins: &[(&str, &str)], global_extra: &str, vhosts: &[String]) -> Site {
     let s = Site::new("");
     let dir = s.path("plugins");
     for (src, name) in plugins {
@@ -43,12 +43,12 @@ pub fn plugin_site(plugins: &[(&str, &str)], global_extra: &str, vhosts: &[Strin
 }
 
 /// One vhost object on 127.0.0.1 (`extra`: more members, with a leading comma).
-pub fn vhost(name: &str, port: u16, extra: &str) -> String {
+pub(crate) fn vhost(name: &str, port: u16, extra: &str) -> String {
     format!(r#"{{"name": "{name}", "port": {port}, "interface": "127.0.0.1"{extra}}}"#)
 }
 
 /// Starts the server without the built-in plugin dir.
-pub fn start(s: &Site) -> Server {
+pub(crate) fn start(s: &Site) -> Server {
     Server::start(s.dir.path(), &["-n"])
 }
 
@@ -449,6 +449,35 @@ fn timers_fire_and_cancel() {
     // lws_cancel_service from the plugin's own pthread.
     ws.send(Message::text("cancel")).unwrap();
     assert_eq!(next_text(&mut ws), "cancelled from thread");
+}
+
+/// An `lws_ring` whose `destroy_element` calls back into the same ring:
+/// the calls are refused and the ring's own call completes
+/// (`tests/plugins/ring_reenter.c`). Before, the host held a `&mut` to the
+/// ring across `destroy_element`: the calls aliased it, and the
+/// re-entrant destroy freed it under the running release.
+#[test]
+fn a_ring_refuses_calls_from_its_own_destroy_element() {
+    let s = plugin_site(
+        &[("ring_reenter", "ring_reenter")],
+        "",
+        &[vhost(
+            "localhost",
+            7681,
+            r#", "ws-protocols": [{"ring-reenter": {"status": "ok"}}]"#,
+        )],
+    );
+    let srv = start(&s);
+    for _ in 0..2 {
+        let mut ws = connect(srv.addr(7681), "/", &["ring-reenter"]);
+        assert_eq!(next_text(&mut ws), "insert=0 free=0 waiting=1 released=2");
+    }
+    let log = srv.log_text();
+    assert!(
+        log.contains("lws_ring_destroy: re-entrant call refused"),
+        "{log}"
+    );
+    assert!(!log.contains("panic caught"), "{log}");
 }
 
 // ---------------------------------------------------------------------------

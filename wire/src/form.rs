@@ -87,6 +87,32 @@ pub struct FileEvent<'a> {
     /// File bytes; empty for Open and Close.
     pub data: &'a [u8],
     pub state: UploadState,
+    /// The field values stored so far (fields that ended before this
+    /// event), so the callback can read them as lws's may with
+    /// `lws_spa_get_string` while the parser is busy calling it.
+    pub values: Values<'a>,
+}
+
+/// The stored field values at one moment: what [`FormParser::get_bytes`]
+/// would answer then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Values<'a>(&'a [Option<Vec<u8>>]);
+
+impl<'a> Values<'a> {
+    /// The value of `params[index]`, `None` if absent (as `get_bytes`).
+    pub fn get_bytes(&self, index: usize) -> Option<&'a [u8]> {
+        self.0.get(index)?.as_deref()
+    }
+
+    /// How many fields there are (the `params` given to the parser).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// No fields were asked for.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Why parsing failed. Once a parser has failed it stays failed: further
@@ -242,6 +268,7 @@ impl FormParser {
             filename: &filename,
             data: &[],
             state: UploadState::Close,
+            values: Values(&self.store.values),
         });
         result?;
         if accepted {
@@ -654,6 +681,7 @@ impl Multipart {
                     filename: &part.filename,
                     data: &[],
                     state: UploadState::Open,
+                    values: Values(&store.values),
                 };
                 if !on_file(open) {
                     return Err(FormError::Refused);
@@ -774,6 +802,7 @@ fn emit(
             filename: &part.filename,
             data,
             state,
+            values: Values(&store.values),
         };
         if !on_file(event) {
             return Err(FormError::Refused);

@@ -2,26 +2,26 @@
 //! with the few helpers they use), so every run draws the same inputs.
 
 /// A seeded generator.
-pub struct Rng(fastrand::Rng);
+pub(crate) struct Rng(fastrand::Rng);
 
 impl Rng {
     /// A generator that always draws the same sequence for `seed`.
-    pub fn new(seed: u64) -> Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
         Rng(fastrand::Rng::with_seed(seed))
     }
 
     /// Any `u64`.
-    pub fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0.u64(..)
     }
 
     /// Any byte.
-    pub fn byte(&mut self) -> u8 {
+    pub(crate) fn byte(&mut self) -> u8 {
         self.0.u8(..)
     }
 
     /// Below `n`; 0 when `n` is 0.
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         if n == 0 {
             0
         } else {
@@ -30,12 +30,12 @@ impl Rng {
     }
 
     /// True `percent` times in a hundred.
-    pub fn chance(&mut self, percent: usize) -> bool {
+    pub(crate) fn chance(&mut self, percent: usize) -> bool {
         self.below(100) < percent
     }
 
     /// One of `items` (not empty).
-    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+    pub(crate) fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[self.below(items.len())]
     }
 }

@@ -144,3 +144,27 @@ impl Context {
         }
     }
 }
+
+/// `lws_json_purify`'s escaping: `src` JSON-escaped into at most `room`
+/// bytes (whole escapes only), and how many bytes of `src` it took.
+pub(crate) fn json_escape(src: &[u8], room: usize) -> (Vec<u8>, usize) {
+    let mut out = Vec::with_capacity(room.min(src.len() * 2));
+    let mut used = 0;
+    for &b in src {
+        let piece: Vec<u8> = match b {
+            b'"' => b"\\\"".to_vec(),
+            b'\\' => b"\\\\".to_vec(),
+            b'\n' => b"\\n".to_vec(),
+            b'\r' => b"\\r".to_vec(),
+            b'\t' => b"\\t".to_vec(),
+            b if b < 0x20 => format!("\\u{b:04x}").into_bytes(),
+            b => vec![b],
+        };
+        if out.len() + piece.len() > room {
+            break;
+        }
+        out.extend_from_slice(&piece);
+        used += 1;
+    }
+    (out, used)
+}

@@ -17,16 +17,14 @@ use crate::host::{handover, thread};
 
 /// Calls the wsi's protocol with `reason`. Returns the callback's value
 /// (0 when no protocol is bound).
-pub fn callback(wsi: &Wsi, reason: c_int, input: *mut c_void, len: usize) -> c_int {
+pub(crate) fn callback(wsi: &Wsi, reason: c_int, input: *mut c_void, len: usize) -> c_int {
     let Some(vp) = wsi.proto() else {
         return 0;
     };
     // Hold the protocol (and so its library) for the length of the call.
     let def = vp.def.clone();
     let started = std::time::Instant::now();
-    let rc = handover::as_callback_of(&def.lib, || {
-        call::callback(&def, wsi, reason, wsi.pss.get(), input, len)
-    });
+    let rc = handover::as_callback_of(&def.lib, || call::callback(&def, wsi, reason, input, len));
     vp.times.record(started.elapsed());
     // Back to the event loop: the next write is a new one.
     wsi.could_have_pending.set(false);
@@ -35,7 +33,7 @@ pub fn callback(wsi: &Wsi, reason: c_int, input: *mut c_void, len: usize) -> c_i
 
 /// Calls protocol `proto` of vhost `vhost` through a stand-in wsi (lws's
 /// fake wsi: context, vhost and protocol, no connection, no pss).
-pub fn vhost_callback(
+pub(crate) fn vhost_callback(
     site: &Arc<HostSite>,
     vhost: usize,
     proto: usize,
@@ -54,7 +52,7 @@ pub fn vhost_callback(
 /// PROTOCOL_INIT for every protocol of every vhost, but those pending a
 /// hand-over (see [`take_over`]). A protocol whose init fails is not
 /// offered on that vhost; the others go on.
-pub fn init_all(site: &Arc<HostSite>) {
+pub(crate) fn init_all(site: &Arc<HostSite>) {
     for (vi, v) in site.vhosts.iter().enumerate() {
         for (pi, p) in v.protocols.iter().enumerate() {
             if !p.pending.load(Ordering::Acquire) {
@@ -97,11 +95,11 @@ fn refused(v: &crate::host::vhost::VhostHandle, p: &crate::host::vhost::VhostPro
 }
 
 /// PROTOCOL_DESTROY for every protocol whose init succeeded.
-pub fn destroy_all(site: &Arc<HostSite>) {
+pub(crate) fn destroy_all(site: &Arc<HostSite>) {
     destroy_where(site, |_| true);
 }
 
-pub fn destroy_where(site: &Arc<HostSite>, pick: impl Fn(usize) -> bool) {
+pub(crate) fn destroy_where(site: &Arc<HostSite>, pick: impl Fn(usize) -> bool) {
     for (vi, v) in site.vhosts.iter().enumerate() {
         for (pi, p) in v.protocols.iter().enumerate() {
             if pick(Arc::as_ptr(&p.def.lib) as usize) && p.initialized.swap(false, Ordering::AcqRel)
@@ -123,7 +121,7 @@ pub fn destroy_where(site: &Arc<HostSite>, pick: impl Fn(usize) -> bool) {
 /// With `may_wait`, one whose INIT fails stays pending (the old version
 /// may still hold what it needs) and the result is true; otherwise it is
 /// not offered, as any refused INIT.
-pub fn init_pending(site: &Arc<HostSite>, new: &[usize], may_wait: bool) -> bool {
+pub(crate) fn init_pending(site: &Arc<HostSite>, new: &[usize], may_wait: bool) -> bool {
     let mut waiting = false;
     for (vi, v) in site.vhosts.iter().enumerate() {
         for (pi, p) in v.protocols.iter().enumerate() {
@@ -150,7 +148,7 @@ pub fn init_pending(site: &Arc<HostSite>, new: &[usize], may_wait: bool) -> bool
 /// Closes this thread's connections of protocols from libraries `libs`
 /// (a hand-over the old version did not make way for): WebSockets with
 /// 1012 (service restart), HTTP transactions at once.
-pub fn drain_local(libs: &[usize]) {
+pub(crate) fn drain_local(libs: &[usize]) {
     for addr in thread::live() {
         call::with_live(addr, |wsi| {
             let Some(p) = wsi.proto().filter(|_| wsi.role != Role::Vhost) else {
@@ -180,7 +178,7 @@ fn matches(wsi: &Wsi, proto: usize, vhost: Option<usize>) -> bool {
 }
 
 /// WRITEABLE is wanted on every matching connection of this thread.
-pub fn writable_all_local(proto: usize, vhost: Option<usize>) {
+pub(crate) fn writable_all_local(proto: usize, vhost: Option<usize>) {
     for addr in thread::live() {
         call::with_live(addr, |wsi| {
             if matches(wsi, proto, vhost) {
@@ -192,7 +190,7 @@ pub fn writable_all_local(proto: usize, vhost: Option<usize>) {
 
 /// Calls `reason` on every matching connection of this thread; a non-zero
 /// return closes that connection.
-pub fn callback_all_local(
+pub(crate) fn callback_all_local(
     proto: usize,
     vhost: Option<usize>,
     reason: c_int,
@@ -210,7 +208,7 @@ pub fn callback_all_local(
 }
 
 /// EVENT_WAIT_CANCELLED to every initialised protocol of every vhost.
-pub fn cancel_local() {
+pub(crate) fn cancel_local() {
     for site in crate::host::vhost::live_sites() {
         cancel_site(&site);
     }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 /// A value a plugin reported (`comlink_metric_set`).
 #[derive(Debug, Clone)]
-pub struct PluginValue {
+pub(crate) struct PluginValue {
     /// HELP text.
     pub help: String,
     /// "counter" or "gauge".
@@ -22,7 +22,7 @@ static PLUGIN_VALUES: Mutex<BTreeMap<(String, String), PluginValue>> = Mutex::ne
 /// Records a plugin's figure (`kind` "counter" or "gauge"; `labels` in
 /// Prometheus form without braces, e.g. `vhost="a"`). Names that are not
 /// valid Prometheus names are refused.
-pub fn set(name: &str, help: &str, kind: &str, labels: &str, value: f64) -> bool {
+pub(crate) fn set(name: &str, help: &str, kind: &str, labels: &str, value: f64) -> bool {
     let valid = !name.is_empty()
         && name
             .bytes()
@@ -51,7 +51,7 @@ pub fn set(name: &str, help: &str, kind: &str, labels: &str, value: f64) -> bool
 
 /// The figures plugins reported, for `lws-server-status`: a list of
 /// `{"name", "labels", "value"}` in name order.
-pub fn json() -> serde_json::Value {
+pub(crate) fn json() -> serde_json::Value {
     let m = PLUGIN_VALUES.lock().unwrap_or_else(|e| e.into_inner());
     m.iter()
         .map(|((name, labels), v)| {
@@ -61,7 +61,7 @@ pub fn json() -> serde_json::Value {
 }
 
 /// Every reported figure, in (name, labels) order.
-pub fn snapshot() -> Vec<((String, String), PluginValue)> {
+pub(crate) fn snapshot() -> Vec<((String, String), PluginValue)> {
     let m = PLUGIN_VALUES.lock().unwrap_or_else(|e| e.into_inner());
     m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }

@@ -24,13 +24,13 @@ static PROBLEMS: Mutex<BTreeMap<(String, String), String>> = Mutex::new(BTreeMap
 /// Set when a stop was asked for (before the listeners close).
 static STOPPING: AtomicBool = AtomicBool::new(false);
 
-pub fn problems() -> std::sync::MutexGuard<'static, BTreeMap<(String, String), String>> {
+pub(crate) fn problems() -> std::sync::MutexGuard<'static, BTreeMap<(String, String), String>> {
     PROBLEMS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Records that `part` of the service on `vhost` ("" for the whole
 /// server) cannot work, for `why`; `None` clears it.
-pub fn set_problem(vhost: &str, part: &str, why: Option<&str>) {
+pub(crate) fn set_problem(vhost: &str, part: &str, why: Option<&str>) {
     let key = (vhost.to_string(), part.to_string());
     let mut m = problems();
     match why {
@@ -63,11 +63,11 @@ pub fn set_problem(vhost: &str, part: &str, why: Option<&str>) {
 }
 
 /// A stop was asked for: the health check answers 503 from now on.
-pub fn set_stopping() {
+pub(crate) fn set_stopping() {
     STOPPING.store(true, Ordering::Release);
 }
 
 /// Whether a stop was asked for (or the server is stopping).
-pub fn stopping() -> bool {
+pub(crate) fn stopping() -> bool {
     STOPPING.load(Ordering::Acquire) || crate::host::context::CONTEXT.is_stopping()
 }

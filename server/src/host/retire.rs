@@ -19,12 +19,12 @@ thread_local! {
 }
 
 /// Queues an old site (on service thread 0).
-pub fn retire(site: Arc<HostSite>) {
+pub(crate) fn retire(site: Arc<HostSite>) {
     RETIRING.with(|r| r.borrow_mut().push(site));
 }
 
 /// Runs on service thread 0 for the life of the process.
-pub async fn watch() {
+pub(crate) async fn watch() {
     let mut ticks = 0u32;
     let mut last_accepted = 0u64;
     loop {

@@ -2,10 +2,22 @@
 //! number of consumer tails (plugins keep their own `uint32_t` tails; the
 //! ring tracks the oldest one). lws's mirror plugin is built on it. Tails
 //! here are element indices, opaque to plugins as in lws.
+//!
+//! Rings plugins make live in a table of handles ([`create`], [`with`],
+//! [`destroy`]). A ring may be shared by several service threads (the
+//! plugin guards it, as with lws), so each sits behind a mutex. The ring
+//! calls the plugin's `destroy_element` while it releases elements, holding
+//! the ring: a ring call from inside `destroy_element` on the same ring
+//! would alias it (or free it under the running call), so it is refused
+//! ([`RingError::Busy`]); another thread's call waits its turn.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The ring. Holds at most `count - 1` elements, as lws's does.
 #[derive(Debug)]
-pub struct Ring {
+pub(crate) struct Ring {
     elem: usize,
     count: u32,
     buf: Vec<u8>,
@@ -15,7 +27,7 @@ pub struct Ring {
 
 impl Ring {
     /// A ring of `count` slots of `elem` bytes (None for absurd sizes).
-    pub fn new(elem: usize, count: usize) -> Option<Ring> {
+    pub(crate) fn new(elem: usize, count: usize) -> Option<Ring> {
         if elem == 0 || count < 2 || count > u32::MAX as usize {
             return None;
         }
@@ -33,18 +45,18 @@ impl Ring {
     }
 
     /// Elements waiting for `tail` (the oldest tail when `None`).
-    pub fn waiting(&self, tail: Option<u32>) -> usize {
+    pub(crate) fn waiting(&self, tail: Option<u32>) -> usize {
         let t = tail.unwrap_or(self.oldest) % self.count;
         ((self.head + self.count - t) % self.count) as usize
     }
 
     /// Free slots.
-    pub fn free(&self) -> usize {
+    pub(crate) fn free(&self) -> usize {
         self.count as usize - 1 - self.waiting(None)
     }
 
     /// Copies up to `n` whole elements from `src` in; returns how many fit.
-    pub fn insert(&mut self, src: &[u8], n: usize) -> usize {
+    pub(crate) fn insert(&mut self, src: &[u8], n: usize) -> usize {
         let n = n.min(self.free()).min(src.len() / self.elem);
         for i in 0..n {
             let at = self.head as usize * self.elem;
@@ -55,7 +67,8 @@ impl Ring {
     }
 
     /// The element at `tail` (oldest when `None`), if one is waiting.
-    pub fn element(&self, tail: Option<u32>) -> Option<&[u8]> {
+    #[cfg(test)]
+    pub(crate) fn element(&self, tail: Option<u32>) -> Option<&[u8]> {
         if self.waiting(tail) == 0 {
             return None;
         }
@@ -64,14 +77,14 @@ impl Ring {
     }
 
     /// Byte offset of the element at `tail`, if one is waiting.
-    pub fn element_offset(&self, tail: Option<u32>) -> Option<usize> {
+    pub(crate) fn element_offset(&self, tail: Option<u32>) -> Option<usize> {
         (self.waiting(tail) > 0)
             .then(|| (tail.unwrap_or(self.oldest) % self.count) as usize * self.elem)
     }
 
     /// Advances `tail` past up to `n` waiting elements, copying them to
     /// `dest` when given; returns (elements consumed, new tail).
-    pub fn consume(&self, tail: u32, dest: Option<&mut [u8]>, n: usize) -> (usize, u32) {
+    pub(crate) fn consume(&self, tail: u32, dest: Option<&mut [u8]>, n: usize) -> (usize, u32) {
         let n = n.min(self.waiting(Some(tail)));
         let mut t = tail % self.count;
         let mut dest = dest;
@@ -90,7 +103,7 @@ impl Ring {
 
     /// Moves the oldest tail to `tail`, handing each element it passes to
     /// `released` (lws's `destroy_element`).
-    pub fn update_oldest(&mut self, tail: u32, mut released: impl FnMut(&mut [u8])) {
+    pub(crate) fn update_oldest(&mut self, tail: u32, mut released: impl FnMut(&mut [u8])) {
         let tail = tail % self.count;
         let steps = (tail + self.count - self.oldest) % self.count;
         if steps as usize > self.waiting(None) {
@@ -104,14 +117,147 @@ impl Ring {
     }
 
     /// The oldest tail.
-    pub fn oldest(&self) -> u32 {
+    pub(crate) fn oldest(&self) -> u32 {
         self.oldest
     }
 
+    /// Bytes per element.
+    pub(crate) fn element_len(&self) -> usize {
+        self.elem
+    }
+
     /// The whole buffer (for pointers handed to plugins).
-    pub fn buffer(&self) -> &[u8] {
+    pub(crate) fn buffer(&self) -> &[u8] {
         &self.buf
     }
+}
+
+/// What the plugin's `destroy_element` does with a released element.
+pub(crate) type Release = Box<dyn FnMut(&mut [u8]) + Send>;
+
+/// A plugin's ring and its `destroy_element`.
+pub(crate) struct RingBox {
+    /// The ring.
+    pub(crate) ring: Ring,
+    release: Option<Release>,
+}
+
+impl RingBox {
+    /// Moves the oldest tail to `tail`, releasing what it passes.
+    pub(crate) fn release_to(&mut self, tail: u32) {
+        let release = &mut self.release;
+        self.ring.update_oldest(tail, |e| {
+            if let Some(r) = release.as_mut() {
+                r(e)
+            }
+        });
+    }
+
+    /// `lws_ring_consume`: up to `max` elements from `tail` (the oldest
+    /// when `None`, which also releases them), copied into `dest` when
+    /// given. Returns (elements consumed, the tail after them).
+    pub(crate) fn consume(
+        &mut self,
+        tail: Option<u32>,
+        dest: Option<&mut [u8]>,
+        max: usize,
+    ) -> (usize, u32) {
+        let from = tail.unwrap_or(self.ring.oldest());
+        let (done, after) = self.ring.consume(from, dest, max);
+        if tail.is_none() {
+            self.release_to(after);
+        }
+        (done, after)
+    }
+}
+
+/// Why a ring call was refused.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RingError {
+    /// Not a handle the host gave out (or one already destroyed).
+    #[error("{0:#x} is not a ring")]
+    Unknown(usize),
+    /// The ring is running the `destroy_element` this call comes from.
+    #[error(
+        "re-entrant call refused: the ring is running the destroy_element this call comes from"
+    )]
+    Busy,
+}
+
+struct Slot {
+    /// The thread holding `state` ([`me`]), or 0.
+    holder: AtomicUsize,
+    state: Mutex<RingBox>,
+}
+
+static RINGS: Mutex<Option<HashMap<usize, Arc<Slot>>>> = Mutex::new(None);
+
+fn rings<R>(f: impl FnOnce(&mut HashMap<usize, Arc<Slot>>) -> R) -> R {
+    f(RINGS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(HashMap::new))
+}
+
+/// This thread, as a non-zero number no other live thread has.
+fn me() -> usize {
+    thread_local! {
+        static ME: u8 = const { 0 };
+    }
+    ME.with(|m| m as *const u8 as usize)
+}
+
+/// A ring held by this thread.
+struct Held<'a> {
+    slot: &'a Slot,
+    state: MutexGuard<'a, RingBox>,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        // Before `state` unlocks (fields drop after this).
+        self.slot.holder.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Takes the ring, waiting for another thread's call to end; refused if
+/// this thread holds it already. Only this thread ever writes its own
+/// number into `holder`, so reading it there means "held here".
+fn hold(slot: &Slot) -> Result<Held<'_>, RingError> {
+    if slot.holder.load(Ordering::Relaxed) == me() {
+        return Err(RingError::Busy);
+    }
+    let state = slot.state.lock().unwrap_or_else(|e| e.into_inner());
+    slot.holder.store(me(), Ordering::Relaxed);
+    Ok(Held { slot, state })
+}
+
+/// Registers a ring; its handle.
+pub(crate) fn create(ring: Ring, release: Option<Release>) -> usize {
+    let slot = Arc::new(Slot {
+        holder: AtomicUsize::new(0),
+        state: Mutex::new(RingBox { ring, release }),
+    });
+    let handle = Arc::as_ptr(&slot) as usize;
+    rings(|t| t.insert(handle, slot));
+    handle
+}
+
+/// Runs `f` on the ring behind `handle`.
+pub(crate) fn with<R>(handle: usize, f: impl FnOnce(&mut RingBox) -> R) -> Result<R, RingError> {
+    let slot = rings(|t| t.get(&handle).cloned()).ok_or(RingError::Unknown(handle))?;
+    let mut held = hold(&slot)?;
+    Ok(f(&mut held.state))
+}
+
+/// `lws_ring_destroy`: releases every waiting element, then forgets the
+/// ring (freed once no call holds it).
+pub(crate) fn destroy(handle: usize) -> Result<(), RingError> {
+    with(handle, |rb| {
+        let (_, head) = rb.ring.consume(rb.ring.oldest(), None, usize::MAX);
+        rb.release_to(head);
+        rings(|t| t.remove(&handle));
+    })
 }
 
 #[cfg(test)]
@@ -140,5 +286,44 @@ mod tests {
         assert_eq!(n, 3);
         assert_eq!(r.waiting(Some(t2)), 0);
         assert!(r.element(Some(t2)).is_none());
+    }
+
+    /// `destroy_element` calling back into its own ring is refused, and the
+    /// call that ran it completes; the ring works afterwards.
+    #[test]
+    fn a_ring_call_from_destroy_element_is_refused() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::{Arc, Mutex};
+
+        let handle = Arc::new(AtomicUsize::new(0));
+        let inner = Arc::new(Mutex::new(Vec::new()));
+        let (h2, inner2) = (handle.clone(), inner.clone());
+        let h = super::create(
+            Ring::new(4, 4).unwrap(),
+            Some(Box::new(move |e: &mut [u8]| {
+                let again = super::with(h2.load(Ordering::Relaxed), |rb| rb.ring.free());
+                inner2.lock().unwrap().push((e.to_vec(), again.is_err()));
+                let gone = super::destroy(h2.load(Ordering::Relaxed));
+                assert!(matches!(gone, Err(super::RingError::Busy)));
+            })),
+        );
+        handle.store(h, Ordering::Relaxed);
+        assert_eq!(
+            super::with(h, |rb| rb.ring.insert(b"aaaabbbb", 2)).unwrap(),
+            2
+        );
+        let (n, _) = super::with(h, |rb| rb.consume(None, None, 1)).unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(*inner.lock().unwrap(), [(b"aaaa".to_vec(), true)]);
+        assert_eq!(super::with(h, |rb| rb.ring.waiting(None)).unwrap(), 1);
+        // Another thread's call waits for the ring instead of being refused.
+        let t = std::thread::spawn(move || super::with(h, |rb| rb.ring.free()).unwrap());
+        assert_eq!(t.join().unwrap(), 2);
+        super::destroy(h).unwrap();
+        assert_eq!(inner.lock().unwrap().len(), 2);
+        assert!(matches!(
+            super::with(h, |_| ()),
+            Err(super::RingError::Unknown(_))
+        ));
     }
 }

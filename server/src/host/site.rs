@@ -1,4 +1,4 @@
-//! The host's half of a running configuration: one [`VhostHandle`] per
+//! The host's half of a running configuration: one `VhostHandle` per
 //! vhost (what `struct lws_vhost *` points at: its protocols, their options
 //! and per-vhost data, and the vhost's configuration for the lws calls that
 //! read it), plus the few global settings connections of plugins need.

@@ -7,15 +7,15 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use comlink_plugin_api::abi::SulCb;
 use tokio::time::Instant;
 
 use crate::host::context::CONTEXT;
+use crate::host::ffi::call::Sul;
 use crate::host::thread::{self, Command};
 
 struct Entry {
     generation: u64,
-    cb: SulCb,
+    sul: Sul,
 }
 
 static TIMERS: Mutex<Option<HashMap<usize, Entry>>> = Mutex::new(None);
@@ -26,11 +26,13 @@ fn with<R>(f: impl FnOnce(&mut HashMap<usize, Entry>) -> R) -> R {
     f(g.get_or_insert_with(HashMap::new))
 }
 
-/// Schedules `cb(sul)` on service thread `tsi` after `us` microseconds
+/// Schedules `sul` to fire on service thread `tsi` after `us` microseconds
 /// (replacing any schedule of the same sul).
-pub fn schedule(tsi: usize, sul: usize, cb: SulCb, us: i64) {
+pub(crate) fn schedule(tsi: usize, sul: Sul, us: i64) {
     let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
-    with(|m| m.insert(sul, Entry { generation, cb }));
+    let addr = sul.addr();
+    with(|m| m.insert(addr, Entry { generation, sul }));
+    let sul = addr;
     let at = Instant::now() + std::time::Duration::from_micros(us.max(0) as u64);
     let tsi = tsi.min(CONTEXT.count_threads().saturating_sub(1));
     if thread::current_tsi() == Some(tsi) {
@@ -48,25 +50,25 @@ pub fn schedule(tsi: usize, sul: usize, cb: SulCb, us: i64) {
 }
 
 /// Cancels the sul's schedule, if any.
-pub fn cancel(sul: usize) {
+pub(crate) fn cancel(sul: usize) {
     with(|m| m.remove(&sul));
 }
 
 /// Cancels every sul stored inside `[start, start + len)` (memory being freed).
-pub fn cancel_within(start: usize, len: usize) {
+pub(crate) fn cancel_within(start: usize, len: usize) {
     with(|m| m.retain(|&addr, _| addr < start || addr >= start + len));
 }
 
 /// Arms the wake-up on this (service) thread.
-pub fn arm_local(sul: usize, generation: u64, at: Instant) {
+pub(crate) fn arm_local(sul: usize, generation: u64, at: Instant) {
     tokio::task::spawn_local(async move {
         tokio::time::sleep_until(at).await;
-        let cb = with(|m| match m.get(&sul) {
-            Some(e) if e.generation == generation => m.remove(&sul).map(|e| e.cb),
+        let due = with(|m| match m.get(&sul) {
+            Some(e) if e.generation == generation => m.remove(&sul).map(|e| e.sul),
             _ => None,
         });
-        if let Some(cb) = cb {
-            crate::host::ffi::call::sul(cb, sul);
+        if let Some(sul) = due {
+            sul.fire();
         }
     });
 }

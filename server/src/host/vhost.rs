@@ -2,13 +2,13 @@
 //! their options and per-vhost data (`vh_priv`).
 
 use std::collections::HashMap;
-use std::ffi::{c_void, CString};
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::ffi::CString;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::sync::{Mutex, Weak};
+use std::sync::{Mutex, OnceLock, Weak};
 
 use crate::config::Vhost;
-use crate::host::ffi::call;
+use crate::host::ffi::call::PluginMem;
 use crate::host::ffi::load::ProtocolDef;
 use crate::host::ffi::pvo::PvoList;
 use crate::host::loader::Registry;
@@ -40,10 +40,9 @@ pub struct VhostProtocol {
     pub def: Arc<ProtocolDef>,
     /// Its per-vhost options.
     pub pvo: PvoList,
-    /// `lws_protocol_vh_priv_zalloc` memory (calloc'd, freed after DESTROY).
-    pub vh_priv: AtomicPtr<c_void>,
-    /// Its size.
-    pub vh_priv_size: AtomicUsize,
+    /// `lws_protocol_vh_priv_zalloc` memory (freed with the protocol,
+    /// after DESTROY).
+    pub(crate) vh_priv: OnceLock<PluginMem>,
     /// PROTOCOL_INIT ran and returned 0 (so DESTROY is owed).
     pub initialized: AtomicBool,
     /// PROTOCOL_INIT refused: the protocol is not offered on this vhost.
@@ -127,8 +126,7 @@ impl VhostProtocol {
         VhostProtocol {
             def,
             pvo: PvoList::new(options),
-            vh_priv: AtomicPtr::new(std::ptr::null_mut()),
-            vh_priv_size: AtomicUsize::new(0),
+            vh_priv: OnceLock::new(),
             initialized: AtomicBool::new(false),
             failed: AtomicBool::new(false),
             pending: AtomicBool::new(false),
@@ -139,13 +137,9 @@ impl VhostProtocol {
 
 impl Drop for VhostProtocol {
     fn drop(&mut self) {
-        let p = self.vh_priv.swap(std::ptr::null_mut(), Ordering::AcqRel);
-        if !p.is_null() {
-            crate::host::timers::cancel_within(
-                p as usize,
-                self.vh_priv_size.load(Ordering::Acquire),
-            );
-            call::free(p);
+        if let Some(mem) = self.vh_priv.take() {
+            let (start, len) = mem.span();
+            crate::host::timers::cancel_within(start, len);
         }
     }
 }
@@ -161,7 +155,7 @@ fn live_vhosts<R>(f: impl FnOnce(&mut HashMap<usize, Weak<Site>>) -> R) -> R {
 }
 
 /// Registers the vhosts of a site (now in its `Arc`, so addresses hold).
-pub fn register_site(site: &Arc<Site>) {
+pub(crate) fn register_site(site: &Arc<Site>) {
     live_vhosts(|m| {
         for v in &site.vhosts {
             m.insert(v as *const VhostHandle as usize, Arc::downgrade(site));
@@ -170,22 +164,17 @@ pub fn register_site(site: &Arc<Site>) {
 }
 
 /// Unmarks a handle.
-pub fn forget(h: &VhostHandle) {
+pub(crate) fn forget(h: &VhostHandle) {
     live_vhosts(|m| m.remove(&(h as *const VhostHandle as usize)));
 }
 
-/// Whether `addr` is a live vhost handle.
-pub fn is_live(addr: usize) -> bool {
-    live_vhosts(|m| m.contains_key(&addr))
-}
-
 /// The site a live vhost handle belongs to.
-pub fn site_of(addr: usize) -> Option<Arc<Site>> {
+pub(crate) fn site_of(addr: usize) -> Option<Arc<Site>> {
     live_vhosts(|m| m.get(&addr).and_then(Weak::upgrade))
 }
 
 /// Every site still alive: the current one and those retiring after a reload.
-pub fn live_sites() -> Vec<Arc<Site>> {
+pub(crate) fn live_sites() -> Vec<Arc<Site>> {
     let mut out: Vec<Arc<Site>> = Vec::new();
     live_vhosts(|m| {
         for w in m.values() {

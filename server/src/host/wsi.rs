@@ -14,7 +14,7 @@ use bytes::BytesMut;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::host::ffi::call;
+use crate::host::ffi::call::PluginMem;
 use crate::host::site::HostSite;
 use crate::host::vhost::{VhostHandle, VhostProtocol};
 use crate::host::{thread, timers};
@@ -70,7 +70,7 @@ pub struct HttpState {
 }
 
 /// A response head written by a plugin.
-pub use comlink_wire::head::Head;
+pub(crate) use comlink_wire::head::Head;
 
 /// Fragment state of the data being delivered in RECEIVE.
 #[derive(Debug, Clone, Copy, Default)]
@@ -95,9 +95,9 @@ pub struct Wsi {
     pub vhost: usize,
     /// Index of its protocol in the vhost's protocols.
     pub protocol: Cell<Option<usize>>,
-    /// Per-session data (`user` in callbacks), zeroed, `pss_size` bytes.
-    pub pss: Cell<*mut c_void>,
-    pss_size: Cell<usize>,
+    /// Per-session data (`user` in callbacks): zeroed, the protocol's
+    /// `per_session_data_size` bytes.
+    pss: RefCell<Option<PluginMem>>,
     /// What it is.
     pub role: Role,
     /// The peer.
@@ -165,8 +165,7 @@ impl Wsi {
             site,
             vhost,
             protocol: Cell::new(None),
-            pss: Cell::new(std::ptr::null_mut()),
-            pss_size: Cell::new(0),
+            pss: RefCell::new(None),
             role,
             peer,
             request,
@@ -209,17 +208,24 @@ impl Wsi {
         self.count_open(true);
         let size = self.proto().map_or(0, |p| p.def.pss_size);
         if size > 0 {
-            self.pss.set(call::zalloc(size));
-            self.pss_size.set(size);
+            *self.pss.borrow_mut() = PluginMem::zeroed(size);
         }
+    }
+
+    /// The per-session data as the plugin gets it (`user`), or null.
+    pub fn pss_ptr(&self) -> *mut c_void {
+        self.pss
+            .borrow()
+            .as_ref()
+            .map_or(std::ptr::null_mut(), PluginMem::as_ptr)
     }
 
     /// Frees the per-session data (cancelling timers a plugin left in it).
     pub fn free_pss(&self) {
-        let p = self.pss.replace(std::ptr::null_mut());
-        if !p.is_null() {
-            timers::cancel_within(p as usize, self.pss_size.get());
-            call::free(p);
+        let mem = self.pss.borrow_mut().take();
+        if let Some(mem) = mem {
+            let (start, len) = mem.span();
+            timers::cancel_within(start, len);
         }
     }
 

@@ -1,7 +1,7 @@
 //! Accepting connections on the service threads: each thread (see
-//! [`crate::runtime::threads`]) runs the plugin host's part (its command
+//! `runtime::threads`) runs the plugin host's part (its command
 //! queue; on thread 0 PROTOCOL_INIT and retirement) and an accept loop per
-//! listening socket, which hands each connection to [`conn::serve`].
+//! listening socket, which hands each connection to `conn::serve`.
 //! `count-threads` N gives N loops sharing the listening sockets.
 
 use std::net::TcpListener;

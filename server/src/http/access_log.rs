@@ -7,7 +7,7 @@
 //!
 //! Service threads append lines to a shared in-memory batch; a writer thread
 //! per log file writes the batch out every [`FLUSH_EVERY`] (sooner when it
-//! grows past [`WAKE_AT`]). A request never waits for the disk and never
+//! grows past `WAKE_AT`). A request never waits for the disk and never
 //! pays a system call or a thread wake-up for its line. The file is opened
 //! with `O_APPEND` (mode 0600, as lws does), so `copytruncate` rotation is
 //! safe.

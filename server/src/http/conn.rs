@@ -27,7 +27,7 @@ use crate::listen::tls::{Plain, Tls};
 
 /// Timeouts of a connection.
 #[derive(Clone, Copy, Debug)]
-pub struct Timeouts {
+pub(crate) struct Timeouts {
     /// Wait for a request head (idle keep-alive, slow headers).
     pub head: Duration,
     /// Nothing moved in either direction.
@@ -52,7 +52,7 @@ where
 const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
 
 /// Serves one accepted connection until it closes.
-pub async fn serve(
+pub(crate) async fn serve(
     stream: TcpStream,
     mut info: ConnInfo,
     site: Arc<ArcSwap<Site>>,
@@ -190,7 +190,7 @@ where
 /// Wraps a stream so that it fails with `TimedOut` once no byte has moved
 /// for `limit`. The timer is only re-armed when it fires early, so busy
 /// connections pay one clock read per I/O call, not a timer update.
-pub struct Inactivity<S> {
+pub(crate) struct Inactivity<S> {
     inner: S,
     limit: Duration,
     last: Instant,
@@ -199,7 +199,7 @@ pub struct Inactivity<S> {
 
 impl<S> Inactivity<S> {
     /// The wrapped stream (after a WebSocket upgrade, which has its own rules).
-    pub fn into_inner(self) -> S {
+    pub(crate) fn into_inner(self) -> S {
         self.inner
     }
 

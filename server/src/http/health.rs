@@ -13,7 +13,7 @@ use crate::http::site::Site;
 
 /// What the health check says now, and its JSON body. Problems of vhosts
 /// the running configuration no longer has are left out.
-pub fn verdict(site: &Site) -> (StatusCode, Value) {
+pub(crate) fn verdict(site: &Site) -> (StatusCode, Value) {
     if health::stopping() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -44,7 +44,7 @@ pub fn verdict(site: &Site) -> (StatusCode, Value) {
 }
 
 /// The HTTP answer to `method` on the health path.
-pub fn answer(site: &Site, method: &Method) -> Response {
+pub(crate) fn answer(site: &Site, method: &Method) -> Response {
     let (status, body) = if method == Method::GET || method == Method::HEAD {
         verdict(site)
     } else {

@@ -39,7 +39,7 @@ fn vhost_counter(
 }
 
 /// The metrics page for `site`.
-pub fn render(site: &Site) -> String {
+pub(crate) fn render(site: &Site) -> String {
     let mut o = String::new();
     head(
         &mut o,
@@ -178,7 +178,7 @@ fn render_plugin_values(o: &mut String) {
 }
 
 /// The HTTP answer.
-pub fn answer(site: &Site) -> Response {
+pub(crate) fn answer(site: &Site) -> Response {
     let body = render(site);
     let mut resp = http::Response::new(full(body));
     resp.headers_mut().insert(

@@ -5,14 +5,14 @@
 
 pub mod accept;
 pub mod access_log;
-pub mod conn;
-pub mod health;
-pub mod metrics;
-pub mod mount;
-pub mod normalize;
-pub mod peers;
-pub mod response;
-pub mod service;
+pub(crate) mod conn;
+pub(crate) mod health;
+pub(crate) mod metrics;
+pub(crate) mod mount;
+pub(crate) mod normalize;
+pub(crate) mod peers;
+pub(crate) mod response;
+pub(crate) mod service;
 pub mod site;
-pub mod upgrade;
-pub mod vhost;
+pub(crate) mod upgrade;
+pub(crate) mod vhost;

@@ -14,12 +14,12 @@ use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-pub use comlink_wire::normalize::*;
+pub(crate) use comlink_wire::normalize::*;
 
 /// hyper's read/write buffer bound per connection (its default is ~400 KiB).
-pub const MAX_BUF: usize = 64 * 1024;
+pub(crate) const MAX_BUF: usize = 64 * 1024;
 /// How long a closing connection reads (and drops) what the client still sends.
-pub const LINGER: Duration = Duration::from_secs(1);
+pub(crate) const LINGER: Duration = Duration::from_secs(1);
 /// Most bytes dropped after a refusal, or while lingering, before closing anyway.
 const DRAIN_CAP: usize = 1024 * 1024;
 
@@ -72,7 +72,7 @@ impl Rate {
 
 /// The client stream as hyper should see it. See the module docs.
 #[derive(Debug)]
-pub struct Normalize<S> {
+pub(crate) struct Normalize<S> {
     inner: S,
     engine: Normalizer,
     /// Normalised bytes hyper has not read yet.
@@ -85,7 +85,7 @@ pub struct Normalize<S> {
 
 impl<S> Normalize<S> {
     /// Wraps a freshly accepted client stream.
-    pub fn new(inner: S, limits: Limits) -> Normalize<S> {
+    pub(crate) fn new(inner: S, limits: Limits) -> Normalize<S> {
         Normalize {
             inner,
             rate: Rate::new(&limits),
@@ -98,13 +98,13 @@ impl<S> Normalize<S> {
 
     /// The stream, and bytes read from it that hyper has not taken yet
     /// (they come after hyper's own buffered bytes), for an upgrade.
-    pub fn into_parts(self) -> (S, Bytes) {
+    pub(crate) fn into_parts(self) -> (S, Bytes) {
         (self.inner, self.out.freeze())
     }
 
     /// For an upgraded connection: the stream and every byte read past the
     /// request head, `buffered` (what hyper read ahead) first.
-    pub fn into_upgraded(self, buffered: Bytes) -> (S, Bytes) {
+    pub(crate) fn into_upgraded(self, buffered: Bytes) -> (S, Bytes) {
         let (inner, rest) = self.into_parts();
         if rest.is_empty() {
             return (inner, buffered);
@@ -113,11 +113,6 @@ impl<S> Normalize<S> {
         all.extend_from_slice(&buffered);
         all.extend_from_slice(&rest);
         (inner, all.freeze())
-    }
-
-    /// The stream.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
     }
 }
 

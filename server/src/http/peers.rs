@@ -16,14 +16,14 @@ static OPEN: LazyLock<Mutex<HashMap<IpAddr, u32>>> = LazyLock::new(Default::defa
 
 /// One open connection of a peer; the count goes down when it is dropped.
 #[derive(Debug)]
-pub struct Slot {
+pub(crate) struct Slot {
     ip: IpAddr,
 }
 
 /// Takes a slot for a new connection from `ip`: `Ok(None)` when there is no
 /// limit, `Err(())` when the peer already holds `limit` connections.
 #[allow(clippy::result_unit_err)]
-pub fn acquire(ip: IpAddr, limit: u32) -> Result<Option<Arc<Slot>>, ()> {
+pub(crate) fn acquire(ip: IpAddr, limit: u32) -> Result<Option<Arc<Slot>>, ()> {
     if limit == 0 {
         return Ok(None);
     }
@@ -38,7 +38,8 @@ pub fn acquire(ip: IpAddr, limit: u32) -> Result<Option<Arc<Slot>>, ()> {
 }
 
 /// Connections `ip` holds now (counted ones only).
-pub fn open_count(ip: IpAddr) -> u32 {
+#[cfg(test)]
+pub(crate) fn open_count(ip: IpAddr) -> u32 {
     let open = OPEN.lock().unwrap_or_else(|e| e.into_inner());
     open.get(&ip.to_canonical()).copied().unwrap_or(0)
 }

@@ -9,25 +9,25 @@ use http::{HeaderMap, StatusCode};
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Empty, Full};
 
 /// The body of every response we produce.
-pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
+pub(crate) type Body = UnsyncBoxBody<Bytes, std::io::Error>;
 
 /// A response with our body type.
-pub type Response = http::Response<Body>;
+pub(crate) type Response = http::Response<Body>;
 
 /// A body that is already in memory.
-pub fn full(bytes: impl Into<Bytes>) -> Body {
+pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into())
         .map_err(|never| match never {})
         .boxed_unsync()
 }
 
 /// No body.
-pub fn empty() -> Body {
+pub(crate) fn empty() -> Body {
     Empty::new().map_err(|never| match never {}).boxed_unsync()
 }
 
 /// lws's status page: a tiny HTML document naming the code.
-pub fn status_page(status: StatusCode) -> Response {
+pub(crate) fn status_page(status: StatusCode) -> Response {
     let text = status.canonical_reason().unwrap_or("");
     let html = format!(
         "<!doctype html><html><head><meta charset=utf-8>\
@@ -46,7 +46,7 @@ pub fn status_page(status: StatusCode) -> Response {
 }
 
 /// A redirect with an empty body.
-pub fn redirect(status: StatusCode, location: &str) -> Response {
+pub(crate) fn redirect(status: StatusCode, location: &str) -> Response {
     let mut resp = http::Response::new(empty());
     *resp.status_mut() = status;
     match HeaderValue::from_str(location) {

@@ -19,7 +19,7 @@ use comlink_wire::path;
 
 /// What the service knows about the connection a request came on.
 #[derive(Clone, Debug)]
-pub struct ConnInfo {
+pub(crate) struct ConnInfo {
     /// The peer.
     pub peer: SocketAddr,
     /// Vhosts served on this socket (first = default).
@@ -66,7 +66,7 @@ impl LogFields {
 
 /// Answers one request. `Err` means the protocol that owned it ended the
 /// connection: hyper closes it without an answer.
-pub async fn handle<B>(
+pub(crate) async fn handle<B>(
     site: Arc<Site>,
     conn: &ConnInfo,
     mut req: Request<B>,

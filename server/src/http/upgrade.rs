@@ -24,7 +24,7 @@ use crate::ws::upgrade::{self, Peer};
 /// Answers an upgrade request for vhost `vi`: 101 (the session starts on
 /// this service thread when hyper hands over the connection) or the
 /// refusal. Also returns the protocol chosen, for the access log.
-pub fn answer<B: Send + 'static>(
+pub(crate) fn answer<B: Send + 'static>(
     site: &Arc<HostSite>,
     vi: usize,
     conn: &ConnInfo,
@@ -91,7 +91,7 @@ pub fn answer<B: Send + 'static>(
 /// Synchronous on purpose: neither the `Upgraded` object nor hyper's read
 /// buffer may live on in the session's future, which every idle connection
 /// keeps for its whole life.
-pub fn into_transport(upgraded: Upgraded) -> Option<(Transport, BytesMut)> {
+pub(crate) fn into_transport(upgraded: Upgraded) -> Option<(Transport, BytesMut)> {
     let (stream, leftover) = match upgraded.downcast::<TokioIo<Inactivity<Normalize<TcpStream>>>>()
     {
         Ok(parts) => {

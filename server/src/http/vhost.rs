@@ -5,7 +5,7 @@ use crate::http::site::Site;
 
 /// The host a request names: the authority of an absolute-form target, else
 /// `Host:`; port and trailing dot stripped, lower-cased.
-pub fn requested_host<B>(req: &http::Request<B>) -> Option<String> {
+pub(crate) fn requested_host<B>(req: &http::Request<B>) -> Option<String> {
     let raw = match req.uri().authority() {
         Some(a) => a.host().to_string(),
         None => {
@@ -29,7 +29,7 @@ fn strip_port(h: &str) -> &str {
 }
 
 /// Index (into `site.vhosts`) of the vhost for `host` among `candidates`.
-pub fn select(site: &Site, candidates: &[usize], host: Option<&str>) -> usize {
+pub(crate) fn select(site: &Site, candidates: &[usize], host: Option<&str>) -> usize {
     if let Some(host) = host {
         for &i in candidates {
             if site.vhosts[i].cfg.name.eq_ignore_ascii_case(host) {

@@ -7,7 +7,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 /// The addresses for "all interfaces": one dual-stack IPv6 socket, or IPv4
 /// only with `noipv6` (or where the host has no IPv6).
-pub fn wildcard_addrs(port: u16, noipv6: bool) -> Vec<SocketAddr> {
+pub(crate) fn wildcard_addrs(port: u16, noipv6: bool) -> Vec<SocketAddr> {
     if noipv6 || !ipv6_available() {
         vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)]
     } else {
@@ -21,7 +21,11 @@ fn ipv6_available() -> bool {
 
 /// Binds and listens. A wildcard IPv6 socket also takes IPv4 unless
 /// `ipv6only` is on.
-pub fn listen(addr: SocketAddr, ipv6only: Option<bool>, wildcard: bool) -> io::Result<TcpListener> {
+pub(crate) fn listen(
+    addr: SocketAddr,
+    ipv6only: Option<bool>,
+    wildcard: bool,
+) -> io::Result<TcpListener> {
     let domain = Domain::for_address(addr);
     let socket = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 /// The addresses to bind for `interface` (empty when nothing matches).
-pub fn resolve(
+pub(crate) fn resolve(
     interface: &str,
     port: u16,
     noipv6: bool,

@@ -4,11 +4,11 @@
 //! its vhost by `Host:` (see `http::vhost`), the first vhost on the socket
 //! being the default, as in lws.
 
-pub mod bind;
-pub mod interface;
+pub(crate) mod bind;
+pub(crate) mod interface;
 pub mod privs;
-pub mod tls;
-pub mod transport;
+pub(crate) mod tls;
+pub(crate) mod transport;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};

@@ -110,7 +110,7 @@ impl ResolvesServerCert for SniResolver {
 
 /// The TLS setup for a listener serving `vhosts` (indices into the config),
 /// or `None` when none of them serves TLS.
-pub fn for_listener(config: &Config, vhosts: &[usize]) -> Result<Option<Tls>, Error> {
+pub(crate) fn for_listener(config: &Config, vhosts: &[usize]) -> Result<Option<Tls>, Error> {
     if !config.global.init_ssl {
         for &i in vhosts {
             let v = &config.vhosts[i];

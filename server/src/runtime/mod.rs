@@ -3,4 +3,4 @@
 //! the counters every layer bumps. It knows no plugin, HTTP or WebSocket.
 
 pub mod counters;
-pub mod threads;
+pub(crate) mod threads;

@@ -18,11 +18,11 @@ pub fn current_tsi() -> Option<usize> {
 }
 
 /// What one service thread runs for the life of the process, given its index.
-pub type Body = Arc<dyn Fn(usize) -> Pin<Box<dyn Future<Output = ()>>> + Send + Sync>;
+pub(crate) type Body = Arc<dyn Fn(usize) -> Pin<Box<dyn Future<Output = ()>>> + Send + Sync>;
 
 /// Starts `count` service threads named `service-N`, each running `body(N)`
 /// on its own event loop.
-pub fn spawn(count: usize, body: Body) -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
+pub(crate) fn spawn(count: usize, body: Body) -> std::io::Result<Vec<std::thread::JoinHandle<()>>> {
     let mut handles = Vec::new();
     for n in 0..count {
         let body = body.clone();

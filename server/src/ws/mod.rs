@@ -4,5 +4,5 @@
 //! callbacks, WRITEABLE callbacks only when the socket has drained. The
 //! codecs themselves (frames, deflate, handshake) are `comlink_wire`'s.
 
-pub mod session;
-pub mod upgrade;
+pub(crate) mod session;
+pub(crate) mod upgrade;

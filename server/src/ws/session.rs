@@ -52,7 +52,7 @@ enum End {
 /// its future, and this future lives as long as the connection (an `async`
 /// block uses what it captured in place).
 #[allow(clippy::manual_async_fn)]
-pub fn run(
+pub(crate) fn run(
     wsi: Box<Wsi>,
     rbuf: BytesMut,
     deflate: Option<Params>,

@@ -40,7 +40,7 @@ use comlink_wire::{deflate, handshake};
 
 /// The connection an upgrade request came on.
 #[derive(Debug, Clone)]
-pub struct Peer {
+pub(crate) struct Peer {
     /// The client's address.
     pub addr: SocketAddr,
     /// The connection is TLS.
@@ -51,7 +51,7 @@ pub struct Peer {
 
 /// Why an upgrade is refused: the status to answer with, and headers it needs.
 #[derive(Debug)]
-pub struct Refusal {
+pub(crate) struct Refusal {
     /// The status.
     pub status: StatusCode,
     /// Extra headers (`Sec-WebSocket-Version` on 426), or the protocol's
@@ -63,7 +63,7 @@ pub struct Refusal {
 
 /// The parts of a refusal a protocol wrote.
 #[derive(Debug, Default)]
-pub struct ProtocolAnswer {
+pub(crate) struct ProtocolAnswer {
     /// Its answer's body; `None`: lws's status page.
     pub body: Option<Bytes>,
     /// Who it said the client is, for the access log.
@@ -82,7 +82,7 @@ impl Refusal {
 
 /// An accepted upgrade.
 #[derive(Debug)]
-pub struct Accepted {
+pub(crate) struct Accepted {
     /// The 101's headers.
     pub headers: HeaderMap,
     /// The protocol chosen.
@@ -94,7 +94,7 @@ pub struct Accepted {
 }
 
 /// A session waiting for its socket.
-pub struct Pending {
+pub(crate) struct Pending {
     wsi: Box<Wsi>,
     deflate: Option<deflate::Params>,
     ping: Option<Duration>,
@@ -109,19 +109,19 @@ impl std::fmt::Debug for Pending {
 impl Pending {
     /// Runs the session on `stream` (this service thread) to its end;
     /// `rbuf` holds what the client sent after its upgrade request.
-    pub async fn run(self, stream: Transport, rbuf: BytesMut) {
+    pub(crate) async fn run(self, stream: Transport, rbuf: BytesMut) {
         let _ = self.wsi.stream.set(stream);
         session::run(self.wsi, rbuf, self.deflate, self.ping).await;
     }
 
     /// The connection never came (the upgrade failed at the HTTP level).
-    pub fn abandon(self) {
+    pub(crate) fn abandon(self) {
         thread::unregister(&self.wsi);
     }
 }
 
 /// Decides an upgrade request for vhost `vi` of `site`.
-pub fn accept<B>(
+pub(crate) fn accept<B>(
     site: &Arc<HostSite>,
     vi: usize,
     peer: Peer,

@@ -23,7 +23,7 @@ use crate::support::ws::try_connect;
 
 /// What the clients saw.
 #[derive(Default)]
-pub struct Ledger {
+pub(super) struct Ledger {
     /// Acknowledged packets: (id, the tag that is their body).
     pub acked: Mutex<Vec<(u64, String)>>,
     /// Anything a client should never have seen.
@@ -33,7 +33,7 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    pub fn fail(&self, what: String) {
+    pub(super) fn fail(&self, what: String) {
         let mut f = self.failures.lock().unwrap();
         if f.len() < 50 {
             f.push(what);
@@ -42,10 +42,10 @@ impl Ledger {
 }
 
 /// One subscriber's view: (id, tag) in the order received.
-pub type Seen = Arc<Mutex<Vec<(u64, String)>>>;
+pub(super) type Seen = Arc<Mutex<Vec<(u64, String)>>>;
 
 /// Producers and subscribers running against one server address.
-pub struct Workload {
+pub(super) struct Workload {
     pub addr: SocketAddr,
     /// Producers stop first; subscribers once they have caught up.
     pub stop: Arc<AtomicBool>,
@@ -58,7 +58,7 @@ pub struct Workload {
 }
 
 impl Workload {
-    pub fn new(addr: SocketAddr) -> Workload {
+    pub(super) fn new(addr: SocketAddr) -> Workload {
         Workload {
             addr,
             stop: Arc::new(AtomicBool::new(false)),
@@ -72,7 +72,7 @@ impl Workload {
 
     /// An HTTP producer: POSTs `tag` bodies on one kept-alive connection;
     /// anything but `200 {"id":N}` is a failure.
-    pub fn http_producer(&mut self, n: usize) {
+    pub(super) fn http_producer(&mut self, n: usize) {
         let (addr, stop, ledger) = (self.addr, self.stop.clone(), self.ledger.clone());
         self.producers.push(std::thread::spawn(move || {
             let mut http = Http::new(addr);
@@ -95,7 +95,7 @@ impl Workload {
     /// A WebSocket producer: one message, then its `{"id":N}`; on a close
     /// asking it to come back it reconnects and sends what was not
     /// acknowledged again.
-    pub fn ws_producer(&mut self, n: usize) {
+    pub(super) fn ws_producer(&mut self, n: usize) {
         let (addr, stop, ledger) = (self.addr, self.stop.clone(), self.ledger.clone());
         self.producers.push(std::thread::spawn(move || {
             let mut seq = 0u64;
@@ -142,7 +142,7 @@ impl Workload {
 
     /// A WebSocket subscriber from the first packet, resuming with
     /// `?since=<last id>` after a close that asks it to.
-    pub fn ws_subscriber(&mut self, name: &str) -> Seen {
+    pub(super) fn ws_subscriber(&mut self, name: &str) -> Seen {
         let seen = self.seen(name);
         let kill = self.kill_switch();
         let (addr, stop, ledger, out) = (
@@ -196,7 +196,7 @@ impl Workload {
 
     /// A Server-Sent Events subscriber, resuming with `Last-Event-ID` when
     /// its stream ends.
-    pub fn sse_subscriber(&mut self, name: &str) -> Seen {
+    pub(super) fn sse_subscriber(&mut self, name: &str) -> Seen {
         let seen = self.seen(name);
         let kill = self.kill_switch();
         let (addr, stop, ledger, out) = (
@@ -250,7 +250,7 @@ impl Workload {
     }
 
     /// A long-poll subscriber: `GET <mount>/packets?since=<last>&wait=1`.
-    pub fn poll_subscriber(&mut self, name: &str) -> Seen {
+    pub(super) fn poll_subscriber(&mut self, name: &str) -> Seen {
         let seen = self.seen(name);
         let (addr, stop, ledger, out) = (
             self.addr,
@@ -297,7 +297,7 @@ impl Workload {
     /// Stops the producers, waits for every subscriber to reach the last
     /// acknowledged id, and checks the promise. Returns the number of
     /// packets acknowledged.
-    pub fn finish(mut self) -> usize {
+    pub(super) fn finish(mut self) -> usize {
         self.stop_producers();
         let acked = self.ledger.acked.lock().unwrap().clone();
         let max = acked.iter().map(|a| a.0).max().unwrap_or(0);
@@ -335,7 +335,7 @@ impl Workload {
 
 /// Every acknowledged id once, with its own tag, and every subscriber saw
 /// ids 1.. without a gap, a repeat or a packet out of order.
-pub fn check(acked: &[(u64, String)], subscribers: &[(String, Seen)]) {
+pub(super) fn check(acked: &[(u64, String)], subscribers: &[(String, Seen)]) {
     let mut by_id = std::collections::HashMap::new();
     let mut tags = std::collections::HashSet::new();
     for (id, tag) in acked {
@@ -381,12 +381,12 @@ fn post(http: &mut Http, tag: &str) -> Result<u64, String> {
     v["id"].as_u64().ok_or_else(|| format!("no id in {v}"))
 }
 
-pub fn last(seen: &Seen) -> u64 {
+pub(super) fn last(seen: &Seen) -> u64 {
     seen.lock().unwrap().last().map_or(0, |s| s.0)
 }
 
 /// Records one envelope; a gap or an error message is a failure.
-pub fn record(ledger: &Ledger, out: &Seen, text: &str) {
+pub(super) fn record(ledger: &Ledger, out: &Seen, text: &str) {
     let v: Value = serde_json::from_str(text).unwrap();
     match (v["id"].as_u64(), v["data"].as_str()) {
         (Some(id), Some(data)) => out.lock().unwrap().push((id, data.to_string())),
@@ -403,7 +403,7 @@ fn note_close(ledger: &Ledger, who: &str, c: Option<tungstenite::protocol::Close
 
 /// Replaces `dir/libprotocol_lws_packet.so` the way `install` does: a new
 /// file renamed over the old name.
-pub fn replace_plugin(dir: &Path) {
+pub(super) fn replace_plugin(dir: &Path) {
     let target = dir.join("libprotocol_lws_packet.so");
     let tmp = dir.join(".libprotocol_lws_packet.so.new");
     let mut bytes = Vec::new();

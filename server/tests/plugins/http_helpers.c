@@ -10,6 +10,10 @@
  *                    writeable with LWS_WRITE_HTTP_FINAL
  *   /echo?x=..       the same answer, its body telling the url arg `x`, the
  *                    custom header `x-thing`, Host, and the header lengths
+ *   /bad-pointers    the header helpers given pointers that describe no
+ *                    buffer (start after *p, *p after end); each must fail
+ *                    and change nothing. The body tells their returns and
+ *                    where *p ended up: "finalize=1 status=1 by-name=1 moved=0"
  */
 #include <libwebsockets.h>
 #include <string.h>
@@ -53,6 +57,27 @@ callback_helpers(struct lws *wsi, enum lws_callback_reasons reason,
 					      &p, end) < 0)
 				return -1;
 			return lws_http_transaction_completed(wsi) ? -1 : 0;
+		}
+		if (!strcmp((const char *)in, "/bad-pointers")) {
+			unsigned char *q1 = start + 8, *q2 = end + 1;
+			int fin, st, bn;
+
+			/* start after *p: lws would write p - start bytes,
+			 * a huge length once it wraps */
+			fin = lws_finalize_write_http_header(wsi, start + 64,
+							     &q1, end);
+			/* *p after end: no room, not a huge one */
+			st = lws_add_http_header_status(wsi, HTTP_STATUS_OK,
+							&q2, end);
+			bn = lws_add_http_header_by_name(wsi,
+					(unsigned char *)"x-bad:",
+					(unsigned char *)"1", 1, &q2, end);
+			pss->body_len = lws_snprintf(pss->body, sizeof(pss->body),
+				"finalize=%d status=%d by-name=%d moved=%d",
+				fin, st, bn, (int)(q1 - (start + 8)) +
+				(int)(q2 - (end + 1)));
+			lws_callback_on_writable(wsi);
+			return 0;
 		}
 		if (!strcmp((const char *)in, "/echo")) {
 			char x[64], thing[64], host[64];

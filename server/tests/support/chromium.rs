@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use tungstenite::{Message, WebSocket};
 
 /// The browser to run, or why there is none that runs.
-pub fn find() -> Result<PathBuf, String> {
+pub(crate) fn find() -> Result<PathBuf, String> {
     let bin = match std::env::var_os("COMLINK_CHROMIUM") {
         Some(p) => PathBuf::from(p),
         None => {
@@ -49,7 +49,7 @@ pub fn find() -> Result<PathBuf, String> {
 }
 
 /// A running headless chromium.
-pub struct Browser {
+pub(crate) struct Browser {
     child: Child,
     /// Its stderr lines so far.
     pub stderr: Arc<Mutex<Vec<String>>>,
@@ -60,7 +60,7 @@ pub struct Browser {
 impl Browser {
     /// Starts `bin` headless with a fresh profile in `profile` and a
     /// `width`x`height` window; waits (at most 30 s) for its DevTools endpoint.
-    pub fn start(bin: &Path, profile: &Path, (width, height): (u32, u32)) -> Browser {
+    pub(crate) fn start(bin: &Path, profile: &Path, (width, height): (u32, u32)) -> Browser {
         use std::os::unix::process::CommandExt as _;
         std::fs::create_dir_all(profile).unwrap();
         let mut child = Command::new(bin)
@@ -130,7 +130,7 @@ impl Drop for Browser {
 }
 
 /// A DevTools session on one page (a flattened target session).
-pub struct Page {
+pub(crate) struct Page {
     ws: WebSocket<TcpStream>,
     next_id: u64,
     session: Option<String>,
@@ -138,7 +138,7 @@ pub struct Page {
 
 impl Page {
     /// Opens `url` in a new tab of the browser.
-    pub fn open(browser: &Browser, url: &str) -> Page {
+    pub(crate) fn open(browser: &Browser, url: &str) -> Page {
         let addr: SocketAddr = browser
             .endpoint
             .strip_prefix("ws://")
@@ -168,7 +168,7 @@ impl Page {
 
     /// Sends one command (to the page once attached) and returns its
     /// `result`, skipping events. Panics on a protocol error.
-    pub fn call(&mut self, method: &str, params: Value) -> Value {
+    pub(crate) fn call(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
         let mut msg = json!({ "id": id, "method": method, "params": params });
@@ -192,7 +192,7 @@ impl Page {
     }
 
     /// Evaluates `expr` in the page; its value (JSON-serialisable results).
-    pub fn eval(&mut self, expr: &str) -> Value {
+    pub(crate) fn eval(&mut self, expr: &str) -> Value {
         let r = self.call(
             "Runtime.evaluate",
             json!({ "expression": expr, "returnByValue": true }),
@@ -202,7 +202,7 @@ impl Page {
     }
 
     /// Evaluates `expr`, which must yield a string, in the page.
-    pub fn eval_str(&mut self, expr: &str) -> String {
+    pub(crate) fn eval_str(&mut self, expr: &str) -> String {
         let v = self.eval(expr);
         v.as_str()
             .unwrap_or_else(|| panic!("{expr}: no string value: {v}"))
@@ -211,7 +211,7 @@ impl Page {
 
     /// One left-button mouse event (`mousePressed`, `mouseMoved`,
     /// `mouseReleased`) at page coordinates, with `buttons` held.
-    pub fn mouse(&mut self, kind: &str, (x, y): (f64, f64), buttons: u8) {
+    pub(crate) fn mouse(&mut self, kind: &str, (x, y): (f64, f64), buttons: u8) {
         self.call(
             "Input.dispatchMouseEvent",
             json!({
@@ -223,7 +223,7 @@ impl Page {
 
     /// Polls `expr` until `ok` holds for its value (at most `secs`);
     /// returns that value. Panics with the last value when time runs out.
-    pub fn wait_for(&mut self, secs: u64, expr: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) fn wait_for(&mut self, secs: u64, expr: &str, ok: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             // While the page is still loading the expression may throw
@@ -249,7 +249,7 @@ impl Page {
     }
 
     /// A PNG of the page as shown now.
-    pub fn screenshot(&mut self) -> Vec<u8> {
+    pub(crate) fn screenshot(&mut self) -> Vec<u8> {
         let r = self.call(
             "Page.captureScreenshot",
             json!({ "format": "png", "captureBeyondViewport": true }),

@@ -3,11 +3,11 @@
 
 #![allow(dead_code)]
 
-pub mod chromium;
-pub mod plugins;
-pub mod redis;
-pub mod threads;
-pub mod ws;
+pub(crate) mod chromium;
+pub(crate) mod plugins;
+pub(crate) mod redis;
+pub(crate) mod threads;
+pub(crate) mod ws;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 /// A test that cannot run here because `why` (a tool is missing): prints
 /// `SKIPPED` and returns normally, except under `CI=true`, where the
 /// project's scripts install every tool, so a missing one fails the run.
-pub fn skip(test: &str, why: &str) {
+pub(crate) fn skip(test: &str, why: &str) {
     if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
         panic!("{test}: {why} (CI=true: scripts/test-deps must install it)");
     }
@@ -29,18 +29,18 @@ pub fn skip(test: &str, why: &str) {
 }
 
 /// The binary under test.
-pub fn lwsws() -> Command {
+pub(crate) fn lwsws() -> Command {
     Command::new(env!("CARGO_BIN_EXE_lwsws"))
 }
 
 /// A config dir (`conf`, `conf.d/`) and a web root, in a temp dir.
-pub struct Site {
+pub(crate) struct Site {
     pub dir: tempfile::TempDir,
 }
 
 impl Site {
     /// An empty site: `conf` with `global`, an empty `conf.d/`, a `www/` dir.
-    pub fn new(global: &str) -> Site {
+    pub(crate) fn new(global: &str) -> Site {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("conf.d")).unwrap();
         std::fs::create_dir_all(dir.path().join("www")).unwrap();
@@ -55,7 +55,7 @@ impl Site {
     /// A site with a plugin dir: creates `plugins/`, lets `install` put
     /// plugins into it, and writes `conf` with `plugin-dir` pointing there
     /// plus `global_extra` (more JSON members of `global`, as for [`Site::new`]).
-    pub fn with_plugins(global_extra: &str, install: impl FnOnce(&Path)) -> Site {
+    pub(crate) fn with_plugins(global_extra: &str, install: impl FnOnce(&Path)) -> Site {
         let s = Site::new("");
         let plugins = s.path("plugins");
         std::fs::create_dir_all(&plugins).unwrap();
@@ -75,7 +75,7 @@ impl Site {
     /// A site with the built-in dumb-increment plugin enabled on vhost
     /// `localhost`, whose `/` is a file mount serving `index` as
     /// `index.html`; `global_extra` as for [`Site::with_plugins`].
-    pub fn dumb_increment(global_extra: &str, index: &str) -> Site {
+    pub(crate) fn dumb_increment(global_extra: &str, index: &str) -> Site {
         let s = Site::with_plugins(global_extra, |p| {
             plugins::install_builtins(p, &["dumb_increment"])
         });
@@ -94,7 +94,7 @@ impl Site {
 
     /// A site with one vhost `localhost` whose `/` is a file mount on `www/`.
     /// `vhost_extra` and `mount_extra` are JSON members added to each object.
-    pub fn simple(vhost_extra: &str, mount_extra: &str) -> Site {
+    pub(crate) fn simple(vhost_extra: &str, mount_extra: &str) -> Site {
         let s = Site::new("\"server-string\": \"lwsws\"");
         let www = s.path("www");
         let sep_v = if vhost_extra.is_empty() { "" } else { "," };
@@ -110,18 +110,18 @@ impl Site {
         s
     }
 
-    pub fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
 
     /// Writes `conf.d/NAME`.
-    pub fn conf_d(&self, name: &str, text: &str) -> &Self {
+    pub(crate) fn conf_d(&self, name: &str, text: &str) -> &Self {
         std::fs::write(self.dir.path().join("conf.d").join(name), text).unwrap();
         self
     }
 
     /// Writes a file under `www/`, creating directories.
-    pub fn file(&self, rel: &str, content: impl AsRef<[u8]>) -> &Self {
+    pub(crate) fn file(&self, rel: &str, content: impl AsRef<[u8]>) -> &Self {
         let p = self.dir.path().join("www").join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, content).unwrap();
@@ -129,13 +129,13 @@ impl Site {
     }
 
     /// Starts the server on this config dir.
-    pub fn start(&self) -> Server {
+    pub(crate) fn start(&self) -> Server {
         Server::start(self.dir.path(), &[])
     }
 }
 
 /// A running `lwsws`.
-pub struct Server {
+pub(crate) struct Server {
     child: Child,
     /// Configured port -> bound address (the first one bound for it).
     pub ports: HashMap<u16, SocketAddr>,
@@ -145,12 +145,12 @@ pub struct Server {
 
 impl Server {
     /// Starts `lwsws -c DIR --ephemeral-ports ARGS` and waits for it to be ready.
-    pub fn start(dir: &Path, args: &[&str]) -> Server {
+    pub(crate) fn start(dir: &Path, args: &[&str]) -> Server {
         Server::start_env(dir, args, &[])
     }
 
     /// Like [`Server::start`], with extra environment variables.
-    pub fn start_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+    pub(crate) fn start_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = lwsws();
         cmd.arg("-c")
             .arg(dir)
@@ -162,7 +162,7 @@ impl Server {
 
     /// Runs `cmd` (an lwsws command line that uses `--ephemeral-ports`) and
     /// waits for it to be ready, collecting its log.
-    pub fn spawn(mut cmd: Command) -> Server {
+    pub(crate) fn spawn(mut cmd: Command) -> Server {
         let mut child = cmd
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
@@ -211,23 +211,23 @@ impl Server {
     }
 
     /// `127.0.0.1:PORT` for a configured port.
-    pub fn addr(&self, configured: u16) -> SocketAddr {
+    pub(crate) fn addr(&self, configured: u16) -> SocketAddr {
         let a = self.ports[&configured];
         SocketAddr::from(([127, 0, 0, 1], a.port()))
     }
 
     /// `http://127.0.0.1:PORT{path}` for the configured port 7681.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr(7681), path)
     }
 
     /// The log so far, one string.
-    pub fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
 
     /// Whether the process is still running.
-    pub fn alive(&mut self) -> bool {
+    pub(crate) fn alive(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }
 }
@@ -241,7 +241,7 @@ impl Drop for Server {
 
 /// A parsed HTTP/1.x response read off a raw socket.
 #[derive(Debug)]
-pub struct Raw {
+pub(crate) struct Raw {
     pub status: u16,
     pub head: String,
     pub body: Vec<u8>,
@@ -249,7 +249,7 @@ pub struct Raw {
 
 impl Raw {
     /// A header value (first match, name case-insensitive).
-    pub fn header(&self, name: &str) -> Option<String> {
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
         self.head.lines().skip(1).find_map(|l| {
             let (n, v) = l.split_once(':')?;
             n.trim()
@@ -260,7 +260,7 @@ impl Raw {
 }
 
 /// Sends raw bytes and reads one response (by Content-Length, or to EOF).
-pub fn raw(addr: SocketAddr, request: &[u8]) -> Raw {
+pub(crate) fn raw(addr: SocketAddr, request: &[u8]) -> Raw {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     s.write_all(request).unwrap();
@@ -268,7 +268,7 @@ pub fn raw(addr: SocketAddr, request: &[u8]) -> Raw {
 }
 
 /// Reads one response from `s` (a HEAD response has no body).
-pub fn read_response(s: &mut TcpStream, head_only: bool) -> Raw {
+pub(crate) fn read_response(s: &mut TcpStream, head_only: bool) -> Raw {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
@@ -304,12 +304,15 @@ pub fn read_response(s: &mut TcpStream, head_only: bool) -> Raw {
 }
 
 /// GET with a real HTTP client (ureq), no redirects followed, any status.
-pub fn get(url: &str) -> (u16, HashMap<String, String>, Vec<u8>) {
+pub(crate) fn get(url: &str) -> (u16, HashMap<String, String>, Vec<u8>) {
     get_with(url, &[])
 }
 
 /// GET with extra request headers.
-pub fn get_with(url: &str, headers: &[(&str, &str)]) -> (u16, HashMap<String, String>, Vec<u8>) {
+pub(crate) fn get_with(
+    url: &str,
+    headers: &[(&str, &str)],
+) -> (u16, HashMap<String, String>, Vec<u8>) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .max_redirects(0)
         .http_status_as_error(false)
@@ -336,7 +339,7 @@ pub fn get_with(url: &str, headers: &[(&str, &str)]) -> (u16, HashMap<String, St
 }
 
 /// Runs curl with `args`; returns stdout. Panics if curl is missing.
-pub fn curl(args: &[&str]) -> String {
+pub(crate) fn curl(args: &[&str]) -> String {
     let out = Command::new("curl")
         .args(["-s", "--max-time", "20"])
         .args(args)
@@ -346,7 +349,7 @@ pub fn curl(args: &[&str]) -> String {
 }
 
 /// Polls `f` until it is true or `secs` pass.
-pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+pub(crate) fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while Instant::now() < deadline {
         if f() {
@@ -359,13 +362,13 @@ pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
 
 impl Server {
     /// The server's process id.
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// Sends `signal` (e.g. "TERM") and waits up to `secs` for the exit;
     /// returns the exit code (None if killed by a signal or still running).
-    pub fn signal_and_wait(&mut self, signal: &str, secs: u64) -> Option<i32> {
+    pub(crate) fn signal_and_wait(&mut self, signal: &str, secs: u64) -> Option<i32> {
         let _ = Command::new("kill")
             .arg(format!("-{signal}"))
             .arg(self.pid().to_string())
@@ -382,7 +385,7 @@ impl Server {
 
     /// Sends SIGHUP and waits up to 20 s for the reload's outcome to be
     /// logged ("configuration reloaded" or "reload refused").
-    pub fn reload(&self) {
+    pub(crate) fn reload(&self) {
         let outcomes = |t: &str| {
             t.matches("configuration reloaded").count() + t.matches("reload refused").count()
         };
@@ -400,7 +403,7 @@ impl Server {
     }
 
     /// Resident memory of the server (`VmRSS` of `/proc/<pid>/status`), KiB.
-    pub fn rss_kib(&self) -> u64 {
+    pub(crate) fn rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
             .expect("read /proc/<pid>/status");
         status
@@ -411,7 +414,7 @@ impl Server {
     }
 
     /// Waits up to `secs` for the process to exit; its exit status if it did.
-    pub fn wait_exit(&mut self, secs: u64) -> Option<std::process::ExitStatus> {
+    pub(crate) fn wait_exit(&mut self, secs: u64) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             if let Some(st) = self.child.try_wait().unwrap() {
@@ -426,18 +429,18 @@ impl Server {
 }
 
 /// Whether the tests run as root (mounts, other users).
-pub fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
 /// A tmpfs mounted with `options` (e.g. "noexec") on a new temp dir,
 /// unmounted when dropped. Needs root (CAP_SYS_ADMIN); `Err` says why not.
-pub struct TmpfsMount {
+pub(crate) struct TmpfsMount {
     pub dir: tempfile::TempDir,
 }
 
 impl TmpfsMount {
-    pub fn new(options: &str) -> Result<TmpfsMount, String> {
+    pub(crate) fn new(options: &str) -> Result<TmpfsMount, String> {
         if !is_root() {
             return Err("not root: mounting a tmpfs needs root".into());
         }
@@ -458,7 +461,7 @@ impl TmpfsMount {
         Ok(TmpfsMount { dir })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The repository root.
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
@@ -19,7 +19,7 @@ fn target_dir() -> PathBuf {
 }
 
 /// Path of the built-in plugin `libprotocol_<name>.so`.
-pub fn builtin(name: &str) -> PathBuf {
+pub(crate) fn builtin(name: &str) -> PathBuf {
     let p = target_dir().join(format!("libprotocol_{name}.so"));
     assert!(
         p.exists(),
@@ -30,7 +30,7 @@ pub fn builtin(name: &str) -> PathBuf {
 }
 
 /// Copies built-in plugins into `dir` (created).
-pub fn install_builtins(dir: &Path, names: &[&str]) {
+pub(crate) fn install_builtins(dir: &Path, names: &[&str]) {
     std::fs::create_dir_all(dir).unwrap();
     for n in names {
         let src = builtin(n);
@@ -40,7 +40,7 @@ pub fn install_builtins(dir: &Path, names: &[&str]) {
 
 /// Compiles C `source` (a path, or text when `text` is true) into
 /// `dir/libprotocol_<name>.so`; panics with cc's output on failure.
-pub fn cc_plugin(dir: &Path, name: &str, source: &Path) -> PathBuf {
+pub(crate) fn cc_plugin(dir: &Path, name: &str, source: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let out = dir.join(format!("libprotocol_{name}.so"));
     let o = Command::new("cc")
@@ -61,7 +61,7 @@ pub fn cc_plugin(dir: &Path, name: &str, source: &Path) -> PathBuf {
 }
 
 /// Like [`cc_plugin`], from C text.
-pub fn cc_plugin_text(dir: &Path, name: &str, text: &str) -> PathBuf {
+pub(crate) fn cc_plugin_text(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let src = dir.join(format!("{name}.c"));
     std::fs::write(&src, text).unwrap();
@@ -72,7 +72,7 @@ pub fn cc_plugin_text(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 /// examples/rust-plugin built (once per test run) with its own command, into
 /// this test binary's scratch target dir: `libprotocol_rust_example.so`.
-pub fn rust_example() -> PathBuf {
+pub(crate) fn rust_example() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
@@ -102,7 +102,7 @@ pub fn rust_example() -> PathBuf {
 /// examples/c-plugin-echo (protocol `echo`: every message back whole, as
 /// one frame of its type), compiled once per test run into this test
 /// binary's scratch dir: `libprotocol_echo.so`.
-pub fn echo_example() -> PathBuf {
+pub(crate) fn echo_example() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {

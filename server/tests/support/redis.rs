@@ -1,4 +1,4 @@
 //! A real `redis-server` for the packet service's Redis backend tests: the
 //! journal crate's test helper, shared so both test suites start it alike.
 
-pub use packet_journal::testing::{free_port, Redis};
+pub(crate) use packet_journal::testing::{free_port, Redis};

@@ -5,7 +5,7 @@
 use super::{get, Server};
 
 /// Connections open on service thread `tsi` now.
-pub fn open_on_thread(srv: &Server, tsi: usize) -> u64 {
+pub(crate) fn open_on_thread(srv: &Server, tsi: usize) -> u64 {
     let (_, _, body) = get(&srv.url("/metrics"));
     let text = String::from_utf8_lossy(&body).to_string();
     let key = format!("comlink_connections_open{{thread=\"{tsi}\"}} ");
@@ -19,7 +19,7 @@ pub fn open_on_thread(srv: &Server, tsi: usize) -> u64 {
 /// hands each to whichever thread accepts first, so one at a time they may
 /// all land on the same idle thread) until each of the two threads holds at
 /// least `each` of them; panics after a few bursts.
-pub fn spread<T: Send>(
+pub(crate) fn spread<T: Send>(
     srv: &Server,
     burst: usize,
     each: u64,

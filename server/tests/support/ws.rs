@@ -8,17 +8,17 @@ use tungstenite::http::HeaderValue;
 use tungstenite::{Message, WebSocket};
 
 /// A connected client.
-pub type Client = WebSocket<TcpStream>;
+pub(crate) type Client = WebSocket<TcpStream>;
 
 /// Connects to `ws://addr{path}` asking for `protocols` (comma-joined;
 /// none when empty). Panics when the handshake fails.
-pub fn connect(addr: SocketAddr, path: &str, protocols: &[&str]) -> Client {
+pub(crate) fn connect(addr: SocketAddr, path: &str, protocols: &[&str]) -> Client {
     try_connect(addr, path, protocols)
         .unwrap_or_else(|e| panic!("ws connect {path} {protocols:?}: {e}"))
 }
 
 /// Like [`connect`], returning the handshake error (e.g. an HTTP 400).
-pub fn try_connect(
+pub(crate) fn try_connect(
     addr: SocketAddr,
     path: &str,
     protocols: &[&str],
@@ -42,7 +42,7 @@ pub fn try_connect(
 }
 
 /// The next text message (skipping pings/pongs); panics on anything else.
-pub fn next_text(ws: &mut Client) -> String {
+pub(crate) fn next_text(ws: &mut Client) -> String {
     loop {
         match ws.read().expect("ws read") {
             Message::Text(t) => return t.to_string(),
@@ -55,12 +55,12 @@ pub fn next_text(ws: &mut Client) -> String {
 /// Sends a WebSocket opening request for `/` with the `extra` header lines
 /// and reads the response head (and a non-101's body, by Content-Length).
 /// Returns the stream, positioned just after the response.
-pub fn raw_handshake(addr: SocketAddr, extra: &[(&str, &str)]) -> (TcpStream, super::Raw) {
+pub(crate) fn raw_handshake(addr: SocketAddr, extra: &[(&str, &str)]) -> (TcpStream, super::Raw) {
     raw_handshake_at(addr, "/", extra)
 }
 
 /// [`raw_handshake`] for `path` (which may have a query).
-pub fn raw_handshake_at(
+pub(crate) fn raw_handshake_at(
     addr: SocketAddr,
     path: &str,
     extra: &[(&str, &str)],
@@ -106,20 +106,20 @@ pub fn raw_handshake_at(
 }
 
 /// A tungstenite client on a stream whose handshake is done.
-pub fn client_on(stream: TcpStream) -> Client {
+pub(crate) fn client_on(stream: TcpStream) -> Client {
     WebSocket::from_raw_socket(stream, tungstenite::protocol::Role::Client, None)
 }
 
 /// Connects asking for `protocols` (raw handshake, so the response head is
 /// returned too); panics unless the answer is 101.
-pub fn connect_head(addr: SocketAddr, protocols: &str) -> (Client, super::Raw) {
+pub(crate) fn connect_head(addr: SocketAddr, protocols: &str) -> (Client, super::Raw) {
     let (s, r) = raw_handshake(addr, &[("Sec-WebSocket-Protocol", protocols)]);
     assert_eq!(r.status, 101, "{protocols}: {}", r.head);
     (client_on(s), r)
 }
 
 /// One masked client frame (opcode 1 text, 2 binary, 0 continuation, ...).
-pub fn frame(opcode: u8, fin: bool, rsv1: bool, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn frame(opcode: u8, fin: bool, rsv1: bool, payload: &[u8]) -> Vec<u8> {
     let mask = [0x37u8, 0xfa, 0x21, 0x3d];
     let mut out = vec![(u8::from(fin) << 7) | (u8::from(rsv1) << 6) | (opcode & 0x0f)];
     match payload.len() {
@@ -140,7 +140,7 @@ pub fn frame(opcode: u8, fin: bool, rsv1: bool, payload: &[u8]) -> Vec<u8> {
 
 /// One server frame read off the socket.
 #[derive(Debug)]
-pub struct RawFrame {
+pub(crate) struct RawFrame {
     /// FIN bit.
     pub fin: bool,
     /// RSV1 (compressed) bit.
@@ -152,7 +152,7 @@ pub struct RawFrame {
 }
 
 /// Reads one frame (panics on EOF or a masked frame).
-pub fn read_frame(s: &mut TcpStream) -> RawFrame {
+pub(crate) fn read_frame(s: &mut TcpStream) -> RawFrame {
     use std::io::Read;
     let mut h = [0u8; 2];
     s.read_exact(&mut h).expect("frame header");

@@ -511,7 +511,7 @@ mod audit {
     /// Decodes a raw DEFLATE stream that ends at a block boundary on a byte
     /// boundary (sync-flushed), appending to `out` (which may hold earlier
     /// history). Returns the longest distance used.
-    pub fn decode(data: &[u8], out: &mut Vec<u8>) -> Result<usize, String> {
+    pub(super) fn decode(data: &[u8], out: &mut Vec<u8>) -> Result<usize, String> {
         let mut b = Bits {
             data,
             pos: 0,

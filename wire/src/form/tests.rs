@@ -398,6 +398,33 @@ fn multipart_whole() {
     assert_eq!(run(Some(MP_CT), PARAMS, 1024, &mp_body()), mp_expected());
 }
 
+/// A file callback sees the fields that ended before its part (what
+/// `lws_spa_get_string` answers from inside lws's callback).
+#[test]
+fn file_events_see_the_fields_stored_before_them() {
+    let names = params(PARAMS);
+    let mut p = FormParser::new(Some(MP_CT), &names, 1024).unwrap();
+    let mut seen = Vec::new();
+    let mut on_file = |e: FileEvent<'_>| {
+        seen.push((
+            e.state,
+            e.values.len(),
+            e.values.get_bytes(0).map(<[u8]>::to_vec),
+            e.values.get_bytes(1).map(<[u8]>::to_vec),
+        ));
+        true
+    };
+    p.process(&mp_body(), &mut on_file).unwrap();
+    p.finalize(&mut on_file).unwrap();
+    let both = (some("hello world"), some("Send it"));
+    let states: Vec<UploadState> = seen.iter().map(|s| s.0).collect();
+    use UploadState::{Close, FinalContent, Open};
+    assert_eq!(states, [Open, FinalContent, Close]);
+    for (state, len, text, send) in seen {
+        assert_eq!((len, (text, send)), (4, both.clone()), "{state:?}");
+    }
+}
+
 #[test]
 fn multipart_every_split() {
     let body = mp_body();

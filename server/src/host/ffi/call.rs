@@ -9,11 +9,10 @@ use crate::host::thread;
 use crate::host::wsi::Wsi;
 
 /// Calls `def`'s callback for `wsi`.
-pub fn callback(
+pub(crate) fn callback(
     def: &ProtocolDef,
     wsi: &Wsi,
     reason: c_int,
-    user: *mut c_void,
     input: *mut c_void,
     len: usize,
 ) -> c_int {
@@ -21,48 +20,121 @@ pub fn callback(
     // in a library `def.lib` keeps open. `wsi` is live and registered on
     // this thread for the duration of the call (so the plugin may pass it
     // back to the lws functions), `user` is its pss (or null) and
-    // `input`/`len` follow lws's contract for `reason`. Rust plugins catch
-    // their own panics at this boundary (plugin-api's export macro).
-    unsafe { (def.callback)(wsi as *const Wsi as *mut Lws, reason, user, input, len) }
+    // `input`/`len` follow lws's contract for `reason`, which the caller
+    // (the session or transaction driving this wsi) keeps. Rust plugins
+    // catch their own panics at this boundary (plugin-api's export macro).
+    unsafe {
+        (def.callback)(
+            wsi as *const Wsi as *mut Lws,
+            reason,
+            wsi.pss_ptr(),
+            input,
+            len,
+        )
+    }
 }
 
 /// Runs `f` on the live wsi at `addr` (nothing if it is not live here).
-pub fn with_live<R>(addr: usize, f: impl FnOnce(&Wsi) -> R) -> Option<R> {
+pub(crate) fn with_live<R>(addr: usize, f: impl FnOnce(&Wsi) -> R) -> Option<R> {
     if !thread::is_live(addr) {
         return None;
     }
     // SAFETY: live wsis are registered by their owner while boxed and
     // unregistered before they are dropped, all on this thread; so an
-    // address in this thread's live set points at a valid `Wsi`.
+    // address in this thread's live set points at a valid `Wsi`, which
+    // stays valid while `f` runs (its owner cannot run meanwhile).
     Some(f(unsafe { &*(addr as *const Wsi) }))
 }
 
-/// `calloc(size)`: zeroed memory a plugin owns the contents of.
-pub fn zalloc(size: usize) -> *mut c_void {
-    // SAFETY: calloc with a non-zero size returns null or a valid block.
-    unsafe { libc::calloc(1, size.max(1)) }
+/// Zeroed memory whose contents belong to a plugin: per-session data
+/// (`pss`) and per-vhost data (`lws_protocol_vh_priv_zalloc`). calloc'd,
+/// because plugins may assume the C library's allocator; freed on drop.
+#[derive(Debug)]
+pub(crate) struct PluginMem {
+    ptr: *mut c_void,
+    len: usize,
 }
 
-/// Frees what [`zalloc`] returned.
-pub fn free(p: *mut c_void) {
-    // SAFETY: `p` came from `zalloc` (calloc) and is freed once: callers
-    // take it out of its owner before freeing.
-    unsafe { libc::free(p) }
+// SAFETY: the host never reads or writes through `ptr`: it only hands the
+// address to the plugin, which owns the contents and synchronises its own
+// use of them across service threads (as with lws). Freeing from any
+// thread is fine for calloc'd memory.
+unsafe impl Send for PluginMem {}
+// SAFETY: as above; `&PluginMem` only gives out the address.
+unsafe impl Sync for PluginMem {}
+
+impl PluginMem {
+    /// `len` zeroed bytes (at least 1); None if the C library has none to
+    /// give (the plugin then gets NULL, as from lws).
+    pub(crate) fn zeroed(len: usize) -> Option<PluginMem> {
+        let len = len.max(1);
+        // SAFETY: calloc has no preconditions; it returns null or a block of
+        // `len` zeroed bytes.
+        let ptr = unsafe { libc::calloc(1, len) };
+        (!ptr.is_null()).then_some(PluginMem { ptr, len })
+    }
+
+    /// The address handed to the plugin.
+    pub(crate) fn as_ptr(&self) -> *mut c_void {
+        self.ptr
+    }
+
+    /// Where the block starts and how long it is (to cancel the timers a
+    /// plugin left in it before it is freed).
+    pub(crate) fn span(&self) -> (usize, usize) {
+        (self.ptr as usize, self.len)
+    }
 }
 
-/// Fires a `lws_sul_schedule` timer.
-pub fn sul(cb: SulCb, addr: usize) {
-    // SAFETY: `addr` is the sul the plugin scheduled; it is still
-    // registered (cancel and freeing of the memory it lives in remove it
-    // first), so it points at the plugin's live `lws_sorted_usec_list_t`.
-    unsafe { cb(addr as *mut LwsSortedUsecList) }
+impl Drop for PluginMem {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` came from calloc in `zeroed` and is freed only here,
+        // once.
+        unsafe { libc::free(self.ptr) }
+    }
+}
+
+/// A `lws_sorted_usec_list_t` a plugin scheduled, and its callback.
+#[derive(Debug)]
+pub(crate) struct Sul {
+    cb: SulCb,
+    addr: usize,
+}
+
+impl Sul {
+    /// Records `cb(sul)` to be fired later.
+    ///
+    /// # Safety
+    ///
+    /// `sul` must stay valid until the `Sul` fires or is dropped: the
+    /// plugin keeps it alive until then or cancels it first (lws's
+    /// contract), and the timer registry drops the `Sul`s inside memory the
+    /// host frees before it frees it.
+    pub(crate) unsafe fn new(cb: SulCb, sul: *mut LwsSortedUsecList) -> Sul {
+        Sul {
+            cb,
+            addr: sul as usize,
+        }
+    }
+
+    /// The address of the plugin's sul (its identity).
+    pub(crate) fn addr(&self) -> usize {
+        self.addr
+    }
+
+    /// Calls the plugin's callback with its sul.
+    pub(crate) fn fire(self) {
+        // SAFETY: `addr` is the live `lws_sorted_usec_list_t` the plugin
+        // scheduled (`Sul::new`'s contract).
+        unsafe { (self.cb)(self.addr as *mut LwsSortedUsecList) }
+    }
 }
 
 /// Gives freed heap memory back to the system (glibc `malloc_trim`), as
 /// lwsws does once a minute. The host itself allocates with mimalloc, which
 /// returns freed memory on its own; this trims the C library's heap, where
-/// plugins (and [`zalloc`]) allocate, so their bursts do not keep RSS up.
-pub fn trim_heap() {
+/// plugins (and [`PluginMem`]) allocate, so their bursts do not keep RSS up.
+pub(crate) fn trim_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks the allocator's own free lists; it has
     // no preconditions and is safe to call from any thread.

@@ -59,7 +59,7 @@ impl LibHandle {
 /// Shutdown, after every PROTOCOL_DESTROY: each loaded old-ABI plugin's
 /// `destroy_*`, in load order (lws: context destruction, then dlclose; the
 /// process exits here, so the libraries stay mapped).
-pub fn destroy_plugins() {
+pub(crate) fn destroy_plugins() {
     let libs: Vec<Arc<LibHandle>> = WITH_DESTROY
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -142,7 +142,7 @@ fn refused(path: &Path, reason: impl Into<String>) -> LoadError {
 /// Whether the library opened as `name` is still loaded (glibc may keep a
 /// library after its last `dlclose`, e.g. while thread-local destructors it
 /// registered are pending).
-pub fn still_loaded(name: &Path) -> bool {
+pub(crate) fn still_loaded(name: &Path) -> bool {
     // SAFETY: RTLD_NOLOAD never loads anything: it only hands out another
     // reference to a library already loaded (whose initialisers ran long
     // ago), which is closed again at once.
@@ -159,7 +159,7 @@ pub fn still_loaded(name: &Path) -> bool {
 /// `from` is the file actually opened (a private copy of `path`, see
 /// `loader`: an in-memory file as `/proc/self/fd/N`); `path` is what logs
 /// and errors name.
-pub fn open(path: &Path, from: &Path, syms: &Symbols) -> Result<Arc<PluginLib>, LoadError> {
+pub(crate) fn open(path: &Path, from: &Path, syms: &Symbols) -> Result<Arc<PluginLib>, LoadError> {
     // SAFETY: opening a library runs its initialisers. The plugin dir is
     // trusted configuration (as it is for lwsws): whoever can write there
     // can run code as this server by design. RTLD_NOW makes a missing host

@@ -1,18 +1,18 @@
 //! Every `unsafe` operation of the server lives below this module: opening
 //! plugin libraries and reading what they export ([`load`]), calling their
-//! callbacks ([`call`]), and the lws functions plugins call back into
-//! ([`exports`], exported from the `lwsws` executable by name).
+//! callbacks and owning the memory they share with the host ([`call`],
+//! [`pvo`]), and the lws functions plugins call back into ([`exports`],
+//! exported from the `lwsws` executable by name, each through
+//! [`boundary`]'s `export!` and checks).
+//!
+//! Everything here that trusts a pointer it cannot check is an `unsafe fn`
+//! with a `# Safety` section, or an `unsafe` block under a `// SAFETY:`
+//! line naming the lws contract it relies on. What these modules give the
+//! rest of the host is safe: a `&Wsi` only for a live wsi, owned plugin
+//! memory, timers whose unsafe constructor took the obligation.
 
-// The entry points here are called by C plugins (which cannot see Rust's
-// `unsafe`) or take addresses the host itself handed out; each one checks
-// what it can (live wsi and vhost sets, null pointers) and says in a SAFETY
-// comment what it has to trust. Marking them `unsafe fn` would not move any
-// obligation onto their real callers.
-#![allow(clippy::not_unsafe_ptr_arg_deref)]
-
-pub mod call;
-pub mod exports;
-pub mod http;
-pub mod load;
-pub mod pvo;
-pub mod spa;
+pub(crate) mod boundary;
+pub(crate) mod call;
+pub(crate) mod exports;
+pub(crate) mod load;
+pub(crate) mod pvo;

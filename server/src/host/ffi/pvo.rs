@@ -16,6 +16,8 @@ pub struct PvoList {
     nodes: Vec<Box<LwsProtocolVhostOptions>>,
     _strings: Vec<CString>,
     head: *const LwsProtocolVhostOptions,
+    /// The top-level names, for [`PvoList::has`].
+    names: Vec<String>,
 }
 
 // SAFETY: the list is built once and never written afterwards; the raw
@@ -31,6 +33,7 @@ impl PvoList {
             nodes: Vec::new(),
             _strings: Vec::new(),
             head: std::ptr::null(),
+            names: options.iter().map(|o| o.name.clone()).collect(),
         };
         list.head = list.build(options);
         list
@@ -66,8 +69,6 @@ impl PvoList {
 
     /// Whether the list has a node called `name` (top level).
     pub fn has(&self, name: &str) -> bool {
-        self.nodes
-            .iter()
-            .any(|n| crate::host::ffi::exports::cstr_lossy(n.name) == name)
+        self.names.iter().any(|n| n == name)
     }
 }

@@ -46,10 +46,10 @@ const FILE_CHUNK: usize = 64 * 1024;
 /// closes it without an answer, as lws does.
 #[derive(Debug, thiserror::Error)]
 #[error("closed by the protocol")]
-pub struct Closed;
+pub(crate) struct Closed;
 
 /// What the transaction needs from the mount.
-pub struct Target<'a> {
+pub(crate) struct Target<'a> {
     /// The site.
     pub site: &'a Arc<Site>,
     /// Vhost index.
@@ -70,7 +70,11 @@ pub struct Target<'a> {
 
 /// Runs the transaction; returns the response once the plugin has written
 /// its head (the body keeps streaming from a task on this thread).
-pub async fn serve<B>(t: Target<'_>, conn: &ConnInfo, req: Request<B>) -> Result<Response, Closed>
+pub(crate) async fn serve<B>(
+    t: Target<'_>,
+    conn: &ConnInfo,
+    req: Request<B>,
+) -> Result<Response, Closed>
 where
     B: http_body::Body<Data = Bytes> + Unpin + 'static,
     B::Error: std::fmt::Display,

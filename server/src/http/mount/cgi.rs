@@ -26,7 +26,7 @@ const MAX_HEAD: usize = 16 * 1024;
 const READ_CHUNK: usize = 64 * 1024;
 
 /// What a CGI run needs from the mount and the request.
-pub struct Cgi<'a> {
+pub(crate) struct Cgi<'a> {
     /// The script.
     pub script: &'a Path,
     /// `SCRIPT_NAME`: the mountpoint.
@@ -46,7 +46,7 @@ pub struct Cgi<'a> {
 }
 
 /// Runs the script for `req`.
-pub async fn serve<B>(c: Cgi<'_>, req: Request<B>) -> Response
+pub(crate) async fn serve<B>(c: Cgi<'_>, req: Request<B>) -> Response
 where
     B: http_body::Body<Data = Bytes> + Unpin + 'static,
     B::Error: std::fmt::Display,

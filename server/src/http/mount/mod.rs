@@ -1,9 +1,9 @@
 //! Mounts: which part of the URL space goes where (one module per origin kind).
 
-pub mod callback;
-pub mod cgi;
-pub mod file;
-pub mod redirect;
+pub(crate) mod callback;
+pub(crate) mod cgi;
+pub(crate) mod file;
+pub(crate) mod redirect;
 
 use crate::config::{Mount, Origin};
 
@@ -12,7 +12,7 @@ use crate::config::{Mount, Origin};
 /// end or `/` (mountpoint `/` matches everything); `exact-match` mounts match
 /// only their own path. The longest mountpoint wins; on a tie an exact-match
 /// mount wins.
-pub fn find<'a, I>(mounts: I, path: &str) -> Option<usize>
+pub(crate) fn find<'a, I>(mounts: I, path: &str) -> Option<usize>
 where
     I: IntoIterator<Item = &'a Mount>,
 {
@@ -40,7 +40,7 @@ where
 }
 
 /// The mountpoint without a trailing `/` (except for `/` itself).
-pub fn trimmed(mountpoint: &str) -> &str {
+pub(crate) fn trimmed(mountpoint: &str) -> &str {
     if mountpoint.len() > 1 {
         mountpoint.trim_end_matches('/')
     } else {
@@ -63,7 +63,7 @@ fn matches_path(m: &Mount, path: &str) -> bool {
 }
 
 /// The part of `path` after the mountpoint (`""` for the bare mountpoint).
-pub fn rest<'p>(m: &Mount, path: &'p str) -> &'p str {
+pub(crate) fn rest<'p>(m: &Mount, path: &'p str) -> &'p str {
     let mp = trimmed(&m.mountpoint);
     if mp == "/" {
         return path.strip_prefix('/').unwrap_or(path);

@@ -7,7 +7,7 @@ use crate::http::response::{redirect, Response};
 
 /// The redirect for a request whose path after the mountpoint is `rest`
 /// (and whose query, if any, is `query`).
-pub fn answer(target: &str, append_path: bool, rest: &str, query: Option<&str>) -> Response {
+pub(crate) fn answer(target: &str, append_path: bool, rest: &str, query: Option<&str>) -> Response {
     redirect(
         StatusCode::MOVED_PERMANENTLY,
         &location(target, append_path, rest, query),

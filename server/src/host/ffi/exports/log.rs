@@ -1,6 +1,10 @@
 //! Logging: the non-variadic end of the header's `lwsl_*` macros.
 
-use super::*;
+use std::ffi::{c_char, c_int};
+
+use comlink_plugin_api::abi::{LLL_DEBUG, LLL_ERR, LLL_INFO, LLL_NOTICE, LLL_USER, LLL_WARN};
+
+use crate::host::ffi::boundary::{export, text};
 
 fn level_of(filter: c_int) -> tracing::Level {
     let f = filter as u32;
@@ -17,24 +21,25 @@ fn level_of(filter: c_int) -> tracing::Level {
     }
 }
 
-/// `lwsl_visible`: whether a log line of `level` would be printed.
-#[no_mangle]
-pub extern "C" fn lwsl_visible(level: c_int) -> c_int {
-    let on = match level_of(level) {
-        tracing::Level::ERROR => tracing::enabled!(tracing::Level::ERROR),
-        tracing::Level::WARN => tracing::enabled!(tracing::Level::WARN),
-        tracing::Level::INFO => tracing::enabled!(tracing::Level::INFO),
-        tracing::Level::DEBUG => tracing::enabled!(tracing::Level::DEBUG),
-        tracing::Level::TRACE => tracing::enabled!(tracing::Level::TRACE),
-    };
-    c_int::from(on)
+export! {
+    /// `lwsl_visible`: whether a log line of `level` would be printed.
+    fn lwsl_visible(level: c_int) -> c_int {
+        let on = match level_of(level) {
+            tracing::Level::ERROR => tracing::enabled!(tracing::Level::ERROR),
+            tracing::Level::WARN => tracing::enabled!(tracing::Level::WARN),
+            tracing::Level::INFO => tracing::enabled!(tracing::Level::INFO),
+            tracing::Level::DEBUG => tracing::enabled!(tracing::Level::DEBUG),
+            tracing::Level::TRACE => tracing::enabled!(tracing::Level::TRACE),
+        };
+        Ok(c_int::from(on))
+    } ?= 0
 }
 
-/// The non-variadic end of the header's `_lws_log` (which formats the line).
-#[no_mangle]
-pub extern "C" fn comlink_log_line(level: c_int, line: *const c_char) {
-    guard("comlink_log_line", (), || {
-        let text = cstr_lossy(line);
+export! {
+    /// The non-variadic end of the header's `_lws_log` (which formats the line).
+    fn comlink_log_line(level: c_int, line: *const c_char) {
+        // SAFETY: the header's `_lws_log` passes its NUL-terminated buffer.
+        let text = unsafe { text(line) };
         let text = text.trim_end();
         match level_of(level) {
             tracing::Level::ERROR => tracing::error!(target: "plugin", "{text}"),
@@ -43,5 +48,6 @@ pub extern "C" fn comlink_log_line(level: c_int, line: *const c_char) {
             tracing::Level::DEBUG => tracing::debug!(target: "plugin", "{text}"),
             tracing::Level::TRACE => tracing::trace!(target: "plugin", "{text}"),
         }
-    })
+        Ok(())
+    }
 }
