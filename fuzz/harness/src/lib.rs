@@ -315,10 +315,10 @@ pub fn journal(data: &[u8]) {
     file.extend_from_slice(data);
     std::fs::write(path, &file).unwrap();
     let mut out = Vec::new();
-    if let Ok((seg, _cut)) = Segment::open(path, 1, false) {
+    if let Ok((seg, _cut, _corrupt)) = Segment::open(path, 1, false, None) {
         let _ = seg.read(0, u64::MAX, 1 << 20, &mut out);
     }
-    let (seg, _cut) = Segment::open(path, 1, true).expect("a repaired segment opens");
+    let (seg, _cut, _corrupt) = Segment::open(path, 1, true, None).expect("a repaired segment opens");
     out.clear();
     if let Err(e) = seg.read(0, u64::MAX, usize::MAX, &mut out) {
         panic!("a repaired segment does not read cleanly: {e:?}");
