@@ -37,6 +37,10 @@ use crate::ws::frame::{encode_close, Decoder, Encoder, Event, Limits, OpCode};
 const DEFAULT_RX: usize = 4096;
 /// How long a closing connection may take to drain its last frames.
 const CLOSE_DRAIN: Duration = Duration::from_secs(2);
+/// WRITEABLE callbacks a connection still gets after the client broke the
+/// protocol, for what the plugin asked to send before (the answer to a
+/// valid message that came in the same read as the bad frame).
+const WRITES_AFTER_ERROR: u32 = 16;
 
 /// How the session ended.
 enum End {
@@ -197,6 +201,9 @@ fn serve<'a>(
         // RECEIVE hands plugins a NUL-terminated copy (some compare with strcmp).
         // Grown on the first message only: idle connections stay small.
         let mut scratch: Vec<u8> = Vec::new();
+        // The client broke the protocol: no more reading; pending writes
+        // go out (a few WRITEABLE rounds), then the close.
+        let mut failed: Option<(u16, &'static str, u32)> = None;
         let mut last_rx = Instant::now();
         let mut ping_sent = false;
         let mut stop = crate::host::context::CONTEXT.stopping();
@@ -208,11 +215,15 @@ fn serve<'a>(
                 return End::Local;
             }
             // 1. Everything already read, unless the plugin paused rx.
-            while !wsi.rx_paused.get() {
+            while failed.is_none() && !wsi.rx_paused.get() {
                 let ev = match decoder.feed(&mut rbuf) {
                     Ok(Some(ev)) => ev,
                     Ok(None) => break,
-                    Err(ce) => return End::Protocol(ce.code, ce.reason),
+                    Err(ce) => {
+                        failed = Some((ce.code, ce.reason, 0));
+                        rbuf = BytesMut::new();
+                        break;
+                    }
                 };
                 match ev {
                     Event::Data {
@@ -296,6 +307,15 @@ fn serve<'a>(
                 return End::PeerGone;
             }
             // 3. WRITEABLE, only once the socket has taken everything.
+            if let Some((code, reason, rounds)) = failed.as_mut() {
+                let idle = wsi.tx.borrow().is_empty();
+                if idle && (!wsi.writable_requested.get() || *rounds >= WRITES_AFTER_ERROR) {
+                    return End::Protocol(*code, *reason);
+                }
+                if idle {
+                    *rounds += 1;
+                }
+            }
             if wsi.writable_requested.get() && wsi.tx.borrow().is_empty() {
                 wsi.writable_requested.set(false);
                 if callback(wsi, LWS_CALLBACK_SERVER_WRITEABLE, std::ptr::null_mut(), 0) != 0 {
@@ -307,7 +327,7 @@ fn serve<'a>(
             }
             // 4. Wait for the socket, a wake-up or a deadline.
             let want_write = !wsi.tx.borrow().is_empty();
-            let want_read = !wsi.rx_paused.get();
+            let want_read = !wsi.rx_paused.get() && failed.is_none();
             let ping_at = ping.map(|p| last_rx + p);
             let deadline = [wsi.timer.get(), wsi.timeout.get(), ping_at]
                 .into_iter()
