@@ -310,7 +310,7 @@ fn serve<'a>(
             if let Some((code, reason, rounds)) = failed.as_mut() {
                 let idle = wsi.tx.borrow().is_empty();
                 if idle && (!wsi.writable_requested.get() || *rounds >= WRITES_AFTER_ERROR) {
-                    return End::Protocol(*code, *reason);
+                    return End::Protocol(*code, reason);
                 }
                 if idle {
                     *rounds += 1;
