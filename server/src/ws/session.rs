@@ -37,6 +37,12 @@ use crate::ws::frame::{encode_close, Decoder, Encoder, Event, Limits, OpCode};
 const DEFAULT_RX: usize = 4096;
 /// How long a closing connection may take to drain its last frames.
 const CLOSE_DRAIN: Duration = Duration::from_secs(2);
+/// A compressed connection on which nothing was compressed or inflated for
+/// between this long and twice this long gives its codec memory back (up to
+/// ~300 KiB: zlib states and buffers); the next message makes them again,
+/// for some tens of microseconds. Looked at once per period, not per
+/// message.
+pub const CODEC_IDLE: Duration = Duration::from_secs(3);
 /// WRITEABLE callbacks a connection still gets after the client broke the
 /// protocol, for what the plugin asked to send before (the answer to a
 /// valid message that came in the same read as the bad frame).
@@ -210,6 +216,10 @@ fn serve<'a>(
         // Made at the first deadline: most sessions never have one.
         let mut sleep: Option<Pin<Box<Sleep>>> = None;
         let mut armed: Option<Instant> = None;
+        // permessage-deflate: when to look whether the codec went quiet.
+        // Moved once per CODEC_IDLE at most, never per message.
+        let compressing = decoder.inflate_enabled();
+        let mut codec_check: Option<Instant> = None;
         loop {
             if wsi.close_requested.get() {
                 return End::Local;
@@ -329,7 +339,10 @@ fn serve<'a>(
             let want_write = !wsi.tx.borrow().is_empty();
             let want_read = !wsi.rx_paused.get() && failed.is_none();
             let ping_at = ping.map(|p| last_rx + p);
-            let deadline = [wsi.timer.get(), wsi.timeout.get(), ping_at]
+            if compressing && codec_check.is_none() && holds_codec_memory(wsi, decoder) {
+                codec_check = Some(Instant::now() + CODEC_IDLE);
+            }
+            let deadline = [wsi.timer.get(), wsi.timeout.get(), ping_at, codec_check]
                 .into_iter()
                 .flatten()
                 .min();
@@ -389,9 +402,48 @@ fn serve<'a>(
                         ping_sent = true;
                         last_rx = now;
                     }
+                    if codec_check.is_some_and(|t| t <= now) {
+                        codec_check = if codec_was_active(wsi, decoder) {
+                            Some(now + CODEC_IDLE)
+                        } else {
+                            release_codec_memory(wsi, decoder);
+                            scratch = Vec::new();
+                            None
+                        };
+                    }
                 }
             }
         }
+    }
+}
+
+/// The connection's compressor or decompressor holds memory.
+fn holds_codec_memory(wsi: &Wsi, decoder: &Decoder) -> bool {
+    decoder.holds_inflate_memory()
+        || wsi
+            .encoder
+            .borrow()
+            .as_ref()
+            .is_some_and(Encoder::holds_deflate_memory)
+}
+
+/// Something was compressed or inflated since the last look.
+fn codec_was_active(wsi: &Wsi, decoder: &mut Decoder) -> bool {
+    let inflated = decoder.take_inflate_active();
+    let deflated = wsi
+        .encoder
+        .borrow_mut()
+        .as_mut()
+        .is_some_and(Encoder::take_deflate_active);
+    inflated || deflated
+}
+
+/// Gives back the codec memory of a quiet connection (what cannot go, an
+/// inflater whose client takes its context over, stays).
+fn release_codec_memory(wsi: &Wsi, decoder: &mut Decoder) {
+    decoder.release_inflate_memory();
+    if let Some(enc) = wsi.encoder.borrow_mut().as_mut() {
+        enc.release_deflate_memory();
     }
 }
 
