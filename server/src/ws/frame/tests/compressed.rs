@@ -230,7 +230,8 @@ fn deflate_chunking_and_remaining() {
 #[test]
 fn deflate_zip_bomb_capped() {
     let p = Params::default();
-    let mut cd = Deflater::new(&p);
+    // Level 9: the densest bomb (the default level 1 is built for speed).
+    let mut cd = Deflater::with_level(&p, 9);
     let c = cd.compress_message(&vec![0u8; 50 << 20]).unwrap();
     assert!(c.len() < 100_000, "{}", c.len());
     let f = cfz(OpCode::Binary, true, &c);
