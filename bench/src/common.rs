@@ -78,8 +78,17 @@ impl Target {
     }
 
     /// One WebSocket connection asking for `protocol`; the server must
-    /// accept it (tungstenite checks the answered subprotocol).
-    pub(crate) async fn connect(&self, i: usize, protocol: &str) -> Result<Ws> {
+    /// accept it (tungstenite checks the answered subprotocol). With
+    /// `extensions` (`Sec-WebSocket-Extensions`) offered, also says whether
+    /// the server agreed to them (answered the header); tungstenite itself
+    /// speaks no extension: with permessage-deflate agreed, read the socket
+    /// raw (`wsraw`).
+    pub(crate) async fn connect_with(
+        &self,
+        i: usize,
+        protocol: &str,
+        extensions: Option<&str>,
+    ) -> Result<(Ws, bool)> {
         let sock = TcpSocket::new_v4()?;
         if let Some(ip) = self.source(i) {
             sock.bind(SocketAddr::new(ip.into(), 0))
@@ -90,14 +99,19 @@ impl Target {
         let mut req = self.url.as_str().into_client_request()?;
         req.headers_mut()
             .insert("Sec-WebSocket-Protocol", HeaderValue::from_str(protocol)?);
+        if let Some(e) = extensions {
+            req.headers_mut()
+                .insert("Sec-WebSocket-Extensions", HeaderValue::from_str(e)?);
+        }
         // Small buffers: 10,000 idle clients must stay cheap here too.
         let config = WebSocketConfig::default()
             .read_buffer_size(8 * 1024)
             .write_buffer_size(0);
-        let (ws, _resp) = tokio_tungstenite::client_async_with_config(req, tcp, Some(config))
+        let (ws, resp) = tokio_tungstenite::client_async_with_config(req, tcp, Some(config))
             .await
             .context("websocket handshake")?;
-        Ok(ws)
+        let agreed = resp.headers().contains_key("Sec-WebSocket-Extensions");
+        Ok((ws, agreed))
     }
 
     /// Opens `n` connections, `concurrency` at a time; returns them in
@@ -108,23 +122,39 @@ impl Target {
         protocol: &str,
         concurrency: usize,
     ) -> (Vec<(usize, Ws)>, Vec<String>) {
+        let (ok, errors) = self.connect_many_with(n, protocol, None, concurrency).await;
+        (ok.into_iter().map(|(i, ws, _)| (i, ws)).collect(), errors)
+    }
+
+    /// Like [`Target::connect_many`], offering `extensions`; each connection
+    /// comes with whether the server agreed to them.
+    pub(crate) async fn connect_many_with(
+        &self,
+        n: usize,
+        protocol: &str,
+        extensions: Option<&str>,
+        concurrency: usize,
+    ) -> (Vec<(usize, Ws, bool)>, Vec<String>) {
         let mut ok = Vec::with_capacity(n);
         let mut errors = Vec::new();
         let mut results = stream::iter(0..n)
             .map(|i| async move {
-                let r =
-                    tokio::time::timeout(Duration::from_secs(20), self.connect(i, protocol)).await;
+                let r = tokio::time::timeout(
+                    Duration::from_secs(20),
+                    self.connect_with(i, protocol, extensions),
+                )
+                .await;
                 (i, r)
             })
             .buffer_unordered(concurrency.max(1));
         while let Some((i, r)) = results.next().await {
             match r {
-                Ok(Ok(ws)) => ok.push((i, ws)),
+                Ok(Ok((ws, agreed))) => ok.push((i, ws, agreed)),
                 Ok(Err(e)) => errors.push(format!("client {i}: {e:#}")),
                 Err(_) => errors.push(format!("client {i}: connect timed out")),
             }
         }
-        ok.sort_by_key(|(i, _)| *i);
+        ok.sort_by_key(|(i, _, _)| *i);
         (ok, errors)
     }
 }

@@ -14,6 +14,7 @@ mod common;
 mod idle;
 mod increment;
 mod mirror;
+mod wsraw;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};

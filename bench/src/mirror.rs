@@ -18,17 +18,28 @@
 //! each, C*F messages are on their way and D/C come back per second (D =
 //! deliveries/s), so the mean round trip is C*C*F/D; it is printed as
 //! `mean_ms` beside the quantiles.
+//!
+//! `--deflate`: the clients offer permessage-deflate, send uncompressed and
+//! receive every delivery compressed by the server (read with
+//! [`crate::wsraw`]); `deflate_agreed` says on how many connections the
+//! server agreed. lws-mirror-protocol refuses the extension (in lws and
+//! here); `--protocol echo` (examples/c-plugin-echo) takes it, and then
+//! every client gets its own messages back, compressed.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use crate::common::{ms, now_ns, quantile, report_errors, Common, CpuWindow, Target, Ws};
+use crate::wsraw;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -54,6 +65,9 @@ pub(crate) struct Args {
     /// back later is uncounted and its round trip recorded).
     #[arg(long, default_value_t = 5.0)]
     loss_timeout: f64,
+    /// Offer permessage-deflate: the server compresses every delivery.
+    #[arg(long)]
+    deflate: bool,
 }
 
 #[derive(Default)]
@@ -87,14 +101,21 @@ pub(crate) async fn run(a: Args) -> Result<()> {
     if a.in_flight == 0 || a.clients == 0 {
         bail!("--clients and --in-flight must be at least 1");
     }
+    let offer = a.deflate.then_some(wsraw::DEFLATE_OFFER);
     let (conns, errors) = target
-        .connect_many(a.clients, &a.protocol, a.common.connect_concurrency)
+        .connect_many_with(a.clients, &a.protocol, offer, a.common.connect_concurrency)
         .await;
     report_errors(&errors);
     if conns.is_empty() {
         bail!("no client could connect to {}", target.url);
     }
     let connected = conns.len();
+    let agreed = conns.iter().filter(|(_, _, agreed)| *agreed).count();
+    let deflate_field = if a.deflate {
+        format!(" deflate_agreed={agreed}")
+    } else {
+        String::new()
+    };
     eprintln!(
         "comlink-bench mirror: {connected}/{} clients connected, {} in flight each",
         a.clients, a.in_flight
@@ -108,10 +129,11 @@ pub(crate) async fn run(a: Args) -> Result<()> {
     });
     let loss_timeout = Duration::from_secs_f64(a.loss_timeout);
     let mut tasks = Vec::with_capacity(connected);
-    for (id, ws) in conns {
+    for (id, ws, _) in conns {
         tasks.push(tokio::spawn(client(
             id,
             ws,
+            a.deflate,
             a.in_flight,
             loss_timeout,
             shared.clone(),
@@ -152,7 +174,7 @@ pub(crate) async fn run(a: Args) -> Result<()> {
     println!(
         "result scenario=mirror clients={} connected={connected} in_flight={} secs={wall:.3} \
          deliveries={deliveries} deliveries_per_s={:.0} rtt_samples={} mean_ms={} p50_ms={} p99_ms={} \
-         max_ms={} served_clients={served} sent={sent} dropped={dropped} given_up={given_up} closed={} unparsed={}{cpu_fields}",
+         max_ms={} served_clients={served} sent={sent} dropped={dropped} given_up={given_up} closed={} unparsed={}{deflate_field}{cpu_fields}",
         a.clients,
         a.in_flight,
         deliveries as f64 / wall,
@@ -167,24 +189,56 @@ pub(crate) async fn run(a: Args) -> Result<()> {
     Ok(())
 }
 
-/// One client: a writer task fed through a channel (so that reading never
-/// waits on a write) and this reader loop. Returns its round trips (ns).
-async fn client(
-    id: usize,
-    ws: Ws,
-    in_flight: u64,
-    loss_timeout: Duration,
-    shared: Arc<Shared>,
-) -> Vec<u64> {
-    let (mut sink, mut stream) = ws.split();
-    let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
+/// The reading side of a client: tungstenite's, or [`wsraw`]'s when the
+/// server compresses.
+enum Incoming {
+    Plain(SplitStream<Ws>),
+    Raw(Box<wsraw::Reader>),
+}
+
+/// What a client read.
+enum Read {
+    Text(Utf8Bytes),
+    Binary,
+    Closed,
+    Other,
+}
+
+impl Incoming {
+    async fn next(&mut self) -> Read {
+        match self {
+            Incoming::Plain(s) => match s.next().await {
+                Some(Ok(Message::Text(t))) => Read::Text(t),
+                Some(Ok(Message::Binary(_))) => Read::Binary,
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => Read::Closed,
+                Some(Ok(_)) => Read::Other, // ping / pong / raw frame
+            },
+            Incoming::Raw(r) => match r.next().await {
+                Some(Ok(m)) => match std::str::from_utf8(m) {
+                    Ok(t) => Read::Text(Utf8Bytes::from(t.to_owned())),
+                    Err(_) => Read::Binary,
+                },
+                Some(Err(e)) => {
+                    eprintln!("comlink-bench mirror: {e:#}");
+                    Read::Closed
+                }
+                None => Read::Closed,
+            },
+        }
+    }
+}
+
+/// The writing side: a task fed through a channel (so that reading never
+/// waits on a write), writing what it has in one go.
+fn writer(mut sink: SplitSink<Ws, Message>) -> mpsc::UnboundedSender<String> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     tokio::spawn(async move {
         while let Some(m) = rx.recv().await {
-            if sink.feed(m).await.is_err() {
+            if sink.feed(Message::text(m)).await.is_err() {
                 return;
             }
             while let Ok(m) = rx.try_recv() {
-                if sink.feed(m).await.is_err() {
+                if sink.feed(Message::text(m)).await.is_err() {
                     return;
                 }
             }
@@ -195,6 +249,49 @@ async fn client(
         // The reader is done: close politely, but do not wait long for it.
         let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
     });
+    tx
+}
+
+/// Like [`writer`], on the raw socket: uncompressed masked text frames.
+fn raw_writer(mut wr: OwnedWriteHalf, id: usize) -> mpsc::UnboundedSender<String> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let mask = (id as u32).wrapping_mul(0x9e37_79b9).to_be_bytes();
+    tokio::spawn(async move {
+        let mut out = Vec::new();
+        while let Some(m) = rx.recv().await {
+            out.clear();
+            out.extend(wsraw::text_frame(m.as_bytes(), mask));
+            while let Ok(m) = rx.try_recv() {
+                out.extend(wsraw::text_frame(m.as_bytes(), mask));
+            }
+            if wr.write_all(&out).await.is_err() {
+                return;
+            }
+        }
+    });
+    tx
+}
+
+/// One client: a writer task and this reader loop. Returns its round
+/// trips (ns).
+async fn client(
+    id: usize,
+    ws: Ws,
+    raw: bool,
+    in_flight: u64,
+    loss_timeout: Duration,
+    shared: Arc<Shared>,
+) -> Vec<u64> {
+    let (tx, mut stream) = if raw {
+        let (rd, wr) = ws.into_inner().into_split();
+        (
+            raw_writer(wr, id),
+            Incoming::Raw(Box::new(wsraw::Reader::new(rd))),
+        )
+    } else {
+        let (sink, stream) = ws.split();
+        (writer(sink), Incoming::Plain(stream))
+    };
 
     let mut lat = Vec::new();
     let mut next_seq: u64 = 0; // next own message to send
@@ -209,7 +306,7 @@ async fn client(
         if shared.running.load(Relaxed) {
             while next_seq - expect < in_flight {
                 let m = format!("d #000000 {id} {next_seq} {} 0;", now_ns());
-                if tx.send(Message::text(m)).is_err() {
+                if tx.send(m).is_err() {
                     break;
                 }
                 next_seq += 1;
@@ -229,17 +326,17 @@ async fn client(
             }
         };
         let text = match msg {
-            Some(Ok(Message::Text(t))) => t,
-            Some(Ok(Message::Binary(_))) => {
+            Read::Text(t) => t,
+            Read::Binary => {
                 shared.deliveries.fetch_add(1, Relaxed);
                 shared.unparsed.fetch_add(1, Relaxed);
                 continue;
             }
-            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
+            Read::Closed => {
                 shared.closed.fetch_add(1, Relaxed);
                 break;
             }
-            Some(Ok(_)) => continue, // ping / pong / raw frame
+            Read::Other => continue,
         };
         shared.deliveries.fetch_add(1, Relaxed);
         let mut f = text.as_str().split_ascii_whitespace();

@@ -385,3 +385,37 @@ fn autobahn_13_3_13_5_13_7_small_server_windows_are_agreed() {
         }
     }
 }
+
+#[test]
+fn a_quiet_connection_gives_its_compressor_back_and_goes_on() {
+    // The second copy of a message refers to the first (context takeover);
+    // after a quiet CODEC_IDLE period the server has freed its
+    // compressor, so the next copy stands alone again, and still decodes
+    // with the window the client kept. The client's own context is kept by
+    // the server: a message referring to the one before the pause decodes.
+    let (_site, srv) = start();
+    let (mut s, _) = connect(&srv, "permessage-deflate; client_max_window_bits");
+    let mut peer = Peer::new(false, false);
+    let mut rng = fastrand::Rng::with_seed(5);
+    let msg = bitmap(&mut rng, 4000);
+    let mut sizes = Vec::new();
+    for pause in [false, false, true] {
+        if pause {
+            // Looked at once per CODEC_IDLE: quiet for one whole period.
+            // The server's quiet period before it gives codec state back
+            // (`ws::session::CODEC_IDLE`).
+            let idle = std::time::Duration::from_secs(3);
+            std::thread::sleep(idle * 2 + std::time::Duration::from_millis(1000));
+        }
+        send(&mut s, &mut peer, Send::Compressed, &msg);
+        let f = read_frame(&mut s);
+        assert!(f.rsv1 && f.fin && f.opcode == 2);
+        assert!(peer.inflate(&f.payload, msg.len()) == msg, "pause {pause}");
+        sizes.push(f.payload.len());
+    }
+    assert!(sizes[1] * 4 < sizes[0], "context taken over: {sizes:?}");
+    assert!(
+        sizes[2] * 2 > sizes[0],
+        "a fresh compressor after the pause: {sizes:?}"
+    );
+}

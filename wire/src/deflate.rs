@@ -30,8 +30,12 @@ pub const EXTENSION_NAME: &str = "permessage-deflate";
 /// the receiver (RFC 7692 §7.2.1, §7.2.2).
 pub const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
-/// Default compression level of [`Deflater::new`] (zlib's default).
-pub const DEFAULT_LEVEL: u32 = 6;
+/// Default compression level of [`Deflater::new`]: 1, as lws's
+/// permessage-deflate uses. WebSocket messages are mostly small, where the
+/// higher levels cost a third more CPU per message (12.4-13.3 µs against
+/// 8.7-9.1 µs per echoed message in `scripts/bench-ws` echo-deflate) for
+/// little gain.
+pub const DEFAULT_LEVEL: u32 = 1;
 
 /// The parameters agreed for one connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,27 +197,68 @@ impl fmt::Display for DeflateError {
 impl std::error::Error for DeflateError {}
 
 /// Decompressor for the client's messages.
+///
+/// Its zlib state (about 40 KiB: zlib-rs keeps a 32 KiB window whatever the
+/// window bits) is made at the first compressed message, not with the
+/// connection, and [`Inflater::release`] frees it between messages when the
+/// client resets its context anyway (`client_no_context_takeover`).
 pub struct Inflater {
-    inner: Decompress,
+    inner: Option<Decompress>,
     reset_each_message: bool,
+    /// Inside a message: between its first inflate and [`Inflater::end_message`].
+    in_message: bool,
+    /// Used since the last [`Inflater::take_active`].
+    active: bool,
 }
 
 impl fmt::Debug for Inflater {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Inflater")
+            .field("allocated", &self.inner.is_some())
             .field("reset_each_message", &self.reset_each_message)
+            .field("in_message", &self.in_message)
             .finish_non_exhaustive()
     }
 }
 
 impl Inflater {
     /// A raw-DEFLATE inflater; resets between messages when the client said
-    /// `client_no_context_takeover`.
+    /// `client_no_context_takeover`. Allocates nothing until used.
     pub fn new(params: &Params) -> Self {
         Inflater {
-            inner: Decompress::new(false),
+            inner: None,
             reset_each_message: params.client_no_context_takeover,
+            in_message: false,
+            active: false,
         }
+    }
+
+    /// The zlib state exists (it is made by the first inflate).
+    pub fn is_allocated(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    /// There is a zlib state that [`Inflater::release`] may free (between
+    /// messages): the client does not take its context over.
+    pub fn can_release(&self) -> bool {
+        self.reset_each_message && self.inner.is_some()
+    }
+
+    /// Frees the zlib state if nothing would be lost: between messages, and
+    /// only when the client does not take its context over (otherwise the
+    /// window is the history its next message refers to). Returns whether
+    /// it freed anything.
+    pub fn release(&mut self) -> bool {
+        if self.can_release() && !self.in_message {
+            self.inner = None;
+            return true;
+        }
+        false
+    }
+
+    /// Whether it inflated anything since the last call.
+    pub fn take_active(&mut self) -> bool {
+        std::mem::take(&mut self.active)
     }
 
     /// Inflates from `input` into `output`; returns `(consumed, produced)`.
@@ -225,25 +270,27 @@ impl Inflater {
         input: &[u8],
         output: &mut [u8],
     ) -> Result<(usize, usize), DeflateError> {
+        self.in_message = true;
+        self.active = true;
+        let inner = self.inner.get_or_insert_with(|| Decompress::new(false));
         let mut consumed = 0;
         let mut produced = 0;
         loop {
-            let in0 = self.inner.total_in();
-            let out0 = self.inner.total_out();
-            let status = self
-                .inner
+            let in0 = inner.total_in();
+            let out0 = inner.total_out();
+            let status = inner
                 .decompress(
                     &input[consumed..],
                     &mut output[produced..],
                     FlushDecompress::Sync,
                 )
                 .map_err(|e| DeflateError(e.to_string()))?;
-            let c = usize::try_from(self.inner.total_in() - in0).unwrap_or(usize::MAX);
-            let p = usize::try_from(self.inner.total_out() - out0).unwrap_or(usize::MAX);
+            let c = usize::try_from(inner.total_in() - in0).unwrap_or(usize::MAX);
+            let p = usize::try_from(inner.total_out() - out0).unwrap_or(usize::MAX);
             consumed = consumed.saturating_add(c).min(input.len());
             produced = produced.saturating_add(p).min(output.len());
             if status == Status::StreamEnd {
-                self.inner.reset(false);
+                inner.reset(false);
                 if consumed < input.len() && produced < output.len() {
                     continue;
                 }
@@ -285,8 +332,11 @@ impl Inflater {
 
     /// Call at the end of every compressed message.
     pub fn end_message(&mut self) {
+        self.in_message = false;
         if self.reset_each_message {
-            self.inner.reset(false);
+            if let Some(inner) = self.inner.as_mut() {
+                inner.reset(false);
+            }
         }
     }
 }
@@ -299,22 +349,38 @@ pub fn compress_window_bits(agreed: u8) -> u8 {
 }
 
 /// Compressor for our messages.
+///
+/// Its zlib state (about 270 KiB with a 15-bit window) is made at the first
+/// message, not with the connection, and [`Deflater::release`] frees it
+/// between messages, which is always allowed: context takeover lets the
+/// sender refer to earlier messages, it never obliges it to.
 pub struct Deflater {
-    inner: Compress,
+    inner: Option<Compress>,
+    level: u32,
+    window_bits: u8,
     reset_each_message: bool,
+    /// Inside a message: a piece without `fin` went out.
+    in_message: bool,
+    /// Used since the last [`Deflater::take_active`].
+    active: bool,
 }
 
 impl fmt::Debug for Deflater {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Deflater")
+            .field("allocated", &self.inner.is_some())
+            .field("level", &self.level)
+            .field("window_bits", &self.window_bits)
             .field("reset_each_message", &self.reset_each_message)
+            .field("in_message", &self.in_message)
             .finish_non_exhaustive()
     }
 }
 
 impl Deflater {
     /// A raw-DEFLATE compressor at [`DEFAULT_LEVEL`]; resets between messages
-    /// when `server_no_context_takeover` was agreed.
+    /// when `server_no_context_takeover` was agreed. Allocates nothing until
+    /// used.
     pub fn new(params: &Params) -> Self {
         Self::with_level(params, DEFAULT_LEVEL)
     }
@@ -322,13 +388,33 @@ impl Deflater {
     /// Like [`Deflater::new`] with a level 0..=9.
     pub fn with_level(params: &Params, level: u32) -> Self {
         Deflater {
-            inner: Compress::new_with_window_bits(
-                Compression::new(level.min(9)),
-                false,
-                compress_window_bits(params.server_max_window_bits),
-            ),
+            inner: None,
+            level: level.min(9),
+            window_bits: compress_window_bits(params.server_max_window_bits),
             reset_each_message: params.server_no_context_takeover,
+            in_message: false,
+            active: false,
         }
+    }
+
+    /// The zlib state exists (it is made by the first message).
+    pub fn is_allocated(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    /// Frees the zlib state between messages (not inside a fragmented one);
+    /// the next message starts a fresh one. Returns whether it freed anything.
+    pub fn release(&mut self) -> bool {
+        if !self.in_message && self.inner.is_some() {
+            self.inner = None;
+            return true;
+        }
+        false
+    }
+
+    /// Whether it compressed anything since the last call.
+    pub fn take_active(&mut self) -> bool {
+        std::mem::take(&mut self.active)
     }
 
     /// Compresses one piece of a message and appends the result to `out`.
@@ -350,6 +436,12 @@ impl Deflater {
         fin: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), DeflateError> {
+        let (level, bits) = (self.level, self.window_bits);
+        let inner = self.inner.get_or_insert_with(|| {
+            Compress::new_with_window_bits(Compression::new(level), false, bits)
+        });
+        self.active = true;
+        self.in_message = !fin;
         let start = out.len();
         // Enough for most pieces in one call; incompressible data needs a
         // little more than its size, and the loop grows the buffer for that.
@@ -359,13 +451,13 @@ impl Deflater {
             if out.capacity() - out.len() < 64 {
                 out.reserve((out.len() - start).max(input.len() - pos).max(256));
             }
-            let in0 = self.inner.total_in();
-            let out0 = self.inner.total_out();
-            self.inner
+            let in0 = inner.total_in();
+            let out0 = inner.total_out();
+            inner
                 .compress_vec(&input[pos..], out, FlushCompress::Sync)
                 .map_err(|e| DeflateError(e.to_string()))?;
-            let consumed = usize::try_from(self.inner.total_in() - in0).unwrap_or(usize::MAX);
-            let produced = self.inner.total_out() - out0;
+            let consumed = usize::try_from(inner.total_in() - in0).unwrap_or(usize::MAX);
+            let produced = inner.total_out() - out0;
             pos = pos.saturating_add(consumed).min(input.len());
             let room_left = out.len() < out.capacity();
             let stalled = consumed == 0 && produced == 0;
@@ -390,7 +482,7 @@ impl Deflater {
                 return Err(DeflateError("sync flush ended without its tail".into()));
             }
             if self.reset_each_message {
-                self.inner.reset();
+                inner.reset();
             }
         }
         Ok(())

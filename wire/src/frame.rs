@@ -318,6 +318,32 @@ impl Decoder {
         self.msg.is_some()
     }
 
+    /// Memory kept for compressed messages that
+    /// [`Decoder::release_inflate_memory`] would free: the buffer inflated
+    /// bytes wait in, an inflater's state that the next message does not need.
+    pub fn holds_inflate_memory(&self) -> bool {
+        self.out.capacity() > 0 || self.inflater.as_ref().is_some_and(Inflater::can_release)
+    }
+
+    /// Whether it inflated anything since the last call.
+    pub fn take_inflate_active(&mut self) -> bool {
+        self.inflater.as_mut().is_some_and(Inflater::take_active)
+    }
+
+    /// Between messages, frees the inflate buffer and, when the client
+    /// resets its context anyway, the inflater's state (see
+    /// [`Inflater::release`]); both come back with the next compressed
+    /// message.
+    pub fn release_inflate_memory(&mut self) {
+        if self.msg.is_some() {
+            return;
+        }
+        self.out = Vec::new();
+        if let Some(i) = self.inflater.as_mut() {
+            i.release();
+        }
+    }
+
     /// A close frame was received.
     pub fn is_closed(&self) -> bool {
         self.closed
@@ -786,6 +812,26 @@ impl Encoder {
     /// A fragmented message is open (its last frame not yet sent).
     pub fn in_message(&self) -> bool {
         self.open.is_some()
+    }
+
+    /// The compressor's state exists.
+    pub fn holds_deflate_memory(&self) -> bool {
+        self.deflater.as_ref().is_some_and(Deflater::is_allocated)
+    }
+
+    /// Whether it compressed anything since the last call.
+    pub fn take_deflate_active(&mut self) -> bool {
+        self.deflater.as_mut().is_some_and(Deflater::take_active)
+    }
+
+    /// Between messages, frees the compressor's state (see
+    /// [`Deflater::release`]); the next message makes a new one.
+    pub fn release_deflate_memory(&mut self) {
+        if self.open.is_none() {
+            if let Some(d) = self.deflater.as_mut() {
+                d.release();
+            }
+        }
     }
 
     /// Appends one frame of a data message. `opcode` is Text or Binary to

@@ -30,6 +30,16 @@ use comlink_wire::frame::{encode_close, Decoder, Encoder, Event, Limits, OpCode}
 const DEFAULT_RX: usize = 4096;
 /// How long a closing connection may take to drain its last frames.
 const CLOSE_DRAIN: Duration = Duration::from_secs(2);
+/// A compressed connection on which nothing was compressed or inflated for
+/// between this long and twice this long gives its codec memory back (up to
+/// ~300 KiB: zlib states and buffers); the next message makes them again,
+/// for some tens of microseconds. Looked at once per period, not per
+/// message.
+pub(crate) const CODEC_IDLE: Duration = Duration::from_secs(3);
+/// WRITEABLE callbacks a connection still gets after the client broke the
+/// protocol, for what the plugin asked to send before (the answer to a
+/// valid message that came in the same read as the bad frame).
+const WRITES_AFTER_ERROR: u32 = 16;
 
 /// How the session ended.
 enum End {
@@ -147,22 +157,33 @@ fn serve<'a>(
         // RECEIVE hands plugins a NUL-terminated copy (some compare with strcmp).
         // Grown on the first message only: idle connections stay small.
         let mut scratch: Vec<u8> = Vec::new();
+        // The client broke the protocol: no more reading; pending writes
+        // go out (a few WRITEABLE rounds), then the close.
+        let mut failed: Option<(u16, &'static str, u32)> = None;
         let mut last_rx = Instant::now();
         let mut ping_sent = false;
         let mut stop = crate::host::context::CONTEXT.stopping();
         // Made at the first deadline: most sessions never have one.
         let mut sleep: Option<Pin<Box<Sleep>>> = None;
         let mut armed: Option<Instant> = None;
+        // permessage-deflate: when to look whether the codec went quiet.
+        // Moved once per CODEC_IDLE at most, never per message.
+        let compressing = decoder.inflate_enabled();
+        let mut codec_check: Option<Instant> = None;
         loop {
             if wsi.close_requested.get() {
                 return End::Local;
             }
             // 1. Everything already read, unless the plugin paused rx.
-            while !wsi.rx_paused.get() {
+            while failed.is_none() && !wsi.rx_paused.get() {
                 let ev = match decoder.feed(&mut rbuf) {
                     Ok(Some(ev)) => ev,
                     Ok(None) => break,
-                    Err(ce) => return End::Protocol(ce.code, ce.reason),
+                    Err(ce) => {
+                        failed = Some((ce.code, ce.reason, 0));
+                        rbuf = BytesMut::new();
+                        break;
+                    }
                 };
                 match ev {
                     Event::Data {
@@ -246,6 +267,15 @@ fn serve<'a>(
                 return End::PeerGone;
             }
             // 3. WRITEABLE, only once the socket has taken everything.
+            if let Some((code, reason, rounds)) = failed.as_mut() {
+                let idle = wsi.tx.borrow().is_empty();
+                if idle && (!wsi.writable_requested.get() || *rounds >= WRITES_AFTER_ERROR) {
+                    return End::Protocol(*code, reason);
+                }
+                if idle {
+                    *rounds += 1;
+                }
+            }
             if wsi.writable_requested.get() && wsi.tx.borrow().is_empty() {
                 wsi.writable_requested.set(false);
                 if callback(wsi, LWS_CALLBACK_SERVER_WRITEABLE, std::ptr::null_mut(), 0) != 0 {
@@ -257,9 +287,12 @@ fn serve<'a>(
             }
             // 4. Wait for the socket, a wake-up or a deadline.
             let want_write = !wsi.tx.borrow().is_empty();
-            let want_read = !wsi.rx_paused.get();
+            let want_read = !wsi.rx_paused.get() && failed.is_none();
             let ping_at = ping.map(|p| last_rx + p);
-            let deadline = [wsi.timer.get(), wsi.timeout.get(), ping_at]
+            if compressing && codec_check.is_none() && holds_codec_memory(wsi, decoder) {
+                codec_check = Some(Instant::now() + CODEC_IDLE);
+            }
+            let deadline = [wsi.timer.get(), wsi.timeout.get(), ping_at, codec_check]
                 .into_iter()
                 .flatten()
                 .min();
@@ -319,9 +352,48 @@ fn serve<'a>(
                         ping_sent = true;
                         last_rx = now;
                     }
+                    if codec_check.is_some_and(|t| t <= now) {
+                        codec_check = if codec_was_active(wsi, decoder) {
+                            Some(now + CODEC_IDLE)
+                        } else {
+                            release_codec_memory(wsi, decoder);
+                            scratch = Vec::new();
+                            None
+                        };
+                    }
                 }
             }
         }
+    }
+}
+
+/// The connection's compressor or decompressor holds memory.
+fn holds_codec_memory(wsi: &Wsi, decoder: &Decoder) -> bool {
+    decoder.holds_inflate_memory()
+        || wsi
+            .encoder
+            .borrow()
+            .as_ref()
+            .is_some_and(Encoder::holds_deflate_memory)
+}
+
+/// Something was compressed or inflated since the last look.
+fn codec_was_active(wsi: &Wsi, decoder: &mut Decoder) -> bool {
+    let inflated = decoder.take_inflate_active();
+    let deflated = wsi
+        .encoder
+        .borrow_mut()
+        .as_mut()
+        .is_some_and(Encoder::take_deflate_active);
+    inflated || deflated
+}
+
+/// Gives back the codec memory of a quiet connection (what cannot go, an
+/// inflater whose client takes its context over, stays).
+fn release_codec_memory(wsi: &Wsi, decoder: &mut Decoder) {
+    decoder.release_inflate_memory();
+    if let Some(enc) = wsi.encoder.borrow_mut().as_mut() {
+        enc.release_deflate_memory();
     }
 }
 

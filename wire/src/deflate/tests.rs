@@ -167,7 +167,8 @@ fn corrupt_data_is_an_error() {
 
 #[test]
 fn limit_stops_bombs() {
-    let mut d = Deflater::new(&Params::default());
+    // Level 9: the densest bomb (the default level 1 is built for speed).
+    let mut d = Deflater::with_level(&Params::default(), 9);
     let c = d.compress_message(&vec![0u8; 1 << 20]).unwrap();
     assert!(c.len() < 4096);
     let mut i = Inflater::new(&Params::default());
@@ -755,5 +756,88 @@ fn small_windows_never_cut_a_message_either() {
                 );
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Codec memory: made when used, given back between messages when allowed.
+
+#[test]
+fn deflater_is_made_when_used_and_released_between_messages() {
+    let p = Params::default();
+    let mut d = Deflater::new(&p);
+    assert!(!d.is_allocated(), "nothing before the first message");
+    assert!(!d.take_active());
+    let msg = b"the same words, the same words, the same words".repeat(20);
+    let c1 = d.compress_message(&msg).unwrap();
+    assert!(d.is_allocated());
+    assert!(d.take_active());
+    assert!(!d.take_active(), "activity is taken once");
+    // Context takeover: the second copy refers to the first...
+    let c2 = d.compress_message(&msg).unwrap();
+    assert!(c2.len() < c1.len() / 2);
+    // ...until the state is released: then it stands alone, and an
+    // inflater that kept its window still reads it.
+    assert!(d.release());
+    assert!(!d.is_allocated());
+    assert!(!d.release(), "nothing left to release");
+    let c3 = d.compress_message(&msg).unwrap();
+    assert_eq!(c3, c1, "a fresh state compresses as the first message did");
+    let mut i = Inflater::new(&p);
+    for c in [&c1, &c2, &c3] {
+        assert_eq!(i.inflate_message(c, 0).unwrap(), msg);
+    }
+    // Never inside a fragmented message.
+    let mut out = Vec::new();
+    d.compress(b"first part, ", false, &mut out).unwrap();
+    assert!(!d.release(), "released inside a message");
+    d.compress(b"last part", true, &mut out).unwrap();
+    assert!(d.release());
+    assert_eq!(
+        i.inflate_message(&out, 0).unwrap(),
+        b"first part, last part"
+    );
+}
+
+#[test]
+fn inflater_is_made_when_used_and_released_only_without_takeover() {
+    let msg = b"abcabcabcabc".repeat(10);
+    // The client takes its context over: the window is kept.
+    let p = Params::default();
+    let mut d = Deflater::new(&p);
+    let mut i = Inflater::new(&p);
+    assert!(!i.is_allocated());
+    let c = d.compress_message(&msg).unwrap();
+    assert_eq!(i.inflate_message(&c, 0).unwrap(), msg);
+    assert!(i.is_allocated() && i.take_active() && !i.take_active());
+    assert!(!i.can_release());
+    assert!(!i.release(), "the next message may refer to this one");
+    let c = d.compress_message(&msg).unwrap();
+    assert_eq!(i.inflate_message(&c, 0).unwrap(), msg);
+    // client_no_context_takeover: given back between messages, not inside.
+    let p = Params {
+        client_no_context_takeover: true,
+        ..Params::default()
+    };
+    let mut d = Deflater::new(&Params {
+        server_no_context_takeover: true,
+        ..Params::default()
+    });
+    let c = d.compress_message(&msg).unwrap();
+    let mut i = Inflater::new(&p);
+    let mut buf = [0u8; 8];
+    let (used, _) = i.inflate(&c[..3], &mut buf).unwrap();
+    assert!(used > 0 && i.can_release());
+    assert!(!i.release(), "released inside a message");
+    i.end_message();
+    assert!(i.release());
+    assert!(!i.is_allocated());
+    for _ in 0..2 {
+        assert_eq!(
+            i.inflate_message(&c, 0).unwrap(),
+            msg,
+            "a new state reads the next one"
+        );
+        assert!(i.release());
     }
 }

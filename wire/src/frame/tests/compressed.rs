@@ -230,7 +230,8 @@ fn deflate_chunking_and_remaining() {
 #[test]
 fn deflate_zip_bomb_capped() {
     let p = Params::default();
-    let mut cd = Deflater::new(&p);
+    // Level 9: the densest bomb (the default level 1 is built for speed).
+    let mut cd = Deflater::with_level(&p, 9);
     let c = cd.compress_message(&vec![0u8; 50 << 20]).unwrap();
     assert!(c.len() < 100_000, "{}", c.len());
     let f = cfz(OpCode::Binary, true, &c);
@@ -355,5 +356,44 @@ fn fuzz_regression_same_outcome_whatever_the_split() {
     assert_eq!(whole.unwrap_err().code, 1007);
     for piece in 1..=stream.len() {
         assert_eq!(outcome(piece), whole, "piece {piece}");
+    }
+}
+
+#[test]
+fn inflate_memory_released_between_messages_only() {
+    let msg = b"0123456789 repeated 0123456789 repeated ".repeat(30);
+    for cnct in [false, true] {
+        let p = Params {
+            client_no_context_takeover: cnct,
+            ..Params::default()
+        };
+        let mut cd = Deflater::new(&Params {
+            server_no_context_takeover: cnct,
+            ..Params::default()
+        });
+        let f1 = cfz(OpCode::Binary, true, &cd.compress_message(&msg).unwrap());
+        let f2 = cfz(OpCode::Binary, true, &cd.compress_message(&msg).unwrap());
+        let mut d = deflate_decoder(limits(0, 100), &p);
+        assert!(
+            !d.holds_inflate_memory(),
+            "nothing before a compressed message"
+        );
+        let mut ev = run_with(&mut d, &f1, 0).unwrap();
+        assert!(d.holds_inflate_memory());
+        assert!(d.take_inflate_active() && !d.take_inflate_active());
+        d.release_inflate_memory();
+        assert!(!d.holds_inflate_memory(), "cnct {cnct}");
+        // Half of the next message, a release attempt, the rest.
+        let mut buf = BytesMut::from(&f2[..f2.len() / 2]);
+        drain(&mut d, &mut buf, &mut ev).unwrap();
+        assert!(d.in_message());
+        d.release_inflate_memory();
+        buf.extend_from_slice(&f2[f2.len() / 2..]);
+        drain(&mut d, &mut buf, &mut ev).unwrap();
+        assert_eq!(
+            items(&ev),
+            vec![Item::Msg(true, msg.clone()), Item::Msg(true, msg.clone())],
+            "cnct {cnct}"
+        );
     }
 }
