@@ -288,15 +288,12 @@ other other-token-0000002
             decide(&before, &SideRules::default(), &p, None).unwrap()
         };
         let sub = |grant| {
-            Conn::Sub(Sub {
-                conn: nowhere(),
-                feed: Feed::new(&j.svc, Since::New, None),
-                kind: Kind::Ws,
-                failed: None,
-                ending: false,
+            Conn::Sub(Sub::new(
+                nowhere(),
+                Feed::new(&j.svc, Since::New, None),
+                Kind::Ws,
                 grant,
-                revoked: false,
-            })
+            ))
         };
         let mut kept = sub(decided("other-token-0000002"));
         let mut gone = sub(decided("reader-token-000001"));

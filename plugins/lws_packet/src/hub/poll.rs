@@ -107,18 +107,7 @@ impl Hub {
                     deadline: Instant::now() + Duration::from_secs(wait),
                     body: None,
                 };
-                self.add_sub(
-                    token,
-                    Sub {
-                        conn,
-                        feed,
-                        kind,
-                        failed: None,
-                        ending: false,
-                        grant,
-                        revoked: false,
-                    },
-                );
+                self.add_sub(token, Sub::new(conn, feed, kind, grant));
             }
             Err(e) => self.reply(token, Reply::json(conn, 400, envelope::error(&e))),
         }

@@ -79,18 +79,7 @@ impl Hub {
                     idle_since: Instant::now(),
                     keepalive: false,
                 };
-                self.add_sub(
-                    token,
-                    Sub {
-                        conn,
-                        feed,
-                        kind,
-                        failed: None,
-                        ending: false,
-                        grant,
-                        revoked: false,
-                    },
-                );
+                self.add_sub(token, Sub::new(conn, feed, kind, grant));
             }
             Err(e) => self.reply(token, Reply::json(conn, 400, envelope::error(&e))),
         }

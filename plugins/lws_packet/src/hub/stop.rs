@@ -56,15 +56,12 @@ mod tests {
     use comlink_plugin_api::Connection;
 
     fn sub(j: &Journal, kind: Kind) -> Conn {
-        Conn::Sub(Sub {
-            conn: Connection::from_raw(std::ptr::null_mut()),
-            feed: Feed::new(&j.svc, Since::New, None),
+        Conn::Sub(Sub::new(
+            Connection::from_raw(std::ptr::null_mut()),
+            Feed::new(&j.svc, Since::New, None),
             kind,
-            failed: None,
-            ending: false,
-            grant: Grant::open(),
-            revoked: false,
-        })
+            Grant::open(),
+        ))
     }
 
     #[test]

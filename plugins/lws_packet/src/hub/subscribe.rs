@@ -44,6 +44,21 @@ pub(super) struct Sub {
     pub(super) revoked: bool,
 }
 
+impl Sub {
+    /// A new subscriber of `kind` on `conn`, reading `feed`.
+    pub(super) fn new(conn: Connection, feed: Feed, kind: Kind, grant: Grant) -> Sub {
+        Sub {
+            conn,
+            feed,
+            kind,
+            failed: None,
+            ending: false,
+            grant,
+            revoked: false,
+        }
+    }
+}
+
 impl Hub {
     pub(super) fn add_sub(&mut self, token: u64, mut sub: Sub) -> Session {
         // Opened after the end was announced: it ends too.
@@ -68,18 +83,7 @@ impl Hub {
         };
         let feed = Feed::new(self.svc(), since, conn.url_arg("filter"));
         let token = self.token();
-        Some(self.add_sub(
-            token,
-            Sub {
-                conn,
-                feed,
-                kind: Kind::Ws,
-                failed: None,
-                ending: false,
-                grant,
-                revoked: false,
-            },
-        ))
+        Some(self.add_sub(token, Sub::new(conn, feed, Kind::Ws, grant)))
     }
 }
 
