@@ -21,11 +21,11 @@ use crate::support::plugins::install_builtins;
 use crate::support::ws::{client_on, raw_handshake_at, Client};
 use crate::support::{eventually, read_response, Raw, Server, Site};
 
-const CTRL_A: &str = "ctrl-a-token-0000000001";
+pub(super) const CTRL_A: &str = "ctrl-a-token-0000000001";
 /// In the file as its SHA-256 only.
 const CTRL_B: &str = "ctrl-b-token-0000000002";
 const CTRL_B_SHA: &str = "ba49388725232a555afeef93a652ac6320c5c8bd24df91f1fdcb429b121c32e8";
-const READER: &str = "reader-token-00000000003";
+pub(super) const READER: &str = "reader-token-00000000003";
 /// In the file as its SHA-256 only.
 const READER_2: &str = "reader-2-token-000000004";
 const READER_2_SHA: &str = "1a8918ae7a66285e0d3537b6eeb154339cf917ddd2db69d1a68abefef2826436";
@@ -53,7 +53,7 @@ fn replace(path: &PathBuf, text: &str) {
 
 /// A packet site whose ingest entry names both token files and `extra`
 /// options; `global` goes into the global section.
-fn access_site(global: &str, extra: &str) -> Site {
+pub(super) fn access_site(global: &str, extra: &str) -> Site {
     let s = Site::with_plugins(global, |p| install_builtins(p, &["lws_packet"]));
     std::fs::write(s.path("ingest.tokens"), ingest_file()).unwrap();
     std::fs::write(s.path("subscribe.tokens"), subscribe_file()).unwrap();

@@ -171,3 +171,50 @@ fn console_shows_packets_as_they_arrive_in_chromium() {
     drop(page);
     drop(browser);
 }
+
+/// On a vhost with subscribe tokens the page's stream needs one, which
+/// EventSource cannot send as a header: the console passes the
+/// `access_token` of its own URL on to `events` and `stats`.
+#[test]
+fn console_on_a_protected_vhost_takes_the_token_of_its_url() {
+    const TEST: &str = "packet::console::console_on_a_protected_vhost_takes_the_token_of_its_url";
+    let bin = match chromium::find() {
+        Ok(b) => b,
+        Err(why) => return skip(TEST, &why),
+    };
+    let s = super::access::access_site("", "");
+    let srv = s.start();
+    let mut http = Http::new(srv.addr(7681));
+    let bearer = format!("Bearer {}", super::access::CTRL_A);
+    let post = |http: &mut Http, body: &[u8]| {
+        id_of(&http.post_with(
+            &[("Content-Type", "text/plain"), ("Authorization", &bearer)],
+            body,
+        ))
+    };
+    let browser = Browser::start(&bin, &s.path("chromium-profile"), (1000, 900));
+    let console = format!(
+        "{MOUNT}/console?rate-ms=300&access_token={}",
+        super::access::READER
+    );
+    let mut page = Page::open(&browser, &srv.url(&console));
+    wait_attr(&mut page, "data-state", "live");
+    let id = post(&mut http, b"from a controller with a token");
+    wait_attr(&mut page, "data-shown", "1");
+    let r = rows(&mut page);
+    assert_eq!(r[0][0], id.to_string(), "{r:?}");
+    assert_eq!(r[0][3], "from a controller with a token");
+    // The rate plot's stats were read with the token too.
+    page.wait_for(
+        15,
+        "Number(document.getElementById('rate').getAttribute('data-points') || 0)",
+        |v| v.as_f64().is_some_and(|n| n > 0.0),
+    );
+
+    // Without it, the stream is refused and the page says why.
+    let mut bare = Page::open(&browser, &srv.url(&format!("{MOUNT}/console")));
+    wait_attr(&mut bare, "data-state", "error");
+    let said = bare.eval_str("document.getElementById('state').textContent");
+    assert!(said.contains("access_token"), "{said}");
+    assert_eq!(body_attr(&mut bare, "data-shown"), "0");
+}
