@@ -483,16 +483,24 @@ fn a_ring_refuses_calls_from_its_own_destroy_element() {
 // ---------------------------------------------------------------------------
 // 8. Ping/pong and permessage-deflate
 
+/// The echo example (`examples/c-plugin-echo`) as the vhost's default protocol.
 fn echo_site(global_extra: &str) -> Site {
-    plugin_site(
-        &[("echo", "echo")],
+    let s = plugin_site(
+        &[],
         global_extra,
         &[vhost(
             "localhost",
             7681,
             r#", "ws-protocols": [{"echo": {"default": "1"}}]"#,
         )],
+    );
+    std::fs::create_dir_all(s.path("plugins")).unwrap();
+    std::fs::copy(
+        crate::support::plugins::echo_example(),
+        s.path("plugins/libprotocol_echo.so"),
     )
+    .unwrap();
+    s
 }
 
 #[test]
