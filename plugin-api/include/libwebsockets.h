@@ -45,6 +45,22 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+/*
+ * libuv (lws's LWS_WITH_LIBUV): lwsws gives each service thread a libuv loop
+ * (lws_uv_getloop(), libwebsockets/lws-libuv.h), and lws's plugins reach
+ * uv_timer_t and friends through this header, as with lws. On whenever
+ * libuv's header is there (Debian: libuv1-dev); a plugin may also define
+ * LWS_WITH_LIBUV itself, or COMLINK_NO_LIBUV to leave libuv out.
+ */
+#if !defined(LWS_WITH_LIBUV) && !defined(COMLINK_NO_LIBUV) && defined(__has_include)
+#if __has_include(<uv.h>)
+#define LWS_WITH_LIBUV
+#endif
+#endif
+#if defined(LWS_WITH_LIBUV)
+#include <uv.h>
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -52,7 +68,7 @@ extern "C" {
 /* ---------------------------------------------------------------------------
  * What this "build" provides. lws plugins test these lws_config.h macros; we
  * define the ones that are true of the Comlink host and leave the rest
- * undefined (no libuv, no TLS API, no client role, no MQTT, no h2 API).
+ * undefined (no TLS API, no client role, no MQTT, no h2 API; libuv: above).
  */
 
 #define COMLINK_PLUGIN_API 1
@@ -233,6 +249,7 @@ struct lws_protocol_vhost_options;
 #include "libwebsockets/lws-http.h"
 #include "libwebsockets/lws-misc.h"
 #include "libwebsockets/lws-x509.h"
+#include "libwebsockets/lws-libuv.h"
 
 #ifdef __cplusplus
 }

@@ -32,6 +32,7 @@ pub(crate) mod request;
 pub(crate) mod ring;
 pub mod thread;
 pub(crate) mod timers;
+pub(crate) mod uv;
 pub(crate) mod vhost;
 pub(crate) mod write;
 pub(crate) mod wsi;

@@ -23,7 +23,7 @@ pub(crate) fn callback(
     // `input`/`len` follow lws's contract for `reason`, which the caller
     // (the session or transaction driving this wsi) keeps. Rust plugins
     // catch their own panics at this boundary (plugin-api's export macro).
-    unsafe {
+    let rc = unsafe {
         (def.callback)(
             wsi as *const Wsi as *mut Lws,
             reason,
@@ -31,7 +31,9 @@ pub(crate) fn callback(
             input,
             len,
         )
-    }
+    };
+    crate::host::uv::kick();
+    rc
 }
 
 /// Runs `f` on the live wsi at `addr` (nothing if it is not live here).
@@ -88,9 +90,17 @@ impl PluginMem {
 
 impl Drop for PluginMem {
     fn drop(&mut self) {
-        // SAFETY: `ptr` came from calloc in `zeroed` and is freed only here,
-        // once.
-        unsafe { libc::free(self.ptr) }
+        let ptr = self.ptr as usize;
+        // A libuv handle the plugin left in this memory is closed first
+        // (see `host::uv`); without libuv loops this frees at once.
+        crate::host::uv::release(
+            crate::host::uv::Owner::Span(ptr, self.len),
+            Box::new(move || {
+                // SAFETY: `ptr` came from calloc in `zeroed` and is freed
+                // only here, once (the `PluginMem` is being dropped).
+                unsafe { libc::free(ptr as *mut c_void) }
+            }),
+        );
     }
 }
 
@@ -126,7 +136,8 @@ impl Sul {
     pub(crate) fn fire(self) {
         // SAFETY: `addr` is the live `lws_sorted_usec_list_t` the plugin
         // scheduled (`Sul::new`'s contract).
-        unsafe { (self.cb)(self.addr as *mut LwsSortedUsecList) }
+        unsafe { (self.cb)(self.addr as *mut LwsSortedUsecList) };
+        crate::host::uv::kick();
     }
 }
 

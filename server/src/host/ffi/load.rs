@@ -34,6 +34,9 @@ pub struct LibHandle {
     /// down (see `host::handover`), and `lws_context_is_being_destroyed`
     /// reads true inside its callbacks.
     pub draining: AtomicBool,
+    /// Where the library is mapped (`dladdr`'s base; 0 if unknown): libuv
+    /// handles calling into it are closed before it is unloaded.
+    base: usize,
     library: Option<Library>,
 }
 
@@ -83,11 +86,24 @@ impl Drop for LibHandle {
     fn drop(&mut self) {
         self.run_destroy();
         if let Some(lib) = self.library.take() {
-            if let Err(e) = lib.close() {
-                tracing::warn!("{}: dlclose: {e}", self.path.display());
+            let path = self.path.clone();
+            let close = move || {
+                if let Err(e) = lib.close() {
+                    tracing::warn!("{}: dlclose: {e}", path.display());
+                }
+                tracing::debug!("plugin {} unloaded", path.display());
+            };
+            if self.base == 0 {
+                close();
+            } else {
+                // libuv handles calling into the library are closed first
+                // (see `host::uv`); without libuv loops this closes at once.
+                crate::host::uv::release(
+                    crate::host::ffi::uv::Owner::Library(self.base),
+                    Box::new(close),
+                );
             }
         }
-        tracing::debug!("plugin {} unloaded", self.path.display());
     }
 }
 
@@ -210,6 +226,7 @@ pub(crate) fn open(path: &Path, from: &Path, syms: &Symbols) -> Result<Arc<Plugi
             destroy,
             destroyed: AtomicBool::new(false),
             draining: AtomicBool::new(false),
+            base: crate::host::ffi::uv::object_base(init as usize).unwrap_or(0),
             library: Some(library),
         });
         if destroy.is_some() {
@@ -282,6 +299,7 @@ pub(crate) fn open(path: &Path, from: &Path, syms: &Symbols) -> Result<Arc<Plugi
             destroy: None,
             destroyed: AtomicBool::new(false),
             draining: AtomicBool::new(false),
+            base: crate::host::ffi::uv::object_base(hdr_ptr as usize).unwrap_or(0),
             library: Some(library),
         });
         let protocols = read_protocols(path, protos, usize::try_from(count).unwrap_or(0), &handle)?;

@@ -18,4 +18,5 @@ mod request;
 mod ring;
 mod spa;
 mod timing;
+mod uv;
 mod write;
