@@ -8,7 +8,8 @@
  * with lws's names, numeric values and struct layouts, and the host binary
  * implements (exports) every function declared `LWS_VISIBLE LWS_EXTERN` here.
  * Link nothing: the symbols are resolved against the host when it dlopen()s
- * the plugin (build with `cc -shared -fPIC`).
+ * the plugin (build with `cc -shared -fPIC`); libuv's too, for a plugin
+ * that uses it (lwsws then loads libuv.so.1), though linking -luv is usual.
  *
  * What differs from lws, on purpose:
  *  - Variadic lws functions (logging, lws_snprintf, lws_open) are static inline

@@ -6,8 +6,9 @@
  * the first call. lwsws runs it from that thread's own event loop, so libuv
  * callbacks (uv_timer_t, uv_poll_t, ...) run on the service thread, never
  * at the same time as another callback of that thread; lws functions may be
- * called from them as from any callback. The plugin links libuv itself
- * (-luv; the SDK's libwebsockets.pc and libwebsockets.so bring it).
+ * called from them as from any callback. The plugin links libuv (-luv; the
+ * SDK's libwebsockets.pc and libwebsockets.so bring it), or lwsws loads
+ * libuv.so.1 for it.
  *
  * Stop and close your handles at LWS_CALLBACK_PROTOCOL_DESTROY, as lwsws
  * expects. Before the memory lwsws gave the plugin (per-vhost and

@@ -180,13 +180,22 @@ pub(crate) fn open(path: &Path, from: &Path, syms: &Symbols) -> Result<Arc<Plugi
     // trusted configuration (as it is for lwsws): whoever can write there
     // can run code as this server by design. RTLD_NOW makes a missing host
     // function a load error here instead of a crash at first call.
-    let library = unsafe { Library::open(Some(from), RTLD_NOW | RTLD_LOCAL) }.map_err(|e| {
-        LoadError::Open {
-            path: path.to_path_buf(),
-            reason: e
-                .to_string()
-                .replace(&from.display().to_string(), &path.display().to_string()),
-        }
+    let mut opened = unsafe { Library::open(Some(from), RTLD_NOW | RTLD_LOCAL) };
+    // A plugin on lws's libuv integration that does not link libuv itself
+    // (lws's libwebsockets.so brought it in): load libuv, then try again.
+    if opened
+        .as_ref()
+        .is_err_and(|e| e.to_string().contains("undefined symbol: uv_"))
+        && crate::host::ffi::uv::load_global().is_ok()
+    {
+        // SAFETY: as above.
+        opened = unsafe { Library::open(Some(from), RTLD_NOW | RTLD_LOCAL) };
+    }
+    let library = opened.map_err(|e| LoadError::Open {
+        path: path.to_path_buf(),
+        reason: e
+            .to_string()
+            .replace(&from.display().to_string(), &path.display().to_string()),
     })?;
 
     // SAFETY: looking a symbol up has no effect; the type is only trusted

@@ -65,6 +65,12 @@ struct Api {
 
 static API: OnceLock<Result<Api, String>> = OnceLock::new();
 
+/// Loads libuv into the global symbol scope, for a plugin that calls libuv
+/// without linking it (built with `cc -shared` and no `-luv`).
+pub(crate) fn load_global() -> Result<(), &'static str> {
+    api().map(|_| ())
+}
+
 fn api() -> Result<&'static Api, &'static str> {
     API.get_or_init(load).as_ref().map_err(String::as_str)
 }
