@@ -181,8 +181,11 @@ build_stub() {
 	stub_c="$SDK_DIR/libwebsockets-stub.c"
 	stub_source >"$stub_c.$$"
 	mv -f "$stub_c.$$" "$stub_c"
+	# It needs libuv.so.1 (Debian's libuv1), as lws built with libuv does:
+	# a plugin using lws's libuv integration that links only -lwebsockets
+	# (lws's plugin-standalone) gets libuv's functions through it.
 	"$CC" -shared -fPIC -O2 -Wall -Wl,-soname,"libwebsockets.so.$LWS_SOVERSION" \
-		-o "$STUB_SO.$$" "$stub_c"
+		-o "$STUB_SO.$$" "$stub_c" -Wl,--no-as-needed -l:libuv.so.1
 	mv -f "$STUB_SO.$$" "$STUB_SO"
 }
 
@@ -320,9 +323,9 @@ libdir=\${exec_prefix}/lib
 includedir=\${prefix}/include
 
 Name: libwebsockets
-Description: Comlink plugin SDK: lws-compatible plugin header and a link stub (lwsws provides the functions at run time)
+Description: Comlink plugin SDK: lws-compatible plugin header and a link stub (lwsws provides the functions at run time); libuv for lws_uv_getloop
 Version: $(header_version)
-Libs: -L\${libdir} -lwebsockets
+Libs: -L\${libdir} -lwebsockets -l:libuv.so.1
 Cflags: -I\${includedir}
 EOF
 say "installed the plugin SDK: $D$PREFIX/include/libwebsockets.h, $D$PREFIX/lib/libwebsockets.so, $D$PREFIX/lib/pkgconfig/libwebsockets.pc"

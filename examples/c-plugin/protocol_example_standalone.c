@@ -1,14 +1,3 @@
-/*
- * The seed deployment's plugin-standalone example (dumb-increment protocol,
- * "example-standalone-protocol"), ported to Comlink by replacing only its
- * libuv timer with the host timer API (lws_sul_schedule / lws_sul_cancel).
- * The lines that changed are marked "Comlink:".
- *
- * Build (from the repository root):
- *   cc -shared -fPIC -Wall -I plugin-api/include \
- *      -o libprotocol_example_standalone.so \
- *      examples/c-plugin/protocol_example_standalone.c
- */
 #define LWS_DLL
 #define LWS_INTERNAL
 #include <libwebsockets.h>
@@ -16,7 +5,7 @@
 #include <string.h>
 
 struct per_vhost_data__dumb_increment {
-	lws_sorted_usec_list_t sul; /* Comlink: was uv_timer_t timeout_watcher */
+	uv_timer_t timeout_watcher;
 	struct lws_context *context;
 	struct lws_vhost *vhost;
 	const struct lws_protocols *protocol;
@@ -26,16 +15,16 @@ struct per_session_data__dumb_increment {
 	int number;
 };
 
-/* Comlink: was uv_timeout_cb_dumb_increment(uv_timer_t *w) */
 static void
-sul_timeout_cb_dumb_increment(lws_sorted_usec_list_t *sul)
+uv_timeout_cb_dumb_increment(uv_timer_t *w
+#if UV_VERSION_MAJOR == 0
+		, int status
+#endif
+)
 {
-	struct per_vhost_data__dumb_increment *vhd = lws_container_of(sul,
-			struct per_vhost_data__dumb_increment, sul);
+	struct per_vhost_data__dumb_increment *vhd = lws_container_of(w,
+			struct per_vhost_data__dumb_increment, timeout_watcher);
 	lws_callback_on_writable_all_protocol_vhost(vhd->vhost, vhd->protocol);
-	/* Comlink: a sul fires once; re-arm it (uv_timer_start repeated) */
-	lws_sul_schedule(vhd->context, 0, &vhd->sul,
-			 sul_timeout_cb_dumb_increment, 50 * LWS_US_PER_MS);
 }
 
 static int
@@ -60,15 +49,16 @@ callback_dumb_increment(struct lws *wsi, enum lws_callback_reasons reason,
 		vhd->context = lws_get_context(wsi);
 		vhd->protocol = lws_get_protocol(wsi);
 		vhd->vhost = lws_get_vhost(wsi);
-		/* Comlink: was uv_timer_init() + uv_timer_start(..., 50, 50) */
-		lws_sul_schedule(vhd->context, 0, &vhd->sul,
-				 sul_timeout_cb_dumb_increment, 50 * LWS_US_PER_MS);
+		uv_timer_init(lws_uv_getloop(vhd->context, 0),
+			      &vhd->timeout_watcher);
+		uv_timer_start(&vhd->timeout_watcher,
+			       uv_timeout_cb_dumb_increment, 50, 50);
 		break;
 
 	case LWS_CALLBACK_PROTOCOL_DESTROY:
 		if (!vhd)
 			break;
-		lws_sul_cancel(&vhd->sul); /* Comlink: was uv_timer_stop() */
+		uv_timer_stop(&vhd->timeout_watcher);
 		break;
 
 	case LWS_CALLBACK_ESTABLISHED:

@@ -478,6 +478,18 @@ fn install_script_stages_a_server_that_serves_and_the_seed_plugin_workflow() {
         dynamic.contains("Shared library: [libwebsockets.so.19]"),
         "the plugin links -lwebsockets: {dynamic}"
     );
+    // The seed's code times with a uv_timer_t: it links libuv, and so does
+    // the stub, for plugins whose build links only -lwebsockets (lws's own
+    // plugin-standalone CMake files).
+    assert!(
+        dynamic.contains("Shared library: [libuv.so.1]"),
+        "the plugin links libuv: {dynamic}"
+    );
+    let stub_dynamic = dynamic_section(&stub);
+    assert!(
+        stub_dynamic.contains("Shared library: [libuv.so.1]"),
+        "the SDK's libwebsockets.so needs libuv: {stub_dynamic}"
+    );
 
     // The installed server loads it. The stub is found as lws is, through
     // the library path (ldconfig on a real install; LD_LIBRARY_PATH here, as
@@ -892,6 +904,8 @@ fn deb_package_installs_into_a_throwaway_root_and_serves() {
         "Package: comlink",
         &format!("Version: {}", env!("CARGO_PKG_VERSION")),
         "Depends: libc6 (>= ",
+        // The SDK's stub needs it, for plugins on lws's libuv integration.
+        "libuv1 (>= ",
         "Conflicts: libwebsockets-dev",
     ] {
         assert!(fields.contains(want), "{want} in\n{fields}");
