@@ -22,11 +22,18 @@
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY . .
+# The SDK's link stub links libuv (for plugins on lws_uv_getloop).
+RUN apt-get update && apt-get install -y --no-install-recommends libuv1-dev \
+    && rm -rf /var/lib/apt/lists/*
 # cargo build --release --locked --workspace, then the plugin SDK's link stub
 # target/release/sdk/libwebsockets.so.19 (needs cc and perl; this image has both).
 RUN packaging/install.sh --build-only
 
 FROM debian:bookworm-slim
+# libuv1: lwsws loads it for plugins that ask for lws_uv_getloop, and the
+# SDK's libwebsockets.so (which C plugins link) needs it.
+RUN apt-get update && apt-get install -y --no-install-recommends libuv1 \
+    && rm -rf /var/lib/apt/lists/*
 # Nothing left to build (NO_BUILD=1, and the stub is already there, so no
 # compiler is needed): installs lwsws, the plugins, the data dir, /etc/lwsws,
 # the unit, the logrotate file, /var/log/lwsws and the plugin SDK; as root

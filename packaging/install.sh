@@ -328,7 +328,31 @@ Version: $(header_version)
 Libs: -L\${libdir} -lwebsockets -l:libuv.so.1
 Cflags: -I\${includedir}
 EOF
-say "installed the plugin SDK: $D$PREFIX/include/libwebsockets.h, $D$PREFIX/lib/libwebsockets.so, $D$PREFIX/lib/pkgconfig/libwebsockets.pc"
+# find_package(libwebsockets CONFIG), as lws v4.1+'s plugin-standalone
+# CMakeLists calls it (before project(), then links -lwebsockets and
+# LIBWEBSOCKETS_DEP_LIBS). Paths relative to the file: a staged SDK works.
+install -d -m 0755 "$D$PREFIX/lib/cmake/libwebsockets"
+cat >"$D$PREFIX/lib/cmake/libwebsockets/libwebsockets-config.cmake" <<'EOF'
+# Comlink plugin SDK for find_package(libwebsockets CONFIG), written by
+# Comlink's packaging/install.sh. libwebsockets.so is a link stub: lwsws,
+# which loads the plugin, provides every lws function at run time.
+#   LIBWEBSOCKETS_INCLUDE_DIRS  where libwebsockets.h is (also added with
+#                               include_directories)
+#   LIBWEBSOCKETS_LIBRARIES     the stub's path (lws's is imported targets;
+#                               lws's CMakeLists call this before project(),
+#                               when CMake makes no shared imported target)
+#   LIBWEBSOCKETS_DEP_LIBS      what plugins link besides -lwebsockets:
+#                               libuv, for lws_uv_getloop
+get_filename_component(_comlink_lws_prefix "${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
+set(LIBWEBSOCKETS_INCLUDE_DIRS "${_comlink_lws_prefix}/include")
+set(LIBWEBSOCKETS_LIBRARIES "${_comlink_lws_prefix}/lib/libwebsockets.so")
+set(LIBWEBSOCKETS_DEP_LIBS "-l:libuv.so.1")
+include_directories("${_comlink_lws_prefix}/include")
+# Plugins link with a bare -lwebsockets: let the linker find this one.
+link_directories("${_comlink_lws_prefix}/lib")
+unset(_comlink_lws_prefix)
+EOF
+say "installed the plugin SDK: $D$PREFIX/include/libwebsockets.h, $D$PREFIX/lib/libwebsockets.so, $D$PREFIX/lib/pkgconfig/libwebsockets.pc, $D$PREFIX/lib/cmake/libwebsockets/libwebsockets-config.cmake"
 
 # Configuration: never overwritten.
 subst "$REPO/packaging/etc/lwsws/conf" >"$TMP/conf"

@@ -491,6 +491,46 @@ fn install_script_stages_a_server_that_serves_and_the_seed_plugin_workflow() {
         "the SDK's libwebsockets.so needs libuv: {stub_dynamic}"
     );
 
+    // lws v4.1+'s plugin-standalone CMakeLists find the SDK with
+    // find_package(libwebsockets CONFIG REQUIRED) before project(), then
+    // link `-lwebsockets ${LIBWEBSOCKETS_DEP_LIBS}` and include
+    // <libwebsockets.h> from no path of their own: a project of that shape.
+    let config_mode = tmp.path().join("config-mode");
+    std::fs::create_dir_all(config_mode.join("build")).unwrap();
+    std::fs::write(
+        config_mode.join("CMakeLists.txt"),
+        format!(
+            "cmake_minimum_required(VERSION 3.13)\n\
+             find_package(libwebsockets CONFIG REQUIRED)\n\
+             project(config_mode C)\n\
+             add_library(protocol_example_standalone SHARED \"{}\")\n\
+             target_link_libraries(protocol_example_standalone -lwebsockets ${{LIBWEBSOCKETS_DEP_LIBS}})\n",
+            repo()
+                .join("examples/c-plugin/protocol_example_standalone.c")
+                .display()
+        ),
+    )
+    .unwrap();
+    run_ok(
+        Command::new("cmake")
+            .arg(format!("-DCMAKE_PREFIX_PATH={}", usr.display()))
+            // Only the SDK may answer, not a build tree in ~/.cmake.
+            .arg("-DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF")
+            .arg("..")
+            .current_dir(config_mode.join("build")),
+        "cmake (find_package CONFIG)",
+    );
+    run_ok(
+        Command::new("make").current_dir(config_mode.join("build")),
+        "make (find_package CONFIG)",
+    );
+    let built = dynamic_section(&config_mode.join("build/libprotocol_example_standalone.so"));
+    assert!(
+        built.contains("Shared library: [libwebsockets.so.19]")
+            && built.contains("Shared library: [libuv.so.1]"),
+        "{built}"
+    );
+
     // The installed server loads it. The stub is found as lws is, through
     // the library path (ldconfig on a real install; LD_LIBRARY_PATH here, as
     // the seed's Dockerfile sets it).
@@ -920,6 +960,7 @@ fn deb_package_installs_into_a_throwaway_root_and_serves() {
         "./usr/lib/libwebsockets.so.19",
         "./usr/lib/libwebsockets.so -> libwebsockets.so.19",
         "./usr/lib/pkgconfig/libwebsockets.pc",
+        "./usr/lib/cmake/libwebsockets/libwebsockets-config.cmake",
         "./usr/lib/systemd/system/lwsws.service",
         "./etc/lwsws/conf",
         "./etc/lwsws/conf.d/localhost",
