@@ -223,6 +223,71 @@ fn plugin_swap_with_uv_handles_left_open_does_not_crash() {
 }
 
 #[test]
+fn each_service_thread_runs_its_own_loop_and_session_timers_left_open_are_closed() {
+    let s = Site::with_plugins(r#""count-threads": "2", "metrics-path": "/metrics""#, |p| {
+        leaky(p, "v1")
+    });
+    s.conf_d("v", &vhost("uv-session"));
+    let mut srv = s.start();
+    let addr = srv.addr(7681);
+    let mut sessions =
+        crate::support::threads::spread(&srv, 4, 2, || connect(addr, "/", &["uv-session"]));
+    // Each connection's timer runs on its own thread's loop: the numbers
+    // count up, and the thread it reports is the one it was served on.
+    let mut threads = std::collections::BTreeSet::new();
+    for ws in &mut sessions {
+        let msgs: Vec<(String, u64)> = (0..3)
+            .map(|_| {
+                let t = next_text(ws);
+                let (tsi, n) = t.split_once(':').unwrap();
+                (tsi.to_string(), n.parse().unwrap())
+            })
+            .collect();
+        assert!(
+            msgs.windows(2)
+                .all(|w| w[0].0 == w[1].0 && w[1].1 == w[0].1 + 1),
+            "{msgs:?}"
+        );
+        threads.insert(msgs[0].0.clone());
+    }
+    assert_eq!(threads.len(), 2, "connections on both threads: {threads:?}");
+    let log = srv.log_text();
+    for tsi in 0..2 {
+        assert!(
+            log.contains(&format!(
+                "service thread {tsi}: libuv loop made for plugins"
+            )),
+            "{log}"
+        );
+    }
+    // Closing them frees their per-session data with the timers still
+    // running there: the host closes those first.
+    let count = sessions.len();
+    drop(sessions);
+    let closed = || {
+        srv.log_text()
+            .matches("libuv: closing 1 handle(s) left open in plugin memory being freed")
+            .count()
+    };
+    assert!(eventually(10, || closed() >= count), "{}", srv.log_text());
+    let mut again = connect(addr, "/", &["uv-session"]);
+    let first: u64 = next_text(&mut again)
+        .split_once(':')
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+    let second: u64 = next_text(&mut again)
+        .split_once(':')
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+    assert_eq!(second, first + 1);
+    assert!(srv.alive(), "{}", srv.log_text());
+}
+
+#[test]
 fn a_server_without_uv_plugins_has_no_libuv() {
     let s = Site::with_plugins("", |p| install_builtins(p, &["dumb_increment"]));
     s.conf_d("v", &vhost("dumb-increment-protocol"));

@@ -4,6 +4,11 @@
  * It also runs two more repeating timers: one stored in the library itself
  * (static) and one it mallocs, whose callbacks live in the library.
  *
+ * Protocol "uv-session" gives each connection a timer (every 20 ms) on its
+ * own service thread's loop, lws_uv_getloop(context, lws_get_tsi(wsi)),
+ * stored in the per-session data; each tick sends "<tsi>:<n>". At CLOSED
+ * it is left running.
+ *
  * At PROTOCOL_DESTROY it deliberately stops and closes NOTHING: the host
  * must close what it left before freeing the per-vhost data and before
  * unloading the library (a plugin swap), or the next tick of a timer runs
@@ -99,12 +104,60 @@ cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 	return 0;
 }
 
+struct session {
+	uv_timer_t tick;	/* in the host's per-session memory */
+	struct lws *wsi;
+	int n;
+};
+
+static void
+session_tick(uv_timer_t *t)
+{
+	struct session *s = lws_container_of(t, struct session, tick);
+
+	lws_callback_on_writable(s->wsi);
+}
+
+static int
+session_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+	   void *in, size_t len)
+{
+	struct session *s = (struct session *)user;
+	unsigned char buf[LWS_PRE + 64];
+	uv_loop_t *loop;
+	int n;
+
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED:
+		loop = lws_uv_getloop(lws_get_context(wsi), lws_get_tsi(wsi));
+		if (!loop)
+			return -1;
+		s->wsi = wsi;
+		uv_timer_init(loop, &s->tick);
+		uv_timer_start(&s->tick, session_tick, 20, 20);
+		break;
+	case LWS_CALLBACK_CLOSED:
+		/* Left running on purpose: the host frees this memory next. */
+		break;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		n = lws_snprintf((char *)buf + LWS_PRE, 64, "%d:%d",
+				 lws_get_tsi(wsi), s->n++);
+		if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n)
+			return -1;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
 static const struct lws_protocols protocols[] = {
 	{ "uv-leaky", cb, sizeof(struct pss), 64, 0, NULL, 0 },
+	{ "uv-session", session_cb, sizeof(struct session), 64, 0, NULL, 0 },
 };
 
 LWS_VISIBLE const lws_plugin_protocol_t uv_leaky = {
 	.hdr = { "uv leaky", "lws_protocol_plugin", LWS_BUILD_HASH, LWS_PLUGIN_API_MAGIC },
 	.protocols = protocols,
-	.count_protocols = 1,
+	.count_protocols = 2,
 };
