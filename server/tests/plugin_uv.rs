@@ -287,6 +287,85 @@ fn each_service_thread_runs_its_own_loop_and_session_timers_left_open_are_closed
     assert!(srv.alive(), "{}", srv.log_text());
 }
 
+/// An old-ABI plugin that starts a uv timer from `init_protocol_*`, while
+/// the server is still loading plugins (no service thread runs yet), and is
+/// built as the header says, linking nothing: not even libuv.
+const EARLY: &str = r#"
+#include <libwebsockets.h>
+
+static uv_timer_t early;
+static int fires;
+
+static void early_cb(uv_timer_t *t) { fires++; }
+
+static int
+cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+   size_t len)
+{
+	unsigned char buf[LWS_PRE + 32];
+	int n;
+
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED:
+		lws_callback_on_writable(wsi);
+		break;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		n = lws_snprintf((char *)buf + LWS_PRE, 32, "%d", fires);
+		if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n)
+			return -1;
+		break;
+	case LWS_CALLBACK_RECEIVE:
+		lws_callback_on_writable(wsi);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const struct lws_protocols protocols[] = {
+	{ "uv-early", cb, 0, 64, 0, NULL, 0 },
+};
+
+LWS_VISIBLE int
+init_protocol_uv_early(struct lws_context *context,
+		       struct lws_plugin_capability *c)
+{
+	uv_loop_t *loop = lws_uv_getloop(context, 0);
+
+	if (!loop)
+		return 1;
+	uv_timer_init(loop, &early);
+	uv_timer_start(&early, early_cb, 5, 5);
+	c->protocols = protocols;
+	c->count_protocols = 1;
+	c->extensions = NULL;
+	c->count_extensions = 0;
+	return 0;
+}
+"#;
+
+#[test]
+fn a_loop_asked_for_while_loading_runs_once_the_thread_starts() {
+    let s = Site::with_plugins("", |p| {
+        crate::support::plugins::cc_plugin_text(p, "uv_early", EARLY);
+    });
+    s.conf_d("v", &vhost("uv-early"));
+    let mut srv = s.start();
+    let mut ws = connect(srv.addr(7681), "/", &["uv-early"]);
+    let first: u64 = next_text(&mut ws).parse().unwrap();
+    // The timer keeps firing: ask until the count has moved on.
+    assert!(
+        eventually(10, || {
+            ws.send(tungstenite::Message::text("again")).unwrap();
+            next_text(&mut ws).parse::<u64>().unwrap() > first
+        }),
+        "{}",
+        srv.log_text()
+    );
+    assert!(srv.alive());
+}
+
 #[test]
 fn a_server_without_uv_plugins_has_no_libuv() {
     let s = Site::with_plugins("", |p| install_builtins(p, &["dumb_increment"]));

@@ -72,9 +72,9 @@ pub(crate) fn loop_for(tsi: usize) -> Option<*mut std::ffi::c_void> {
         start_here(lp);
     } else {
         let job: Box<dyn FnOnce() + Send> = Box::new(move || start_here(lp));
-        if !CONTEXT.post(tsi, Command::Run(Handoff::new(job))) {
-            tracing::warn!("lws_uv_getloop: service thread {tsi} is not running its loop");
-        }
+        // Before the service threads run, the thread takes the loop when
+        // it starts (`serve_here`).
+        let _ = CONTEXT.post(tsi, Command::Run(Handoff::new(job)));
     }
     Some(lp.as_ptr())
 }
@@ -134,14 +134,31 @@ thread_local! {
 
 fn start_here(lp: &'static Loop) {
     let kick = Rc::new(Notify::new());
-    HERE.with(|h| {
-        *h.borrow_mut() = Some(Driver {
+    let started = HERE.with(|h| {
+        let mut h = h.borrow_mut();
+        if h.is_some() {
+            return false;
+        }
+        *h = Some(Driver {
             lp,
             kick: kick.clone(),
             closing: Vec::new(),
-        })
+        });
+        true
     });
-    tokio::task::spawn_local(drive(lp, kick));
+    if started {
+        tokio::task::spawn_local(drive(lp, kick));
+    }
+}
+
+/// (each service thread, as it starts serving) Drives this thread's loop
+/// if one was made before the thread could take the job (a plugin's
+/// `init_protocol_*` asked for it while the server was starting).
+pub(crate) fn serve_here(tsi: usize) {
+    let lp = loops().get(tsi).copied().flatten();
+    if let Some(lp) = lp {
+        start_here(lp);
+    }
 }
 
 fn sweep_here(owner: Owner, release: Arc<Release>) {
