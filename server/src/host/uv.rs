@@ -97,12 +97,12 @@ impl Drop for Release {
 /// (the free, the `dlclose`) once libuv has finished closing them, on the
 /// loop's thread. Without loops (or with nothing to close), `then` runs
 /// now.
-pub(crate) fn release(owner: Owner, then: Box<dyn FnOnce() + Send>) {
+pub(crate) fn release(owner: Owner, then: impl FnOnce() + Send + 'static) {
     if !ANY.load(Ordering::Acquire) {
         then();
         return;
     }
-    let release = Arc::new(Release(Mutex::new(Some(then))));
+    let release = Arc::new(Release(Mutex::new(Some(Box::new(then)))));
     let threads: Vec<usize> = loops()
         .iter()
         .enumerate()
@@ -162,24 +162,29 @@ pub(crate) fn serve_here(tsi: usize) {
 }
 
 fn sweep_here(owner: Owner, release: Arc<Release>) {
-    HERE.with(|h| {
+    let unneeded = HERE.with(|h| {
         let Ok(mut h) = h.try_borrow_mut() else {
-            return;
+            return Some(release);
         };
         let Some(d) = h.as_mut() else {
-            return;
+            return Some(release);
         };
         let owned = d.lp.close_owned_by(owner);
-        if !owned.is_empty() {
-            let what = match owner {
-                Owner::Span(..) => "in plugin memory being freed",
-                Owner::Library(_) => "of a plugin being unloaded",
-            };
-            tracing::info!("libuv: closing {} handle(s) left open {what}", owned.len());
-            d.closing.push((owned, release));
-            d.kick.notify_one();
+        if owned.is_empty() {
+            return Some(release);
         }
+        let what = match owner {
+            Owner::Span(..) => "in plugin memory being freed",
+            Owner::Library(_) => "of a plugin being unloaded",
+        };
+        tracing::info!("libuv: closing {} handle(s) left open {what}", owned.len());
+        d.closing.push((owned, release));
+        d.kick.notify_one();
+        None
     });
+    // Outside the borrow: the last one frees or unloads, which may come
+    // back here.
+    drop(unneeded);
 }
 
 /// A plugin callback ran on this thread: it may have started a libuv timer

@@ -93,14 +93,11 @@ impl Drop for PluginMem {
         let ptr = self.ptr as usize;
         // A libuv handle the plugin left in this memory is closed first
         // (see `host::uv`); without libuv loops this frees at once.
-        crate::host::uv::release(
-            crate::host::uv::Owner::Span(ptr, self.len),
-            Box::new(move || {
-                // SAFETY: `ptr` came from calloc in `zeroed` and is freed
-                // only here, once (the `PluginMem` is being dropped).
-                unsafe { libc::free(ptr as *mut c_void) }
-            }),
-        );
+        crate::host::uv::release(crate::host::uv::Owner::Span(ptr, self.len), move || {
+            // SAFETY: `ptr` came from calloc in `zeroed` and is freed
+            // only here, once (the `PluginMem` is being dropped).
+            unsafe { libc::free(ptr as *mut c_void) }
+        });
     }
 }
 

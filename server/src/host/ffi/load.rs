@@ -98,10 +98,7 @@ impl Drop for LibHandle {
             } else {
                 // libuv handles calling into the library are closed first
                 // (see `host::uv`); without libuv loops this closes at once.
-                crate::host::uv::release(
-                    crate::host::ffi::uv::Owner::Library(self.base),
-                    Box::new(close),
-                );
+                crate::host::uv::release(crate::host::ffi::uv::Owner::Library(self.base), close);
             }
         }
     }
