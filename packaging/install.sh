@@ -2,7 +2,7 @@
 # Installs Comlink's lwsws the way lwsws is installed: the binary, the plugins
 # and the test-server data under $PREFIX, /etc/lwsws, the systemd unit, the
 # logrotate file, /var/log/lwsws, and the plugin SDK (libwebsockets.h, a
-# libwebsockets.so to link plugins with, libwebsockets.pc).
+# libwebsockets.so to link plugins with, libwebsockets.pc, a CMake config).
 #
 #   packaging/install.sh               build what is missing, then install
 #   packaging/install.sh --build-only  only build (the Dockerfile's builder)
