@@ -173,6 +173,8 @@ build_stub() {
 		say "warning: $STUB_SO is older than the headers, and $CC or perl is missing: installing it as it is"
 		return 0
 	fi
+	[ "$("$CC" -print-file-name=libuv.so.1)" != libuv.so.1 ] ||
+		die "libuv.so.1 not found, which the SDK stub links: install libuv (Debian: apt install libuv1-dev)"
 	mkdir -p "$SDK_DIR"
 	n=$(declared_functions | wc -l)
 	[ "$n" -gt 0 ] || die "found no LWS_VISIBLE LWS_EXTERN functions in $INCLUDE_SRC"
