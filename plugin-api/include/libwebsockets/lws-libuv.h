@@ -30,9 +30,10 @@ lws_uv_getloop(struct lws_context *context, int tsi);
 
 /*
  * lws's reference count of a plugin's own libuv handles. lwsws needs none
- * (see above): _add() only records the handle, and _del() is a close
- * callback that does nothing else; both exist so lws plugins using them
- * build and run unchanged. tsi is lws v4.1+'s third argument.
+ * (see above): _add() only counts the handle (handle->data is left
+ * alone), and _del() is a close callback that only counts it back. Both
+ * exist so that lws plugins using them build and run unchanged. tsi is lws
+ * v4.1+'s third argument.
  */
 LWS_VISIBLE LWS_EXTERN void
 lws_libuv_static_refcount_add(uv_handle_t *h, struct lws_context *context,
