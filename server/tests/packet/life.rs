@@ -528,15 +528,11 @@ fn a_stalled_subscriber_does_not_keep_a_swapped_plugin_from_its_journal() {
     }
     replace_plugin(&s.path("plugins"));
     srv.reload();
-    // The new version has the journal: a POST is answered, and ids go on.
-    let started = Instant::now();
+    // The new version has the journal: a POST is answered (a request left
+    // waiting for the hand-over past its 5 s would get 503, and `id_of`
+    // would fail), and ids go on.
     let id = super::id_of(&Http::new(addr).post("text/plain", b"after the swap"));
     assert_eq!(id, 201);
-    assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "{:?}",
-        started.elapsed()
-    );
     let log = srv.log_text();
     assert!(log.contains("could not start beside the old one"), "{log}");
     drop(stalled);
