@@ -383,3 +383,6 @@ mod tokens;
 pub use self::consts::*;
 pub use self::reasons::*;
 pub use self::tokens::*;
+
+mod helpers;
+pub use self::helpers::*;
