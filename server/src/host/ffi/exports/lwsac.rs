@@ -105,13 +105,12 @@ export! {
 }
 
 export! {
-    /// `lwsac_detach`: freed now if unreferenced, else when the last
-    /// reference goes; `*head` is set to NULL either way.
+    /// `lwsac_detach`: freed now (and `*head` set to NULL) if unreferenced,
+    /// else when the last reference goes.
     fn lwsac_detach(head: *mut *mut c_void) {
         // SAFETY: lws contract: `head` is the plugin's slot.
         let h = unsafe { handle(head) }?;
-        if h != 0 {
-            lwsac::detach(h)?;
+        if h != 0 && lwsac::detach(h)? {
             // SAFETY: non-null slot (checked by `handle`).
             unsafe { set(head, 0) };
         }
