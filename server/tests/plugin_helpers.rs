@@ -4,8 +4,10 @@
 //! v5 way (magic 192, `priority`) reading its mount's `pmo`
 //! (`server/tests/plugins/helpers_v5.c`).
 
+use std::process::Command;
+
 use crate::support::plugins::{cc_plugin, cc_plugin_text, repo};
-use crate::support::{eventually, get, Server, Site};
+use crate::support::{eventually, get, skip, Server, Site};
 
 fn families() -> (Site, Server) {
     let s = Site::with_plugins("", |dir| {
@@ -174,3 +176,25 @@ fn a_v5_built_plugin_loads_by_priority_and_reads_its_pmo() {
     );
 }
 
+/// The coverage table agrees with the header and with what `lwsws`
+/// exports, and `coverage.md` is its rendering (`scripts/coverage`: every
+/// declared function has a row, every supported one is declared and
+/// exported, every callback reason has its number, nothing marked "no" is
+/// declared).
+#[test]
+fn the_coverage_table_matches_the_header_and_the_binary() {
+    let out = match Command::new("python3")
+        .arg(repo().join("scripts/coverage"))
+        .args(["--lwsws", env!("CARGO_BIN_EXE_lwsws")])
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => return skip("coverage table", &format!("python3: {e}")),
+    };
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
