@@ -66,7 +66,7 @@ pub(crate) fn glob_matches(name: &[u8], filter: &[u8]) -> bool {
     for (i, &c) in name.iter().enumerate() {
         match filter.get(f) {
             Some(b'*') => {
-                if &name[i..] == &filter[f + 1..] {
+                if name[i..] == filter[f + 1..] {
                     return true;
                 }
             }
