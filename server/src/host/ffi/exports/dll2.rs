@@ -380,3 +380,99 @@ export! {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[repr(C)]
+    struct Item {
+        list: LwsDll2,
+        v: i32,
+    }
+
+    fn node() -> LwsDll2 {
+        LwsDll2 {
+            prev: std::ptr::null_mut(),
+            next: std::ptr::null_mut(),
+            owner: std::ptr::null_mut(),
+        }
+    }
+
+    unsafe extern "C" fn by_value(a: *const LwsDll2, b: *const LwsDll2) -> c_int {
+        // SAFETY: the nodes are the first member of `Item`s (this test's).
+        unsafe { (*(a as *const Item)).v - (*(b as *const Item)).v }
+    }
+
+    unsafe extern "C" fn drop_odd(d: *mut LwsDll2, _: *mut c_void) -> c_int {
+        // SAFETY: as above; removing the node it is given is allowed.
+        unsafe {
+            if (*(d as *const Item)).v % 2 != 0 {
+                lws_dll2_remove(d);
+            }
+        }
+        0
+    }
+
+    /// The values from head to tail, checking every back link on the way.
+    fn walk(o: &LwsDll2Owner) -> Vec<i32> {
+        let mut out = Vec::new();
+        let mut prev: *mut LwsDll2 = std::ptr::null_mut();
+        let mut p = o.head;
+        while !p.is_null() {
+            // SAFETY: members are this test's live `Item`s.
+            unsafe {
+                assert_eq!((*p).prev, prev);
+                out.push((*(p as *const Item)).v);
+                prev = p;
+                p = (*p).next;
+            }
+        }
+        assert_eq!(o.tail, prev);
+        assert_eq!(o.count as usize, out.len());
+        out
+    }
+
+    /// lws's order: a sorted insert goes in front of the first member not
+    /// smaller (equal values: the newest first); adding a member again is
+    /// refused; foreach_safe may remove the node it is on.
+    #[test]
+    fn sorted_inserts_and_removal_keep_the_links() {
+        let mut items: Vec<Item> = [3, 1, 4, 1, 5, 0, 9, 2]
+            .iter()
+            .map(|&v| Item { list: node(), v })
+            .collect();
+        let mut o = LwsDll2Owner {
+            tail: std::ptr::null_mut(),
+            head: std::ptr::null_mut(),
+            count: 0,
+        };
+        let p: Vec<*mut LwsDll2> = items
+            .iter_mut()
+            .map(|i| &mut i.list as *mut LwsDll2)
+            .collect();
+        // SAFETY: the nodes and the owner live across the calls.
+        unsafe {
+            for &n in &p[..5] {
+                lws_dll2_add_sorted(n, &mut o, Some(by_value));
+            }
+            assert_eq!(walk(&o), [1, 1, 3, 4, 5]);
+            assert_eq!(o.head, p[3], "the later 1 goes first");
+            lws_dll2_add_head(p[5], &mut o);
+            lws_dll2_add_tail(p[6], &mut o);
+            lws_dll2_add_before(p[7], p[0]);
+            assert_eq!(walk(&o), [0, 1, 1, 2, 3, 4, 5, 9]);
+            lws_dll2_add_tail(p[5], &mut o);
+            assert_eq!(walk(&o), [0, 1, 1, 2, 3, 4, 5, 9], "refused");
+            assert_eq!(
+                lws_dll2_foreach_safe(&mut o, std::ptr::null_mut(), Some(drop_odd)),
+                0
+            );
+            assert_eq!(walk(&o), [0, 2, 4]);
+            assert_eq!(lws_dll2_is_detached(p[0]), 1);
+            lws_dll2_remove(p[5]);
+            lws_dll2_remove(p[6]);
+            assert_eq!(walk(&o), [2, 4]);
+        }
+    }
+}
