@@ -198,3 +198,32 @@ fn the_coverage_table_matches_the_header_and_the_binary() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A plugin compiled against lws's own headers calls `_lws_log` (every
+/// `lwsl_*` macro) and `lws_snprintf` as functions: lwsws exports both, so
+/// it loads (dlopen resolves every symbol at once) and logs
+/// (`server/tests/plugins/lws_built.c`, an lws v5 plugin that does not
+/// include our header).
+#[test]
+fn a_plugin_built_against_lws_headers_finds_the_variadic_calls() {
+    let s = Site::with_plugins("", |dir| {
+        cc_plugin(
+            dir,
+            "lws_built",
+            &repo().join("server/tests/plugins/lws_built.c"),
+        );
+    });
+    s.conf_d(
+        "v",
+        r#"{"vhosts": [{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
+            "ws-protocols": [{"lws-built": {}}]}]}"#,
+    );
+    let srv = s.start();
+    assert!(
+        eventually(10, || srv.log_text().contains(
+            "lws-built plugin: init, lws_snprintf gave 16: 0123456789abcde"
+        )),
+        "{}",
+        srv.log_text()
+    );
+}

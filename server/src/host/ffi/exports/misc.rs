@@ -1,5 +1,6 @@
 //! Small lws calls of no family: `lws_wsi_tsi`, and the Rust view of the
-//! C-defined `lws_snprintf` (see `host/ffi/c/snprintf.c`).
+//! C-defined `lws_snprintf` (see `host/ffi/c/variadic.c`, which also
+//! defines `_lws_log` for plugins built against lws's own headers).
 
 use std::ffi::c_int;
 
