@@ -529,4 +529,45 @@ mod tests {
         let bad = [0xed, 0xa0, 0x80];
         assert_eq!(Tokenizer::new(3, 0).next(&bad).elem, ErrBrokenUtf8);
     }
+
+    /// Random text of the bytes that matter (and some others), with random
+    /// flags: every walk ends, moves on with each element, and keeps each
+    /// element inside the text, after the one before.
+    #[test]
+    fn random_walks_end_inside_the_text() {
+        let mut rng = crate::test_rng::Rng::new(18);
+        let alphabet = b"ab1.2=,;: \t\"#/*-_\n\0\xc3\xa9\xff";
+        for _ in 0..20_000 {
+            let len = rng.below(24);
+            let text: Vec<u8> = (0..len)
+                .map(|_| {
+                    if rng.chance(90) {
+                        rng.pick(alphabet)
+                    } else {
+                        rng.byte()
+                    }
+                })
+                .collect();
+            let flags = (rng.next() & 0x7ff) as u16;
+            let mut t = Tokenizer::new(text.len(), flags);
+            let mut last_end = 0;
+            let mut ended = false;
+            for _ in 0..=text.len() + 1 {
+                let before = t.pos;
+                let f = t.next(&text);
+                assert!(t.pos <= text.len() && t.pos + t.len == text.len());
+                if let Some(at) = f.token {
+                    assert!(at + f.token_len <= text.len(), "{text:?} {flags:#x}");
+                    assert!(at >= last_end, "{text:?} {flags:#x}");
+                    last_end = at + f.token_len;
+                }
+                if (f.elem as i8) <= 0 {
+                    ended = true;
+                    break;
+                }
+                assert!(t.pos > before, "{text:?} {flags:#x}");
+            }
+            assert!(ended, "{text:?} {flags:#x}");
+        }
+    }
 }
