@@ -131,6 +131,27 @@ fn snprintf_and_wsi_tsi() {
     assert_eq!(body(&srv, "/h/tsi"), "tsi=same");
 }
 
+#[test]
+fn serve_http_file_then_file_completion_and_the_peer() {
+    let (s, srv) = families();
+    let f = s.path("served.txt");
+    std::fs::write(&f, "file body\n").unwrap();
+    let (status, headers, b) = get(&srv.url(&format!("/h/serve?f={}", f.display())));
+    assert_eq!(status, 200);
+    assert_eq!(b, b"file body\n");
+    assert_eq!(
+        headers.get("content-type").map(String::as_str),
+        Some("text/plain")
+    );
+    assert_eq!(headers.get("x-extra").map(String::as_str), Some("served"));
+    assert!(
+        eventually(10, || body(&srv, "/h/peer")
+            == "peer=127.0.0.1 completions=1"),
+        "{}",
+        body(&srv, "/h/peer")
+    );
+}
+
 /// Two v5-built plugins provide "v5-proto": the higher priority wins even
 /// though the other's file comes first by name; the mount's `pmo` reaches
 /// it through lws_find_mount + lws_pmo_get_str and through HTTP_PMO.

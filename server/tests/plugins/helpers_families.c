@@ -13,6 +13,9 @@
  *              reference/detach/unreference, free
  *   /snprintf  lws_snprintf's return when the output fits and when cut
  *   /tsi       lws_wsi_tsi against lws_get_tsi
+ *   /serve?f=  lws_serve_http_file with a content type and an extra header;
+ *              HTTP_FILE_COMPLETION then completes the transaction
+ *   /peer      lws_get_peer_simple, and how many file completions came
  */
 #include <libwebsockets.h>
 #include <string.h>
@@ -436,6 +439,8 @@ do_snprintf(struct pss *pss)
 	SAY(" zero=%d", lws_snprintf(b, 0, "%d", 42));
 }
 
+static int file_completions;
+
 static int
 callback_families(struct lws *wsi, enum lws_callback_reasons reason,
 		  void *user, void *in, size_t len)
@@ -446,9 +451,28 @@ callback_families(struct lws *wsi, enum lws_callback_reasons reason,
 	const char *path = (const char *)in;
 
 	switch (reason) {
+	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+		file_completions++;
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
+
 	case LWS_CALLBACK_HTTP:
 		memset(pss, 0, sizeof(*pss));
-		if (!strcmp(path, "/dll2"))
+		if (!strcmp(path, "/serve")) {
+			static const char extra[] = "x-extra: served\r\n";
+			char f[256];
+
+			if (!lws_get_urlarg_by_name(wsi, "f", f, sizeof(f)))
+				return -1;
+			return lws_serve_http_file(wsi, f, "text/plain", extra,
+						   (int)strlen(extra)) < 0 ? -1 : 0;
+		}
+		if (!strcmp(path, "/peer")) {
+			char ip[64];
+
+			SAY("peer=%s completions=%d",
+			    lws_get_peer_simple(wsi, ip, sizeof(ip)) ? ip : "(none)",
+			    file_completions);
+		} else if (!strcmp(path, "/dll2"))
 			do_dll2(pss);
 		else if (!strcmp(path, "/listptr"))
 			do_listptr(pss);
