@@ -59,9 +59,10 @@ struct lws_protocol_vhost_options {
  *
  * Define COMLINK_LWS_V5 before including <libwebsockets.h> to build a plugin
  * the way lws v5 does: the exported struct carries magic 192 and a
- * `priority` (plugins with a higher priority are set up first, and their
- * protocols win over a same-named protocol of a lower one; magics below 192
- * count as priority 0). Only the exported-struct shape exists in lws v5.
+ * `priority` (plugins are ordered by it, highest first, so a plugin's
+ * protocols win over a same-named protocol of one with a lower priority;
+ * magics below 192 count as 0). Only the exported-struct shape exists in
+ * lws v5.
  */
 #if defined(COMLINK_LWS_V5)
 #define LWS_PLUGIN_API_MAGIC 192
@@ -93,7 +94,7 @@ typedef struct lws_plugin_header {
 	const char *lws_build_hash;	/* LWS_BUILD_HASH */
 	unsigned int api_magic;		/* LWS_PLUGIN_API_MAGIC */
 #if defined(COMLINK_LWS_V5)
-	unsigned int priority;		/* higher: set up first (magic 192) */
+	unsigned int priority;		/* higher: earlier (magic 192) */
 #endif
 } lws_plugin_header_t;
 
