@@ -12,8 +12,9 @@
  * that uses it (lwsws then loads libuv.so.1), though linking -luv is usual.
  *
  * What differs from lws, on purpose:
- *  - Variadic lws functions (logging, lws_snprintf, lws_open) are static inline
- *    here, because the host (stable Rust) cannot define C variadic functions.
+ *  - Variadic lws functions (logging, lws_open) are static inline here,
+ *    because the host (stable Rust) cannot define C variadic functions
+ *    (lws_snprintf is the exception: the host defines it in C).
  *    Logging formats into a stack buffer and hands the finished line to the
  *    host's comlink_log_line() (see libwebsockets/lws-logs.h).
  *  - LWS_PLUGIN_API_MAGIC is 180 for both plugin shapes (old init_/destroy_
@@ -74,14 +75,25 @@ extern "C" {
 
 #define COMLINK_PLUGIN_API 1
 
-/* The lws API level this header follows (lws v4.3 plus older calls). */
+/* The lws API level this header follows (lws v4.3 plus older calls; with
+ * COMLINK_LWS_V5 defined, lws v5.0's plugin shape: see
+ * libwebsockets/lws-protocols-plugins.h). */
+#if defined(COMLINK_LWS_V5)
+#define LWS_LIBRARY_VERSION_MAJOR 5
+#define LWS_LIBRARY_VERSION_MINOR 0
+#else
 #define LWS_LIBRARY_VERSION_MAJOR 4
 #define LWS_LIBRARY_VERSION_MINOR 3
+#endif
 #define LWS_LIBRARY_VERSION_PATCH 0
 #define LWS_LIBRARY_VERSION_NUMBER \
 	((LWS_LIBRARY_VERSION_MAJOR * 1000000) + \
 	 (LWS_LIBRARY_VERSION_MINOR * 1000) + LWS_LIBRARY_VERSION_PATCH)
+#if defined(COMLINK_LWS_V5)
+#define LWS_LIBRARY_VERSION "5.0.0-comlink"
+#else
 #define LWS_LIBRARY_VERSION "4.3.0-comlink"
+#endif
 
 /*
  * lws compares a plugin's build hash with its own (v4.2+). Ours is a fixed
@@ -236,7 +248,7 @@ struct lws_vhost;	/* one virtual host */
 struct lws_ring;	/* a ring buffer made by lws_ring_create() */
 struct lws_extension;	/* ws extensions: never provided, always NULL / 0 */
 struct lws_spa;		/* a POST body parser made by lws_spa_create() */
-struct lwsac;		/* never provided; appears in a struct field only */
+struct lwsac;		/* an lwsac_use() arena (libwebsockets/lws-helpers.h) */
 struct lws_protocols;
 struct lws_protocol_vhost_options;
 
@@ -251,6 +263,8 @@ struct lws_protocol_vhost_options;
 #include "libwebsockets/lws-misc.h"
 #include "libwebsockets/lws-x509.h"
 #include "libwebsockets/lws-libuv.h"
+#include "libwebsockets/lws-helpers.h"
+#include "libwebsockets/lws-mount.h"
 
 #ifdef __cplusplus
 }

@@ -27,10 +27,19 @@
 //!   `lws_plugin_protocol_t` (any magic in [`abi::ACCEPTED_STRUCT_MAGICS`]).
 //! * Structs only grow at the end; the host checks the magic before reading
 //!   anything else.
-//! * Variadic lws functions (logging, `lws_snprintf`, `lws_open`) are
-//!   `static inline` in the header, because stable Rust cannot define C
-//!   variadic functions; logging reaches the host as finished lines through
-//!   `comlink_log_line()`.
+//! * Variadic lws functions (logging, `lws_open`) are `static inline` in the
+//!   header, because stable Rust cannot define C variadic functions; logging
+//!   reaches the host as finished lines through `comlink_log_line()`.
+//!   `lws_snprintf` is a host function defined in C by the server.
+//! * lws v5 plugins: defining `COMLINK_LWS_V5` before including the header
+//!   builds the exported struct as lws v5 does (magic 192, `priority`).
+//!
+//! # What of the lws API is there
+//!
+//! Every function and callback reason of the lws v4.3 / v5 API a plugin may
+//! use, marked supported, partly or no: [`coverage`]
+//! (`docs/coverage.md`, generated from `docs/coverage.tsv` and checked
+//! against the header and the `lwsws` binary by `scripts/coverage`).
 //!
 //! # Reloads
 //!
@@ -57,5 +66,8 @@ pub mod threads;
 
 #[doc = include_str!("../docs/reload.md")]
 pub mod reload {}
+
+#[doc = include_str!("../docs/coverage.md")]
+pub mod coverage {}
 
 pub use protocol::{Action, Connection, Options, Protocol, Vhost};

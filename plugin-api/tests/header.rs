@@ -124,6 +124,21 @@ fn rust_constants() -> Vec<(String, i64)> {
         ),
     ];
     all.extend(single.iter().map(|&(n, v)| (n.to_owned(), v)));
+    let mount_protocols = [
+        ("LWSMPRO_HTTP", LWSMPRO_HTTP),
+        ("LWSMPRO_HTTPS", LWSMPRO_HTTPS),
+        ("LWSMPRO_FILE", LWSMPRO_FILE),
+        ("LWSMPRO_CGI", LWSMPRO_CGI),
+        ("LWSMPRO_REDIR_HTTP", LWSMPRO_REDIR_HTTP),
+        ("LWSMPRO_REDIR_HTTPS", LWSMPRO_REDIR_HTTPS),
+        ("LWSMPRO_CALLBACK", LWSMPRO_CALLBACK),
+        ("LWSMPRO_NO_MOUNT", LWSMPRO_NO_MOUNT),
+    ];
+    all.extend(
+        mount_protocols
+            .iter()
+            .map(|&(n, v)| (n.to_owned(), i64::from(v))),
+    );
     all
 }
 
@@ -191,6 +206,23 @@ fn rust_expectations() -> BTreeMap<String, String> {
         "offset union lws_tls_cert_info_results.ns.name".to_owned(),
         (offset_of!(LwsTlsCertInfoResults, ns) + offset_of!(LwsTlsCertInfoNs, name)).to_string(),
     );
+    layout!("struct lws_tokenize", LwsTokenize,
+        "start" => start, "token" => token, "len" => len,
+        "token_len" => token_len, "flags" => flags, "delim" => delim, "e" => e);
+    layout!("struct lws_dir_entry", LwsDirEntry, "name" => name, "type" => r#type);
+    layout!("lws_dir_glob_t", LwsDirGlob, "filter" => filter, "cb" => cb, "user" => user);
+    layout!("struct lws_http_mount", LwsHttpMount,
+        "mount_next" => mount_next, "mountpoint" => mountpoint,
+        "origin" => origin, "def" => def, "protocol" => protocol,
+        "cgienv" => cgienv, "extra_mimetypes" => extra_mimetypes,
+        "interpret" => interpret, "cgi_timeout" => cgi_timeout,
+        "cache_max_age" => cache_max_age, "auth_mask" => auth_mask,
+        "origin_protocol" => origin_protocol, "mountpoint_len" => mountpoint_len,
+        "basic_auth_login_file" => basic_auth_login_file,
+        "cgi_chroot_path" => cgi_chroot_path, "cgi_wd" => cgi_wd,
+        "headers" => headers, "keepalive_timeout" => keepalive_timeout,
+        "interceptor_path" => interceptor_path,
+        "max_http_body_size" => max_http_body_size);
     layout!("lws_usec_t", LwsUsec);
     // C enums travel as `int` (reason, write protocol, token index).
     layout!("enum lws_callback_reasons", c_int);

@@ -24,6 +24,7 @@ mod ops_reload;
 mod ops_tls;
 mod packet;
 mod plugin_abi;
+mod plugin_helpers;
 mod plugin_load;
 mod plugin_uv;
 mod ws_conformance;

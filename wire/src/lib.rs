@@ -40,3 +40,4 @@ pub mod normalize;
 pub mod path;
 #[cfg(test)]
 mod test_rng;
+pub mod tokenize;

@@ -28,6 +28,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("journal", journal),
     ("ws", ws),
     ("ws_deflate", ws_deflate),
+    ("tokenize", tokenize),
 ];
 
 /// Piece sizes taken from the first byte of `data` (1..=16).
@@ -687,4 +688,35 @@ pub fn ws_deflate(data: &[u8]) {
             b.1.len()
         );
     }
+}
+
+/// `lws_tokenize` (`comlink_wire::tokenize`): the first two bytes are the
+/// flags, the rest the text. Every call moves on or ends the walk, every
+/// element lies inside the text and after the previous one, and the walk
+/// ends within one call per byte (plus the end).
+pub fn tokenize(data: &[u8]) {
+    use comlink_wire::tokenize::Tokenizer;
+
+    let (flags, text) = match data {
+        [a, b, rest @ ..] => (u16::from_le_bytes([*a, *b]) & 0x7ff, rest),
+        _ => return,
+    };
+    let mut t = Tokenizer::new(text.len(), flags);
+    let mut last_end = 0;
+    for _ in 0..=text.len() + 1 {
+        let before = t.pos;
+        let f = t.next(text);
+        assert!(t.pos <= text.len(), "read past the text");
+        assert_eq!(t.pos + t.len, text.len(), "pos and len disagree");
+        if let Some(at) = f.token {
+            assert!(at + f.token_len <= text.len(), "element past the text");
+            assert!(at >= last_end || f.elem as i8 <= 0, "element before the last");
+            last_end = at + f.token_len;
+        }
+        if (f.elem as i8) <= 0 {
+            return;
+        }
+        assert!(t.pos > before, "no progress");
+    }
+    panic!("no end after one call per byte");
 }

@@ -154,7 +154,7 @@ enum lws_callback_reasons {
 	LWS_CALLBACK_MQTT_SHADOW_TIMEOUT = 212,
 	LWS_CALLBACK_MQTT_QOS2_RX_COMPLETE = 213,
 
-	/* --- lws main branch only --- */
+	/* --- lws v5.0 (reasons added since v4.3) --- */
 	LWS_CALLBACK_HTTP_INTERCEPTOR_CHECK = 214,
 	LWS_CALLBACK_GET_PSS_SIZE = 215,
 	LWS_CALLBACK_DHT_VERB_DISPATCH = 216,

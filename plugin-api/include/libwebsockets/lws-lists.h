@@ -1,11 +1,13 @@
 /*
  * Comlink plugin header: list helpers. Part of <libwebsockets.h>.
  *
- * Two families, both pure header code (nothing here calls the host):
+ * Two families:
  *  - singly linked lists threaded through a "next" member of the plugin's own
- *    struct (lws_start_foreach_ll ... lws_ll_fwd_remove);
+ *    struct (lws_start_foreach_ll ... lws_ll_fwd_remove): header macros;
  *  - lws_dll2: an embeddable doubly linked list node plus an owner that
- *    counts its members (used by lws v4.3+ plugins).
+ *    counts its members (used by lws v4.3+ plugins); the operations are
+ *    host functions, as in lws.
+ * (lws_list_ptr, the third, is in lws-helpers.h, as lws keeps it with lwsac.)
  */
 
 #ifndef COMLINK_LWS_LISTS_H
@@ -115,11 +117,9 @@ typedef struct lws_dll2_owner {
 
 typedef int (*lws_dll2_foreach_cb_t)(struct lws_dll2 *d, void *user);
 
-static LWS_INLINE int
-lws_dll2_is_detached(const struct lws_dll2 *d)
-{
-	return !d->owner;
-}
+/* Nonzero when d is in no list. */
+LWS_VISIBLE LWS_EXTERN int
+lws_dll2_is_detached(const struct lws_dll2 *d);
 
 static LWS_INLINE const struct lws_dll2_owner *
 lws_dll2_owner(const struct lws_dll2 *d)
@@ -139,125 +139,70 @@ lws_dll2_get_tail(struct lws_dll2_owner *owner)
 	return owner->tail;
 }
 
-static LWS_INLINE void
-lws_dll2_clear(struct lws_dll2 *d)
-{
-	d->prev = d->next = NULL;
-	d->owner = NULL;
-}
+/*
+ * The list operations are host functions, as in lws (so plugins built
+ * against lws's headers find them). Adding a node that is still in a list,
+ * or before a node in none, is refused and logged (lws asserts).
+ */
 
-static LWS_INLINE void
-lws_dll2_owner_clear(struct lws_dll2_owner *o)
-{
-	o->head = o->tail = NULL;
-	o->count = 0;
-}
+/* Forget any list (prev, next, owner NULL) without unlinking. */
+LWS_VISIBLE LWS_EXTERN void
+lws_dll2_clear(struct lws_dll2 *d);
+
+/* An empty owner (members are not touched). */
+LWS_VISIBLE LWS_EXTERN void
+lws_dll2_owner_clear(struct lws_dll2_owner *d);
 
 /* Take d out of whatever list holds it; harmless when detached. */
-static LWS_INLINE void
-lws_dll2_remove(struct lws_dll2 *d)
-{
-	struct lws_dll2_owner *o = d->owner;
+LWS_VISIBLE LWS_EXTERN void
+lws_dll2_remove(struct lws_dll2 *d);
 
-	if (!o)
-		return;
-	if (d->prev)
-		d->prev->next = d->next;
-	else
-		o->head = d->next;
-	if (d->next)
-		d->next->prev = d->prev;
-	else
-		o->tail = d->prev;
-	o->count--;
-	lws_dll2_clear(d);
-}
+LWS_VISIBLE LWS_EXTERN void
+lws_dll2_add_head(struct lws_dll2 *d, struct lws_dll2_owner *owner);
 
-static LWS_INLINE void
-lws_dll2_add_head(struct lws_dll2 *d, struct lws_dll2_owner *o)
-{
-	lws_dll2_remove(d);
-	d->owner = o;
-	d->prev = NULL;
-	d->next = o->head;
-	if (o->head)
-		o->head->prev = d;
-	else
-		o->tail = d;
-	o->head = d;
-	o->count++;
-}
-
-static LWS_INLINE void
-lws_dll2_add_tail(struct lws_dll2 *d, struct lws_dll2_owner *o)
-{
-	lws_dll2_remove(d);
-	d->owner = o;
-	d->next = NULL;
-	d->prev = o->tail;
-	if (o->tail)
-		o->tail->next = d;
-	else
-		o->head = d;
-	o->tail = d;
-	o->count++;
-}
+LWS_VISIBLE LWS_EXTERN void
+lws_dll2_add_tail(struct lws_dll2 *d, struct lws_dll2_owner *owner);
 
 /* Insert d just in front of `after`, in after's list. */
-static LWS_INLINE void
-lws_dll2_add_before(struct lws_dll2 *d, struct lws_dll2 *after)
-{
-	struct lws_dll2_owner *o = after->owner;
-
-	if (!o)
-		return;
-	lws_dll2_remove(d);
-	d->owner = o;
-	d->next = after;
-	d->prev = after->prev;
-	if (after->prev)
-		after->prev->next = d;
-	else
-		o->head = d;
-	after->prev = d;
-	o->count++;
-}
+LWS_VISIBLE LWS_EXTERN void
+lws_dll2_add_before(struct lws_dll2 *d, struct lws_dll2 *after);
 
 /*
  * Insert d in an ordered list: d goes in front of the first member i for
  * which compare(i, d) >= 0 (note: the member comes first, as in lws), else
  * at the tail.
  */
-static LWS_INLINE void
+LWS_VISIBLE LWS_EXTERN void
 lws_dll2_add_sorted(lws_dll2_t *d, lws_dll2_owner_t *own,
-		    int (*compare)(const lws_dll2_t *d, const lws_dll2_t *i))
-{
-	struct lws_dll2 *i;
+		    int (*compare)(const lws_dll2_t *d, const lws_dll2_t *i));
 
-	for (i = own->head; i; i = i->next)
-		if (compare(i, d) >= 0) {
-			lws_dll2_add_before(d, i);
-			return;
-		}
-	lws_dll2_add_tail(d, own);
-}
+/* The same, compare3 also getting priv first. */
+LWS_VISIBLE LWS_EXTERN void
+lws_dll2_add_sorted_priv(lws_dll2_t *d, lws_dll2_owner_t *own, void *priv,
+			 int (*compare3)(void *priv, const lws_dll2_t *d,
+					 const lws_dll2_t *i));
 
-/* Call cb for each member, head first; cb may remove its own node. A
- * nonzero return from cb stops the walk and is returned. */
-static LWS_INLINE int
+/* Call cb for each member, head first; cb may remove (or free) its own
+ * node. A nonzero return from cb stops the walk, and 1 is returned. */
+LWS_VISIBLE LWS_EXTERN int
 lws_dll2_foreach_safe(struct lws_dll2_owner *owner, void *user,
-		      lws_dll2_foreach_cb_t cb)
-{
-	struct lws_dll2 *d = owner->head, *nx;
+		      lws_dll2_foreach_cb_t cb);
 
-	while (d) {
-		nx = d->next;
-		if (cb(d, user))
-			return 1;
-		d = nx;
-	}
-	return 0;
-}
+/*
+ * The member object (of `type`, embedding its lws_dll2 as `membd2list`)
+ * whose `const char *membptr` equals the namelen bytes at name, or NULL.
+ */
+LWS_VISIBLE LWS_EXTERN void *
+_lws_dll2_search_sz_pl(lws_dll2_owner_t *own, const char *name,
+		       size_t namelen, size_t dll2_ofs, size_t ptr_ofs);
+
+#define lws_dll2_search_sz_pl(own, name, namelen, type, membd2list, membptr) \
+	((type *)_lws_dll2_search_sz_pl(own, name, namelen, \
+					offsetof(type, membd2list), \
+					offsetof(type, membptr)))
+
+/* lws logs the list in debug builds; a no-op here. */
+#define lws_dll2_describe(x, y)
 
 /* Nonzero if d is a member of owner. Compares addresses only. */
 static LWS_INLINE int

@@ -16,30 +16,11 @@
  * (never the untruncated length snprintf reports); 0 when size is 0 or str
  * is NULL. The output is always NUL-terminated when size > 0. This is lws's
  * own return convention, kept so that `p += lws_snprintf(p, end - p, ...)`
- * behaves as it does with lws.
+ * behaves as it does with lws. A host function (exported by lwsws, as lws
+ * exports it), so plugins built against lws's own headers find it too.
  */
-static LWS_INLINE int
+LWS_VISIBLE LWS_EXTERN int
 lws_snprintf(char *str, size_t size, const char *format, ...) LWS_FORMAT(3);
-
-static LWS_INLINE int
-lws_snprintf(char *str, size_t size, const char *format, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!str || !size)
-		return 0;
-	va_start(ap, format);
-	n = vsnprintf(str, size, format, ap);
-	va_end(ap);
-	if (n < 0) {
-		str[0] = '\0';
-		return 0;
-	}
-	if ((size_t)n >= size)
-		return (int)size;
-	return n;
-}
 
 /*
  * Copy at most size - 1 characters of src and always NUL-terminate (unlike
@@ -115,6 +96,10 @@ lws_get_vhost_iface(struct lws_vhost *vhost);
 /* Index of the service thread wsi belongs to (0 .. count_threads - 1). */
 LWS_VISIBLE LWS_EXTERN int
 lws_get_tsi(struct lws *wsi);
+
+/* The same as lws_get_tsi() (lws has both names). */
+LWS_VISIBLE LWS_EXTERN int
+lws_wsi_tsi(struct lws *wsi);
 
 /* Number of service threads. */
 LWS_VISIBLE LWS_EXTERN int LWS_WARN_UNUSED_RESULT

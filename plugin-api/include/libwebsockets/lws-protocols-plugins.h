@@ -56,8 +56,19 @@ struct lws_protocol_vhost_options {
  * One magic for both shapes. Plugins compiled against this header carry 180
  * (what old-ABI plugins expect the host to pass); the host also accepts 190,
  * 191 and 192 in an exported struct built against real lws headers.
+ *
+ * Define COMLINK_LWS_V5 before including <libwebsockets.h> to build a plugin
+ * the way lws v5 does: the exported struct carries magic 192 and a
+ * `priority` (plugins are ordered by it, highest first, so a plugin's
+ * protocols win over a same-named protocol of one with a lower priority;
+ * magics below 192 count as 0). Only the exported-struct shape exists in
+ * lws v5.
  */
+#if defined(COMLINK_LWS_V5)
+#define LWS_PLUGIN_API_MAGIC 192
+#else
 #define LWS_PLUGIN_API_MAGIC 180
+#endif
 
 /* Old shape: the host sets api_magic, the plugin fills the rest. */
 struct lws_plugin_capability {
@@ -73,15 +84,18 @@ typedef int (*lws_plugin_init_func)(struct lws_context *,
 typedef int (*lws_plugin_destroy_func)(struct lws_context *);
 
 /*
- * New shape: common header (lws v4.3 layout; lws's main branch adds an
- * `unsigned int priority` after api_magic, which sits in what is tail
- * padding here, and marks it with magic 192).
+ * New shape: common header (lws v4.3 layout; lws v5 adds an `unsigned int
+ * priority` after api_magic, which sits in what is tail padding here, and
+ * marks it with magic 192).
  */
 typedef struct lws_plugin_header {
 	const char *name;		/* for logs and duplicate detection */
 	const char *_class;		/* "lws_protocol_plugin" */
 	const char *lws_build_hash;	/* LWS_BUILD_HASH */
 	unsigned int api_magic;		/* LWS_PLUGIN_API_MAGIC */
+#if defined(COMLINK_LWS_V5)
+	unsigned int priority;		/* higher: earlier (magic 192) */
+#endif
 } lws_plugin_header_t;
 
 typedef struct lws_plugin_protocol {

@@ -64,6 +64,24 @@ LWS_VISIBLE LWS_EXTERN uint32_t
 lws_ring_get_oldest_tail(struct lws_ring *ring);
 
 /*
+ * Writing in place instead of lws_ring_insert(): *start is where the next
+ * element goes and *bytes how many bytes from there are free without
+ * wrapping. Write whole elements there, then lws_ring_bump_head() with the
+ * bytes written. Returns 0, or 1 (nothing set) when the ring is full.
+ */
+LWS_VISIBLE LWS_EXTERN int
+lws_ring_next_linear_insert_range(struct lws_ring *ring, void **start,
+				  size_t *bytes);
+
+/* Moves the head on past `bytes` written in place (whole elements). */
+LWS_VISIBLE LWS_EXTERN void
+lws_ring_bump_head(struct lws_ring *ring, size_t bytes);
+
+/* Logs the ring's state, and what waits for *tail (NULL: the oldest). */
+LWS_VISIBLE LWS_EXTERN void
+lws_ring_dump(struct lws_ring *ring, uint32_t *tail);
+
+/*
  * Consume `count` elements for the reader whose tail is *ptail, then, if that
  * reader held the oldest tail, find the reader now furthest behind and make
  * its tail the oldest. Readers are the `type` objects of a singly linked list

@@ -128,7 +128,7 @@ pub struct LwsPluginHeader {
     pub api_magic: c_uint,
 }
 
-/// `lws_plugin_header_t` of lws's main branch (magic 192): adds `priority`,
+/// `lws_plugin_header_t` of lws v5.0 (magic 192): adds `priority`,
 /// which falls in [`LwsPluginHeader`]'s tail padding, so both have the same
 /// size and the same offsets for the shared fields.
 #[repr(C)]
@@ -313,7 +313,7 @@ pub const LWS_PRE: usize = 16;
 pub const LWS_PLUGIN_API_MAGIC: c_uint = 180;
 
 /// Magics accepted in an exported `lws_plugin_protocol_t`: ours / lws v4.0
-/// (180), lws v4.1 (190), v4.2 - v4.5 (191), lws main branch (192).
+/// (180), lws v4.1 (190), v4.2 - v4.5 (191), lws v5.0 (192, with `priority`).
 pub const ACCEPTED_STRUCT_MAGICS: [c_uint; 4] = [180, 190, 191, 192];
 
 /// From this magic on, the plugin header has a `priority` field
@@ -383,3 +383,6 @@ mod tokens;
 pub use self::consts::*;
 pub use self::reasons::*;
 pub use self::tokens::*;
+
+mod helpers;
+pub use self::helpers::*;

@@ -131,6 +131,47 @@ main(void)
 	OFF(union lws_tls_cert_info_results, ns.len);
 	OFF(union lws_tls_cert_info_results, ns.name);
 
+	SIZE(struct lws_tokenize);
+	OFF(struct lws_tokenize, start);
+	OFF(struct lws_tokenize, token);
+	OFF(struct lws_tokenize, len);
+	OFF(struct lws_tokenize, token_len);
+	OFF(struct lws_tokenize, flags);
+	OFF(struct lws_tokenize, delim);
+	OFF(struct lws_tokenize, e);
+
+	SIZE(struct lws_dir_entry);
+	OFF(struct lws_dir_entry, name);
+	OFF(struct lws_dir_entry, type);
+
+	SIZE(lws_dir_glob_t);
+	OFF(lws_dir_glob_t, filter);
+	OFF(lws_dir_glob_t, cb);
+	OFF(lws_dir_glob_t, user);
+
+	/* (the cache_* ... no_ws_upgrades bit fields share byte 76) */
+	SIZE(struct lws_http_mount);
+	OFF(struct lws_http_mount, mount_next);
+	OFF(struct lws_http_mount, mountpoint);
+	OFF(struct lws_http_mount, origin);
+	OFF(struct lws_http_mount, def);
+	OFF(struct lws_http_mount, protocol);
+	OFF(struct lws_http_mount, cgienv);
+	OFF(struct lws_http_mount, extra_mimetypes);
+	OFF(struct lws_http_mount, interpret);
+	OFF(struct lws_http_mount, cgi_timeout);
+	OFF(struct lws_http_mount, cache_max_age);
+	OFF(struct lws_http_mount, auth_mask);
+	OFF(struct lws_http_mount, origin_protocol);
+	OFF(struct lws_http_mount, mountpoint_len);
+	OFF(struct lws_http_mount, basic_auth_login_file);
+	OFF(struct lws_http_mount, cgi_chroot_path);
+	OFF(struct lws_http_mount, cgi_wd);
+	OFF(struct lws_http_mount, headers);
+	OFF(struct lws_http_mount, keepalive_timeout);
+	OFF(struct lws_http_mount, interceptor_path);
+	OFF(struct lws_http_mount, max_http_body_size);
+
 	SIZE(lws_usec_t);
 	SIZE(enum lws_callback_reasons);
 	SIZE(enum lws_write_protocol);

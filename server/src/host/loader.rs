@@ -314,24 +314,40 @@ impl Loader {
             }
         }
         self.kept = kept;
+        // lws v5: higher priority first (a stable sort: equal ones stay in
+        // load order), and the first provider of a protocol name wins.
+        reg.plugins.sort_by_key(|p| std::cmp::Reverse(p.priority));
+        for lib in reg.plugins.clone() {
+            register_protocols(&mut reg, &lib);
+        }
         reg
     }
 }
 
-/// Adds a loaded library and its protocols to `reg`.
+/// Adds a loaded library to `reg` (its protocols come once all are loaded).
 fn add(reg: &mut Registry, path: &Path, lib: Arc<PluginLib>) {
     let names: Vec<&str> = lib.protocols.iter().map(|p| p.name.as_str()).collect();
     tracing::info!(
-        "plugin {} ({}): protocols {}",
+        "plugin {} ({}{}): protocols {}",
         path.display(),
         lib.abi,
+        if lib.priority != 0 {
+            format!(", priority {}", lib.priority)
+        } else {
+            String::new()
+        },
         names.join(", ")
     );
+    reg.plugins.push(lib);
+}
+
+/// Registers the protocols of `lib` whose names are still free.
+fn register_protocols(reg: &mut Registry, lib: &Arc<PluginLib>) {
     for p in &lib.protocols {
         if let Some(prev) = reg.protocols.get(&p.name) {
             tracing::warn!(
                 "{}: protocol \"{}\" is already provided by {} (ignored)",
-                path.display(),
+                lib.path.display(),
                 p.name,
                 prev.lib.path.display()
             );
@@ -339,7 +355,6 @@ fn add(reg: &mut Registry, path: &Path, lib: Arc<PluginLib>) {
         }
         reg.protocols.insert(p.name.clone(), p.clone());
     }
-    reg.plugins.push(lib);
 }
 
 fn load_one(path: &Path, reg: &Registry) -> Result<Arc<PluginLib>, LoadError> {

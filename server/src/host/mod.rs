@@ -28,6 +28,8 @@ pub(crate) mod retire;
 pub mod site;
 pub(crate) mod spa;
 
+pub(crate) mod dir;
+pub(crate) mod lwsac;
 pub(crate) mod request;
 pub(crate) mod ring;
 pub mod thread;

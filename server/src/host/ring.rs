@@ -130,6 +130,36 @@ impl Ring {
     pub(crate) fn buffer(&self) -> &[u8] {
         &self.buf
     }
+
+    /// The whole buffer, writable (for `lws_ring_next_linear_insert_range`).
+    pub(crate) fn buffer_mut(&mut self) -> &mut [u8] {
+        &mut self.buf
+    }
+
+    /// Where the head is, as a byte offset, and how many bytes from there
+    /// may be written without wrapping (whole free elements); None when
+    /// the ring is full.
+    pub(crate) fn linear_insert_range(&self) -> Option<(usize, usize)> {
+        let free = self.free();
+        if free == 0 {
+            return None;
+        }
+        let to_end = (self.count - self.head) as usize;
+        Some((self.head as usize * self.elem, free.min(to_end) * self.elem))
+    }
+
+    /// Moves the head on by `bytes` written in place: whole elements only,
+    /// at most the free ones. Returns how many elements it moved.
+    pub(crate) fn bump_head(&mut self, bytes: usize) -> usize {
+        let n = (bytes / self.elem).min(self.free());
+        self.head = ((self.head as usize + n) % self.count as usize) as u32;
+        n
+    }
+
+    /// The head, as an element index.
+    pub(crate) fn head(&self) -> u32 {
+        self.head
+    }
 }
 
 /// What the plugin's `destroy_element` does with a released element.
@@ -286,6 +316,24 @@ mod tests {
         assert_eq!(n, 3);
         assert_eq!(r.waiting(Some(t2)), 0);
         assert!(r.element(Some(t2)).is_none());
+    }
+
+    /// Writing in place: the range stops at the end of the buffer, the head
+    /// moves by whole elements, never past the free ones.
+    #[test]
+    fn linear_insert_range_and_bump_head() {
+        let mut r = Ring::new(2, 4).unwrap();
+        assert_eq!(r.linear_insert_range(), Some((0, 6)));
+        assert_eq!(r.bump_head(5), 2, "whole elements only");
+        assert_eq!(r.head(), 2);
+        let (n, t) = r.consume(r.oldest(), None, 2);
+        assert_eq!(n, 2);
+        r.update_oldest(t, |_| ());
+        // Head at 2 of 4: two elements to the end of the buffer, three free.
+        assert_eq!(r.linear_insert_range(), Some((4, 4)));
+        assert_eq!(r.bump_head(100), 3, "at most the free elements");
+        assert_eq!(r.linear_insert_range(), None);
+        assert_eq!(r.head(), 1);
     }
 
     /// `destroy_element` calling back into its own ring is refused, and the

@@ -10,6 +10,7 @@ use std::sync::{Mutex, OnceLock, Weak};
 use crate::config::Vhost;
 use crate::host::ffi::call::PluginMem;
 use crate::host::ffi::load::ProtocolDef;
+use crate::host::ffi::mount::MountTable;
 use crate::host::ffi::pvo::PvoList;
 use crate::host::loader::Registry;
 use crate::host::site::HostSite as Site;
@@ -31,6 +32,8 @@ pub struct VhostHandle {
     pub default_protocol: Option<usize>,
     /// The vhost's configuration (for lws calls that read it).
     pub cfg: Vhost,
+    /// Its mounts as `struct lws_http_mount`s (`lws_find_mount`).
+    pub mounts: MountTable,
 }
 
 /// One protocol on one vhost.
@@ -96,6 +99,7 @@ impl VhostHandle {
             protocols,
             default_protocol,
             cfg: v.clone(),
+            mounts: MountTable::new(&v.mounts),
         }
     }
 

@@ -139,6 +139,9 @@ pub struct PluginLib {
     pub name: String,
     /// Which ABI it uses, for the log.
     pub abi: String,
+    /// lws v5's plugin priority (magic 192; 0 for the others): plugins
+    /// with a higher one come first, and so win a protocol name.
+    pub priority: u32,
     /// Its protocols, in table order.
     pub protocols: Vec<Arc<ProtocolDef>>,
     /// The open library (what each protocol holds too).
@@ -246,6 +249,7 @@ pub(crate) fn open(path: &Path, from: &Path, syms: &Symbols) -> Result<Arc<Plugi
             path: path.to_path_buf(),
             name: stem(path),
             abi: format!("{} (lws 2.x-4.0 ABI)", syms.init),
+            priority: 0,
             protocols,
             handle,
         }));
@@ -290,14 +294,14 @@ pub(crate) fn open(path: &Path, from: &Path, syms: &Symbols) -> Result<Arc<Plugi
                 .to_string_lossy()
                 .into_owned()
         };
-        let (protos, count) = if hdr.api_magic >= 192 {
-            // SAFETY: magic 192 means the HEAD layout (header with priority).
+        let (protos, count, priority) = if hdr.api_magic >= 192 {
+            // SAFETY: magic 192 means lws v5's layout (header with priority).
             let p = unsafe { &*(hdr_ptr as *const LwsPluginProtocol192) };
-            (p.protocols, p.count_protocols)
+            (p.protocols, p.count_protocols, p.hdr.priority)
         } else {
             // SAFETY: magics 180-191 use the v4.3 layout.
             let p = unsafe { &*(hdr_ptr as *const LwsPluginProtocol) };
-            (p.protocols, p.count_protocols)
+            (p.protocols, p.count_protocols, 0)
         };
         let magic = hdr.api_magic;
         let handle = Arc::new(LibHandle {
@@ -313,6 +317,7 @@ pub(crate) fn open(path: &Path, from: &Path, syms: &Symbols) -> Result<Arc<Plugi
             path: path.to_path_buf(),
             name,
             abi: format!("struct {s}, api magic {magic}"),
+            priority,
             protocols,
             handle,
         }));

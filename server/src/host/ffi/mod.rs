@@ -15,5 +15,6 @@ pub(crate) mod boundary;
 pub(crate) mod call;
 pub(crate) mod exports;
 pub(crate) mod load;
+pub(crate) mod mount;
 pub(crate) mod pvo;
 pub(crate) mod uv;

@@ -123,7 +123,7 @@ export! {
 /// `pvo` is null or a `struct lws_protocol_vhost_options` list (ours, or
 /// the plugin's own) whose `next` chain ends in null and whose names are
 /// C strings; `name` is null or a C string.
-unsafe fn pvo_search(
+pub(super) unsafe fn pvo_search(
     pvo: *const LwsProtocolVhostOptions,
     name: *const c_char,
 ) -> *const LwsProtocolVhostOptions {

@@ -11,12 +11,18 @@
 //! never unwinds into C.
 
 mod context;
+mod dir;
+mod dll2;
 mod http;
 mod log;
+mod lwsac;
+mod misc;
+mod mount;
 mod peer;
 mod request;
 mod ring;
 mod spa;
 mod timing;
 mod uv;
+mod tokenize;
 mod write;

@@ -1,7 +1,7 @@
 //! `lws_ring`, over the host's rings ([`host::ring`](crate::host::ring)).
 //! A `struct lws_ring *` is a handle of the ring table, never dereferenced.
 
-use std::ffi::c_void;
+use std::ffi::{c_int, c_void};
 
 use crate::host::ffi::boundary::{bytes, bytes_mut, export, Fault};
 use crate::host::ring::{self, Release, Ring, RingError};
@@ -146,4 +146,75 @@ export! {
     fn lws_ring_get_oldest_tail(r: *mut c_void) -> u32 {
         Ok(ring::with(r as usize, |rb| rb.ring.oldest())?)
     } ?= 0
+}
+
+export! {
+    /// `lws_ring_next_linear_insert_range`: where the plugin may write new
+    /// elements in place (`*start`) and how many bytes fit there without
+    /// wrapping (`*bytes`); then it calls `lws_ring_bump_head`. Returns 0,
+    /// or 1 when the ring is full.
+    fn lws_ring_next_linear_insert_range(
+        r: *mut c_void,
+        start: *mut *mut c_void,
+        bytes: *mut usize,
+    ) -> c_int {
+        if start.is_null() || bytes.is_null() {
+            return Err(Fault::Null("start or bytes"));
+        }
+        let got = ring::with(r as usize, |rb| {
+            rb.ring
+                .linear_insert_range()
+                .map(|(off, n)| (rb.ring.buffer_mut()[off..].as_mut_ptr() as *mut c_void, n))
+        })?;
+        let Some((at, n)) = got else {
+            return Ok(1);
+        };
+        // SAFETY: both are the plugin's writable out-parameters (checked
+        // non-null above).
+        unsafe {
+            *start = at;
+            *bytes = n;
+        }
+        Ok(0)
+    } ?= 1
+}
+
+export! {
+    /// `lws_ring_bump_head`: `bytes` were written at the head in place.
+    fn lws_ring_bump_head(r: *mut c_void, bytes: usize) {
+        let moved = ring::with(r as usize, |rb| {
+            (rb.ring.bump_head(bytes), rb.ring.element_len())
+        })?;
+        if moved.0 * moved.1 != bytes {
+            tracing::debug!(
+                "lws_ring_bump_head: {bytes} bytes is not whole free elements; moved {} elements",
+                moved.0
+            );
+        }
+        Ok(())
+    }
+}
+
+export! {
+    /// `lws_ring_dump`: the ring's state in the log (notice level, as lws).
+    fn lws_ring_dump(r: *mut c_void, tail: *mut u32) {
+        // SAFETY: lws contract: `tail` is null or the plugin's `uint32_t`.
+        let tail = unsafe { tail_of(tail) };
+        let line = ring::with(r as usize, |rb| {
+            let ring = &rb.ring;
+            format!(
+                "ring {r:p}: {} elements of {} bytes, head {}, oldest tail {}, free {}, \
+                 waiting for tail {}: {}",
+                ring.buffer().len() / ring.element_len(),
+                ring.element_len(),
+                ring.head(),
+                ring.oldest(),
+                ring.free(),
+                tail.unwrap_or(ring.oldest()),
+                ring.waiting(tail)
+            )
+        })?;
+        tracing::info!("{line}");
+        Ok(())
+    }
 }
