@@ -379,7 +379,9 @@ macro_rules! c_consts {
 mod consts;
 mod reasons;
 mod tokens;
+mod pool;
 
 pub use self::consts::*;
 pub use self::reasons::*;
 pub use self::tokens::*;
+pub use self::pool::*;
