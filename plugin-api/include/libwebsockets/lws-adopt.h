@@ -81,21 +81,12 @@ lws_adopt_descriptor_vhost_via_info(const lws_adopt_desc_t *info);
 LWS_VISIBLE LWS_EXTERN struct lws *
 lws_adopt_socket_vhost(struct lws_vhost *vh, lws_sockfd_type accept_fd);
 
-/* The same on the context's first vhost. */
-LWS_VISIBLE LWS_EXTERN struct lws *
-lws_adopt_socket(struct lws_context *context, lws_sockfd_type accept_fd);
-
 /* As lws_adopt_socket_vhost(), with len bytes already read from the socket
  * to be handled before anything read from it. */
 LWS_VISIBLE LWS_EXTERN struct lws *
 lws_adopt_socket_vhost_readbuf(struct lws_vhost *vhost,
 			       lws_sockfd_type accept_fd, const char *readbuf,
 			       size_t len);
-
-LWS_VISIBLE LWS_EXTERN struct lws *
-lws_adopt_socket_readbuf(struct lws_context *context,
-			 lws_sockfd_type accept_fd, const char *readbuf,
-			 size_t len);
 
 /* The descriptor under a raw wsi (or a connection's socket); -1 if none. */
 LWS_VISIBLE LWS_EXTERN lws_sockfd_type

@@ -35,3 +35,5 @@ pub(crate) mod timers;
 pub(crate) mod vhost;
 pub(crate) mod write;
 pub(crate) mod wsi;
+pub(crate) mod raw;
+pub(crate) mod threadpool;

@@ -16,3 +16,5 @@ pub(crate) mod call;
 pub(crate) mod exports;
 pub(crate) mod load;
 pub(crate) mod pvo;
+pub(crate) mod tasks;
+pub(crate) mod fd;

@@ -19,3 +19,5 @@ mod ring;
 mod spa;
 mod timing;
 mod write;
+mod adopt;
+mod threadpool;
