@@ -355,7 +355,10 @@ fn every_header_enum_has_rust_twins() {
             names(TASK_STATUSES),
         ),
         (
-            header_enum(Some("lws_threadpool_task_return"), "LWS_TP_RETURN_CHECKING_IN"),
+            header_enum(
+                Some("lws_threadpool_task_return"),
+                "LWS_TP_RETURN_CHECKING_IN",
+            ),
             names(TASK_RETURNS),
         ),
     ];

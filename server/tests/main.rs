@@ -25,6 +25,8 @@ mod ops_tls;
 mod packet;
 mod plugin_abi;
 mod plugin_load;
+mod plugin_raw;
+mod plugin_threadpool;
 mod ws_conformance;
 mod ws_deflate;
 mod ws_dumb_increment;

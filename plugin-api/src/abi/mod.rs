@@ -377,11 +377,11 @@ macro_rules! c_consts {
 }
 
 mod consts;
+mod pool;
 mod reasons;
 mod tokens;
-mod pool;
 
 pub use self::consts::*;
+pub use self::pool::*;
 pub use self::reasons::*;
 pub use self::tokens::*;
-pub use self::pool::*;

@@ -121,7 +121,8 @@ pub type LwsThreadpoolTaskFn = unsafe extern "C" fn(*mut c_void, c_int) -> c_int
 pub type LwsThreadpoolCleanupFn = unsafe extern "C" fn(*mut Lws, *mut c_void);
 
 /// `lws_threadpool_foreach_task_wsi`'s callback.
-pub type LwsThreadpoolForeachFn = unsafe extern "C" fn(*mut LwsThreadpoolTask, *mut c_void) -> c_int;
+pub type LwsThreadpoolForeachFn =
+    unsafe extern "C" fn(*mut LwsThreadpoolTask, *mut c_void) -> c_int;
 
 /// `struct lws_threadpool_task_args` (lws v4.0 - v4.3 without secure
 /// streams).

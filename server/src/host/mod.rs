@@ -28,12 +28,12 @@ pub(crate) mod retire;
 pub mod site;
 pub(crate) mod spa;
 
+pub(crate) mod raw;
 pub(crate) mod request;
 pub(crate) mod ring;
 pub mod thread;
+pub(crate) mod threadpool;
 pub(crate) mod timers;
 pub(crate) mod vhost;
 pub(crate) mod write;
 pub(crate) mod wsi;
-pub(crate) mod raw;
-pub(crate) mod threadpool;

@@ -154,8 +154,9 @@ fn choose(vh: &VhostHandle, kind: Kind, protocol: Option<&str>) -> Result<usize,
         (Some(p), _) => vh
             .find(p)
             .ok_or_else(|| AdoptError::NoProtocol(name(), p.to_owned())),
-        (None, Kind::Socket) => raw_protocol(vh)
-            .ok_or_else(|| AdoptError::NoDefault(name(), "sockets", "raw")),
+        (None, Kind::Socket) => {
+            raw_protocol(vh).ok_or_else(|| AdoptError::NoDefault(name(), "sockets", "raw"))
+        }
         (None, Kind::File) => vh
             .default_protocol
             .or_else(|| (!vh.protocols.is_empty()).then_some(0))

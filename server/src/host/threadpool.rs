@@ -199,7 +199,12 @@ fn task(id: usize) -> Option<Arc<Task>> {
 /// `lws_threadpool_enqueue`: queues a task for `wsi` (None: a task nobody
 /// collects, reaped by its worker); its handle, or None when the pool is
 /// finishing or its queue is full.
-pub(crate) fn enqueue(pool_id: usize, wsi: Option<WsiRef>, fns: TaskFns, name: &str) -> Option<usize> {
+pub(crate) fn enqueue(
+    pool_id: usize,
+    wsi: Option<WsiRef>,
+    fns: TaskFns,
+    name: &str,
+) -> Option<usize> {
     let pool = pool(pool_id)?;
     if pool.destroying.load(Ordering::Acquire) {
         return None;
@@ -550,7 +555,10 @@ fn stop(pool: &Arc<Pool>) {
     let workers = std::mem::take(&mut *lock(&pool.workers));
     for w in workers {
         if w.thread().id() == std::thread::current().id() {
-            tracing::error!("threadpool \"{}\": destroyed from its own worker", pool.name);
+            tracing::error!(
+                "threadpool \"{}\": destroyed from its own worker",
+                pool.name
+            );
             continue;
         }
         let _ = w.join();

@@ -14,7 +14,7 @@
 pub(crate) mod boundary;
 pub(crate) mod call;
 pub(crate) mod exports;
+pub(crate) mod fd;
 pub(crate) mod load;
 pub(crate) mod pvo;
 pub(crate) mod tasks;
-pub(crate) mod fd;

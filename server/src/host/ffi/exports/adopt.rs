@@ -52,8 +52,8 @@ fn adopt(
         // As if the vhost's listener accepted it: raw only on a vhost whose
         // accepted sockets go to a raw protocol.
         let cfg = &vh.cfg;
-        let raw_vhost = cfg.apply_listen_accept
-            && cfg.listen_accept_role.as_deref() == Some("raw-skt");
+        let raw_vhost =
+            cfg.apply_listen_accept && cfg.listen_accept_role.as_deref() == Some("raw-skt");
         if !raw_vhost {
             return Err(AdoptError::Unsupported(
                 "adopting a socket for HTTP service (only a vhost with \

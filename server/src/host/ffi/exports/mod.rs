@@ -10,6 +10,7 @@
 //! fails the way lws fails it (-1, NULL or nothing); so does a panic, which
 //! never unwinds into C.
 
+mod adopt;
 mod context;
 mod http;
 mod log;
@@ -17,7 +18,6 @@ mod peer;
 mod request;
 mod ring;
 mod spa;
+mod threadpool;
 mod timing;
 mod write;
-mod adopt;
-mod threadpool;
