@@ -195,3 +195,42 @@ fn a_device_socket_survives_sighup_and_is_closed_before_destroy_on_a_swap() {
     let mut seen = String::new();
     read_until(&mut ws, &mut seen, "VALUE v2");
 }
+
+#[test]
+fn a_raw_vhost_hands_accepted_connections_to_its_protocol() {
+    let s = Site::with_plugins("", |p| {
+        build(p, "raw_echo", "v1");
+    });
+    s.conf_d(
+        "v",
+        r#"{"vhosts": [{"name": "devices", "port": 7681, "interface": "127.0.0.1",
+            "listen-accept-role": "raw-skt", "listen-accept-protocol": "raw-echo",
+            "apply-listen-accept": "1",
+            "ws-protocols": [{"raw-echo": {}}]}]}"#,
+    );
+    let srv = s.start();
+    let mut c = std::net::TcpStream::connect(srv.addr(7681)).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut r = BufReader::new(c.try_clone().unwrap());
+    for word in ["GET / HTTP/1.1", "second"] {
+        c.write_all(format!("{word}\n").as_bytes()).unwrap();
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        assert_eq!(line, format!("echo: {word}\n"));
+    }
+    // -1 from RAW_RX closes this connection only.
+    c.write_all(b"quit").unwrap();
+    let mut rest = String::new();
+    assert_eq!(std::io::Read::read_to_string(&mut r, &mut rest).unwrap(), 0);
+    assert!(
+        eventually(5, || srv.log_text().contains("raw-echo: RAW_CLOSE")),
+        "{}",
+        srv.log_text()
+    );
+    let mut c2 = std::net::TcpStream::connect(srv.addr(7681)).unwrap();
+    c2.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c2.write_all(b"again\n").unwrap();
+    let mut line = String::new();
+    BufReader::new(c2).read_line(&mut line).unwrap();
+    assert_eq!(line, "echo: again\n");
+}

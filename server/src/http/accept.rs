@@ -15,6 +15,7 @@ use crate::host::context::CONTEXT;
 use crate::host::thread::{self, Command, Handoff};
 
 use crate::http::conn::{self, Timeouts};
+use crate::http::listen_accept;
 use crate::http::service::ConnInfo;
 use crate::http::site::Site;
 use crate::listen::Listener;
@@ -182,6 +183,9 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
+                let Some(stream) = listen_accept::divert(stream, &vhosts, &site.load()) else {
+                    continue;
+                };
                 let limit = site.load().ip_limit_wsi;
                 let Ok(peer_slot) = crate::http::peers::acquire(peer.ip(), limit) else {
                     tracing::debug!("{peer}: ip-limit-wsi ({limit}) reached, closing");
