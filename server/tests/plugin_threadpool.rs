@@ -14,6 +14,11 @@ use crate::support::{eventually, Site};
 /// `dir/libprotocol_<name>.so`, replacing any earlier build the way an
 /// install does (a new file moved over the old name).
 pub(crate) fn build(dir: &Path, name: &str, version: &str) -> PathBuf {
+    build_with(dir, name, version, &[])
+}
+
+/// [`build`] with more `cc` arguments.
+fn build_with(dir: &Path, name: &str, version: &str, extra: &[&str]) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let tmp = dir.join(format!(".build-{name}-{version}.so"));
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/plugins/{name}.c"));
@@ -21,6 +26,7 @@ pub(crate) fn build(dir: &Path, name: &str, version: &str) -> PathBuf {
         .args(["-shared", "-fPIC", "-Wall", "-Werror", "-I"])
         .arg(repo().join("plugin-api/include"))
         .arg(format!("-DVERSION=\"{version}\""))
+        .args(extra)
         .arg("-o")
         .arg(&tmp)
         .arg(src)
@@ -36,8 +42,12 @@ pub(crate) fn build(dir: &Path, name: &str, version: &str) -> PathBuf {
 /// results) and "tp-endless" (results until stopped), `endless_pvo` more
 /// options of the latter.
 fn site(endless_pvo: &str) -> Site {
+    site_with(endless_pvo, &[])
+}
+
+fn site_with(endless_pvo: &str, cc: &[&str]) -> Site {
     let s = Site::with_plugins(r#""watch": "off""#, |p| {
-        build(p, "threadpool", "v1");
+        build_with(p, "threadpool", "v1", cc);
     });
     s.conf_d(
         "v",
@@ -155,6 +165,25 @@ fn a_plugin_swap_lets_the_old_task_finish_then_destroys_its_pool() {
     );
     assert!(
         !srv.log_text().contains("was not destroyed by its plugin"),
+        "{}",
+        srv.log_text()
+    );
+}
+
+#[test]
+fn the_lws_4_0_wsi_based_calls_work_too() {
+    let s = site_with("", &["-DAPI_V40"]);
+    let srv = s.start();
+    let mut ws = connect(srv.addr(7681), "/", &["tp-count"]);
+    for i in 0..20 {
+        assert_eq!(next_text(&mut ws), format!("v1 n={i}"));
+    }
+    assert_eq!(next_text(&mut ws), "done");
+    let mut ws = connect(srv.addr(7681), "/", &["tp-endless"]);
+    assert_eq!(next_text(&mut ws), "v1 n=0");
+    drop(ws);
+    assert!(
+        eventually(10, || srv.log_text().contains("of -1, detached")),
         "{}",
         srv.log_text()
     );

@@ -9,6 +9,8 @@
  * pvo "forget": "1" leaves the pool alive at PROTOCOL_DESTROY.
  * Cleanups are logged: "tp-test <VERSION>: cleanup after <i> of <count>,
  * collected|detached".
+ * Built with -DAPI_V40 it uses lws v4.0's wsi-based calls instead
+ * (lws_threadpool_dequeue, lws_threadpool_task_status_wsi).
  */
 #include <libwebsockets.h>
 #include <string.h>
@@ -119,16 +121,28 @@ cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		break;
 
 	case LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL:
+#if defined(API_V40)
+		lws_threadpool_dequeue(wsi);
+#else
 		task = lws_threadpool_get_task_wsi(wsi);
 		if (task)
 			lws_threadpool_dequeue_task(task);
+#endif
 		break;
 
 	case LWS_CALLBACK_SERVER_WRITEABLE:
+#if defined(API_V40)
+		task = NULL;
+		n = lws_threadpool_task_status_wsi(wsi, &task, &tu);
+		if (!task)
+			break;
+#else
 		task = lws_threadpool_get_task_wsi(wsi);
 		if (!task)
 			break;
-		switch (lws_threadpool_task_status(task, &tu)) {
+		n = lws_threadpool_task_status(task, &tu);
+#endif
+		switch (n) {
 		case LWS_TP_STATUS_SYNCING:
 			t = (struct task_data *)tu;
 			n = (int)strlen(t->result + LWS_PRE);
