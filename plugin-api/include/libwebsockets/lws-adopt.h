@@ -15,6 +15,10 @@
  * callback is LWS_CALLBACK_RAW_CLOSE_FILE / LWS_CALLBACK_RAW_CLOSE, and the
  * host closes the descriptor then: it belongs to the wsi from adoption on.
  *
+ * A descriptor the event loop cannot watch (a regular file: epoll refuses
+ * it) cannot be adopted. UDP, TLS on adopted sockets and the raw proxy
+ * role are not provided.
+ *
  * Adopt from a callback on a service thread (PROTOCOL_INIT is one). The
  * wsi belongs to the plugin generation that made it: when a reload
  * replaces the plugin's file, its raw wsis are closed before its

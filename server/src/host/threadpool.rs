@@ -261,12 +261,16 @@ fn worker(pool: &Arc<Pool>) {
             }
         };
         lock(&task.st).status = LWS_TP_STATUS_RUNNING;
-        run(pool, &task);
-        finish_task(pool, &task);
+        let status = run(pool, &task);
+        finish_task(pool, &task, status);
     }
 }
 
-fn run(pool: &Pool, task: &Task) {
+/// Runs the task's slices until it is done; its final status. FINISHED
+/// and STOPPED are only published by [`finish_task`], together with the
+/// task's move to the done list, so the service thread never reaps a task
+/// its worker still holds.
+fn run(pool: &Pool, task: &Task) -> c_int {
     loop {
         let status = {
             let mut s = lock(&task.st);
@@ -281,29 +285,26 @@ fn run(pool: &Pool, task: &Task) {
         }
         match n & 7 {
             LWS_TP_RETURN_CHECKING_IN => {}
-            LWS_TP_RETURN_SYNC => {
-                if !sync(pool, task) {
-                    return;
-                }
-            }
-            LWS_TP_RETURN_FINISHED => lock(&task.st).status = LWS_TP_STATUS_FINISHED,
-            LWS_TP_RETURN_STOPPED => lock(&task.st).status = LWS_TP_STATUS_STOPPED,
+            LWS_TP_RETURN_SYNC => sync(pool, task),
+            LWS_TP_RETURN_FINISHED => return LWS_TP_STATUS_FINISHED,
+            LWS_TP_RETURN_STOPPED => return LWS_TP_STATUS_STOPPED,
             other => tracing::warn!("threadpool task \"{}\": slice returned {other}", task.name),
         }
-        if lock(&task.st).status != LWS_TP_STATUS_RUNNING {
-            return;
+        let now = lock(&task.st).status;
+        if now != LWS_TP_STATUS_RUNNING {
+            return now;
         }
     }
 }
 
 /// A SYNC: ask the service thread for WRITEABLE on the task's wsi and wait
-/// for its `lws_threadpool_task_sync`. False if it never came (the task is
-/// then stopped).
-fn sync(pool: &Pool, task: &Task) -> bool {
+/// for its `lws_threadpool_task_sync`. If it never comes, the task is
+/// detached and stopped.
+fn sync(pool: &Pool, task: &Task) {
     let mut s = lock(&task.st);
     let Some(w) = s.wsi else {
         // Detached: nobody to sync with (lws bypasses the sync).
-        return true;
+        return;
     };
     let before = s.status;
     s.status = LWS_TP_STATUS_SYNCING;
@@ -312,7 +313,7 @@ fn sync(pool: &Pool, task: &Task) -> bool {
     for _ in 0..SYNC_TRIES {
         let Some(w) = wsi else {
             s.status = LWS_TP_STATUS_STOPPING;
-            return true;
+            return;
         };
         writable_soon(task.id, w);
         let (g, _) = task
@@ -326,13 +327,13 @@ fn sync(pool: &Pool, task: &Task) -> bool {
             if s.status == LWS_TP_STATUS_SYNCING {
                 s.status = before;
             }
-            return true;
+            return;
         }
         wsi = s.wsi;
     }
     if s.wsi.is_none() {
         s.status = LWS_TP_STATUS_STOPPING;
-        return true;
+        return;
     }
     tracing::error!(
         "threadpool task \"{}\": the service thread did not take its SYNC result; stopping it",
@@ -341,19 +342,20 @@ fn sync(pool: &Pool, task: &Task) -> bool {
     s.status = LWS_TP_STATUS_STOPPING;
     drop(s);
     detach(task);
-    true
 }
 
 /// The task left its worker: to the done list for its wsi to collect, or,
 /// with no wsi, reaped here.
-fn finish_task(pool: &Pool, task: &Arc<Task>) {
+fn finish_task(pool: &Pool, task: &Arc<Task>, status: c_int) {
     let wsi = {
         let mut st = lock(&pool.state);
         st.running.retain(|t| t.id != task.id);
         let mut s = lock(&task.st);
-        if s.status == LWS_TP_STATUS_STOPPING {
-            s.status = LWS_TP_STATUS_STOPPED;
-        }
+        s.status = if status == LWS_TP_STATUS_FINISHED {
+            LWS_TP_STATUS_FINISHED
+        } else {
+            LWS_TP_STATUS_STOPPED
+        };
         if s.wsi.is_some() {
             st.done.push(task.clone());
         }

@@ -183,7 +183,9 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
-                let Some(stream) = listen_accept::divert(stream, &vhosts, &site.load()) else {
+                let Some(stream) =
+                    listen_accept::divert(stream, &vhosts, &site.load(), tls.is_some())
+                else {
                     continue;
                 };
                 let limit = site.load().ip_limit_wsi;

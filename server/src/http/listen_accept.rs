@@ -22,16 +22,25 @@ fn raw_protocol(site: &Site, vhost: usize) -> Option<&str> {
 
 /// Hands `stream` to the raw protocol when the listener's default vhost is
 /// a raw one (None: taken, or refused and closed, with a log line);
-/// otherwise gives it back for HTTP.
+/// otherwise gives it back for HTTP. A raw vhost on a TLS listener refuses
+/// its connections: raw sockets here are plain TCP.
 pub(crate) fn divert(
     stream: tokio::net::TcpStream,
     vhosts: &[usize],
     site: &Site,
+    tls: bool,
 ) -> Option<tokio::net::TcpStream> {
     let &vhost = vhosts.first()?;
     let Some(protocol) = raw_protocol(site, vhost) else {
         return Some(stream);
     };
+    if tls {
+        tracing::warn!(
+            "vhost \"{}\": raw (listen-accept-role raw-skt) over TLS is not supported; connection closed",
+            site.host.vhosts[vhost].cfg.name
+        );
+        return None;
+    }
     let fd = match stream.into_std() {
         Ok(s) => OwnedFd::from(s),
         Err(e) => {
