@@ -234,3 +234,26 @@ fn a_raw_vhost_hands_accepted_connections_to_its_protocol() {
     BufReader::new(c2).read_line(&mut line).unwrap();
     assert_eq!(line, "echo: again\n");
 }
+
+#[test]
+fn adoptions_the_host_cannot_do_fail_with_null_and_close_the_descriptor() {
+    let s = Site::with_plugins("", |p| {
+        build(p, "raw_echo", "v1");
+    });
+    s.conf_d("v", &vhost("raw-echo", r#""probe-refusals": "1""#));
+    let srv = s.start();
+    assert!(
+        eventually(5, || srv.log_text().contains("raw-echo: refusals")),
+        "{}",
+        srv.log_text()
+    );
+    let log = srv.log_text();
+    assert!(log.contains("raw-echo: refusals ok"), "{log}");
+    assert!(
+        log.contains("has no protocol \"no-such-protocol\""),
+        "{log}"
+    );
+    assert!(log.contains("cannot be watched"), "{log}");
+    let (status, _, _) = crate::support::get(&srv.url("/"));
+    assert_eq!(status, 404);
+}

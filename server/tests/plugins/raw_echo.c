@@ -3,14 +3,56 @@
  * "raw-echo" gets each accepted connection as a raw socket and answers
  * every piece it receives with "echo: " and the piece; "quit" closes the
  * connection from RAW_RX.
+ *
+ * With the pvo "probe-refusals" (on a vhost that is not raw), its
+ * PROTOCOL_INIT checks that adoptions the host cannot do fail cleanly:
+ * NULL back and the descriptor closed. It logs "raw-echo: refusals ok".
  */
 #include <libwebsockets.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 struct pss {
 	unsigned char buf[LWS_PRE + 512];
 	size_t len;
 };
+
+/* NULL back, and fd closed by the host */
+static int
+refused(struct lws *w, int fd)
+{
+	return !w && fcntl(fd, F_GETFD) == -1 && errno == EBADF;
+}
+
+static void
+probe_refusals(struct lws_vhost *vh)
+{
+	lws_sock_file_fd_type u;
+	int sv[2], ok = 1;
+	char path[] = "/tmp/raw-echo-XXXXXX";
+
+	/* a protocol the vhost does not have */
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return;
+	close(sv[1]);
+	u.sockfd = sv[0];
+	ok &= refused(lws_adopt_descriptor_vhost(vh, LWS_ADOPT_SOCKET, u,
+						 "no-such-protocol", NULL), sv[0]);
+	/* HTTP service of an adopted socket on a vhost that is not raw */
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return;
+	close(sv[1]);
+	ok &= refused(lws_adopt_socket_vhost(vh, sv[0]), sv[0]);
+	/* a regular file: nothing can wait for it */
+	u.filefd = mkstemp(path);
+	if (u.filefd < 0)
+		return;
+	unlink(path);
+	ok &= refused(lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC,
+						 u, "raw-echo", NULL), u.filefd);
+	lwsl_user("raw-echo: refusals %s\n", ok ? "ok" : "NOT ok");
+}
 
 static int
 cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -19,6 +61,11 @@ cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 	struct pss *pss = (struct pss *)user;
 
 	switch (reason) {
+	case LWS_CALLBACK_PROTOCOL_INIT:
+		if (lws_pvo_search((const struct lws_protocol_vhost_options *)in,
+				   "probe-refusals"))
+			probe_refusals(lws_get_vhost(wsi));
+		break;
 	case LWS_CALLBACK_RAW_ADOPT:
 		lwsl_user("raw-echo: RAW_ADOPT fd %d\n", lws_get_socket_fd(wsi));
 		break;

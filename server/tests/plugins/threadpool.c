@@ -6,6 +6,7 @@
  * lets the task go on. When the task is done WRITEABLE sends "done".
  *
  * pvo "count": messages per task (-1: endless, 20 ms per slice).
+ * pvo "slice-us": how long a slice sleeps (default 1000; endless: 20000).
  * pvo "forget": "1" leaves the pool alive at PROTOCOL_DESTROY.
  * Cleanups are logged: "tp-test <VERSION>: cleanup after <i> of <count>,
  * collected|detached".
@@ -23,12 +24,13 @@
 struct vhd {
 	struct lws_threadpool *tp;
 	int count;
+	int slice_us;
 	int forget;
 };
 
 struct task_data {
 	char result[LWS_PRE + 64];
-	int i, count, slices;
+	int i, count, slices, slice_us;
 };
 
 static enum lws_threadpool_task_return
@@ -40,7 +42,8 @@ task_fn(void *user, enum lws_threadpool_task_status s)
 		return LWS_TP_RETURN_STOPPED;
 	if (t->i == t->count)
 		return LWS_TP_RETURN_FINISHED;
-	usleep(t->count < 0 ? 20000 : 1000);
+	if (t->slice_us)
+		usleep((useconds_t)t->slice_us);
 	/* every other slice only checks in */
 	if (++t->slices % 2)
 		return LWS_TP_RETURN_CHECKING_IN;
@@ -84,6 +87,10 @@ cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		pvo = lws_pvo_search((const struct lws_protocol_vhost_options *)in, "count");
 		if (pvo)
 			vhd->count = atoi(pvo->value);
+		vhd->slice_us = vhd->count < 0 ? 20000 : 1000;
+		pvo = lws_pvo_search((const struct lws_protocol_vhost_options *)in, "slice-us");
+		if (pvo)
+			vhd->slice_us = atoi(pvo->value);
 		pvo = lws_pvo_search((const struct lws_protocol_vhost_options *)in, "forget");
 		vhd->forget = pvo && !strcmp(pvo->value, "1");
 		memset(&cargs, 0, sizeof(cargs));
@@ -108,6 +115,7 @@ cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		if (!t)
 			return 1;
 		t->count = vhd->count;
+		t->slice_us = vhd->slice_us;
 		memset(&args, 0, sizeof(args));
 		args.wsi = wsi;
 		args.user = t;
