@@ -194,6 +194,20 @@ fn a_device_socket_survives_sighup_and_is_closed_before_destroy_on_a_swap() {
     let mut ws = connect(srv.addr(7681), "/", &["raw-poll"]);
     let mut seen = String::new();
     read_until(&mut ws, &mut seen, "VALUE v2");
+
+    // A graceful stop closes it before the DESTROY too.
+    drop(ws);
+    let mut srv = srv;
+    assert_eq!(
+        srv.signal_and_wait("TERM", 20),
+        Some(0),
+        "{}",
+        srv.log_text()
+    );
+    let log = srv.log_text();
+    let close = line_of(&log, "raw-poll v2: RAW_CLOSE").expect("v2 RAW_CLOSE logged");
+    let destroy = line_of(&log, "raw-poll v2: PROTOCOL_DESTROY").expect("v2 DESTROY logged");
+    assert!(close < destroy, "{log}");
 }
 
 #[test]
