@@ -271,3 +271,31 @@ fn adoptions_the_host_cannot_do_fail_with_null_and_close_the_descriptor() {
     let (status, _, _) = crate::support::get(&srv.url("/"));
     assert_eq!(status, 404);
 }
+
+#[test]
+fn a_fallback_vhost_serves_http_and_hands_anything_else_to_its_raw_protocol() {
+    let s = Site::with_plugins("", |p| {
+        build(p, "raw_echo", "v1");
+    });
+    s.file("index.html", "web page");
+    s.conf_d(
+        "v",
+        &format!(
+            r#"{{"vhosts": [{{"name": "localhost", "port": 7681, "interface": "127.0.0.1",
+            "listen-accept-role": "raw-skt", "listen-accept-protocol": "raw-echo",
+            "fallback-listen-accept": "1",
+            "mounts": [{{"mountpoint": "/", "origin": "file://{}", "default": "index.html"}}],
+            "ws-protocols": [{{"raw-echo": {{}}}}]}}]}}"#,
+            s.path("www").display()
+        ),
+    );
+    let srv = s.start();
+    let (status, _, body) = crate::support::get(&srv.url("/"));
+    assert_eq!((status, body.as_slice()), (200, &b"web page"[..]));
+    let mut c = std::net::TcpStream::connect(srv.addr(7681)).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c.write_all(b"POLL 1\n").unwrap();
+    let mut line = String::new();
+    BufReader::new(c).read_line(&mut line).unwrap();
+    assert_eq!(line, "echo: POLL 1\n");
+}

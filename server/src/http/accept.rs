@@ -201,6 +201,20 @@ async fn accept_loop(
                     peer_slot,
                     peer_cert: None,
                 };
+                if listen_accept::falls_back(&site.load(), &vhosts) {
+                    let (site, tls, vhosts) = (site.clone(), tls.clone(), vhosts.clone());
+                    tokio::task::spawn_local(async move {
+                        let first = {
+                            // The site of the moment, not held for the connection.
+                            let now = site.load_full();
+                            listen_accept::sniff(stream, &vhosts, &now, tls.is_some()).await
+                        };
+                        if let Some(stream) = first {
+                            conn::serve(stream, info, site, t, tls).await;
+                        }
+                    });
+                    continue;
+                }
                 tokio::task::spawn_local(conn::serve(stream, info, site.clone(), t, tls.clone()));
             }
             Err(e) => {
