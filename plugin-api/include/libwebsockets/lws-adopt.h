@@ -33,7 +33,7 @@ typedef enum {
 	LWS_ADOPT_RAW_FILE_DESC		= 0,	/* neither socket nor HTTP: a file */
 	LWS_ADOPT_HTTP			= 1,	/* serve HTTP on it (absent: raw) */
 	LWS_ADOPT_SOCKET		= 2,	/* a socket (absent: a file) */
-	LWS_ADOPT_ALLOW_SSL		= 4,	/* TLS if the vhost has it */
+	LWS_ADOPT_ALLOW_SSL		= 4,	/* lws: TLS if the vhost has it; ignored */
 	LWS_ADOPT_FLAG_UDP		= 16,	/* a UDP socket: not supported */
 	LWS_ADOPT_FLAG_RAW_PROXY	= 32,	/* raw proxy role: not supported */
 	LWS_ADOPT_RAW_SOCKET_UDP	= LWS_ADOPT_SOCKET | LWS_ADOPT_FLAG_UDP,
