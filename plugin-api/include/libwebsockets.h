@@ -265,6 +265,8 @@ struct lws_protocol_vhost_options;
 #include "libwebsockets/lws-libuv.h"
 #include "libwebsockets/lws-helpers.h"
 #include "libwebsockets/lws-mount.h"
+#include "libwebsockets/lws-adopt.h"
+#include "libwebsockets/lws-threadpool.h"
 
 #ifdef __cplusplus
 }

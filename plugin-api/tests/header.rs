@@ -95,6 +95,9 @@ fn rust_constants() -> Vec<(String, i64)> {
         UPLOAD_STATES,
         TLS_CERT_INFOS,
         TOKENS,
+        ADOPTION_TYPES,
+        TASK_STATUSES,
+        TASK_RETURNS,
     ] {
         all.extend(table.iter().map(|&(n, v)| (n.to_owned(), i64::from(v))));
     }
@@ -223,6 +226,15 @@ fn rust_expectations() -> BTreeMap<String, String> {
         "headers" => headers, "keepalive_timeout" => keepalive_timeout,
         "interceptor_path" => interceptor_path,
         "max_http_body_size" => max_http_body_size);
+    layout!("lws_adopt_desc_t", LwsAdoptDesc,
+        "vh" => vh, "type" => type_, "fd" => fd, "vh_prot_name" => vh_prot_name,
+        "parent" => parent, "opaque" => opaque, "fi_wsi_name" => fi_wsi_name);
+    layout!("lws_sock_file_fd_type", LwsSockFileFd);
+    layout!("struct lws_threadpool_create_args", LwsThreadpoolCreateArgs,
+        "threads" => threads, "max_queue_depth" => max_queue_depth);
+    layout!("struct lws_threadpool_task_args", LwsThreadpoolTaskArgs,
+        "wsi" => wsi, "user" => user, "name" => name, "async_task" => async_task,
+        "task" => task, "cleanup" => cleanup);
     layout!("lws_usec_t", LwsUsec);
     // C enums travel as `int` (reason, write protocol, token index).
     layout!("enum lws_callback_reasons", c_int);
@@ -370,6 +382,17 @@ fn every_header_enum_has_rust_twins() {
             names(TLS_CERT_INFOS),
         ),
         (header_enum(None, "LWSHUMETH_GET"), names(HTTP_METHODS)),
+        (
+            header_enum(Some("lws_threadpool_task_status"), "LWS_TP_STATUS_QUEUED"),
+            names(TASK_STATUSES),
+        ),
+        (
+            header_enum(
+                Some("lws_threadpool_task_return"),
+                "LWS_TP_RETURN_CHECKING_IN",
+            ),
+            names(TASK_RETURNS),
+        ),
     ];
     for (c, rust) in pairs {
         let only_c: Vec<_> = c.difference(&rust).collect();

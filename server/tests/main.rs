@@ -27,6 +27,8 @@ mod plugin_abi;
 mod plugin_helpers;
 mod plugin_load;
 mod plugin_uv;
+mod plugin_raw;
+mod plugin_threadpool;
 mod ws_conformance;
 mod ws_deflate;
 mod ws_dumb_increment;

@@ -377,10 +377,12 @@ macro_rules! c_consts {
 }
 
 mod consts;
+mod pool;
 mod reasons;
 mod tokens;
 
 pub use self::consts::*;
+pub use self::pool::*;
 pub use self::reasons::*;
 pub use self::tokens::*;
 

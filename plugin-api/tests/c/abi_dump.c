@@ -171,6 +171,25 @@ main(void)
 	OFF(struct lws_http_mount, keepalive_timeout);
 	OFF(struct lws_http_mount, interceptor_path);
 	OFF(struct lws_http_mount, max_http_body_size);
+	SIZE(lws_adopt_desc_t);
+	OFF(lws_adopt_desc_t, vh);
+	OFF(lws_adopt_desc_t, type);
+	OFF(lws_adopt_desc_t, fd);
+	OFF(lws_adopt_desc_t, vh_prot_name);
+	OFF(lws_adopt_desc_t, parent);
+	OFF(lws_adopt_desc_t, opaque);
+	OFF(lws_adopt_desc_t, fi_wsi_name);
+	SIZE(lws_sock_file_fd_type);
+	SIZE(struct lws_threadpool_create_args);
+	OFF(struct lws_threadpool_create_args, threads);
+	OFF(struct lws_threadpool_create_args, max_queue_depth);
+	SIZE(struct lws_threadpool_task_args);
+	OFF(struct lws_threadpool_task_args, wsi);
+	OFF(struct lws_threadpool_task_args, user);
+	OFF(struct lws_threadpool_task_args, name);
+	OFF(struct lws_threadpool_task_args, async_task);
+	OFF(struct lws_threadpool_task_args, task);
+	OFF(struct lws_threadpool_task_args, cleanup);
 
 	SIZE(lws_usec_t);
 	SIZE(enum lws_callback_reasons);

@@ -13,7 +13,7 @@ use comlink_plugin_api::abi::{
 use crate::host::ffi::call;
 use crate::host::site::HostSite;
 use crate::host::wsi::{Role, Wsi};
-use crate::host::{handover, thread};
+use crate::host::{handover, thread, threadpool};
 
 /// Calls the wsi's protocol with `reason`. Returns the callback's value
 /// (0 when no protocol is bound).
@@ -24,7 +24,13 @@ pub(crate) fn callback(wsi: &Wsi, reason: c_int, input: *mut c_void, len: usize)
     // Hold the protocol (and so its library) for the length of the call.
     let def = vp.def.clone();
     let started = std::time::Instant::now();
-    let rc = handover::as_callback_of(&def.lib, || call::callback(&def, wsi, reason, input, len));
+    let (site, lib) = (
+        Arc::as_ptr(&wsi.site) as usize,
+        Arc::as_ptr(&def.lib) as usize,
+    );
+    let rc = handover::as_callback_of(&def.lib, || {
+        threadpool::as_caller(site, lib, || call::callback(&def, wsi, reason, input, len))
+    });
     vp.times.record(started.elapsed());
     // Back to the event loop: the next write is a new one.
     wsi.could_have_pending.set(false);
@@ -100,6 +106,11 @@ pub(crate) fn destroy_all(site: &Arc<HostSite>) {
 }
 
 pub(crate) fn destroy_where(site: &Arc<HostSite>, pick: impl Fn(usize) -> bool) {
+    destroy_protocols(site, &pick);
+    threadpool::ended(Arc::as_ptr(site) as usize, pick);
+}
+
+fn destroy_protocols(site: &Arc<HostSite>, pick: &impl Fn(usize) -> bool) {
     for (vi, v) in site.vhosts.iter().enumerate() {
         for (pi, p) in v.protocols.iter().enumerate() {
             if pick(Arc::as_ptr(&p.def.lib) as usize) && p.initialized.swap(false, Ordering::AcqRel)

@@ -129,6 +129,10 @@ impl Plan {
             );
         }
         CONTEXT.cancel_service();
+        // Raw descriptors are the old version's own, not its clients': they
+        // close now (RAW_CLOSE), before its DESTROY.
+        let old_addrs: Arc<[usize]> = self.old.iter().map(|l| Arc::as_ptr(l) as usize).collect();
+        CONTEXT.post_all(None, &Command::CloseRaw(old_addrs));
         let deadline = Instant::now() + DRAIN;
         while open_connections(&self.old) > 0 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(2));

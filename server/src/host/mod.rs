@@ -30,9 +30,11 @@ pub(crate) mod spa;
 
 pub(crate) mod dir;
 pub(crate) mod lwsac;
+pub(crate) mod raw;
 pub(crate) mod request;
 pub(crate) mod ring;
 pub mod thread;
+pub(crate) mod threadpool;
 pub(crate) mod timers;
 pub(crate) mod uv;
 pub(crate) mod vhost;

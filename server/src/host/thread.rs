@@ -70,6 +70,9 @@ pub enum Command {
     /// Run this on the thread (a job of a layer above, e.g. new listeners
     /// after a reload).
     Run(Handoff<Box<dyn FnOnce() + Send>>),
+    /// Close the raw wsis of protocols from these libraries (a reload
+    /// replaced them; see `host::raw`).
+    CloseRaw(Arc<[usize]>),
 }
 
 /// A value handed to one thread through a (cloneable) command.
@@ -185,6 +188,7 @@ pub async fn run_commands(mut rx: UnboundedReceiver<Command>) {
                 }
                 done.wait();
             }
+            Command::CloseRaw(libs) => crate::host::raw::close_local(&libs),
             Command::Run(job) => {
                 if let Some(job) = job.take() {
                     job();

@@ -75,6 +75,11 @@ impl Wsi {
                 tag: self.tag.clone(),
             });
         }
+        if matches!(self.role, Role::RawFile | Role::RawSocket) {
+            let n = crate::host::raw::write(self, data, kind)?;
+            self.could_have_pending.set(true);
+            return Ok(n);
+        }
         // Before its 101 a WebSocket is still an HTTP request: a refusal is
         // written as HTTP (only in FILTER_PROTOCOL_CONNECTION, where
         // `ws::upgrade` takes it; elsewhere the head is refused).

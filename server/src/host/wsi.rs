@@ -29,6 +29,10 @@ pub enum Role {
     WebSocket,
     /// An HTTP transaction on a `callback://` mount.
     Http,
+    /// A descriptor a plugin adopted as a raw file (`host::raw`).
+    RawFile,
+    /// A socket a plugin adopted raw, or a raw vhost's listener accepted.
+    RawSocket,
 }
 
 /// The request that opened the connection (for `lws_hdr_copy` and url args).
@@ -138,6 +142,8 @@ pub struct Wsi {
     pub tag: CString,
     /// Owning service thread.
     pub tsi: usize,
+    /// The descriptor of a raw file wsi (`host::raw`).
+    pub raw_file: OnceCell<tokio::io::unix::AsyncFd<std::fs::File>>,
 }
 
 impl std::fmt::Debug for Wsi {
@@ -160,6 +166,8 @@ impl Wsi {
             Role::Vhost => "vh",
             Role::WebSocket => "ws",
             Role::Http => "h1",
+            Role::RawFile => "rf",
+            Role::RawSocket => "rs",
         };
         Box::new(Wsi {
             site,
@@ -185,6 +193,7 @@ impl Wsi {
             wake: Notify::new(),
             tag: CString::new(format!("{kind}|{n}")).unwrap_or_default(),
             tsi: thread::current_tsi().unwrap_or(0),
+            raw_file: OnceCell::new(),
         })
     }
 
@@ -278,6 +287,7 @@ impl Wsi {
 
 impl Drop for Wsi {
     fn drop(&mut self) {
+        crate::host::threadpool::wsi_closing(self as *const Wsi as usize);
         self.count_open(false);
         self.free_pss();
     }

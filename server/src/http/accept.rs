@@ -15,6 +15,7 @@ use crate::host::context::CONTEXT;
 use crate::host::thread::{self, Command, Handoff};
 
 use crate::http::conn::{self, Timeouts};
+use crate::http::listen_accept;
 use crate::http::service::ConnInfo;
 use crate::http::site::Site;
 use crate::listen::Listener;
@@ -182,6 +183,11 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
+                let Some(stream) =
+                    listen_accept::divert(stream, &vhosts, &site.load(), tls.is_some())
+                else {
+                    continue;
+                };
                 let limit = site.load().ip_limit_wsi;
                 let Ok(peer_slot) = crate::http::peers::acquire(peer.ip(), limit) else {
                     tracing::debug!("{peer}: ip-limit-wsi ({limit}) reached, closing");
@@ -195,6 +201,20 @@ async fn accept_loop(
                     peer_slot,
                     peer_cert: None,
                 };
+                if listen_accept::falls_back(&site.load(), &vhosts) {
+                    let (site, tls, vhosts) = (site.clone(), tls.clone(), vhosts.clone());
+                    tokio::task::spawn_local(async move {
+                        let first = {
+                            // The site of the moment, not held for the connection.
+                            let now = site.load_full();
+                            listen_accept::sniff(stream, &vhosts, &now, tls.is_some()).await
+                        };
+                        if let Some(stream) = first {
+                            conn::serve(stream, info, site, t, tls).await;
+                        }
+                    });
+                    continue;
+                }
                 tokio::task::spawn_local(conn::serve(stream, info, site.clone(), t, tls.clone()));
             }
             Err(e) => {

@@ -7,6 +7,7 @@ pub mod accept;
 pub mod access_log;
 pub(crate) mod conn;
 pub(crate) mod health;
+pub(crate) mod listen_accept;
 pub(crate) mod metrics;
 pub(crate) mod mount;
 pub(crate) mod normalize;

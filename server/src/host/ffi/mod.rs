@@ -14,7 +14,9 @@
 pub(crate) mod boundary;
 pub(crate) mod call;
 pub(crate) mod exports;
+pub(crate) mod fd;
 pub(crate) mod load;
 pub(crate) mod mount;
 pub(crate) mod pvo;
 pub(crate) mod uv;
+pub(crate) mod tasks;

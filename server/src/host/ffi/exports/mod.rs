@@ -10,6 +10,7 @@
 //! fails the way lws fails it (-1, NULL or nothing); so does a panic, which
 //! never unwinds into C.
 
+mod adopt;
 mod context;
 mod dir;
 mod dll2;
@@ -22,6 +23,7 @@ mod peer;
 mod request;
 mod ring;
 mod spa;
+mod threadpool;
 mod timing;
 mod uv;
 mod tokenize;
