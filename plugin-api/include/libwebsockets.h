@@ -233,6 +233,7 @@ struct lws_protocol_vhost_options;
 #include "libwebsockets/lws-http.h"
 #include "libwebsockets/lws-misc.h"
 #include "libwebsockets/lws-x509.h"
+#include "libwebsockets/lws-client.h"
 
 #ifdef __cplusplus
 }

@@ -95,6 +95,7 @@ fn rust_constants() -> Vec<(String, i64)> {
         UPLOAD_STATES,
         TLS_CERT_INFOS,
         TOKENS,
+        CLIENT_SSL_FLAGS,
     ] {
         all.extend(table.iter().map(|&(n, v)| (n.to_owned(), i64::from(v))));
     }
@@ -191,6 +192,14 @@ fn rust_expectations() -> BTreeMap<String, String> {
         "offset union lws_tls_cert_info_results.ns.name".to_owned(),
         (offset_of!(LwsTlsCertInfoResults, ns) + offset_of!(LwsTlsCertInfoNs, name)).to_string(),
     );
+    layout!("struct lws_client_connect_info", LwsClientConnectInfo,
+        "address" => address, "port" => port, "ssl_connection" => ssl_connection,
+        "path" => path, "protocol" => protocol, "userdata" => userdata,
+        "method" => method, "vhost" => vhost, "pwsi" => pwsi,
+        "local_protocol_name" => local_protocol_name,
+        "opaque_user_data" => opaque_user_data, "priority" => priority,
+        "keep_warm_secs" => keep_warm_secs, "log_cx" => log_cx,
+        "_unused" => _unused);
     layout!("lws_usec_t", LwsUsec);
     // C enums travel as `int` (reason, write protocol, token index).
     layout!("enum lws_callback_reasons", c_int);
@@ -328,6 +337,13 @@ fn every_header_enum_has_rust_twins() {
         (
             header_enum(Some("lws_token_indexes"), "WSI_TOKEN_GET_URI"),
             names(TOKENS),
+        ),
+        (
+            header_enum(
+                Some("lws_client_connect_ssl_connection_flags"),
+                "LCCSCF_USE_SSL",
+            ),
+            names(CLIENT_SSL_FLAGS),
         ),
         (
             header_enum(Some("lws_spa_fileupload_states"), "LWS_UFS_CONTENT"),

@@ -376,10 +376,12 @@ macro_rules! c_consts {
     };
 }
 
+mod client;
 mod consts;
 mod reasons;
 mod tokens;
 
+pub use self::client::*;
 pub use self::consts::*;
 pub use self::reasons::*;
 pub use self::tokens::*;
