@@ -13,6 +13,7 @@
 #![deny(unsafe_code)]
 
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod host;
 pub mod http;

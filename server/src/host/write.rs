@@ -79,6 +79,13 @@ impl Wsi {
         // written as HTTP (only in FILTER_PROTOCOL_CONNECTION, where
         // `ws::upgrade` takes it; elsewhere the head is refused).
         let upgrading = self.role == Role::WebSocket && self.stream.get().is_none();
+        if self.role == Role::HttpClient {
+            // A request body (POST) is not sent by client connections yet.
+            return Err(WriteError::Kind {
+                kind: kind & 0x1f,
+                role: "a client HTTP connection",
+            });
+        }
         if self.role == Role::Http || upgrading {
             http_response::write(self, data, kind)?;
         } else {

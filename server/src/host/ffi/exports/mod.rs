@@ -10,6 +10,7 @@
 //! fails the way lws fails it (-1, NULL or nothing); so does a panic, which
 //! never unwinds into C.
 
+mod client;
 mod context;
 mod http;
 mod log;
