@@ -24,6 +24,7 @@ mod ops_reload;
 mod ops_tls;
 mod packet;
 mod plugin_abi;
+mod plugin_client;
 mod plugin_load;
 mod ws_conformance;
 mod ws_deflate;
