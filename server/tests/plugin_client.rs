@@ -100,6 +100,12 @@ fn websocket_client_relays_through_another_vhost() {
         assert_eq!(next_text(&mut ws), format!("rx echo {word}"));
     }
 
+    // One write per CLIENT_WRITEABLE, as on the server side: the second
+    // is refused, the first goes out (masked: the target reads it).
+    send(&mut ws, "double");
+    assert_eq!(next_text(&mut ws), "double 3 -1");
+    assert_eq!(next_text(&mut ws), "rx echo one");
+
     // Returning -1 from CLIENT_WRITEABLE closes it: CLIENT_CLOSED.
     send(&mut ws, "close");
     assert_eq!(next_text(&mut ws), "closed");
@@ -262,4 +268,68 @@ fn a_killed_peer_closes_the_client_and_the_server_goes_on() {
     let mut again = relay(&srv, 7681);
     send(&mut again, "send x");
     assert_eq!(next_text(&mut again), "no client");
+}
+
+/// Builds the relay plugin as `version` into `dir`, replacing the file the
+/// way an install does (a new file moved over the old name).
+fn build_relay(dir: &Path, version: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let tmp = dir.join(format!(".build-{version}.so"));
+    let o = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-Wall", "-I"])
+        .arg(crate::support::plugins::repo().join("plugin-api/include"))
+        .arg(format!("-DVERSION=\"{version}\""))
+        .arg("-o")
+        .arg(&tmp)
+        .arg(plugin_src("client_relay"))
+        .output()
+        .expect("cc is installed by scripts/test-deps");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::rename(&tmp, dir.join("libprotocol_client_relay.so")).unwrap();
+}
+
+#[test]
+fn a_swapped_plugin_closes_its_client_before_its_destroy() {
+    let s = site(r#", "watch": "off""#, |s| {
+        vec![
+            relay_vhost(7681, &s.path("client.log"), ""),
+            vhost(
+                "target",
+                7682,
+                r#", "ws-protocols": [{"relay-target": {}}]"#,
+            ),
+        ]
+    });
+    let plugins = s.path("plugins");
+    build_relay(&plugins, "v1");
+    let srv = start(&s);
+    let mut ws = relay(&srv, 7681);
+    let port = srv.addr(7682).port();
+    send(&mut ws, &format!("ws 0 127.0.0.1 {port} / relay-target"));
+    assert_eq!(next_text(&mut ws), "established");
+    assert_eq!(next_text(&mut ws), "rx hdr from-plugin");
+
+    // A new build of the plugin: the old one is told its context is
+    // ending and closes its client connection (CLIENT_CLOSED)...
+    build_relay(&plugins, "v2");
+    srv.reload();
+    assert_eq!(next_text(&mut ws), "closed");
+    // ...and its PROTOCOL_DESTROY comes once its last connection is gone.
+    drop(ws);
+    let log = s.path("client.log");
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        crate::support::eventually(10, || read().contains("\ndestroy\n")),
+        "{}",
+        read()
+    );
+    let text = read();
+    let at = |what: &str| {
+        text.find(what)
+            .unwrap_or_else(|| panic!("no {what:?} in:\n{text}"))
+    };
+    assert!(at("init v1") < at("being destroyed"), "{text}");
+    assert!(at("being destroyed") < at("closed"), "{text}");
+    assert!(at("closed") < at("\ndestroy"), "{text}");
+    assert!(text.contains("init v2"), "{text}");
 }

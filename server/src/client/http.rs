@@ -26,11 +26,11 @@ use crate::host::thread;
 use crate::host::wsi::Wsi;
 
 pub(super) async fn run(wsi: Box<Wsi>, target: Target) {
-    let sent = tokio::time::timeout(connect::CONNECT_TIMEOUT, request(&wsi, &target)).await;
+    let sent = super::bounded(request(&wsi, &target)).await;
     let body = match sent {
         Ok(Ok(b)) => b,
         Ok(Err(why)) => return super::failed(wsi, &why),
-        Err(_) => return super::failed(wsi, "timed out connecting"),
+        Err(why) => return super::failed(wsi, why),
     };
     if callback(
         &wsi,

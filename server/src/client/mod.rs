@@ -36,6 +36,16 @@ async fn run(wsi: Box<Wsi>, target: Target) {
     }
 }
 
+/// Runs the connecting part of a connection (`Ok` with its outcome), for
+/// at most [`connect::CONNECT_TIMEOUT`] and not past the server's stop.
+async fn bounded<T>(f: impl std::future::Future<Output = T>) -> Result<T, &'static str> {
+    let mut stop = crate::host::context::CONTEXT.stopping();
+    tokio::select! {
+        r = tokio::time::timeout(connect::CONNECT_TIMEOUT, f) => r.map_err(|_| "timed out connecting"),
+        _ = stop.wait_for(|s| *s) => Err("server stopping"),
+    }
+}
+
 /// CLIENT_CONNECTION_ERROR with `why`, then the connection is gone.
 fn failed(wsi: Box<Wsi>, why: &str) {
     tracing::debug!("{:?}: client connection failed: {why}", wsi.tag);

@@ -20,11 +20,11 @@ use crate::ws::session::{self, Side};
 const MAX_HEAD: usize = 16 * 1024;
 
 pub(super) async fn run(wsi: Box<Wsi>, target: Target) {
-    let opened = tokio::time::timeout(connect::CONNECT_TIMEOUT, handshake(&wsi, &target)).await;
+    let opened = super::bounded(handshake(&wsi, &target)).await;
     let (stream, rbuf) = match opened {
         Ok(Ok(v)) => v,
         Ok(Err(why)) => return super::failed(wsi, &why),
-        Err(_) => return super::failed(wsi, "timed out connecting"),
+        Err(why) => return super::failed(wsi, why),
     };
     let transport = match stream {
         Either::Left(tcp) => Transport::Plain(tcp),

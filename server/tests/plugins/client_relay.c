@@ -6,20 +6,28 @@
  *   "get SSL HOST PORT PATH"       open an HTTP client connection (GET)
  *   "send TEXT"                    send TEXT on the open WebSocket client
  *   "close"                        close the WebSocket client
+ *   "double"                       two lws_write() in one CLIENT_WRITEABLE
+ *                                  (the second must fail): "double RC1 RC2"
  * SSL is the ssl_connection bits (0 = plain). The client connections are
  * bound to protocol "relay-client" (local_protocol_name), which reports
  * what happens back to the browser, one message per event:
  *   "established", "rx TEXT", "error REASON", "closed",
  *   "status N", "completed BYTES PIECES SUM", "http-closed"
  * "relay-client" also appends every event to the file named by its
- * per-vhost option "log" (with "destroy" at PROTOCOL_DESTROY), and closes
- * its WebSocket clients when its context is being destroyed (a swap).
+ * per-vhost option "log" ("init VERSION" at PROTOCOL_INIT, "destroy" at
+ * PROTOCOL_DESTROY), and closes its WebSocket clients when its context is
+ * being destroyed (the plugin is swapped for a new build).
  *
  * Protocol "relay-target" is a server for the relay to talk to: it says
  * "hdr VALUE" with the X-Relay header of the handshake, then echoes every
  * message as "echo TEXT".
  */
 #include <libwebsockets.h>
+
+/* Set by a test that swaps the plugin for another build of it. */
+#ifndef VERSION
+#define VERSION "1"
+#endif
 
 #define QLEN 16
 #define QSZ 300
@@ -32,7 +40,7 @@ struct pss {			/* relay and relay-target */
 
 struct cpss {			/* relay-client */
 	char out[QSZ];
-	int closing;
+	int closing, twice;
 	unsigned long bytes, pieces, sum;
 };
 
@@ -188,6 +196,12 @@ callback_relay(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			lws_callback_on_writable(pss->client);
 			break;
 		}
+		if (!strcmp(cmd, "double") && pss->client) {
+			c = (struct cpss *)lws_wsi_user(pss->client);
+			c->twice = 1;
+			lws_callback_on_writable(pss->client);
+			break;
+		}
 		if (!strcmp(cmd, "close") && pss->client) {
 			c = (struct cpss *)lws_wsi_user(pss->client);
 			c->closing = 1;
@@ -232,6 +246,7 @@ callback_relay_client(struct lws *wsi, enum lws_callback_reasons reason,
 		if (the_cvhd && pvo)
 			lws_strncpy(the_cvhd->log, pvo->value,
 				    sizeof(the_cvhd->log));
+		log_line("init " VERSION);
 		break;
 
 	case LWS_CALLBACK_PROTOCOL_DESTROY:
@@ -279,6 +294,16 @@ callback_relay_client(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		if (c->closing)
 			return -1;
+		if (c->twice) {
+			c->twice = 0;
+			memcpy(buf + LWS_PRE, "one", 3);
+			n = lws_write(wsi, buf + LWS_PRE, 3, LWS_WRITE_TEXT);
+			memcpy(buf + LWS_PRE, "two", 3);
+			i = lws_write(wsi, buf + LWS_PRE, 3, LWS_WRITE_TEXT);
+			lws_snprintf(line, sizeof(line), "double %d %d", n, i);
+			report(wsi, line);
+			break;
+		}
 		if (!c->out[0])
 			break;
 		k = strlen(c->out);
