@@ -333,3 +333,30 @@ fn a_swapped_plugin_closes_its_client_before_its_destroy() {
     assert!(at("closed") < at("\ndestroy"), "{text}");
     assert!(text.contains("init v2"), "{text}");
 }
+
+#[test]
+fn http_client_posts_a_body_in_writeable_callbacks() {
+    let s = site("", |s| {
+        let example =
+            crate::support::plugins::repo().join("examples/c-plugin-http/protocol_http_count.c");
+        cc_plugin(&s.path("plugins"), "http_count", &example);
+        vec![
+            relay_vhost(7681, &s.path("client.log"), ""),
+            vhost(
+                "counter",
+                7682,
+                r#", "ws-protocols": [{"http-count": {}}],
+                "mounts": [{"mountpoint": "/count", "origin": "callback://http-count"}]"#,
+            ),
+        ]
+    });
+    let srv = start(&s);
+    let mut ws = relay(&srv, 7681);
+    let port = srv.addr(7682).port();
+    // 4500 bytes: four LWS_WRITE_HTTP of 1000, then LWS_WRITE_HTTP_FINAL.
+    send(&mut ws, &format!("post 0 127.0.0.1 {port} /count/x 4500"));
+    assert_eq!(next_text(&mut ws), "status 200");
+    let body = next_text(&mut ws);
+    assert!(body.starts_with("body {\"bytes\":4500,"), "{body}");
+    assert_eq!(next_text(&mut ws), "http-closed");
+}

@@ -14,8 +14,9 @@
  *     CLIENT_APPEND_HANDSHAKE_HEADER  in = char ** cursor, len = room left
  *     CLIENT_ESTABLISHED, then CLIENT_RECEIVE / CLIENT_WRITEABLE /
  *     CLIENT_RECEIVE_PONG, and CLIENT_CLOSED at the end
- *   HTTP (method "GET", ...):
- *     CLIENT_APPEND_HANDSHAKE_HEADER, ESTABLISHED_CLIENT_HTTP (the status
+ *   HTTP (method "GET", "POST", ...):
+ *     CLIENT_APPEND_HANDSHAKE_HEADER, CLIENT_HTTP_WRITEABLE while a body
+ *     is sent (lws_client_http_body_pending), ESTABLISHED_CLIENT_HTTP (the status
  *     is lws_http_client_http_response()), RECEIVE_CLIENT_HTTP each time
  *     body bytes wait (call lws_http_client_read(), which hands them over
  *     as RECEIVE_CLIENT_HTTP_READ), COMPLETED_CLIENT_HTTP when the body
@@ -122,6 +123,16 @@ lws_client_connect_via_info(const struct lws_client_connect_info *ccinfo);
  */
 int
 lws_http_client_read(struct lws *wsi, char **buf, int *len);
+
+/*
+ * A request with a body (POST, PUT): call with 1 from
+ * CLIENT_APPEND_HANDSHAKE_HEADER (adding Content-Length there, else the
+ * body goes chunked) and ask lws_callback_on_writable(); each
+ * CLIENT_HTTP_WRITEABLE then takes one lws_write() of LWS_WRITE_HTTP, the
+ * last one LWS_WRITE_HTTP_FINAL. The response follows as for a GET.
+ */
+void
+lws_client_http_body_pending(struct lws *wsi, int something_left_to_send);
 
 /* The HTTP status of a client HTTP connection's response; 0 before it. */
 unsigned int

@@ -6,8 +6,10 @@
 //! it has (or while it paused with `lws_rx_flow_control`). Then
 //! COMPLETED_CLIENT_HTTP and CLOSED_CLIENT_HTTP.
 
+use std::convert::Infallible;
 use std::future::poll_fn;
-use std::task::Poll;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use comlink_plugin_api::abi::{
@@ -15,9 +17,10 @@ use comlink_plugin_api::abi::{
     LWS_CALLBACK_COMPLETED_CLIENT_HTTP, LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP,
     LWS_CALLBACK_RECEIVE_CLIENT_HTTP,
 };
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Incoming;
+use http_body_util::BodyExt;
+use hyper::body::{Frame, Incoming};
 use hyper_util::rt::TokioIo;
+use tokio::sync::mpsc;
 
 use super::connect;
 use crate::host::client::Target;
@@ -89,17 +92,90 @@ async fn request(wsi: &Wsi, target: &Target) -> Result<Incoming, String> {
             _ => tracing::debug!("{:?}: bad header line ignored", wsi.tag),
         }
     }
-    let req = req
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| format!("bad request: {e}"))?;
-    let resp = sender
-        .send_request(req)
-        .await
-        .map_err(|e| format!("http: {e}"))?;
+    let pending = wsi.client.as_ref().is_some_and(|c| c.body_pending.get());
+    let (mut body_tx, body) = if pending {
+        let (tx, rx) = mpsc::channel(1);
+        (Some(tx), ReqBody(Some(rx)))
+    } else {
+        (None, ReqBody(None))
+    };
+    let req = req.body(body).map_err(|e| format!("bad request: {e}"))?;
+    let mut response = std::pin::pin!(sender.send_request(req));
+    let resp = loop {
+        if let Some(tx) = body_tx.take() {
+            body_tx = send_body(wsi, tx).await?;
+        }
+        tokio::select! {
+            r = &mut response => break r.map_err(|e| format!("http: {e}"))?,
+            _ = wsi.wake.notified(), if body_tx.is_some() => {}
+        }
+    };
     if let Some(c) = &wsi.client {
         c.status.set(resp.status().as_u16());
     }
     Ok(resp.into_body())
+}
+
+/// The request body as the plugin writes it: handed to hyper one write at
+/// a time (the channel holds one), so a slow server slows the plugin's
+/// CLIENT_HTTP_WRITEABLE callbacks down rather than filling memory.
+struct ReqBody(Option<mpsc::Receiver<Bytes>>);
+
+impl hyper::body::Body for ReqBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.0.as_mut() {
+            None => Poll::Ready(None),
+            Some(rx) => rx.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+/// One CLIENT_HTTP_WRITEABLE if the plugin asked for it, its write to
+/// hyper. The sender back while more body is to come; `None` once the
+/// plugin wrote its last part; an error when a callback refused.
+async fn send_body(
+    wsi: &Wsi,
+    tx: mpsc::Sender<Bytes>,
+) -> Result<Option<mpsc::Sender<Bytes>>, String> {
+    let Some(state) = wsi.client.as_ref() else {
+        return Ok(None);
+    };
+    if wsi.close_requested.get() {
+        return Err("closed by the protocol".into());
+    }
+    if !wsi.writable_requested.replace(false) {
+        return Ok(Some(tx));
+    }
+    if callback(
+        wsi,
+        LWS_CALLBACK_CLIENT_HTTP_WRITEABLE,
+        std::ptr::null_mut(),
+        0,
+    ) != 0
+    {
+        return Err("closed by the protocol".into());
+    }
+    wsi.could_have_pending.set(false);
+    let out = state.out.borrow_mut().split().freeze();
+    if !out.is_empty() && tx.send(out).await.is_err() {
+        return Err("http: the connection ended while sending the body".into());
+    }
+    if state.out_done.get() {
+        return Ok(None);
+    }
+    // The next WRITEABLE, if the plugin asked again.
+    wsi.wake.notify_one();
+    Ok(Some(tx))
 }
 
 /// The body, as the plugin reads it; COMPLETED_CLIENT_HTTP when it has all

@@ -11,7 +11,9 @@ use std::ffi::{c_int, c_void};
 use std::sync::{Arc, OnceLock};
 
 use bytes::BytesMut;
-use comlink_plugin_api::abi::LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ;
+use comlink_plugin_api::abi::{
+    LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ, LWS_WRITE_HTTP, LWS_WRITE_HTTP_FINAL,
+};
 
 use crate::host::dispatch::callback;
 use crate::host::site::HostSite;
@@ -58,6 +60,13 @@ pub struct ClientState {
     /// HTTP body bytes received and not yet read by the plugin
     /// (`lws_http_client_read`).
     pub body: RefCell<BytesMut>,
+    /// `lws_client_http_body_pending`: the request has a body the plugin
+    /// writes in CLIENT_HTTP_WRITEABLE.
+    pub body_pending: Cell<bool>,
+    /// Request body bytes written and not yet handed to the connection.
+    pub out: RefCell<BytesMut>,
+    /// The plugin wrote the body's last bytes (`LWS_WRITE_HTTP_FINAL`).
+    pub out_done: Cell<bool>,
 }
 
 /// Starts the connection of a wsi made by [`start`], on this service
@@ -142,6 +151,9 @@ pub(crate) fn start(
         userdata: ask.userdata,
         status: Cell::new(0),
         body: RefCell::new(BytesMut::new()),
+        body_pending: Cell::new(false),
+        out: RefCell::new(BytesMut::new()),
+        out_done: Cell::new(false),
     }));
     wsi.opaque.set(ask.opaque);
     wsi.bind(index);
@@ -187,6 +199,24 @@ impl Wsi {
         }
         // The connection reads more once this is taken.
         self.wake.notify_one();
+        true
+    }
+
+    /// `lws_write` on a client HTTP connection: request body bytes
+    /// (`LWS_WRITE_HTTP`, the last ones `LWS_WRITE_HTTP_FINAL`). False for
+    /// another write type or once the body is complete.
+    pub(crate) fn client_body_write(&self, data: &[u8], kind: c_int) -> bool {
+        let Some(state) = self.client.as_ref() else {
+            return false;
+        };
+        let base = kind & 0x1f;
+        if state.out_done.get() || !(base == LWS_WRITE_HTTP || base == LWS_WRITE_HTTP_FINAL) {
+            return false;
+        }
+        state.out.borrow_mut().extend_from_slice(data);
+        if base == LWS_WRITE_HTTP_FINAL {
+            state.out_done.set(true);
+        }
         true
     }
 

@@ -4,6 +4,9 @@
  * Protocol "relay" (a browser's WebSocket) takes text commands:
  *   "ws SSL HOST PORT PATH PROTO"  open a WebSocket client connection
  *   "get SSL HOST PORT PATH"       open an HTTP client connection (GET)
+ *   "post SSL HOST PORT PATH N"    the same, POSTing N bytes ('x') in
+ *                                  writes of up to 1000
+ *                                  (reports "body TEXT" for the answer)
  *   "send TEXT"                    send TEXT on the open WebSocket client
  *   "close"                        close the WebSocket client
  *   "double"                       two lws_write() in one CLIENT_WRITEABLE
@@ -41,6 +44,8 @@ struct pss {			/* relay and relay-target */
 struct cpss {			/* relay-client */
 	char out[QSZ];
 	int closing, twice;
+	long post_left, post_size;
+	char answer[200];
 	unsigned long bytes, pieces, sum;
 };
 
@@ -129,6 +134,8 @@ remember_client(struct lws *wsi)
 		}
 }
 
+static long post_size;
+
 static int
 open_client(struct lws *wsi, struct pss *pss, char *args, int ws)
 {
@@ -138,6 +145,13 @@ open_client(struct lws *wsi, struct pss *pss, char *args, int ws)
 	struct lws *made;
 
 	proto[0] = '\0';
+	post_size = 0;
+	if (ws == 2) {
+		if (sscanf(args, "%d %127s %d %127s %ld", &ssl, host, &port,
+			   path, &post_size) < 5)
+			return 1;
+		ws = 0;
+	} else
 	if (ws && sscanf(args, "%d %127s %d %127s %63s", &ssl, host, &port,
 			 path, proto) < 4)
 		return 1;
@@ -156,7 +170,7 @@ open_client(struct lws *wsi, struct pss *pss, char *args, int ws)
 	i.origin = host;
 	i.protocol = proto[0] ? proto : NULL;
 	i.local_protocol_name = "relay-client";
-	i.method = ws ? NULL : "GET";
+	i.method = ws ? NULL : (post_size ? "POST" : "GET");
 	i.opaque_user_data = wsi;
 	i.pwsi = &pss->client;
 
@@ -190,6 +204,8 @@ callback_relay(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return open_client(wsi, pss, cmd + 3, 1);
 		if (!strncmp(cmd, "get ", 4))
 			return open_client(wsi, pss, cmd + 4, 0);
+		if (!strncmp(cmd, "post ", 5))
+			return open_client(wsi, pss, cmd + 5, 2);
 		if (!strncmp(cmd, "send ", 5) && pss->client) {
 			c = (struct cpss *)lws_wsi_user(pss->client);
 			lws_strncpy(c->out, cmd + 5, sizeof(c->out));
@@ -231,7 +247,7 @@ callback_relay_client(struct lws *wsi, enum lws_callback_reasons reason,
 {
 	struct cpss *c = (struct cpss *)user;
 	const struct lws_protocol_vhost_options *pvo;
-	unsigned char buf[LWS_PRE + QSZ];
+	unsigned char buf[LWS_PRE + QSZ], big[LWS_PRE + 1000];
 	char line[QSZ], body[200];
 	char *px, **p;
 	int lenx, n, i;
@@ -266,10 +282,33 @@ callback_relay_client(struct lws *wsi, enum lws_callback_reasons reason,
 
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
 		p = (char **)in;
-		if (len < 32)
+		if (len < 80)
 			return -1;
 		n = lws_snprintf(*p, len, "X-Relay: from-plugin\r\n");
 		*p += n;
+		if (post_size) {
+			c->post_size = c->post_left = post_size;
+			n = lws_snprintf(*p, len - (size_t)n,
+					 "Content-Length: %ld\r\n", post_size);
+			*p += n;
+			lws_client_http_body_pending(wsi, 1);
+			lws_callback_on_writable(wsi);
+		}
+		break;
+
+	case LWS_CALLBACK_CLIENT_HTTP_WRITEABLE:
+		if (c->post_left <= 0)
+			break;
+		k = c->post_left > 1000 ? 1000 : (size_t)c->post_left;
+		memset(big + LWS_PRE, 'x', k);
+		c->post_left -= (long)k;
+		if (lws_write(wsi, big + LWS_PRE, k, c->post_left ?
+			      LWS_WRITE_HTTP : LWS_WRITE_HTTP_FINAL) < (int)k)
+			return -1;
+		if (c->post_left)
+			lws_callback_on_writable(wsi);
+		else
+			lws_client_http_body_pending(wsi, 0);
 		break;
 
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
@@ -333,6 +372,11 @@ callback_relay_client(struct lws *wsi, enum lws_callback_reasons reason,
 		break;
 
 	case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
+		k = strlen(c->answer);
+		if (k + len < sizeof(c->answer)) {
+			memcpy(c->answer + k, in, len);
+			c->answer[k + len] = '\0';
+		}
 		c->pieces++;
 		c->bytes += len;
 		for (k = 0; k < len; k++)
@@ -340,8 +384,11 @@ callback_relay_client(struct lws *wsi, enum lws_callback_reasons reason,
 		break;
 
 	case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
-		lws_snprintf(line, sizeof(line), "completed %lu %lu %lu",
-			     c->bytes, c->pieces, c->sum);
+		if (c->post_size)
+			lws_snprintf(line, sizeof(line), "body %s", c->answer);
+		else
+			lws_snprintf(line, sizeof(line), "completed %lu %lu %lu",
+				     c->bytes, c->pieces, c->sum);
 		report(wsi, line);
 		break;
 

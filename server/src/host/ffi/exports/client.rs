@@ -54,7 +54,7 @@ export! {
             Some((v.site().clone(), index))
         };
         let flags = info.ssl_connection;
-        let tls = (flags & LCCSCF_USE_SSL != 0).then(|| TlsWanted {
+        let tls = (flags & LCCSCF_USE_SSL != 0).then_some(TlsWanted {
             any_cert: flags & (LCCSCF_ALLOW_SELFSIGNED | LCCSCF_ALLOW_INSECURE) != 0,
             skip_name: flags & LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK != 0,
         });
@@ -117,4 +117,18 @@ export! {
     fn lws_http_client_http_response(p: *mut Lws) -> c_uint {
         Ok(c_uint::try_from(wsi(&p)?.client_status()).unwrap_or(0))
     } ?= 0
+}
+
+export! {
+    /// `lws_client_http_body_pending`: nonzero = the request has a body,
+    /// written with `lws_write` (`LWS_WRITE_HTTP`, the last part
+    /// `LWS_WRITE_HTTP_FINAL`) in CLIENT_HTTP_WRITEABLE callbacks. Call it
+    /// from CLIENT_APPEND_HANDSHAKE_HEADER, with `lws_callback_on_writable`.
+    fn lws_client_http_body_pending(p: *mut Lws, something_left_to_send: c_int) {
+        let w = wsi(&p)?;
+        if let Some(c) = w.client.as_ref() {
+            c.body_pending.set(something_left_to_send != 0);
+        }
+        Ok(())
+    }
 }
