@@ -111,6 +111,14 @@ fn websocket_client_relays_through_another_vhost() {
     assert_eq!(next_text(&mut ws), "closed");
     send(&mut ws, "send more");
     assert_eq!(next_text(&mut ws), "no client");
+
+    // The plugin's own user data instead of per-session data.
+    send(
+        &mut ws,
+        &format!("wsu 0 127.0.0.1 {port} /chat relay-target"),
+    );
+    assert_eq!(next_text(&mut ws), "established own-user");
+    assert_eq!(next_text(&mut ws), "rx hdr from-plugin");
 }
 
 #[test]
@@ -128,7 +136,8 @@ fn http_client_fetches_a_file_from_a_local_vhost() {
     let port = srv.addr(7682).port();
 
     send(&mut ws, &format!("get 0 127.0.0.1 {port} /data.txt"));
-    assert_eq!(next_text(&mut ws), "status 200");
+    // The response's headers are there in ESTABLISHED_CLIENT_HTTP (lws_hdr_copy).
+    assert_eq!(next_text(&mut ws), "status 200 text/plain");
     let done = next_text(&mut ws);
     let parts: Vec<&str> = done.split(' ').collect();
     assert_eq!(parts[0], "completed", "{done}");
@@ -140,7 +149,7 @@ fn http_client_fetches_a_file_from_a_local_vhost() {
 
     // A missing file: the status, an empty body.
     send(&mut ws, &format!("get 0 127.0.0.1 {port} /missing.txt"));
-    assert_eq!(next_text(&mut ws), "status 404");
+    assert!(next_text(&mut ws).starts_with("status 404 "));
     assert!(next_text(&mut ws).starts_with("completed "));
     assert_eq!(next_text(&mut ws), "http-closed");
 }
@@ -197,7 +206,7 @@ fn wss_and_https_clients_check_the_certificate() {
     assert_eq!(next_text(&mut ws), "closed");
 
     send(&mut ws, &format!("get 1 localhost {port} /data.txt"));
-    assert_eq!(next_text(&mut ws), "status 200");
+    assert_eq!(next_text(&mut ws), "status 200 text/plain");
     let done = next_text(&mut ws);
     assert!(done.starts_with("completed 300 "), "{done}");
     assert!(done.ends_with(&format!(" {sum}")), "{done}");
@@ -355,7 +364,7 @@ fn http_client_posts_a_body_in_writeable_callbacks() {
     let port = srv.addr(7682).port();
     // 4500 bytes: four LWS_WRITE_HTTP of 1000, then LWS_WRITE_HTTP_FINAL.
     send(&mut ws, &format!("post 0 127.0.0.1 {port} /count/x 4500"));
-    assert_eq!(next_text(&mut ws), "status 200");
+    assert!(next_text(&mut ws).starts_with("status 200 "));
     let body = next_text(&mut ws);
     assert!(body.starts_with("body {\"bytes\":4500,"), "{body}");
     assert_eq!(next_text(&mut ws), "http-closed");

@@ -35,13 +35,15 @@ pub(super) async fn run(wsi: Box<Wsi>, target: Target) {
         Ok(Err(why)) => return super::failed(wsi, &why),
         Err(why) => return super::failed(wsi, why),
     };
-    if callback(
+    let established = callback(
         &wsi,
         LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP,
         std::ptr::null_mut(),
         0,
-    ) == 0
-    {
+    );
+    // As lws frees its header table after this callback.
+    wsi.set_response_headers(http::HeaderMap::new());
+    if established == 0 {
         receive(&wsi, body).await;
     }
     callback(
@@ -113,6 +115,7 @@ async fn request(wsi: &Wsi, target: &Target) -> Result<Incoming, String> {
     if let Some(c) = &wsi.client {
         c.status.set(resp.status().as_u16());
     }
+    wsi.set_response_headers(resp.headers().clone());
     Ok(resp.into_body())
 }
 

@@ -73,8 +73,9 @@ async fn handshake(wsi: &Wsi, target: &Target) -> Result<(Stream, BytesMut), Str
         }
     };
     let head = buf.split_to(len);
-    client_handshake::check_response(&head, &key, target.protocols.as_deref())
+    let accepted = client_handshake::check_response(&head, &key, target.protocols.as_deref())
         .map_err(|e| e.to_string())?;
+    wsi.set_response_headers(accepted.headers);
     if callback(
         wsi,
         LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH,

@@ -146,7 +146,10 @@ pub(crate) fn start(
     } else {
         Role::WsClient
     };
-    let mut wsi = Wsi::new(site.clone(), vi, role, None, None);
+    // The response's headers go in the request slot, where `lws_hdr_copy`
+    // reads (until the established callback has run, as in lws).
+    let answer = Box::new(crate::host::wsi::RequestInfo::default());
+    let mut wsi = Wsi::new(site.clone(), vi, role, None, Some(answer));
     wsi.client = Some(Box::new(ClientState {
         userdata: ask.userdata,
         status: Cell::new(0),
@@ -218,6 +221,13 @@ impl Wsi {
             state.out_done.set(true);
         }
         true
+    }
+
+    /// Keeps the response's headers for `lws_hdr_copy` and friends.
+    pub(crate) fn set_response_headers(&self, headers: http::HeaderMap) {
+        if let Some(r) = &self.request {
+            *r.headers.borrow_mut() = headers;
+        }
     }
 
     /// `lws_http_client_http_response`.

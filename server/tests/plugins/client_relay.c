@@ -3,6 +3,9 @@
  *
  * Protocol "relay" (a browser's WebSocket) takes text commands:
  *   "ws SSL HOST PORT PATH PROTO"  open a WebSocket client connection
+ *   "wsu SSL HOST PORT PATH PROTO" the same with the plugin's own user
+ *                                  data (info.userdata): "established"
+ *                                  then says "own-user"
  *   "get SSL HOST PORT PATH"       open an HTTP client connection (GET)
  *   "post SSL HOST PORT PATH N"    the same, POSTing N bytes ('x') in
  *                                  writes of up to 1000
@@ -15,7 +18,7 @@
  * bound to protocol "relay-client" (local_protocol_name), which reports
  * what happens back to the browser, one message per event:
  *   "established", "rx TEXT", "error REASON", "closed",
- *   "status N", "completed BYTES PIECES SUM", "http-closed"
+ *   "status N CONTENT-TYPE", "completed BYTES PIECES SUM", "http-closed"
  * "relay-client" also appends every event to the file named by its
  * per-vhost option "log" ("init VERSION" at PROTOCOL_INIT, "destroy" at
  * PROTOCOL_DESTROY), and closes its WebSocket clients when its context is
@@ -135,6 +138,8 @@ remember_client(struct lws *wsi)
 }
 
 static long post_size;
+static int own_user;
+static struct cpss the_own_user;
 
 static int
 open_client(struct lws *wsi, struct pss *pss, char *args, int ws)
@@ -172,6 +177,10 @@ open_client(struct lws *wsi, struct pss *pss, char *args, int ws)
 	i.local_protocol_name = "relay-client";
 	i.method = ws ? NULL : (post_size ? "POST" : "GET");
 	i.opaque_user_data = wsi;
+	if (own_user) {
+		memset(&the_own_user, 0, sizeof(the_own_user));
+		i.userdata = &the_own_user;
+	}
 	i.pwsi = &pss->client;
 
 	made = lws_client_connect_via_info(&i);
@@ -200,6 +209,9 @@ callback_relay(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			len = sizeof(cmd) - 1;
 		memcpy(cmd, in, len);
 		cmd[len] = '\0';
+		own_user = !strncmp(cmd, "wsu ", 4);
+		if (own_user)
+			return open_client(wsi, pss, cmd + 4, 1);
 		if (!strncmp(cmd, "ws ", 3))
 			return open_client(wsi, pss, cmd + 3, 1);
 		if (!strncmp(cmd, "get ", 4))
@@ -319,7 +331,8 @@ callback_relay_client(struct lws *wsi, enum lws_callback_reasons reason,
 		break;
 
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
-		report(wsi, "established");
+		report(wsi, c == &the_own_user ? "established own-user" :
+						  "established");
 		break;
 
 	case LWS_CALLBACK_CLIENT_RECEIVE:
@@ -358,8 +371,11 @@ callback_relay_client(struct lws *wsi, enum lws_callback_reasons reason,
 		break;
 
 	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
-		lws_snprintf(line, sizeof(line), "status %u",
-			     lws_http_client_http_response(wsi));
+		if (lws_hdr_copy(wsi, body, sizeof(body),
+				 WSI_TOKEN_HTTP_CONTENT_TYPE) < 0)
+			body[0] = '\0';
+		lws_snprintf(line, sizeof(line), "status %u %s",
+			     lws_http_client_http_response(wsi), body);
 		report(wsi, line);
 		break;
 
