@@ -369,3 +369,37 @@ fn http_client_posts_a_body_in_writeable_callbacks() {
     assert!(body.starts_with("body {\"bytes\":4500,"), "{body}");
     assert_eq!(next_text(&mut ws), "http-closed");
 }
+
+/// Not a test: prints how many relay round trips per second one client
+/// connection carries (browser -> relay -> client connection -> the other
+/// vhost's echo -> back). Run it alone:
+/// `cargo test --release --test integration relay_round_trip_figures -- --ignored --nocapture`
+#[test]
+#[ignore = "a figure, not a check"]
+fn relay_round_trip_figures() {
+    let s = site("", |s| {
+        std::fs::create_dir_all(s.path("www/files")).unwrap();
+        vec![
+            relay_vhost(7681, &s.path("client.log"), ""),
+            target_vhost("target", 7682, &s.path("www/files"), ""),
+        ]
+    });
+    let srv = start(&s);
+    let mut ws = relay(&srv, 7681);
+    let port = srv.addr(7682).port();
+    send(&mut ws, &format!("ws 0 127.0.0.1 {port} / relay-target"));
+    assert_eq!(next_text(&mut ws), "established");
+    assert_eq!(next_text(&mut ws), "rx hdr from-plugin");
+    let n = 5000;
+    let started = std::time::Instant::now();
+    for i in 0..n {
+        send(&mut ws, &format!("send m{i}"));
+        assert_eq!(next_text(&mut ws), format!("rx echo m{i}"));
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "relay round trips: {n} in {secs:.2} s = {:.0}/s, {:.1} us each",
+        f64::from(n) / secs,
+        secs * 1e6 / f64::from(n)
+    );
+}
