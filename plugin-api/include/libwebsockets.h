@@ -267,6 +267,7 @@ struct lws_protocol_vhost_options;
 #include "libwebsockets/lws-mount.h"
 #include "libwebsockets/lws-adopt.h"
 #include "libwebsockets/lws-threadpool.h"
+#include "libwebsockets/lws-client.h"
 
 #ifdef __cplusplus
 }

@@ -98,6 +98,7 @@ fn rust_constants() -> Vec<(String, i64)> {
         ADOPTION_TYPES,
         TASK_STATUSES,
         TASK_RETURNS,
+        CLIENT_SSL_FLAGS,
     ] {
         all.extend(table.iter().map(|&(n, v)| (n.to_owned(), i64::from(v))));
     }
@@ -235,6 +236,14 @@ fn rust_expectations() -> BTreeMap<String, String> {
     layout!("struct lws_threadpool_task_args", LwsThreadpoolTaskArgs,
         "wsi" => wsi, "user" => user, "name" => name, "async_task" => async_task,
         "task" => task, "cleanup" => cleanup);
+    layout!("struct lws_client_connect_info", LwsClientConnectInfo,
+        "address" => address, "port" => port, "ssl_connection" => ssl_connection,
+        "path" => path, "protocol" => protocol, "userdata" => userdata,
+        "method" => method, "vhost" => vhost, "pwsi" => pwsi,
+        "local_protocol_name" => local_protocol_name,
+        "opaque_user_data" => opaque_user_data, "priority" => priority,
+        "keep_warm_secs" => keep_warm_secs, "log_cx" => log_cx,
+        "_unused" => _unused);
     layout!("lws_usec_t", LwsUsec);
     // C enums travel as `int` (reason, write protocol, token index).
     layout!("enum lws_callback_reasons", c_int);
@@ -372,6 +381,13 @@ fn every_header_enum_has_rust_twins() {
         (
             header_enum(Some("lws_token_indexes"), "WSI_TOKEN_GET_URI"),
             names(TOKENS),
+        ),
+        (
+            header_enum(
+                Some("lws_client_connect_ssl_connection_flags"),
+                "LCCSCF_USE_SSL",
+            ),
+            names(CLIENT_SSL_FLAGS),
         ),
         (
             header_enum(Some("lws_spa_fileupload_states"), "LWS_UFS_CONTENT"),

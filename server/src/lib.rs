@@ -3,7 +3,8 @@
 //! The modules follow a request: [`config`] (parse, validate, resolve) →
 //! [`listen`] (sockets) → [`runtime`] (service threads) → [`http`] (hyper
 //! connection, vhost choice, mounts) → `ws` (upgrade, frames, sessions) →
-//! [`host`] (plugins and their callbacks); [`ops`] watches over it all.
+//! [`host`] (plugins and their callbacks); [`client`] runs the connections
+//! plugins open; [`ops`] watches over it all.
 //! ARCHITECTURE.md says which layer may use which.
 //!
 //! The library exists for the `lwsws` binary (`main.rs`) and the fuzz
@@ -13,6 +14,7 @@
 #![deny(unsafe_code)]
 
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod host;
 pub mod http;

@@ -25,6 +25,7 @@ mod ops_tls;
 mod packet;
 mod plugin_abi;
 mod plugin_helpers;
+mod plugin_client;
 mod plugin_load;
 mod plugin_uv;
 mod plugin_raw;

@@ -197,6 +197,9 @@ impl Utf8 {
 /// XORs `buf` with the masking key, `offset` being the position of `buf[0]`
 /// within the frame payload.
 fn apply_mask(buf: &mut [u8], mask: [u8; 4], offset: usize) {
+    if mask == [0; 4] {
+        return;
+    }
     let mut m = [0u8; 4];
     for (i, b) in m.iter_mut().enumerate() {
         *b = mask[(offset + i) & 3];
@@ -276,6 +279,9 @@ pub struct Decoder {
     out: Vec<u8>,
     failed: Option<CloseError>,
     closed: bool,
+    /// The peer is a server (we are the client): its frames must be
+    /// unmasked.
+    from_server: bool,
 }
 
 impl Decoder {
@@ -289,6 +295,16 @@ impl Decoder {
             out: Vec::new(),
             failed: None,
             closed: false,
+            from_server: false,
+        }
+    }
+
+    /// A decoder of a server's frames, for a client connection: frames
+    /// must be unmasked (RFC 6455 §5.1), a masked one is a protocol error.
+    pub fn for_server_frames(limits: Limits) -> Decoder {
+        Decoder {
+            from_server: true,
+            ..Decoder::new(limits)
         }
     }
 
@@ -401,7 +417,11 @@ impl Decoder {
             return Err(CloseError::protocol("reserved bits set"));
         }
         let opcode = OpCode::from_u8(b0 & 0x0F).ok_or(CloseError::protocol("unknown opcode"))?;
-        if b1 & 0x80 == 0 {
+        let masked = b1 & 0x80 != 0;
+        if self.from_server && masked {
+            return Err(CloseError::protocol("masked server frame"));
+        }
+        if !self.from_server && !masked {
             return Err(CloseError::protocol("unmasked client frame"));
         }
         let len7 = b1 & 0x7F;
@@ -439,7 +459,7 @@ impl Decoder {
             127 => 8,
             _ => 0,
         };
-        let hlen = 2 + ext + 4;
+        let hlen = 2 + ext + if masked { 4 } else { 0 };
         if input.len() < hlen {
             return Ok(Step::NeedMore);
         }
@@ -456,7 +476,9 @@ impl Decoder {
             return Err(CloseError::protocol("64-bit length with the top bit set"));
         }
         let mut mask = [0u8; 4];
-        mask.copy_from_slice(&input[2 + ext..hlen]);
+        if masked {
+            mask.copy_from_slice(&input[2 + ext..hlen]);
+        }
         if opcode.is_control() {
             input.advance(hlen);
             self.state = State::Control {
@@ -725,13 +747,55 @@ pub fn encode_frame(out: &mut BytesMut, opcode: OpCode, fin: bool, rsv1: bool, p
     out.put_slice(payload);
 }
 
-/// Appends a close frame. Codes that must not go on the wire (1005, 1006,
-/// 1015) give an empty close payload; the reason is cut to fit in 123 bytes
-/// at a character boundary.
-pub fn encode_close(out: &mut BytesMut, code: u16, reason: &str) {
+/// Appends one frame masked with `mask` (a client's frame, RFC 6455 §5.3).
+pub fn encode_frame_masked(
+    out: &mut BytesMut,
+    opcode: OpCode,
+    fin: bool,
+    rsv1: bool,
+    payload: &[u8],
+    mask: [u8; 4],
+) {
+    let b0 = (u8::from(fin) << 7) | (u8::from(rsv1) << 6) | opcode.as_u8();
+    out.reserve(payload.len() + 14);
+    out.put_u8(b0);
+    let len = payload.len();
+    if len < 126 {
+        out.put_u8(0x80 | len as u8);
+    } else if let Ok(l) = u16::try_from(len) {
+        out.put_u8(0x80 | 126);
+        out.put_u16(l);
+    } else {
+        out.put_u8(0x80 | 127);
+        out.put_u64(len as u64);
+    }
+    out.put_slice(&mask);
+    let start = out.len();
+    out.put_slice(payload);
+    apply_mask(&mut out[start..], mask, 0);
+}
+
+/// Appends an unmasked frame, or a masked one when `mask` is given.
+fn put_frame(
+    out: &mut BytesMut,
+    opcode: OpCode,
+    fin: bool,
+    rsv1: bool,
+    payload: &[u8],
+    mask: Option<[u8; 4]>,
+) {
+    match mask {
+        Some(m) => encode_frame_masked(out, opcode, fin, rsv1, payload, m),
+        None => encode_frame(out, opcode, fin, rsv1, payload),
+    }
+}
+
+/// The payload of a close frame: nothing for codes that must not go on
+/// the wire (1005, 1006, 1015), else the code and the reason cut to fit
+/// in 123 bytes at a character boundary.
+fn close_payload(code: u16, reason: &str) -> Vec<u8> {
     if matches!(code, 1005 | 1006 | 1015) {
-        encode_frame(out, OpCode::Close, true, false, &[]);
-        return;
+        return Vec::new();
     }
     let mut end = reason.len().min(MAX_CONTROL_PAYLOAD - 2);
     while !reason.is_char_boundary(end) {
@@ -740,7 +804,20 @@ pub fn encode_close(out: &mut BytesMut, code: u16, reason: &str) {
     let mut p = Vec::with_capacity(2 + end);
     p.extend_from_slice(&code.to_be_bytes());
     p.extend_from_slice(&reason.as_bytes()[..end]);
-    encode_frame(out, OpCode::Close, true, false, &p);
+    p
+}
+
+/// Appends a close frame. Codes that must not go on the wire (1005, 1006,
+/// 1015) give an empty close payload; the reason is cut to fit in 123 bytes
+/// at a character boundary.
+pub fn encode_close(out: &mut BytesMut, code: u16, reason: &str) {
+    encode_frame(
+        out,
+        OpCode::Close,
+        true,
+        false,
+        &close_payload(code, reason),
+    );
 }
 
 /// Misuse of the message [`Encoder`].
@@ -773,14 +850,41 @@ impl fmt::Display for EncodeError {
 
 impl std::error::Error for EncodeError {}
 
-/// Message-level encoder of server frames: tracks fragmented messages
-/// (`LWS_WRITE_NO_FIN` / `LWS_WRITE_CONTINUATION`) and, with
+/// Message-level encoder of server frames (or, with
+/// [`Encoder::set_client_masking`], client frames): tracks fragmented
+/// messages (`LWS_WRITE_NO_FIN` / `LWS_WRITE_CONTINUATION`) and, with
 /// permessage-deflate, compresses them (RSV1 on the first frame only).
 #[derive(Debug, Default)]
 pub struct Encoder {
     deflater: Option<Deflater>,
     /// `Some(compressed)` while a fragmented message is open.
     open: Option<bool>,
+    /// Masking keys for a client's frames.
+    masker: Option<Masker>,
+}
+
+/// A client's masking keys: a new key per frame from a SplitMix64
+/// sequence the caller seeds with random bits. The keys only need to be
+/// unpredictable to whoever chooses the payload (RFC 6455 §10.3); here
+/// that is the plugin itself, not a script in a browser.
+#[derive(Debug, Clone)]
+struct Masker(u64);
+
+impl Masker {
+    fn next(&mut self) -> [u8; 4] {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        let k = (z as u32).to_ne_bytes();
+        // A zero key would leave the payload in clear: never use it.
+        if k == [0; 4] {
+            [1, 0, 0, 0]
+        } else {
+            k
+        }
+    }
 }
 
 /// Compressed payloads above this size do not keep their buffer in
@@ -797,6 +901,19 @@ impl Encoder {
     /// An encoder without compression.
     pub fn new() -> Encoder {
         Encoder::default()
+    }
+
+    /// Masks every frame from now on, as a client must; `seed` should be
+    /// random bits.
+    pub fn set_client_masking(&mut self, seed: u64) {
+        self.masker = Some(Masker(seed));
+    }
+
+    /// Appends a close frame (see [`encode_close`]; `None` = no status).
+    pub fn close(&mut self, out: &mut BytesMut, code: Option<u16>, reason: &str) {
+        let payload = code.map_or_else(Vec::new, |c| close_payload(c, reason));
+        let mask = self.masker.as_mut().map(Masker::next);
+        put_frame(out, OpCode::Close, true, false, &payload, mask);
     }
 
     /// Enables permessage-deflate for messages started from now on.
@@ -855,6 +972,7 @@ impl Encoder {
             other => return Err(EncodeError::WrongOpCode(other)),
         };
         let first = opcode != OpCode::Continuation;
+        let mask = self.masker.as_mut().map(Masker::next);
         match (compressed, self.deflater.as_mut()) {
             (true, Some(d)) => DEFLATE_OUT.with(|cell| {
                 // Never re-entered; a fresh buffer if it ever were.
@@ -867,14 +985,14 @@ impl Encoder {
                 buf.clear();
                 let res = d.compress(payload, fin, buf);
                 if res.is_ok() {
-                    encode_frame(out, opcode, fin, first, buf);
+                    put_frame(out, opcode, fin, first, buf, mask);
                 }
                 if buf.capacity() > DEFLATE_OUT_KEEP {
                     *buf = Vec::new();
                 }
                 res.map_err(|e| EncodeError::Deflate(e.0))
             })?,
-            _ => encode_frame(out, opcode, fin, false, payload),
+            _ => put_frame(out, opcode, fin, false, payload, mask),
         }
         self.open = if fin { None } else { Some(compressed) };
         Ok(())
@@ -894,7 +1012,8 @@ impl Encoder {
         if payload.len() > MAX_CONTROL_PAYLOAD {
             return Err(EncodeError::ControlTooLong);
         }
-        encode_frame(out, opcode, true, false, payload);
+        let mask = self.masker.as_mut().map(Masker::next);
+        put_frame(out, opcode, true, false, payload, mask);
         Ok(())
     }
 }

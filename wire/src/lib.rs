@@ -31,6 +31,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod client_handshake;
 pub mod deflate;
 pub mod form;
 pub mod frame;

@@ -3,8 +3,9 @@
  *
  * The numbers are lws's (stable since lws v2; none was ever renumbered) and
  * are part of the binary interface: the host passes them as the `reason`
- * argument. The host only ever sends the server-side reasons; the client,
- * raw, MQTT and poll-integration ones exist so that plugin sources naming
+ * argument. The host sends the server-side reasons and, for connections a
+ * plugin opens (lws-client.h), the client ones it lists there; the raw,
+ * MQTT and poll-integration ones exist so that plugin sources naming
  * them still compile.
  */
 
@@ -87,7 +88,7 @@ enum lws_callback_reasons {
 	LWS_CALLBACK_CGI_PROCESS_ATTACH = 70,
 	LWS_CALLBACK_CHILD_CLOSING = 69,
 
-	/* --- client side (never sent by the Comlink host) --- */
+	/* --- client side (connections a plugin opens: lws-client.h) --- */
 	LWS_CALLBACK_CLIENT_CONNECTION_ERROR = 1,
 	LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH = 2,
 	LWS_CALLBACK_CLIENT_ESTABLISHED = 3,

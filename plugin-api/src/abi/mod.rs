@@ -376,11 +376,13 @@ macro_rules! c_consts {
     };
 }
 
+mod client;
 mod consts;
 mod pool;
 mod reasons;
 mod tokens;
 
+pub use self::client::*;
 pub use self::consts::*;
 pub use self::pool::*;
 pub use self::reasons::*;

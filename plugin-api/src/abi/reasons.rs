@@ -51,11 +51,11 @@ macro_rules! reasons {
 reasons! {
     /// WebSocket handshake done; `len` bit 0 set means ws over HTTP/2.
     LWS_CALLBACK_ESTABLISHED => Established = 0,
-    /// Client side; never sent by the host.
+    /// Client side: a connection the plugin opened (`lws-client.h`).
     LWS_CALLBACK_CLIENT_CONNECTION_ERROR => ClientConnectionError = 1,
-    /// Client side; never sent by the host.
+    /// Client side: a connection the plugin opened (`lws-client.h`).
     LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH => ClientFilterPreEstablish = 2,
-    /// Client side; never sent by the host.
+    /// Client side: a connection the plugin opened (`lws-client.h`).
     LWS_CALLBACK_CLIENT_ESTABLISHED => ClientEstablished = 3,
     /// WebSocket connection gone; the pss is still valid during the call.
     LWS_CALLBACK_CLOSED => Closed = 4,
@@ -65,11 +65,11 @@ reasons! {
     LWS_CALLBACK_RECEIVE => Receive = 6,
     /// `in`/`len`: payload of a received PONG.
     LWS_CALLBACK_RECEIVE_PONG => ReceivePong = 7,
-    /// Client side; never sent by the host.
+    /// Client side: a connection the plugin opened (`lws-client.h`).
     LWS_CALLBACK_CLIENT_RECEIVE => ClientReceive = 8,
-    /// Client side; never sent by the host.
+    /// Client side: a connection the plugin opened (`lws-client.h`).
     LWS_CALLBACK_CLIENT_RECEIVE_PONG => ClientReceivePong = 9,
-    /// Client side; never sent by the host.
+    /// Client side: a connection the plugin opened (`lws-client.h`).
     LWS_CALLBACK_CLIENT_WRITEABLE => ClientWriteable = 10,
     /// The ws connection may send (one `lws_write`).
     LWS_CALLBACK_SERVER_WRITEABLE => ServerWriteable = 11,
@@ -97,7 +97,7 @@ reasons! {
     LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS => OpensslLoadExtraServerVerifyCerts = 22,
     /// TLS hook.
     LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION => OpensslPerformClientCertVerification = 23,
-    /// Client side; never sent by the host.
+    /// Client side: a connection the plugin opened (`lws-client.h`).
     LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER => ClientAppendHandshakeHeader = 24,
     /// `in`: an offered ws extension name; nonzero refuses it.
     LWS_CALLBACK_CONFIRM_EXTENSION_OKAY => ConfirmExtensionOkay = 25,
@@ -137,15 +137,15 @@ reasons! {
     LWS_CALLBACK_CGI_STDIN_DATA => CgiStdinData = 42,
     /// CGI plumbing (handled by `protocols[0]`).
     LWS_CALLBACK_CGI_STDIN_COMPLETED => CgiStdinCompleted = 43,
-    /// Client side; never sent by the host.
+    /// Client side: a connection the plugin opened (`lws-client.h`).
     LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP => EstablishedClientHttp = 44,
-    /// Client side; never sent by the host.
+    /// Client side: a connection the plugin opened (`lws-client.h`).
     LWS_CALLBACK_CLOSED_CLIENT_HTTP => ClosedClientHttp = 45,
-    /// Client side; never sent by the host.
+    /// Client side: a connection the plugin opened (`lws-client.h`).
     LWS_CALLBACK_RECEIVE_CLIENT_HTTP => ReceiveClientHttp = 46,
-    /// Client side; never sent by the host.
+    /// Client side: a connection the plugin opened (`lws-client.h`).
     LWS_CALLBACK_COMPLETED_CLIENT_HTTP => CompletedClientHttp = 47,
-    /// Client side; never sent by the host.
+    /// Client side: a connection the plugin opened (`lws-client.h`).
     LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ => ReceiveClientHttpRead = 48,
     /// Transaction or upgrade bound to this protocol; pss freshly zeroed.
     LWS_CALLBACK_HTTP_BIND_PROTOCOL => HttpBindProtocol = 49,
@@ -163,7 +163,7 @@ reasons! {
     LWS_CALLBACK_GS_EVENT => GsEvent = 55,
     /// `in`: the mount's pmo list, before `Http`.
     LWS_CALLBACK_HTTP_PMO => HttpPmo = 56,
-    /// Client side; never sent by the host.
+    /// Client side: a connection the plugin opened (`lws-client.h`).
     LWS_CALLBACK_CLIENT_HTTP_WRITEABLE => ClientHttpWriteable = 57,
     /// TLS hook.
     LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION => OpensslPerformServerCertVerification = 58,
@@ -197,7 +197,7 @@ reasons! {
     LWS_CALLBACK_TIMER => Timer = 73,
     /// Certificate lifetime / ACME.
     LWS_CALLBACK_VHOST_CERT_UPDATE => VhostCertUpdate = 74,
-    /// Client side; never sent by the host.
+    /// Client side: a connection the plugin opened (`lws-client.h`).
     LWS_CALLBACK_CLIENT_CLOSED => ClientClosed = 75,
     /// Client side; never sent by the host.
     LWS_CALLBACK_CLIENT_HTTP_DROP_PROTOCOL => ClientHttpDropProtocol = 76,
@@ -207,7 +207,7 @@ reasons! {
     LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL => WsServerDropProtocol = 78,
     /// Client side; never sent by the host.
     LWS_CALLBACK_WS_CLIENT_BIND_PROTOCOL => WsClientBindProtocol = 79,
-    /// Client side; never sent by the host.
+    /// Client side: a connection the plugin opened (`lws-client.h`).
     LWS_CALLBACK_WS_CLIENT_DROP_PROTOCOL => WsClientDropProtocol = 80,
     /// Raw sockets / files / proxy; never sent by the host.
     LWS_CALLBACK_RAW_SKT_BIND_PROTOCOL => RawSktBindProtocol = 81,

@@ -124,6 +124,23 @@ main(void)
 	OFF(lws_spa_create_info_t, ac);
 	OFF(lws_spa_create_info_t, ac_chunk_size);
 
+	SIZE(struct lws_client_connect_info);
+	OFF(struct lws_client_connect_info, address);
+	OFF(struct lws_client_connect_info, port);
+	OFF(struct lws_client_connect_info, ssl_connection);
+	OFF(struct lws_client_connect_info, path);
+	OFF(struct lws_client_connect_info, protocol);
+	OFF(struct lws_client_connect_info, userdata);
+	OFF(struct lws_client_connect_info, method);
+	OFF(struct lws_client_connect_info, vhost);
+	OFF(struct lws_client_connect_info, pwsi);
+	OFF(struct lws_client_connect_info, local_protocol_name);
+	OFF(struct lws_client_connect_info, opaque_user_data);
+	OFF(struct lws_client_connect_info, priority);
+	OFF(struct lws_client_connect_info, keep_warm_secs);
+	OFF(struct lws_client_connect_info, log_cx);
+	OFF(struct lws_client_connect_info, _unused);
+
 	SIZE(union lws_tls_cert_info_results);
 	OFF(union lws_tls_cert_info_results, verified);
 	OFF(union lws_tls_cert_info_results, time);

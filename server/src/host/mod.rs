@@ -15,6 +15,7 @@
 //!   (each through one wrapper that checks its pointers, then calls safe
 //!   code here: `write`, `http_response`, `request`, `spa`, `ring`).
 
+pub mod client;
 pub mod context;
 pub(crate) mod dispatch;
 #[allow(unsafe_code)]

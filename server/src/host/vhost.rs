@@ -158,8 +158,17 @@ fn live_vhosts<R>(f: impl FnOnce(&mut HashMap<usize, Weak<Site>>) -> R) -> R {
     f(g.get_or_insert_with(HashMap::new))
 }
 
+/// The site registered last (the one being served).
+static NEWEST: Mutex<Weak<Site>> = Mutex::new(Weak::new());
+
+/// The site being served (the one registered last), if still alive.
+pub(crate) fn newest_site() -> Option<Arc<Site>> {
+    NEWEST.lock().unwrap_or_else(|e| e.into_inner()).upgrade()
+}
+
 /// Registers the vhosts of a site (now in its `Arc`, so addresses hold).
 pub(crate) fn register_site(site: &Arc<Site>) {
+    *NEWEST.lock().unwrap_or_else(|e| e.into_inner()) = Arc::downgrade(site);
     live_vhosts(|m| {
         for v in &site.vhosts {
             m.insert(v as *const VhostHandle as usize, Arc::downgrade(site));

@@ -84,7 +84,15 @@ impl Wsi {
         // written as HTTP (only in FILTER_PROTOCOL_CONNECTION, where
         // `ws::upgrade` takes it; elsewhere the head is refused).
         let upgrading = self.role == Role::WebSocket && self.stream.get().is_none();
-        if self.role == Role::Http || upgrading {
+        if self.role == Role::HttpClient {
+            // A request body (after `lws_client_http_body_pending`).
+            if !self.client_body_write(data, kind) {
+                return Err(WriteError::Kind {
+                    kind: kind & 0x1f,
+                    role: "a client HTTP connection",
+                });
+            }
+        } else if self.role == Role::Http || upgrading {
             http_response::write(self, data, kind)?;
         } else {
             self.write_ws(data, kind)?;

@@ -33,6 +33,10 @@ pub enum Role {
     RawFile,
     /// A socket a plugin adopted raw, or a raw vhost's listener accepted.
     RawSocket,
+    /// A WebSocket a plugin opened to a server (`lws_client_connect_via_info`).
+    WsClient,
+    /// An HTTP request a plugin made (`lws_client_connect_via_info` with a method).
+    HttpClient,
 }
 
 /// The request that opened the connection (for `lws_hdr_copy` and url args).
@@ -144,6 +148,8 @@ pub struct Wsi {
     pub tsi: usize,
     /// The descriptor of a raw file wsi (`host::raw`).
     pub raw_file: OnceCell<tokio::io::unix::AsyncFd<std::fs::File>>,
+    /// A connection a plugin opened: its state (`host::client`).
+    pub client: Option<Box<crate::host::client::ClientState>>,
 }
 
 impl std::fmt::Debug for Wsi {
@@ -168,6 +174,8 @@ impl Wsi {
             Role::Http => "h1",
             Role::RawFile => "rf",
             Role::RawSocket => "rs",
+            Role::WsClient => "wsc",
+            Role::HttpClient => "hc",
         };
         Box::new(Wsi {
             site,
@@ -194,6 +202,7 @@ impl Wsi {
             tag: CString::new(format!("{kind}|{n}")).unwrap_or_default(),
             tsi: thread::current_tsi().unwrap_or(0),
             raw_file: OnceCell::new(),
+            client: None,
         })
     }
 
@@ -216,17 +225,29 @@ impl Wsi {
         self.protocol.set(Some(index));
         self.count_open(true);
         let size = self.proto().map_or(0, |p| p.def.pss_size);
-        if size > 0 {
+        if size > 0 && self.external_user().is_null() {
             *self.pss.borrow_mut() = PluginMem::zeroed(size);
         }
     }
 
     /// The per-session data as the plugin gets it (`user`), or null.
     pub fn pss_ptr(&self) -> *mut c_void {
+        let external = self.external_user();
+        if !external.is_null() {
+            return external;
+        }
         self.pss
             .borrow()
             .as_ref()
             .map_or(std::ptr::null_mut(), PluginMem::as_ptr)
+    }
+
+    /// The user data a plugin gave its client connection (`userdata` of
+    /// the connect info), or null.
+    fn external_user(&self) -> *mut c_void {
+        self.client
+            .as_ref()
+            .map_or(std::ptr::null_mut(), |c| c.userdata)
     }
 
     /// Frees the per-session data (cancelling timers a plugin left in it).

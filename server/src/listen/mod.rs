@@ -5,6 +5,7 @@
 //! being the default, as in lws.
 
 pub(crate) mod bind;
+pub(crate) mod client_tls;
 pub(crate) mod interface;
 pub mod privs;
 pub(crate) mod tls;

@@ -11,6 +11,7 @@ use std::task::{ready, Context, Poll, Waker};
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream as ClientTlsStream;
 use tokio_rustls::server::TlsStream;
 
 thread_local! {
@@ -24,6 +25,8 @@ pub enum Transport {
     Plain(TcpStream),
     /// TLS (rustls), borrowed only inside single polls, never across awaits.
     Tls(Box<RefCell<TlsStream<TcpStream>>>),
+    /// TLS of a connection we opened (a plugin's client connection).
+    ClientTls(Box<RefCell<ClientTlsStream<TcpStream>>>),
 }
 
 impl std::fmt::Debug for Transport {
@@ -31,6 +34,7 @@ impl std::fmt::Debug for Transport {
         f.write_str(match self {
             Transport::Plain(_) => "Transport::Plain",
             Transport::Tls(_) => "Transport::Tls",
+            Transport::ClientTls(_) => "Transport::ClientTls",
         })
     }
 }
@@ -40,20 +44,8 @@ impl Transport {
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Transport::Plain(s) => s.try_write(buf),
-            Transport::Tls(t) => {
-                let Ok(mut t) = t.try_borrow_mut() else {
-                    return Err(io::ErrorKind::WouldBlock.into());
-                };
-                let mut cx = Context::from_waker(Waker::noop());
-                match Pin::new(&mut *t).poll_write(&mut cx, buf) {
-                    Poll::Ready(r) => {
-                        // Push the TLS records out as far as the socket allows.
-                        let _ = Pin::new(&mut *t).poll_flush(&mut cx);
-                        r
-                    }
-                    Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
-                }
-            }
+            Transport::Tls(t) => tls_try_write(t, buf),
+            Transport::ClientTls(t) => tls_try_write(t, buf),
         }
     }
 
@@ -87,25 +79,8 @@ impl Transport {
                     r => return Poll::Ready(r),
                 }
             },
-            Transport::Tls(t) => {
-                let Ok(mut t) = t.try_borrow_mut() else {
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
-                };
-                READ_BUF.with(|b| {
-                    let mut b = b.borrow_mut();
-                    let mut rb = ReadBuf::new(&mut b[..]);
-                    match Pin::new(&mut *t).poll_read(cx, &mut rb) {
-                        Poll::Ready(Ok(())) => {
-                            let n = rb.filled().len();
-                            buf.extend_from_slice(rb.filled());
-                            Poll::Ready(Ok(n))
-                        }
-                        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                        Poll::Pending => Poll::Pending,
-                    }
-                })
-            }
+            Transport::Tls(t) => tls_poll_read(t, cx, buf),
+            Transport::ClientTls(t) => tls_poll_read(t, cx, buf),
         }
     }
 
@@ -115,13 +90,8 @@ impl Transport {
     pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
             Transport::Plain(s) => s.poll_write_ready(cx),
-            Transport::Tls(t) => {
-                let Ok(mut t) = t.try_borrow_mut() else {
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
-                };
-                Pin::new(&mut *t).poll_flush(cx)
-            }
+            Transport::Tls(t) => tls_poll_flush(t, cx),
+            Transport::ClientTls(t) => tls_poll_flush(t, cx),
         }
     }
 
@@ -136,12 +106,69 @@ impl Transport {
             Transport::Plain(s) => {
                 let _ = socket2::SockRef::from(s).shutdown(std::net::Shutdown::Write);
             }
-            Transport::Tls(t) => {
-                if let Ok(mut t) = t.try_borrow_mut() {
-                    let mut cx = Context::from_waker(Waker::noop());
-                    let _ = Pin::new(&mut *t).poll_shutdown(&mut cx);
-                }
-            }
+            Transport::Tls(t) => tls_shutdown(t),
+            Transport::ClientTls(t) => tls_shutdown(t),
         }
+    }
+}
+
+/// [`Transport::try_write`] on a TLS stream of either side.
+fn tls_try_write<S: AsyncWrite + Unpin>(t: &RefCell<S>, buf: &[u8]) -> io::Result<usize> {
+    let Ok(mut t) = t.try_borrow_mut() else {
+        return Err(io::ErrorKind::WouldBlock.into());
+    };
+    let mut cx = Context::from_waker(Waker::noop());
+    match Pin::new(&mut *t).poll_write(&mut cx, buf) {
+        Poll::Ready(r) => {
+            // Push the TLS records out as far as the socket allows.
+            let _ = Pin::new(&mut *t).poll_flush(&mut cx);
+            r
+        }
+        Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+    }
+}
+
+/// [`Transport::poll_read_some`] on a TLS stream of either side.
+fn tls_poll_read<S: AsyncRead + Unpin>(
+    t: &RefCell<S>,
+    cx: &mut Context<'_>,
+    buf: &mut BytesMut,
+) -> Poll<io::Result<usize>> {
+    let Ok(mut t) = t.try_borrow_mut() else {
+        cx.waker().wake_by_ref();
+        return Poll::Pending;
+    };
+    READ_BUF.with(|b| {
+        let mut b = b.borrow_mut();
+        let mut rb = ReadBuf::new(&mut b[..]);
+        match Pin::new(&mut *t).poll_read(cx, &mut rb) {
+            Poll::Ready(Ok(())) => {
+                let n = rb.filled().len();
+                buf.extend_from_slice(rb.filled());
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+}
+
+/// [`Transport::poll_writable`] on a TLS stream of either side.
+fn tls_poll_flush<S: AsyncWrite + Unpin>(
+    t: &RefCell<S>,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<()>> {
+    let Ok(mut t) = t.try_borrow_mut() else {
+        cx.waker().wake_by_ref();
+        return Poll::Pending;
+    };
+    Pin::new(&mut *t).poll_flush(cx)
+}
+
+/// [`Transport::shutdown_write`] on a TLS stream of either side.
+fn tls_shutdown<S: AsyncWrite + Unpin>(t: &RefCell<S>) {
+    if let Ok(mut t) = t.try_borrow_mut() {
+        let mut cx = Context::from_waker(Waker::noop());
+        let _ = Pin::new(&mut *t).poll_shutdown(&mut cx);
     }
 }

@@ -146,6 +146,8 @@ impl Server {
             timeout: Duration::from_secs(u64::from(cfg.global.timeout_secs.max(1))),
         };
         ops::stats::install(shared.site.clone());
+        // Plugins may open client connections (`lws_client_connect_via_info`).
+        crate::client::install();
         let threads = cfg.global.count_threads;
         let handles =
             http::accept::start(threads, &listeners, shared.clone()).map_err(Error::Threads)?;

@@ -13,9 +13,11 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use comlink_plugin_api::abi::{
-    LWS_CALLBACK_CLOSED, LWS_CALLBACK_ESTABLISHED, LWS_CALLBACK_RECEIVE, LWS_CALLBACK_RECEIVE_PONG,
-    LWS_CALLBACK_SERVER_WRITEABLE, LWS_CALLBACK_TIMER, LWS_CALLBACK_WS_PEER_INITIATED_CLOSE,
-    LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL,
+    LWS_CALLBACK_CLIENT_CLOSED, LWS_CALLBACK_CLIENT_ESTABLISHED, LWS_CALLBACK_CLIENT_RECEIVE,
+    LWS_CALLBACK_CLIENT_RECEIVE_PONG, LWS_CALLBACK_CLIENT_WRITEABLE, LWS_CALLBACK_CLOSED,
+    LWS_CALLBACK_ESTABLISHED, LWS_CALLBACK_RECEIVE, LWS_CALLBACK_RECEIVE_PONG,
+    LWS_CALLBACK_SERVER_WRITEABLE, LWS_CALLBACK_TIMER, LWS_CALLBACK_WS_CLIENT_DROP_PROTOCOL,
+    LWS_CALLBACK_WS_PEER_INITIATED_CLOSE, LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL,
 };
 
 use tokio::time::{Instant, Sleep};
@@ -24,7 +26,7 @@ use crate::host::dispatch::callback;
 use crate::host::thread;
 use crate::host::wsi::{RxState, Wsi};
 use comlink_wire::deflate::{Deflater, Inflater, Params};
-use comlink_wire::frame::{encode_close, Decoder, Encoder, Event, Limits, OpCode};
+use comlink_wire::frame::{Decoder, Encoder, Event, Limits, OpCode};
 
 /// lws's receive size when a protocol gives `rx_buffer_size` 0.
 const DEFAULT_RX: usize = 4096;
@@ -40,6 +42,65 @@ pub(crate) const CODEC_IDLE: Duration = Duration::from_secs(3);
 /// protocol, for what the plugin asked to send before (the answer to a
 /// valid message that came in the same read as the bad frame).
 const WRITES_AFTER_ERROR: u32 = 16;
+
+/// Which end of the connection the server is: it accepted it (a browser's
+/// WebSocket), or a plugin opened it (`lws_client_connect_via_info`). The
+/// client masks what it sends, refuses masked frames, and its protocol
+/// gets the CLIENT_ reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// We accepted the connection.
+    Server,
+    /// A plugin opened it.
+    Client,
+}
+
+/// The callback reasons of one side.
+struct Reasons {
+    established: std::ffi::c_int,
+    receive: std::ffi::c_int,
+    pong: std::ffi::c_int,
+    writeable: std::ffi::c_int,
+    drop: std::ffi::c_int,
+    closed: std::ffi::c_int,
+}
+
+impl Side {
+    fn reasons(self) -> Reasons {
+        match self {
+            Side::Server => Reasons {
+                established: LWS_CALLBACK_ESTABLISHED,
+                receive: LWS_CALLBACK_RECEIVE,
+                pong: LWS_CALLBACK_RECEIVE_PONG,
+                writeable: LWS_CALLBACK_SERVER_WRITEABLE,
+                drop: LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL,
+                closed: LWS_CALLBACK_CLOSED,
+            },
+            Side::Client => Reasons {
+                established: LWS_CALLBACK_CLIENT_ESTABLISHED,
+                receive: LWS_CALLBACK_CLIENT_RECEIVE,
+                pong: LWS_CALLBACK_CLIENT_RECEIVE_PONG,
+                writeable: LWS_CALLBACK_CLIENT_WRITEABLE,
+                drop: LWS_CALLBACK_WS_CLIENT_DROP_PROTOCOL,
+                closed: LWS_CALLBACK_CLIENT_CLOSED,
+            },
+        }
+    }
+}
+
+/// Random bits for a client's masking keys and handshake nonce, from the
+/// standard library's randomly keyed hasher (no cryptographic strength is
+/// needed: see [`Encoder::set_client_masking`]).
+pub(crate) fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(t.as_nanos());
+    }
+    h.finish()
+}
 
 /// How the session ended.
 enum End {
@@ -68,7 +129,20 @@ pub(crate) fn run(
     deflate: Option<Params>,
     ping: Option<Duration>,
 ) -> impl Future<Output = ()> {
+    run_as(Side::Server, wsi, rbuf, deflate, ping)
+}
+
+/// [`run`], for either side.
+#[allow(clippy::manual_async_fn)]
+pub(crate) fn run_as(
+    side: Side,
+    wsi: Box<Wsi>,
+    rbuf: BytesMut,
+    deflate: Option<Params>,
+    ping: Option<Duration>,
+) -> impl Future<Output = ()> {
     async move {
+        let reasons = side.reasons();
         // The hyper connection has ended; the socket lives on as this session.
         let counters = crate::runtime::threads::current_tsi()
             .and_then(|t| crate::runtime::counters::threads().get(t));
@@ -80,9 +154,9 @@ pub(crate) fn run(
                 c.open.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
             }
         });
-        let mut decoder = codec(&wsi, deflate.as_ref());
+        let mut decoder = codec(&wsi, deflate.as_ref(), side);
 
-        let established = callback(&wsi, LWS_CALLBACK_ESTABLISHED, std::ptr::null_mut(), 0);
+        let established = callback(&wsi, reasons.established, std::ptr::null_mut(), 0);
         if let Some(r) = &wsi.request {
             // As lws frees its header table after the handshake.
             *r.headers.borrow_mut() = http::HeaderMap::new();
@@ -90,16 +164,11 @@ pub(crate) fn run(
         let end = if established != 0 {
             End::Local
         } else {
-            serve(&wsi, &mut decoder, rbuf, ping).await
+            serve(&wsi, &mut decoder, rbuf, ping, &reasons).await
         };
         finish(&wsi, end).await;
-        callback(
-            &wsi,
-            LWS_CALLBACK_WS_SERVER_DROP_PROTOCOL,
-            std::ptr::null_mut(),
-            0,
-        );
-        callback(&wsi, LWS_CALLBACK_CLOSED, std::ptr::null_mut(), 0);
+        callback(&wsi, reasons.drop, std::ptr::null_mut(), 0);
+        callback(&wsi, reasons.closed, std::ptr::null_mut(), 0);
         thread::unregister(&wsi);
         if let Some(s) = wsi.stream.get() {
             s.shutdown_write();
@@ -109,17 +178,24 @@ pub(crate) fn run(
 
 /// The session's decoder; its encoder goes to `wsi` (where `lws_write`
 /// finds it).
-fn codec(wsi: &Wsi, deflate: Option<&Params>) -> Decoder {
+fn codec(wsi: &Wsi, deflate: Option<&Params>, side: Side) -> Decoder {
     let chunk = wsi
         .proto()
         .map(|p| p.def.rx_buffer_size)
         .filter(|&n| n > 0)
         .unwrap_or(DEFAULT_RX);
-    let mut decoder = Decoder::new(Limits {
+    let limits = Limits {
         max_message: max_message(wsi),
         chunk,
-    });
+    };
     let mut encoder = Encoder::new();
+    let mut decoder = match side {
+        Side::Server => Decoder::new(limits),
+        Side::Client => {
+            encoder.set_client_masking(random_u64());
+            Decoder::for_server_frames(limits)
+        }
+    };
     if let Some(p) = deflate {
         decoder.set_inflate(Inflater::new(p));
         encoder.set_deflate(Deflater::new(p));
@@ -149,6 +225,7 @@ fn serve<'a>(
     decoder: &'a mut Decoder,
     mut rbuf: BytesMut,
     ping: Option<Duration>,
+    reasons: &'a Reasons,
 ) -> impl Future<Output = End> + 'a {
     async move {
         let Some(stream) = wsi.stream.get() else {
@@ -204,7 +281,7 @@ fn serve<'a>(
                         scratch.push(0);
                         let rc = callback(
                             wsi,
-                            LWS_CALLBACK_RECEIVE,
+                            reasons.receive,
                             scratch.as_mut_ptr() as *mut c_void,
                             payload.len(),
                         );
@@ -215,12 +292,8 @@ fn serve<'a>(
                     Event::Ping(p) => queue_control(wsi, OpCode::Pong, &p),
                     Event::Pong(p) => {
                         let mut p = p.to_vec();
-                        let rc = callback(
-                            wsi,
-                            LWS_CALLBACK_RECEIVE_PONG,
-                            p.as_mut_ptr() as *mut c_void,
-                            p.len(),
-                        );
+                        let rc =
+                            callback(wsi, reasons.pong, p.as_mut_ptr() as *mut c_void, p.len());
                         if rc != 0 {
                             return End::Local;
                         }
@@ -238,17 +311,7 @@ fn serve<'a>(
                             payload.len(),
                         );
                         if rc == 0 {
-                            let mut tx = wsi.tx.borrow_mut();
-                            match code {
-                                Some(c) => encode_close(&mut tx, c, ""),
-                                None => comlink_wire::frame::encode_frame(
-                                    &mut tx,
-                                    OpCode::Close,
-                                    true,
-                                    false,
-                                    &[],
-                                ),
-                            }
+                            queue_close(wsi, code, "");
                         }
                         return End::PeerClosed;
                     }
@@ -278,7 +341,7 @@ fn serve<'a>(
             }
             if wsi.writable_requested.get() && wsi.tx.borrow().is_empty() {
                 wsi.writable_requested.set(false);
-                if callback(wsi, LWS_CALLBACK_SERVER_WRITEABLE, std::ptr::null_mut(), 0) != 0 {
+                if callback(wsi, reasons.writeable, std::ptr::null_mut(), 0) != 0 {
                     return End::Local;
                 }
                 // A plugin asking again from WRITEABLE must not starve the loop.
@@ -404,6 +467,14 @@ fn queue_control(wsi: &Wsi, op: OpCode, payload: &[u8]) {
     }
 }
 
+/// Queues a close frame (masked on a client connection).
+fn queue_close(wsi: &Wsi, code: Option<u16>, reason: &str) {
+    let mut tx = wsi.tx.borrow_mut();
+    if let Some(enc) = wsi.encoder.borrow_mut().as_mut() {
+        enc.close(&mut tx, code, reason);
+    }
+}
+
 /// Sends the close frame the ending calls for and lets it drain.
 async fn finish(wsi: &Wsi, end: End) {
     let Some(stream) = wsi.stream.get() else {
@@ -414,17 +485,14 @@ async fn finish(wsi: &Wsi, end: End) {
         End::PeerClosed => {}
         End::Local => {
             let reason = wsi.close_reason.borrow_mut().take();
-            let mut tx = wsi.tx.borrow_mut();
             match reason {
-                Some((code, text)) => {
-                    encode_close(&mut tx, code, &String::from_utf8_lossy(&text));
-                }
-                None => comlink_wire::frame::encode_frame(&mut tx, OpCode::Close, true, false, &[]),
+                Some((code, text)) => queue_close(wsi, Some(code), &String::from_utf8_lossy(&text)),
+                None => queue_close(wsi, None, ""),
             }
         }
         End::Protocol(code, reason) => {
             tracing::debug!("{:?}: closing with {code}: {reason}", wsi.tag);
-            encode_close(&mut wsi.tx.borrow_mut(), code, reason);
+            queue_close(wsi, Some(code), reason);
         }
     }
     let drain = async {

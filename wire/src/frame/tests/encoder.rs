@@ -102,3 +102,52 @@ fn encode_close_frames() {
     let ev = run(Limits::default(), &mask_stream(&out)).unwrap();
     assert_eq!(items(&ev), vec![Item::Close(Some(1001), "é".repeat(61))]);
 }
+
+#[test]
+fn client_frames_are_masked_and_decode_on_the_server_side() {
+    let mut e = Encoder::new();
+    e.set_client_masking(42);
+    let mut out = BytesMut::new();
+    e.data(&mut out, OpCode::Text, true, b"hello client")
+        .unwrap();
+    e.control(&mut out, OpCode::Ping, b"p").unwrap();
+    e.close(&mut out, Some(1000), "bye");
+    // Every frame has the mask bit, and the payload is not in clear.
+    assert_eq!(out[1] & 0x80, 0x80);
+    assert!(!out.windows(5).any(|w| w == b"hello"));
+    let mut d = Decoder::new(Limits::default());
+    match d.feed(&mut out).unwrap() {
+        Some(Event::Data { payload, last, .. }) => {
+            assert!(last);
+            assert_eq!(&payload[..], b"hello client");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(d.feed(&mut out).unwrap(), Some(Event::Ping(p)) if &p[..] == b"p"));
+    match d.feed(&mut out).unwrap() {
+        Some(Event::Close { code, reason }) => {
+            assert_eq!(code, Some(1000));
+            assert_eq!(reason, "bye");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn decoder_of_server_frames_takes_unmasked_and_refuses_masked() {
+    let mut d = Decoder::for_server_frames(Limits::default());
+    let mut out = BytesMut::new();
+    encode_frame(&mut out, OpCode::Binary, true, false, b"\x01\x02");
+    match d.feed(&mut out).unwrap() {
+        Some(Event::Data {
+            payload, binary, ..
+        }) => {
+            assert!(binary);
+            assert_eq!(&payload[..], b"\x01\x02");
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut masked = BytesMut::from(&cf(OpCode::Text, true, b"x")[..]);
+    let err = d.feed(&mut masked).unwrap_err();
+    assert_eq!(err.code, 1002);
+}

@@ -11,6 +11,7 @@
 //! never unwinds into C.
 
 mod adopt;
+mod client;
 mod context;
 mod dir;
 mod dll2;

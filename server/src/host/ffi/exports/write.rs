@@ -169,7 +169,7 @@ export! {
     fn lws_rx_flow_allow_all_protocol(_cx: *const LwsContext, prot: *const LwsProtocols) {
         for addr in thread::live() {
             call::with_live(addr, |w| {
-                if w.role == Role::WebSocket
+                if matches!(w.role, Role::WebSocket | Role::WsClient | Role::HttpClient)
                     && w.proto().is_some_and(|vp| std::ptr::eq(vp.def.raw, prot))
                 {
                     w.rx_paused.set(false);
