@@ -399,6 +399,7 @@ pub(crate) fn fd_of(wsi: &Wsi) -> Option<RawFd> {
     match wsi.stream.get()? {
         Transport::Plain(s) => Some(s.as_raw_fd()),
         Transport::Tls(t) => t.try_borrow().ok().map(|t| t.get_ref().0.as_raw_fd()),
+        Transport::ClientTls(t) => t.try_borrow().ok().map(|t| t.get_ref().0.as_raw_fd()),
     }
 }
 
