@@ -112,7 +112,7 @@ struct lws_client_connect_info {
 };
 
 /* Starts a client connection; see the top of this file. */
-struct lws *
+LWS_VISIBLE LWS_EXTERN struct lws *
 lws_client_connect_via_info(const struct lws_client_connect_info *ccinfo);
 
 /*
@@ -121,7 +121,7 @@ lws_client_connect_via_info(const struct lws_client_connect_info *ccinfo);
  * the plugin's buffer, unused by the host). 0, or -1 when a callback asked
  * to close.
  */
-int
+LWS_VISIBLE LWS_EXTERN int
 lws_http_client_read(struct lws *wsi, char **buf, int *len);
 
 /*
@@ -131,11 +131,11 @@ lws_http_client_read(struct lws *wsi, char **buf, int *len);
  * CLIENT_HTTP_WRITEABLE then takes one lws_write() of LWS_WRITE_HTTP, the
  * last one LWS_WRITE_HTTP_FINAL. The response follows as for a GET.
  */
-void
+LWS_VISIBLE LWS_EXTERN void
 lws_client_http_body_pending(struct lws *wsi, int something_left_to_send);
 
 /* The HTTP status of a client HTTP connection's response; 0 before it. */
-unsigned int
+LWS_VISIBLE LWS_EXTERN unsigned int
 lws_http_client_http_response(struct lws *wsi);
 
 #endif /* COMLINK_LWS_CLIENT_H */
