@@ -31,3 +31,4 @@ mod ws_dumb_increment;
 mod ws_host;
 mod ws_plugins;
 mod ws_server_status;
+mod plugin_image;
