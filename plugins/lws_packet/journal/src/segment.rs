@@ -353,6 +353,22 @@ impl Segment {
         r
     }
 
+    /// Whether `path` is already what [`Segment::prepare`] makes: a file
+    /// of `capacity` bytes, all zero (a spare the last run left). It is
+    /// synced before the answer, so it is as durable as a prepared one.
+    pub fn is_spare(path: &Path, capacity: u64) -> io::Result<bool> {
+        let f = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        if f.metadata()?.len() != capacity || first_nonzero(&f, 0, capacity)?.is_some() {
+            return Ok(false);
+        }
+        f.sync_all()?;
+        Ok(true)
+    }
+
     /// Turns the prepared file `spare` into segment `first_id` in `dir`.
     pub fn activate(spare: &Path, dir: &Path, first_id: u64) -> io::Result<Segment> {
         let file = OpenOptions::new().read(true).write(true).open(spare)?;
