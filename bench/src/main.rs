@@ -4,6 +4,7 @@
 //! comlink-bench mirror    --url ws://127.0.0.1:PORT/ --clients 50 --in-flight 8 --secs 10
 //! comlink-bench increment --url ws://127.0.0.1:PORT/ --clients 1000 --secs 10
 //! comlink-bench idle      --url ws://127.0.0.1:PORT/ --conns 10000
+//! comlink-bench startup   --url http://127.0.0.1:PORT/ --runs 5 -- lwsws -c DIR
 //! ```
 //!
 //! Each prints a `result scenario=... key=value ...` line on stdout (the
@@ -14,6 +15,7 @@ mod common;
 mod idle;
 mod increment;
 mod mirror;
+mod startup;
 mod wsraw;
 
 use anyhow::Result;
@@ -37,15 +39,23 @@ enum Cmd {
     Increment(increment::Args),
     /// Many quiet connections held open: server RSS per connection.
     Idle(idle::Args),
+    /// Time from starting a server to its first 200 (median of runs).
+    Startup(startup::Args),
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    // Not a load generator: it starts servers, on this thread, no runtime.
+    let cmd = match cli.cmd {
+        Cmd::Startup(a) => return startup::run(a),
+        cmd => cmd,
+    };
     let nofile = common::raise_nofile()?;
-    let needed = match &cli.cmd {
+    let needed = match &cmd {
         Cmd::Idle(a) => a.conns(),
         Cmd::Increment(a) => a.clients(),
         Cmd::Mirror(a) => a.clients(),
+        Cmd::Startup(_) => 0,
     };
     if (needed as libc::rlim_t) + 64 > nofile {
         eprintln!("comlink-bench: warning: fd limit {nofile} is too low for {needed} connections");
@@ -55,10 +65,11 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        match cli.cmd {
+        match cmd {
             Cmd::Mirror(a) => mirror::run(a).await,
             Cmd::Increment(a) => increment::run(a).await,
             Cmd::Idle(a) => idle::run(a).await,
+            Cmd::Startup(_) => Ok(()),
         }
     })
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::host::ffi::load::{self, PluginLib, ProtocolDef};
+use crate::host::image;
 
 /// Why a plugin file was skipped.
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +147,7 @@ impl PrivateCopy {
         .map_err(std::io::Error::from)?;
         let path = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
         let mut file = std::fs::File::from(fd);
-        std::io::copy(&mut std::fs::File::open(src)?, &mut file)?;
+        copy_loaded_part(&std::fs::File::open(src)?, &mut file)?;
         if !path.exists() {
             return Err(std::io::Error::other("/proc is not mounted"));
         }
@@ -175,6 +176,30 @@ impl PrivateCopy {
         match self {
             PrivateCopy::Memfd { path, .. } | PrivateCopy::File { path, .. } => path,
         }
+    }
+}
+
+/// Copies into `to` the part of plugin file `from` that the dynamic loader
+/// maps (see [`super::image`]), or all of it if that cannot be told.
+fn copy_loaded_part(from: &std::fs::File, to: &mut std::fs::File) -> std::io::Result<()> {
+    use std::io::{Read, Seek};
+    use std::os::unix::fs::FileExt;
+    let file_len = from.metadata()?.len();
+    let mut head = [0u8; 64];
+    let n = from.read_at(&mut head, 0)?;
+    let extent = image::extent(&head[..n], file_len, |at, len| {
+        let mut buf = vec![0u8; len];
+        from.read_exact_at(&mut buf, at)?;
+        Ok(buf)
+    });
+    let mut from = from;
+    from.rewind()?;
+    match extent {
+        Some(e) => {
+            std::io::copy(&mut from.take(e.len), to)?;
+            to.write_all_at(&e.header, 0)
+        }
+        None => std::io::copy(&mut from, to).map(drop),
     }
 }
 

@@ -24,6 +24,7 @@ pub(crate) mod figures;
 pub mod handover;
 pub(crate) mod health;
 pub(crate) mod http_response;
+pub(crate) mod image;
 pub mod loader;
 pub(crate) mod retire;
 pub mod site;

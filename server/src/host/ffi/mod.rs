@@ -18,5 +18,5 @@ pub(crate) mod fd;
 pub(crate) mod load;
 pub(crate) mod mount;
 pub(crate) mod pvo;
-pub(crate) mod uv;
 pub(crate) mod tasks;
+pub(crate) mod uv;

@@ -26,6 +26,6 @@ mod ring;
 mod spa;
 mod threadpool;
 mod timing;
-mod uv;
 mod tokenize;
+mod uv;
 mod write;
