@@ -269,8 +269,23 @@ where
 /// Appends one line (with its newline) with an already formatted time.
 fn write_line(out: &mut Vec<u8>, e: &Entry<'_>, time: &str) {
     // Writes into a Vec cannot fail.
-    let _ = match e.peer {
-        Some(IpAddr::V6(v6)) => write!(out, "{}", v6.to_canonical()),
+    let peer = match e.peer {
+        Some(IpAddr::V6(v6)) => Some(v6.to_canonical()),
+        other => other,
+    };
+    let _ = match peer {
+        Some(IpAddr::V4(v4)) => {
+            // Dotted quad by hand: `Display` for an address goes through
+            // padding support and costs more than the rest of the line.
+            let mut n = itoa::Buffer::new();
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                out.extend_from_slice(n.format(octet).as_bytes());
+            }
+            Ok(())
+        }
         Some(ip) => write!(out, "{ip}"),
         None => out.write_all(b"unknown"),
     };
