@@ -205,18 +205,3 @@ impl Protocol for PostDemo {
 }
 
 comlink_plugin_api::export_plugin!(post_demo, "post demo", [PostDemo]);
-
-#[cfg(test)]
-mod tests {
-    use super::push_escaped;
-
-    #[test]
-    fn escapes_html_specials_in_one_pass() {
-        let mut out = String::from("x:");
-        push_escaped(&mut out, "a&b<c>d\"e&&");
-        assert_eq!(out, "x:a&amp;b&lt;c&gt;d&quot;e&amp;&amp;");
-        let mut plain = String::new();
-        push_escaped(&mut plain, "{'no specials'}");
-        assert_eq!(plain, "{'no specials'}");
-    }
-}
