@@ -165,6 +165,9 @@ impl FileMount {
             }
         };
         let mut resp = http::Response::new(body);
+        // Room for the six headers below and the vhost's `Server:` without
+        // the map growing (an empty map first grows to room for six).
+        *resp.headers_mut() = HeaderMap::with_capacity(8);
         *resp.status_mut() = status;
         let h = resp.headers_mut();
         if let Some(v) = ctype {
