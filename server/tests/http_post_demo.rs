@@ -42,11 +42,14 @@ fn urlencoded_fields_are_decoded_and_escaped() {
         "-X",
         "POST",
         "-d",
-        "text=hello+<b>%21&send=Send",
+        "text=hello+<b>%21+%26+%22q%22&send=Send",
         &srv.url("/formtest"),
     ]);
     assert!(page.contains("Form results (after urldecoding)"), "{page}");
-    assert_eq!(row(&page, "text"), ("10".into(), "hello &lt;b&gt;!".into()));
+    assert_eq!(
+        row(&page, "text"),
+        ("16".into(), "hello &lt;b&gt;! &amp; &quot;q&quot;".into())
+    );
     assert_eq!(row(&page, "send"), ("4".into(), "Send".into()));
     assert_eq!(row(&page, "file").1, "NULL");
 }

@@ -12,6 +12,7 @@ mod http_corpus;
 mod http_paths;
 mod http_post_demo;
 mod http_static;
+mod http_static_cache;
 mod http_vhosts;
 mod ops_access_log;
 mod ops_hardening;

@@ -395,6 +395,8 @@ struct Url {
     state: UrlState,
     name: Vec<u8>,
     field: Field,
+    /// A value run decoded by [`decode_run`] (kept for its capacity).
+    decoded: Vec<u8>,
 }
 
 impl Url {
@@ -422,22 +424,23 @@ impl Url {
                     }
                 }
                 UrlState::Value => {
-                    let stop = rest
-                        .iter()
-                        .position(|&b| matches!(b, b'%' | b'&' | b'+'))
-                        .unwrap_or(rest.len());
-                    store.append(&mut self.field, &rest[..stop])?;
-                    i += stop;
-                    if let Some(&b) = rest.get(stop) {
-                        i += 1;
-                        match b {
-                            b'%' => self.state = UrlState::Pct1,
-                            b'+' => store.append(&mut self.field, b" ")?,
-                            _ => {
-                                store.finish(mem::take(&mut self.field));
-                                self.state = UrlState::Name;
-                            }
-                        }
+                    // The value up to `&` in one go; storage is checked once
+                    // for the run (the total only grows, so the outcome is
+                    // the same as byte by byte).
+                    let used = decode_run(rest, &mut self.decoded);
+                    if used > 0 {
+                        store.append(&mut self.field, &self.decoded)?;
+                        i += used;
+                        continue;
+                    }
+                    // `&`, or a `%` whose escape is bad or goes on in the
+                    // next piece: a byte at a time.
+                    i += 1;
+                    if rest[0] == b'%' {
+                        self.state = UrlState::Pct1;
+                    } else {
+                        store.finish(mem::take(&mut self.field));
+                        self.state = UrlState::Name;
                     }
                 }
                 UrlState::Pct1 => {
@@ -471,6 +474,40 @@ impl Url {
         self.name.clear();
         Ok(())
     }
+}
+
+/// Decodes the start of a value (`+` as a space, `%xx` escapes) into
+/// `out`, up to a `&`, the end of `input`, or a `%` not followed by two hex
+/// digits within `input`; returns how many bytes of `input` it used.
+fn decode_run(input: &[u8], out: &mut Vec<u8>) -> usize {
+    out.clear();
+    let mut j = 0;
+    while let Some(&b) = input.get(j) {
+        match b {
+            b'&' => break,
+            b'+' => {
+                out.push(b' ');
+                j += 1;
+            }
+            b'%' => {
+                let digit = |k: usize| input.get(k).copied().and_then(hex);
+                let (Some(hi), Some(lo)) = (digit(j + 1), digit(j + 2)) else {
+                    break;
+                };
+                out.push((hi << 4) | lo);
+                j += 3;
+            }
+            _ => {
+                let plain = input[j..]
+                    .iter()
+                    .position(|&b| matches!(b, b'%' | b'&' | b'+'))
+                    .unwrap_or(input.len() - j);
+                out.extend_from_slice(&input[j..j + plain]);
+                j += plain;
+            }
+        }
+    }
+    j
 }
 
 fn hex(b: u8) -> Option<u8> {

@@ -87,6 +87,11 @@ pub const REFUSED_HEADER: &str = "x-comlink-refused";
 /// client is dropped.
 pub const UNTIL_CLOSE_HEADER: &str = "x-comlink-until-close";
 
+// The two markers as header names, made once: every request is checked for
+// both, and looking a `&str` up parses and lower-cases it each time.
+const REFUSED_NAME: http::HeaderName = http::HeaderName::from_static(REFUSED_HEADER);
+const UNTIL_CLOSE_NAME: http::HeaderName = http::HeaderName::from_static(UNTIL_CLOSE_HEADER);
+
 /// Default [`Limits::max_request_line`].
 pub const DEFAULT_MAX_REQUEST_LINE: usize = 8 * 1024;
 /// Default [`Limits::max_head`].
@@ -150,7 +155,7 @@ impl Refusal {
 
 /// The refusal a stand-in head carries, if `headers` are those of one.
 pub fn refusal(headers: &HeaderMap) -> Option<(StatusCode, String)> {
-    let v = headers.get(REFUSED_HEADER)?.to_str().ok()?;
+    let v = headers.get(REFUSED_NAME)?.to_str().ok()?;
     let (code, reason) = v.split_once(' ').unwrap_or((v, ""));
     let status = StatusCode::from_bytes(code.as_bytes()).ok()?;
     Some((status, reason.to_string()))
@@ -160,7 +165,7 @@ pub fn refusal(headers: &HeaderMap) -> Option<(StatusCode, String)> {
 /// docs): takes off the marker, `Transfer-Encoding` and `Connection: close`
 /// this layer added, and returns the version the client sent.
 pub fn until_close(headers: &mut HeaderMap) -> Option<http::Version> {
-    let v = headers.remove(UNTIL_CLOSE_HEADER)?;
+    let v = headers.remove(UNTIL_CLOSE_NAME)?;
     headers.remove(http::header::TRANSFER_ENCODING);
     // The layer's `connection: close` came after the client's own lines.
     let mut connection: Vec<_> = headers

@@ -11,8 +11,8 @@
 //! corrupt or free it under its own feet). Reads from inside the callback
 //! are answered from the values the callback's event carried.
 
+use rustc_hash::FxHashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::ffi::{c_char, CString};
 use std::rc::Rc;
 
@@ -59,7 +59,7 @@ struct Work {
 }
 
 thread_local! {
-    static SPAS: RefCell<HashMap<usize, Rc<Spa>>> = RefCell::new(HashMap::new());
+    static SPAS: RefCell<FxHashMap<usize, Rc<Spa>>> = RefCell::new(FxHashMap::default());
 }
 
 /// Registers a parser with `fields` wanted fields; its handle.

@@ -2,8 +2,8 @@
 //! connections, and the commands other threads send it (lws calls are
 //! thread-bound; a call made on the wrong thread is forwarded here).
 
+use rustc_hash::FxHashSet;
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::ffi::c_int;
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use crate::host::wsi::Wsi;
 pub use crate::runtime::threads::current_tsi;
 
 thread_local! {
-    static LIVE: RefCell<HashSet<usize>> = RefCell::new(HashSet::new());
+    static LIVE: RefCell<FxHashSet<usize>> = RefCell::new(FxHashSet::default());
 }
 
 /// A request from another thread. Pointers travel as addresses; they are

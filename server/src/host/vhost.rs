@@ -1,7 +1,7 @@
 //! What `struct lws_vhost *` points at: the protocols enabled on one vhost,
 //! their options and per-vhost data (`vh_priv`).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -151,11 +151,11 @@ impl Drop for VhostProtocol {
 /// The vhost handles of every site still alive (address -> its site), so a
 /// `struct lws_vhost *` from a plugin is checked before it is used and
 /// leads back to the site it belongs to.
-static LIVE_VHOSTS: Mutex<Option<HashMap<usize, Weak<Site>>>> = Mutex::new(None);
+static LIVE_VHOSTS: Mutex<Option<FxHashMap<usize, Weak<Site>>>> = Mutex::new(None);
 
-fn live_vhosts<R>(f: impl FnOnce(&mut HashMap<usize, Weak<Site>>) -> R) -> R {
+fn live_vhosts<R>(f: impl FnOnce(&mut FxHashMap<usize, Weak<Site>>) -> R) -> R {
     let mut g = LIVE_VHOSTS.lock().unwrap_or_else(|e| e.into_inner());
-    f(g.get_or_insert_with(HashMap::new))
+    f(g.get_or_insert_with(FxHashMap::default))
 }
 
 /// The site registered last (the one being served).

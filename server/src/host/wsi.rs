@@ -95,6 +95,17 @@ pub struct RxState {
 
 static NEXT_TAG: AtomicU64 = AtomicU64::new(1);
 
+/// `kind|n`, lws's tag form (one per HTTP transaction: no `format!`).
+fn tag(kind: &str, n: u64) -> CString {
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(n);
+    let mut t = Vec::with_capacity(kind.len() + 1 + digits.len() + 1);
+    t.extend_from_slice(kind.as_bytes());
+    t.push(b'|');
+    t.extend_from_slice(digits.as_bytes());
+    CString::new(t).unwrap_or_default()
+}
+
 /// One connection (or a vhost-level stand-in).
 pub struct Wsi {
     /// The site the connection started on (keeps its vhosts and plugins alive).
@@ -199,7 +210,7 @@ impl Wsi {
             close_requested: Cell::new(false),
             opaque: Cell::new(std::ptr::null_mut()),
             wake: Notify::new(),
-            tag: CString::new(format!("{kind}|{n}")).unwrap_or_default(),
+            tag: tag(kind, n),
             tsi: thread::current_tsi().unwrap_or(0),
             raw_file: OnceCell::new(),
             client: None,
@@ -311,5 +322,17 @@ impl Drop for Wsi {
         crate::host::threadpool::wsi_closing(self as *const Wsi as usize);
         self.count_open(false);
         self.free_pss();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tags_are_kind_bar_number() {
+        assert_eq!(super::tag("h1", 42).to_str().unwrap(), "h1|42");
+        assert_eq!(
+            super::tag("ws", u64::MAX).to_str().unwrap(),
+            "ws|18446744073709551615"
+        );
     }
 }

@@ -108,22 +108,30 @@ impl AccessLog {
         })
     }
 
-    /// Adds one line to the batch; never blocks on the disk.
+    /// Adds one line to the batch; never blocks on the disk. The line is
+    /// built in a per-thread buffer (no allocation per request), then
+    /// copied into the batch under the lock.
     pub fn record(&self, e: &Entry<'_>) {
-        let line = TIME.with(|t| format_line_at(e, &t.now()));
-        let Ok(mut b) = self.shared.batch.lock() else {
-            return;
-        };
-        if b.bytes.len() + line.len() > BATCH_MAX {
-            b.dropped += 1;
-            return;
-        }
-        b.bytes.extend_from_slice(line.as_bytes());
-        let wake = b.bytes.len() >= WAKE_AT;
-        drop(b);
-        if wake {
-            self.writer.unpark();
-        }
+        LINE.with(|line| {
+            let Ok(mut line) = line.try_borrow_mut() else {
+                return;
+            };
+            line.clear();
+            TIME.with(|t| t.with_now(|time| write_line(&mut line, e, time)));
+            let Ok(mut b) = self.shared.batch.lock() else {
+                return;
+            };
+            if b.bytes.len() + line.len() > BATCH_MAX {
+                b.dropped += 1;
+                return;
+            }
+            b.bytes.extend_from_slice(&line);
+            let wake = b.bytes.len() >= WAKE_AT;
+            drop(b);
+            if wake {
+                self.writer.unpark();
+            }
+        });
     }
 }
 
@@ -182,61 +190,69 @@ fn writer(mut file: File, shared: Arc<Shared>) {
     }
 }
 
-/// The formatted local time, recomputed once per second per thread.
+/// The formatted local time, recomputed when the second changes (one
+/// clock read per line; the time zone is looked up once a second).
 struct TimeCache {
-    secs: std::cell::Cell<i64>,
+    secs: std::cell::Cell<u64>,
     text: std::cell::RefCell<String>,
 }
 
 thread_local! {
     static TIME: TimeCache = const {
         TimeCache {
-            secs: std::cell::Cell::new(i64::MIN),
+            secs: std::cell::Cell::new(u64::MAX),
             text: std::cell::RefCell::new(String::new()),
         }
     };
+    /// The line being built (kept, so a line costs no allocation).
+    static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl TimeCache {
-    fn now(&self) -> String {
-        let now = chrono::Local::now();
-        let secs = now.timestamp();
+    fn with_now<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         if secs != self.secs.get() {
             self.secs.set(secs);
-            *self.text.borrow_mut() = now.format("%d/%b/%Y:%H:%M:%S %z").to_string();
+            *self.text.borrow_mut() = chrono::Local::now()
+                .format("%d/%b/%Y:%H:%M:%S %z")
+                .to_string();
         }
-        self.text.borrow().clone()
+        f(&self.text.borrow())
     }
 }
 
 /// lws replaces `"` in quoted fields with `'` and keeps lines short.
-fn clean(s: &str, max: usize) -> String {
-    s.chars()
-        .take(max)
-        .map(|c| match c {
+fn push_clean(out: &mut Vec<u8>, s: &str, max: usize) {
+    // The common case, short printable ASCII without quotes, is copied as is.
+    if s.len() <= max && s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"') {
+        out.extend_from_slice(s.as_bytes());
+        return;
+    }
+    let mut tmp = [0u8; 4];
+    for c in s.chars().take(max) {
+        let c = match c {
             '"' => '\'',
             c if c.is_control() => '?',
             c => c,
-        })
-        .collect()
+        };
+        out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+    }
 }
 
 /// The user field: one word of printable ASCII (others become `?`),
 /// `-` when there is none.
-fn user(u: Option<&str>) -> String {
+fn push_user(out: &mut Vec<u8>, u: Option<&str>) {
     match u.filter(|u| !u.is_empty()) {
-        None => "-".into(),
-        Some(u) => u
-            .chars()
-            .take(FIELD_MAX_CHARS)
-            .map(|c| {
-                if c.is_ascii_graphic() && c != '"' {
-                    c
-                } else {
-                    '?'
-                }
-            })
-            .collect(),
+        None => out.push(b'-'),
+        Some(u) => out.extend(u.chars().take(FIELD_MAX_CHARS).map(|c| {
+            if c.is_ascii_graphic() && c != '"' {
+                c as u8
+            } else {
+                b'?'
+            }
+        })),
     }
 }
 
@@ -245,27 +261,54 @@ pub fn format_line<Tz: chrono::TimeZone>(e: &Entry<'_>, now: &chrono::DateTime<T
 where
     Tz::Offset: std::fmt::Display,
 {
-    format_line_at(e, &now.format("%d/%b/%Y:%H:%M:%S %z").to_string())
+    let mut out = Vec::new();
+    write_line(&mut out, e, &now.format("%d/%b/%Y:%H:%M:%S %z").to_string());
+    String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Formats one line with an already formatted time.
-fn format_line_at(e: &Entry<'_>, time: &str) -> String {
+/// Appends one line (with its newline) with an already formatted time.
+fn write_line(out: &mut Vec<u8>, e: &Entry<'_>, time: &str) {
+    // Writes into a Vec cannot fail.
     let peer = match e.peer {
-        Some(IpAddr::V6(v6)) => v6.to_canonical().to_string(),
-        Some(ip) => ip.to_string(),
-        None => "unknown".into(),
+        Some(IpAddr::V6(v6)) => Some(v6.to_canonical()),
+        other => other,
     };
-    format!(
-        "{peer} - {} [{time}] \"{} {} {}\" {} {} \"{}\" \"{}\"\n",
-        user(e.user),
-        clean(e.method, 16),
-        clean(e.path, PATH_MAX_CHARS),
-        e.version,
-        e.status,
-        e.bytes,
-        clean(e.referer.unwrap_or(""), FIELD_MAX_CHARS),
-        clean(e.user_agent.unwrap_or(""), FIELD_MAX_CHARS),
-    )
+    let _ = match peer {
+        Some(IpAddr::V4(v4)) => {
+            // Dotted quad by hand: `Display` for an address goes through
+            // padding support and costs more than the rest of the line.
+            let mut n = itoa::Buffer::new();
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                out.extend_from_slice(n.format(octet).as_bytes());
+            }
+            Ok(())
+        }
+        Some(ip) => write!(out, "{ip}"),
+        None => out.write_all(b"unknown"),
+    };
+    out.extend_from_slice(b" - ");
+    push_user(out, e.user);
+    out.extend_from_slice(b" [");
+    out.extend_from_slice(time.as_bytes());
+    out.extend_from_slice(b"] \"");
+    push_clean(out, e.method, 16);
+    out.push(b' ');
+    push_clean(out, e.path, PATH_MAX_CHARS);
+    out.push(b' ');
+    out.extend_from_slice(e.version.as_bytes());
+    out.extend_from_slice(b"\" ");
+    let mut n = itoa::Buffer::new();
+    out.extend_from_slice(n.format(e.status).as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(n.format(e.bytes).as_bytes());
+    out.extend_from_slice(b" \"");
+    push_clean(out, e.referer.unwrap_or(""), FIELD_MAX_CHARS);
+    out.extend_from_slice(b"\" \"");
+    push_clean(out, e.user_agent.unwrap_or(""), FIELD_MAX_CHARS);
+    out.extend_from_slice(b"\"\n");
 }
 
 #[cfg(test)]
@@ -319,6 +362,31 @@ mod tests {
         assert!(format_line(&e, &t).starts_with("10.0.0.7 - a?b?c? ["));
         e.user = Some("");
         assert!(format_line(&e, &t).starts_with("10.0.0.7 - - ["));
+    }
+
+    #[test]
+    fn fields_are_cut_by_characters_and_cleaned_past_the_plain_ascii_case() {
+        let t = chrono::Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        let long = "/".to_string() + &"é".repeat(300);
+        let e = Entry {
+            peer: Some("2001:db8::1".parse().unwrap()),
+            method: "GET",
+            path: &long,
+            version: "HTTP/1.1",
+            status: 200,
+            bytes: 0,
+            referer: Some("a\tb"),
+            user_agent: Some("x\"y"),
+            user: None,
+        };
+        let line = format_line(&e, &t);
+        let want_path = "/".to_string() + &"é".repeat(PATH_MAX_CHARS - 1);
+        assert_eq!(
+            line,
+            format!(
+                "2001:db8::1 - - [02/Jan/2026:03:04:05 +0000] \"GET {want_path} HTTP/1.1\" 200 0 \"a?b\" \"x'y\"\n"
+            )
+        );
     }
 
     #[test]

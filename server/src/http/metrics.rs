@@ -135,11 +135,10 @@ pub(crate) fn render(site: &Site) -> String {
                 esc(&v.cfg.name),
                 esc(&p.def.name)
             );
-            for (i, b) in CALLBACK_BUCKETS.iter().enumerate() {
+            for (b, n) in CALLBACK_BUCKETS.iter().zip(p.times.cumulative()) {
                 let _ = writeln!(
                     o,
-                    "comlink_plugin_callback_seconds_bucket{{{labels},le=\"{b}\"}} {}",
-                    p.times.buckets[i].load(Ordering::Relaxed)
+                    "comlink_plugin_callback_seconds_bucket{{{labels},le=\"{b}\"}} {n}"
                 );
             }
             let count = p.times.count.load(Ordering::Relaxed);

@@ -29,7 +29,10 @@ pub const CALLBACK_BUCKETS: [f64; 10] = [
 /// How long one protocol's callbacks take (a Prometheus histogram).
 #[derive(Debug, Default)]
 pub struct CallbackTimes {
-    /// Cumulative counts per bucket of [`CALLBACK_BUCKETS`] (then +Inf = `count`).
+    /// Counts per bucket of [`CALLBACK_BUCKETS`], each only the callbacks
+    /// that took longer than the bucket below it (one atomic add per
+    /// callback, not one per bucket it falls under): [`CallbackTimes::cumulative`]
+    /// gives Prometheus's cumulative counts (then +Inf = `count`).
     pub buckets: [AtomicU64; 10],
     /// Total nanoseconds.
     pub sum_ns: AtomicU64,
@@ -43,16 +46,23 @@ impl CallbackTimes {
     /// Records one callback's duration.
     pub fn record(&self, d: std::time::Duration) {
         let secs = d.as_secs_f64();
-        for (i, b) in CALLBACK_BUCKETS.iter().enumerate() {
-            if secs <= *b {
-                self.buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
+        if let Some(i) = CALLBACK_BUCKETS.iter().position(|b| secs <= *b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
         }
         self.sum_ns.fetch_add(
             u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
         self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Callbacks that took at most each bound of [`CALLBACK_BUCKETS`].
+    pub fn cumulative(&self) -> [u64; 10] {
+        let mut total = 0;
+        std::array::from_fn(|i| {
+            total += self.buckets[i].load(Ordering::Relaxed);
+            total
+        })
     }
 }
 
@@ -93,4 +103,21 @@ pub fn start() {
 /// Seconds since start-up.
 pub fn uptime_secs() -> u64 {
     START.get().map_or(0, |s| s.elapsed().as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CallbackTimes;
+    use std::time::Duration;
+
+    #[test]
+    fn callback_histogram_reads_cumulative() {
+        let t = CallbackTimes::default();
+        t.record(Duration::from_micros(5)); // <= 10 us
+        t.record(Duration::from_micros(10)); // on the bound: <= 10 us
+        t.record(Duration::from_micros(300)); // <= 500 us
+        t.record(Duration::from_secs(2)); // above every bound: +Inf only
+        assert_eq!(t.cumulative(), [2, 2, 2, 3, 3, 3, 3, 3, 3, 3]);
+        assert_eq!(t.count.load(std::sync::atomic::Ordering::Relaxed), 4);
+    }
 }

@@ -233,6 +233,59 @@ fn urlencoded_bad_and_truncated_escapes() {
 }
 
 #[test]
+fn urlencoded_json_of_a_controller_in_every_split() {
+    // Issue #17's body: a JSON object posted in a form, every {}":,
+    // escaped.
+    let body = b"text=%7B%22device%22%3A%22ctrl-0042%22%2C%22seq%22%3A1%2C%22type%22%3A%22telemetry%22%2C%22values%22%3A%7B%22t%22%3A21.5%2C%22h%22%3A40.1%7D%2C%22note%22%3A%22abcdefghijklmnopqrstuv%22%7D&send=Send";
+    let json = r#"{"device":"ctrl-0042","seq":1,"type":"telemetry","values":{"t":21.5,"h":40.1},"note":"abcdefghijklmnopqrstuv"}"#;
+    let expected = Outcome {
+        values: vec![some(json), some("Send"), None, None],
+        events: vec![close()],
+        error: None,
+        finalize: Ok(()),
+    };
+    assert_eq!(run(URL, PARAMS, 1024, body), expected);
+    for a in 0..=body.len() {
+        assert_eq!(
+            run_cuts(URL, PARAMS, 1024, body, &[a]).outcome,
+            expected,
+            "cut at {a}"
+        );
+    }
+    let bytewise: Vec<usize> = (1..body.len()).collect();
+    assert_eq!(
+        run_cuts(URL, PARAMS, 1024, body, &bytewise).outcome,
+        expected
+    );
+}
+
+#[test]
+fn urlencoded_the_first_problem_in_a_value_is_the_error() {
+    // Storage runs out before a bad escape: that is the error, and the
+    // other way round.
+    let o = run(URL, &["a"], 8, b"a=abcdefg%zz");
+    assert_eq!(o.error, Some(FormError::StorageExceeded { max_storage: 8 }));
+    let o = run(URL, &["a"], 8, b"a=ab%zzcdefgh");
+    assert_eq!(o.error, Some(FormError::BadEscape));
+    // A bad escape right after good ones, and a `%` cut by `&`.
+    let o = run(URL, &["a", "b"], 1024, b"b=1&a=%41%4");
+    assert!(matches!(o.finalize, Err(FormError::Truncated(_))));
+    assert_eq!(
+        run(URL, &["a"], 1024, b"a=%41%4&b=2").error,
+        Some(FormError::BadEscape)
+    );
+    assert_eq!(
+        run(URL, &["a"], 1024, b"a=%41%g1").error,
+        Some(FormError::BadEscape)
+    );
+    // Escapes of unwanted fields are checked too, as before.
+    assert_eq!(
+        run(URL, &["a"], 1024, b"z=%%&a=1").error,
+        Some(FormError::BadEscape)
+    );
+}
+
+#[test]
 fn urlencoded_failed_parser_stays_failed() {
     let mut p = FormParser::new(URL, &params(&["a"]), 1024).unwrap();
     assert_eq!(p.process(b"a=%g", &mut |_| true), Err(FormError::BadEscape));

@@ -4,16 +4,17 @@
 //! Small files are kept in a per-service-thread cache (checked against the
 //! file's length and mtime on every request), so the common case is one
 //! `openat2`, one `fstat` and one `close`; large files are streamed in big chunks and never
-//! read whole into memory.
+//! read whole into memory. The same cache keeps, per file, the headers its
+//! length and mtime determine (ETag, Last-Modified) and the Content-Type
+//! its name got on its mount, so a repeated request formats none of them.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fs::{File, Metadata};
 use std::io::{Read, SeekFrom};
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -27,6 +28,7 @@ use http_body_util::{BodyExt, StreamBody};
 use nix::errno::Errno;
 use nix::fcntl::{open, openat2, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::Mode;
+use rustc_hash::FxHashMap;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::config::Mount;
@@ -36,12 +38,17 @@ use crate::http::response::{self, full, status_page, Response};
 const CACHE_FILE_MAX: u64 = 256 * 1024;
 /// Per-thread cap on cached bytes; past it the cache starts over.
 const CACHE_TOTAL_MAX: usize = 32 * 1024 * 1024;
+/// Per-thread cap on files known (with or without their bytes).
+const CACHE_ENTRIES_MAX: usize = 4096;
 /// Read size when streaming a large file.
 const STREAM_CHUNK: usize = 256 * 1024;
 
 /// A `file://` mount, ready to serve.
 #[derive(Debug)]
 pub struct FileMount {
+    /// Tells this mount's Content-Types apart in the per-thread cache (an
+    /// address could be reused by a mount of a later configuration).
+    id: u64,
     root: PathBuf,
     /// The root, opened once (O_PATH), for `openat2`.
     root_dir: Option<OwnedFd>,
@@ -55,7 +62,9 @@ pub struct FileMount {
 impl FileMount {
     /// Prepares the mount (the root is resolved now if it exists, else per request).
     pub fn new(m: &Mount, root: &Path) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         FileMount {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             root: root.to_path_buf(),
             root_dir: open(
                 root,
@@ -107,30 +116,30 @@ impl FileMount {
             return status_page(StatusCode::NOT_FOUND);
         };
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let Some(ctype) = self.content_type(name) else {
-            return status_page(StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        };
         let len = meta.len();
         let mtime = meta.modified().unwrap_or(UNIX_EPOCH);
         let mtime_secs = mtime
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        // lws's form: 8 hex digits of length, 8 of mtime, upper case, unquoted.
-        let etag = format!("{:08X}{:08X}", len as u32, mtime_secs as u32);
-        let last_modified = httpdate::fmt_http_date(mtime);
+        let known = self.known(&meta, name);
+        let Some(ctype) = known.content_type else {
+            return status_page(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        };
+        let etag = known.etag.to_str().unwrap_or("");
+        let last_modified = known.last_modified.to_str().unwrap_or("");
 
-        if not_modified(headers, &etag, mtime_secs) {
+        if not_modified(headers, etag, mtime_secs) {
             let mut resp = http::Response::new(response::empty());
             *resp.status_mut() = StatusCode::NOT_MODIFIED;
             let h = resp.headers_mut();
-            h.insert(ETAG, hv(&etag));
+            h.insert(ETAG, known.etag.clone());
             h.insert(CACHE_CONTROL, self.cache_control.clone());
-            h.insert(LAST_MODIFIED, hv(&last_modified));
+            h.insert(LAST_MODIFIED, known.last_modified.clone());
             return resp;
         }
 
-        let range = match wanted_range(headers, &etag, &last_modified, len) {
+        let range = match wanted_range(headers, etag, last_modified, len) {
             Ok(r) => r,
             Err(()) => {
                 let mut resp = status_page(StatusCode::RANGE_NOT_SATISFIABLE);
@@ -156,16 +165,17 @@ impl FileMount {
             }
         };
         let mut resp = http::Response::new(body);
+        // Room for the six headers below and the vhost's `Server:` without
+        // the map growing (an empty map first grows to room for six).
+        *resp.headers_mut() = HeaderMap::with_capacity(8);
         *resp.status_mut() = status;
         let h = resp.headers_mut();
-        if !ctype.is_empty() {
-            if let Ok(v) = HeaderValue::from_str(&ctype) {
-                h.insert(CONTENT_TYPE, v);
-            }
+        if let Some(v) = ctype {
+            h.insert(CONTENT_TYPE, v);
         }
         h.insert(CONTENT_LENGTH, HeaderValue::from(count));
-        h.insert(ETAG, hv(&etag));
-        h.insert(LAST_MODIFIED, hv(&last_modified));
+        h.insert(ETAG, known.etag.clone());
+        h.insert(LAST_MODIFIED, known.last_modified.clone());
         h.insert(CACHE_CONTROL, self.cache_control.clone());
         h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
         if status == StatusCode::PARTIAL_CONTENT {
@@ -175,6 +185,46 @@ impl FileMount {
             );
         }
         resp
+    }
+
+    /// The headers `meta`'s length and mtime and `name` determine, from
+    /// this thread's cache when the file has not changed since.
+    fn known(&self, meta: &Metadata, name: &str) -> Known {
+        let len = meta.len();
+        let mtime = meta.modified().unwrap_or(UNIX_EPOCH);
+        CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            let Cache { files, bytes } = &mut *c;
+            let key = (meta.dev(), meta.ino());
+            if files.len() >= CACHE_ENTRIES_MAX && !files.contains_key(&key) {
+                files.clear();
+                *bytes = 0;
+            }
+            let e = files
+                .entry(key)
+                .or_insert_with(|| CacheEntry::new(len, mtime));
+            if e.len != len || e.mtime != mtime {
+                *bytes -= e.bytes.as_ref().map_or(0, Bytes::len);
+                *e = CacheEntry::new(len, mtime);
+            }
+            let content_type = match &e.content_type {
+                Some((id, n, t)) if *id == self.id && **n == *name => t.clone(),
+                _ => {
+                    let t = self.content_type(name).map(|t| {
+                        (!t.is_empty())
+                            .then(|| HeaderValue::from_str(&t).ok())
+                            .flatten()
+                    });
+                    e.content_type = Some((self.id, name.into(), t.clone()));
+                    t
+                }
+            };
+            Known {
+                etag: e.etag.clone(),
+                last_modified: e.last_modified.clone(),
+                content_type,
+            }
+        })
     }
 
     /// Opens `rest` as a regular file inside the mount (a directory gets the
@@ -368,19 +418,58 @@ fn wanted_range(
     Ok(Some(parsed))
 }
 
+/// What the cache knows of one file (by device and inode), valid while
+/// its length and mtime are these.
 struct CacheEntry {
     len: u64,
     mtime: SystemTime,
-    bytes: Bytes,
+    /// lws's form: 8 hex digits of length, 8 of mtime, upper case, unquoted.
+    etag: HeaderValue,
+    last_modified: HeaderValue,
+    /// The Content-Type answered for it (see [`Known`]), with the mount
+    /// and the name it was worked out for (a hard link may have another).
+    content_type: Option<(u64, Box<str>, Option<Option<HeaderValue>>)>,
+    /// The contents, once read (small files only).
+    bytes: Option<Bytes>,
 }
 
-/// Cached files by (device, inode), and their total size.
-type Cache = (HashMap<(u64, u64), CacheEntry>, usize);
+impl CacheEntry {
+    fn new(len: u64, mtime: SystemTime) -> CacheEntry {
+        let secs = mtime
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        CacheEntry {
+            len,
+            mtime,
+            etag: hv(&format!("{:08X}{:08X}", len as u32, secs as u32)),
+            last_modified: hv(&httpdate::fmt_http_date(mtime)),
+            content_type: None,
+            bytes: None,
+        }
+    }
+}
+
+/// A file's headers for one response.
+struct Known {
+    etag: HeaderValue,
+    last_modified: HeaderValue,
+    /// `None`: not served (415); `Some(None)`: served without a
+    /// Content-Type.
+    content_type: Option<Option<HeaderValue>>,
+}
+
+/// Files known by (device, inode), and the total of their cached bytes.
+#[derive(Default)]
+struct Cache {
+    files: FxHashMap<(u64, u64), CacheEntry>,
+    bytes: usize,
+}
 
 thread_local! {
     // Per service thread: no locks, and each thread's working set stays hot.
     // Keyed by (device, inode): the file already opened is the one served.
-    static CACHE: RefCell<Cache> = RefCell::new((HashMap::new(), 0));
+    static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
 }
 
 fn cached_read(mut file: File, meta: &Metadata) -> std::io::Result<Bytes> {
@@ -388,10 +477,10 @@ fn cached_read(mut file: File, meta: &Metadata) -> std::io::Result<Bytes> {
     let key = (meta.dev(), meta.ino());
     let hit = CACHE.with(|c| {
         c.borrow()
-            .0
+            .files
             .get(&key)
             .filter(|e| e.len == meta.len() && e.mtime == mtime)
-            .map(|e| e.bytes.clone())
+            .and_then(|e| e.bytes.clone())
     });
     if let Some(b) = hit {
         return Ok(b);
@@ -405,20 +494,24 @@ fn cached_read(mut file: File, meta: &Metadata) -> std::io::Result<Bytes> {
     }
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
-        if c.1 + bytes.len() > CACHE_TOTAL_MAX {
-            c.0.clear();
-            c.1 = 0;
+        if c.bytes + bytes.len() > CACHE_TOTAL_MAX {
+            c.files.clear();
+            c.bytes = 0;
         }
-        c.1 += bytes.len();
-        if let Some(old) = c.0.insert(
-            key,
-            CacheEntry {
-                len: meta.len(),
-                mtime,
-                bytes: bytes.clone(),
-            },
-        ) {
-            c.1 -= old.bytes.len();
+        let Cache {
+            files,
+            bytes: total,
+        } = &mut *c;
+        let e = files
+            .entry(key)
+            .or_insert_with(|| CacheEntry::new(meta.len(), mtime));
+        if e.len != meta.len() || e.mtime != mtime {
+            *total -= e.bytes.as_ref().map_or(0, Bytes::len);
+            *e = CacheEntry::new(meta.len(), mtime);
+        }
+        *total += bytes.len();
+        if let Some(old) = e.bytes.replace(bytes.clone()) {
+            *total -= old.len();
         }
     });
     Ok(bytes)
