@@ -33,5 +33,6 @@ pub(crate) mod ring;
 pub mod thread;
 pub(crate) mod timers;
 pub(crate) mod vhost;
+pub(crate) mod writable;
 pub(crate) mod write;
 pub(crate) mod wsi;

@@ -144,6 +144,7 @@ pub fn serve(
     site: &Arc<crate::host::site::HostSite>,
 ) {
     tokio::task::spawn_local(run_commands(commands));
+    crate::host::writable::spawn();
     if tsi == 0 {
         dispatch::init_all(site);
         tokio::task::spawn_local(crate::host::retire::watch());

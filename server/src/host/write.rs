@@ -85,7 +85,11 @@ impl Wsi {
             self.write_ws(data, kind)?;
         }
         self.could_have_pending.set(true);
-        self.wake.notify_one();
+        // A parked session whose write went out whole has nothing to do
+        // (its WRITEABLE pass called this); otherwise its task looks.
+        if !self.parked.get() || self.close_requested.get() || !self.tx.borrow().is_empty() {
+            self.wake.notify_one();
+        }
         Ok(data.len())
     }
 

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use crate::host::ffi::call::PluginMem;
 use crate::host::site::HostSite;
 use crate::host::vhost::{VhostHandle, VhostProtocol};
-use crate::host::{thread, timers};
+use crate::host::{thread, timers, writable};
 use comlink_wire::frame::Encoder;
 
 /// What the connection is.
@@ -134,6 +134,12 @@ pub struct Wsi {
     pub opaque: Cell<*mut c_void>,
     /// Wakes the connection task.
     pub wake: Notify,
+    /// Its WebSocket session waits (for its socket, a wake-up or a
+    /// deadline) with nothing of its own to do: WRITEABLE may be called
+    /// for it from this thread's pass ([`writable`]).
+    pub parked: Cell<bool>,
+    /// It is in this thread's WRITEABLE pass queue.
+    pub in_pass_queue: Cell<bool>,
     /// `lws_wsi_tag`.
     pub tag: CString,
     /// Owning service thread.
@@ -183,6 +189,8 @@ impl Wsi {
             close_requested: Cell::new(false),
             opaque: Cell::new(std::ptr::null_mut()),
             wake: Notify::new(),
+            parked: Cell::new(false),
+            in_pass_queue: Cell::new(false),
             tag: CString::new(format!("{kind}|{n}")).unwrap_or_default(),
             tsi: thread::current_tsi().unwrap_or(0),
         })
@@ -249,9 +257,14 @@ impl Wsi {
         Ok(())
     }
 
-    /// Asks for a WRITEABLE callback.
+    /// Asks for a WRITEABLE callback: from this thread's pass when the
+    /// session is parked with nothing waiting for the socket, else from
+    /// its own task.
     pub fn request_writable(&self) {
         self.writable_requested.set(true);
+        if self.parked.get() && self.tx.borrow().is_empty() && writable::enqueue(self) {
+            return;
+        }
         self.wake.notify_one();
     }
 }

@@ -92,6 +92,7 @@ pub(crate) fn run(
         } else {
             serve(&wsi, &mut decoder, rbuf, ping).await
         };
+        wsi.parked.set(false);
         finish(&wsi, end).await;
         callback(
             &wsi,
@@ -171,6 +172,7 @@ fn serve<'a>(
         let compressing = decoder.inflate_enabled();
         let mut codec_check: Option<Instant> = None;
         loop {
+            wsi.parked.set(false);
             if wsi.close_requested.get() {
                 return End::Local;
             }
@@ -308,6 +310,9 @@ fn serve<'a>(
                     armed = Some(d);
                 }
             }
+            // WRITEABLE may now come from the thread's pass (not while
+            // the connection is failing: its last rounds are counted here).
+            wsi.parked.set(failed.is_none());
             tokio::select! {
                 r = poll_fn(|cx| stream.poll_read_some(cx, &mut rbuf)), if want_read => {
                     match r {
