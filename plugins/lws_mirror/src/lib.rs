@@ -12,14 +12,14 @@
 //! * Flow control: when fewer than [`RXFLOW_MIN`] slots are free, receiving
 //!   is paused on every member; it resumes once at least [`RXFLOW_MAX`] are
 //!   free again.
-//! * Fair turns: once the ring has filled, and until it is empty again,
-//!   senders take turns. A turn ends each time the ring has drained to
-//!   where receiving resumes; in one turn a member gets at most one message
-//!   in, and it never holds more than `max(1, 31 / members)` of the queued
-//!   messages. A member that had its message stops being read until the
-//!   next turn, and receiving resumes on the members admitted least
-//!   recently first (the host serves them in that order), so under a load
-//!   that keeps the ring full every sender still gets its turn.
+//! * Fair shares: once the ring has filled, a member holds at most
+//!   `max(1, 31 / members)` of the queued messages; one at its share is
+//!   not read until some of its messages have gone out to everybody, and
+//!   receiving resumes on the members admitted least recently first (the
+//!   host serves them in that order), so under a load that keeps the ring
+//!   full every sender still gets its turn. Shares end when the ring drains
+//!   empty while at most one member was sending (since it last drained to
+//!   where receiving resumes): a lone sender may fill the ring again.
 //! * A member holding the oldest queued message gets
 //!   [`SLOW_MEMBER_SECS`] seconds to send something, or it is closed, so one
 //!   stuck client cannot hold up the others for long.
@@ -107,8 +107,6 @@ struct Member {
     queued: usize,
     /// When its last message was queued (the instance's admission count).
     admitted: u64,
-    /// The turn in which it was last admitted.
-    turn: u64,
     /// Receiving as last told to its connection.
     rx_on: bool,
 }
@@ -121,14 +119,17 @@ struct Instance {
     first: u64,
     members: Vec<Member>,
     rx_enabled: bool,
-    /// The ring filled since it was last empty: members get fair shares.
+    /// The ring filled, and has not since drained empty with a single
+    /// sender: members get fair shares.
     congested: bool,
+    /// The member whose message was queued last, and whether others sent
+    /// too, since the ring last drained to where receiving resumes.
+    last_sender: Option<u64>,
+    several_senders: bool,
     /// Messages queued so far (orders the members' admissions).
     admissions: u64,
     /// The last member's id.
     last_id: u64,
-    /// The current turn (see the module doc), from 1.
-    turn: u64,
     /// Operations waiting for their member's own thread.
     pending: ForThread<(Connection, Op)>,
 }
@@ -142,9 +143,10 @@ impl Instance {
             members: Vec::new(),
             rx_enabled: true,
             congested: false,
+            last_sender: None,
+            several_senders: false,
             admissions: 0,
             last_id: 0,
-            turn: 1,
             pending: ForThread::default(),
         }
     }
@@ -191,7 +193,7 @@ impl Instance {
     /// Whether member `mi` should be read from now.
     fn wants_rx(&self, mi: usize) -> bool {
         let m = &self.members[mi];
-        self.rx_enabled && !(self.congested && (m.queued >= self.share() || m.turn == self.turn))
+        self.rx_enabled && !(self.congested && m.queued >= self.share())
     }
 
     /// Tells every member whose receiving should change; those resumed
@@ -253,10 +255,11 @@ impl Instance {
             }
         } else {
             self.admissions += 1;
+            self.several_senders |= self.last_sender.is_some_and(|l| l != msg.from);
+            self.last_sender = Some(msg.from);
             if let Some(mi) = self.members.iter().position(|m| m.id == msg.from) {
                 self.members[mi].queued += 1;
                 self.members[mi].admitted = self.admissions;
-                self.members[mi].turn = self.turn;
             }
             self.ring.push_back(msg);
             if self.rx_enabled && self.free() < RXFLOW_MIN {
@@ -291,11 +294,14 @@ impl Instance {
                 }
             }
             self.first = oldest;
-            if self.ring.is_empty() {
-                self.congested = false;
-            }
             if self.free() >= RXFLOW_MAX {
-                self.turn += 1;
+                // Nobody competed since the last time: back to letting
+                // a sender fill the ring.
+                if self.ring.is_empty() && !self.several_senders {
+                    self.congested = false;
+                }
+                self.last_sender = None;
+                self.several_senders = false;
             }
             if !self.rx_enabled && self.free() >= RXFLOW_MAX {
                 self.set_rx(true);
@@ -400,7 +406,6 @@ impl Protocol for LwsMirror {
             on_notice: false,
             queued: 0,
             admitted: 0,
-            turn: 0,
             rx_on: inst.rx_enabled,
         });
         if !inst.rx_enabled {
