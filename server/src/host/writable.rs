@@ -3,7 +3,8 @@
 //! parked (waiting for its socket, a wake-up or a deadline, with nothing
 //! left to write), the connection is queued here instead of waking its
 //! task; one task per service thread then calls WRITEABLE on every queued
-//! connection in turn, and each write goes straight to its socket. A
+//! connection in turn; what each callback writes goes to its socket in one
+//! send when it returns (or once it holds `BATCH` bytes). A
 //! packet fanned out to a thousand subscribers is one pass over them, not
 //! a thousand task wake-ups, polls and re-arms of their waits.
 //!
@@ -24,6 +25,11 @@ use tokio::sync::Notify;
 use crate::host::dispatch::callback;
 use crate::host::ffi::call;
 use crate::host::wsi::Wsi;
+
+/// Bytes of frames a connection's WRITEABLE in the pass may write before
+/// they go to the socket (they are sent when the callback returns, or as
+/// soon as there are this many).
+pub(crate) const BATCH: usize = 16 * 1024;
 
 thread_local! {
     /// This thread's queue: addresses of live wsis, in request order.
@@ -89,8 +95,19 @@ fn serve(wsi: &Wsi) {
         return;
     }
     wsi.writable_requested.set(false);
-    if callback(wsi, LWS_CALLBACK_SERVER_WRITEABLE, std::ptr::null_mut(), 0) != 0 {
+    wsi.in_pass.set(true);
+    let rc = callback(wsi, LWS_CALLBACK_SERVER_WRITEABLE, std::ptr::null_mut(), 0);
+    wsi.in_pass.set(false);
+    if rc != 0 {
         wsi.close_requested.set(true);
+    }
+    // What the callback wrote, in one send.
+    if wsi.held.get() {
+        if let Some(stream) = wsi.stream.get() {
+            if wsi.flush_to(stream).is_err() {
+                wsi.close_requested.set(true);
+            }
+        }
     }
     // Its task looks after output left waiting, a close, and a compressor
     // the callback may have made (given back once it goes quiet).

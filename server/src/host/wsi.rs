@@ -140,6 +140,12 @@ pub struct Wsi {
     pub parked: Cell<bool>,
     /// It is in this thread's WRITEABLE pass queue.
     pub in_pass_queue: Cell<bool>,
+    /// Its WRITEABLE is running in the pass, which sends what the callback
+    /// wrote once it returns ([`writable`]).
+    pub in_pass: Cell<bool>,
+    /// `tx` holds frames written in the pass and not yet offered to the
+    /// socket (never more than [`writable::BATCH`] bytes).
+    pub held: Cell<bool>,
     /// `lws_wsi_tag`.
     pub tag: CString,
     /// Owning service thread.
@@ -191,6 +197,8 @@ impl Wsi {
             wake: Notify::new(),
             parked: Cell::new(false),
             in_pass_queue: Cell::new(false),
+            in_pass: Cell::new(false),
+            held: Cell::new(false),
             tag: CString::new(format!("{kind}|{n}")).unwrap_or_default(),
             tsi: thread::current_tsi().unwrap_or(0),
         })
@@ -239,6 +247,7 @@ impl Wsi {
 
     /// Writes as much pending output (`tx`) as `stream` takes now.
     pub fn flush_to(&self, stream: &crate::listen::transport::Transport) -> std::io::Result<()> {
+        self.held.set(false);
         let mut tx = self.tx.borrow_mut();
         while !tx.is_empty() {
             match stream.try_write(&tx) {
