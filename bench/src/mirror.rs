@@ -162,19 +162,27 @@ pub(crate) async fn run(a: Args) -> Result<()> {
     shared.stop.store(true, Relaxed);
     let mut lat = Vec::new();
     let mut served = 0; // clients that got at least one own message back
+                        // Own messages back in the window, per client (0 for one whose task
+                        // did not return: it was not served either).
+    let mut per_client = Vec::with_capacity(connected);
     for t in tasks {
-        if let Ok(Ok(mut v)) = tokio::time::timeout(Duration::from_secs(3), t).await {
-            served += usize::from(!v.is_empty());
-            lat.append(&mut v);
+        match tokio::time::timeout(Duration::from_secs(3), t).await {
+            Ok(Ok(mut v)) => {
+                served += usize::from(!v.is_empty());
+                per_client.push(v.len() as u64);
+                lat.append(&mut v);
+            }
+            _ => per_client.push(0),
         }
     }
     lat.sort_unstable();
+    per_client.sort_unstable();
 
     let deliveries = d1 - d0;
     println!(
         "result scenario=mirror clients={} connected={connected} in_flight={} secs={wall:.3} \
          deliveries={deliveries} deliveries_per_s={:.0} rtt_samples={} mean_ms={} p50_ms={} p99_ms={} \
-         max_ms={} served_clients={served} sent={sent} dropped={dropped} given_up={given_up} closed={} unparsed={}{deflate_field}{cpu_fields}",
+         max_ms={} served_clients={served} own_back_min={} own_back_median={} own_back_max={} sent={sent} dropped={dropped} given_up={given_up} closed={} unparsed={}{deflate_field}{cpu_fields}",
         a.clients,
         a.in_flight,
         deliveries as f64 / wall,
@@ -183,6 +191,9 @@ pub(crate) async fn run(a: Args) -> Result<()> {
         ms(quantile(&lat, 0.50)),
         ms(quantile(&lat, 0.99)),
         ms(lat.last().copied()),
+        per_client.first().copied().unwrap_or(0),
+        quantile(&per_client, 0.50).unwrap_or(0),
+        per_client.last().copied().unwrap_or(0),
         shared.closed.load(Relaxed),
         shared.unparsed.load(Relaxed),
     );

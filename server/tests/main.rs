@@ -36,5 +36,6 @@ mod ws_conformance;
 mod ws_deflate;
 mod ws_dumb_increment;
 mod ws_host;
+mod ws_mirror_fairness;
 mod ws_plugins;
 mod ws_server_status;

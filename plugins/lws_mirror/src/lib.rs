@@ -12,6 +12,14 @@
 //! * Flow control: when fewer than [`RXFLOW_MIN`] slots are free, receiving
 //!   is paused on every member; it resumes once at least [`RXFLOW_MAX`] are
 //!   free again.
+//! * Fair shares: once the ring has filled, a member holds at most
+//!   `max(1, 31 / members)` of the queued messages; one at its share is
+//!   not read until some of its messages have gone out to everybody, and
+//!   receiving resumes on the members admitted least recently first (the
+//!   host serves them in that order), so under a load that keeps the ring
+//!   full every sender still gets its turn. Shares end when the ring drains
+//!   empty while at most one member was sending (since it last drained to
+//!   where receiving resumes): a lone sender may fill the ring again.
 //! * A member holding the oldest queued message gets
 //!   [`SLOW_MEMBER_SECS`] seconds to send something, or it is closed, so one
 //!   stuck client cannot hold up the others for long.
@@ -62,6 +70,8 @@ pub struct LwsMirror;
 struct Message {
     binary: bool,
     data: Box<[u8]>,
+    /// The member that sent it ([`Member::id`]).
+    from: u64,
 }
 
 /// What one member's callback does to another member's connection.
@@ -85,12 +95,20 @@ impl Op {
 /// One connection of an instance.
 struct Member {
     conn: Connection,
+    /// Unique in its instance (a closed connection's address may be reused).
+    id: u64,
     /// The service thread it lives on.
     thread: ThreadId,
     /// Sequence number of the next message to send it.
     next: u64,
     /// Its slow-member timeout is running.
     on_notice: bool,
+    /// Messages it sent that are still queued.
+    queued: usize,
+    /// When its last message was queued (the instance's admission count).
+    admitted: u64,
+    /// Receiving as last told to its connection.
+    rx_on: bool,
 }
 
 /// Connections sharing one `?mirror=` name, and their queue.
@@ -101,6 +119,17 @@ struct Instance {
     first: u64,
     members: Vec<Member>,
     rx_enabled: bool,
+    /// The ring filled, and has not since drained empty with a single
+    /// sender: members get fair shares.
+    congested: bool,
+    /// The member whose message was queued last, and whether others sent
+    /// too, since the ring last drained to where receiving resumes.
+    last_sender: Option<u64>,
+    several_senders: bool,
+    /// Messages queued so far (orders the members' admissions).
+    admissions: u64,
+    /// The last member's id.
+    last_id: u64,
     /// Operations waiting for their member's own thread.
     pending: ForThread<(Connection, Op)>,
 }
@@ -113,6 +142,11 @@ impl Instance {
             first: 0,
             members: Vec::new(),
             rx_enabled: true,
+            congested: false,
+            last_sender: None,
+            several_senders: false,
+            admissions: 0,
+            last_id: 0,
             pending: ForThread::default(),
         }
     }
@@ -151,11 +185,43 @@ impl Instance {
         self.members.iter().position(|m| m.conn == conn)
     }
 
-    fn set_rx(&mut self, on: bool) {
+    /// Messages one member may hold in the ring while it is congested.
+    fn share(&self) -> usize {
+        (CAPACITY / self.members.len().max(1)).max(1)
+    }
+
+    /// Whether member `mi` should be read from now.
+    fn wants_rx(&self, mi: usize) -> bool {
+        let m = &self.members[mi];
+        self.rx_enabled && !(self.congested && m.queued >= self.share())
+    }
+
+    /// Tells every member whose receiving should change; those resumed
+    /// in the order they were last admitted, oldest first, so that the
+    /// ones kept waiting longest are read first.
+    fn sync_rx(&mut self) {
+        let mut resume = Vec::new();
         for mi in 0..self.members.len() {
-            self.act(mi, Op::Receiving(on));
+            let want = self.wants_rx(mi);
+            if want == self.members[mi].rx_on {
+                continue;
+            }
+            self.members[mi].rx_on = want;
+            if want {
+                resume.push((self.members[mi].admitted, mi));
+            } else {
+                self.act(mi, Op::Receiving(false));
+            }
         }
+        resume.sort_unstable();
+        for (_, mi) in resume {
+            self.act(mi, Op::Receiving(true));
+        }
+    }
+
+    fn set_rx(&mut self, on: bool) {
         self.rx_enabled = on;
+        self.sync_rx();
         log(
             LLL_INFO,
             &format!(
@@ -188,9 +254,20 @@ impl Instance {
                 self.set_rx(false);
             }
         } else {
+            self.admissions += 1;
+            self.several_senders |= self.last_sender.is_some_and(|l| l != msg.from);
+            self.last_sender = Some(msg.from);
+            if let Some(mi) = self.members.iter().position(|m| m.id == msg.from) {
+                self.members[mi].queued += 1;
+                self.members[mi].admitted = self.admissions;
+            }
             self.ring.push_back(msg);
             if self.rx_enabled && self.free() < RXFLOW_MIN {
+                self.congested = true;
                 self.set_rx(false);
+            } else {
+                // Its share may be used up.
+                self.sync_rx();
             }
         }
         self.police();
@@ -206,10 +283,30 @@ impl Instance {
         };
         if oldest > self.first {
             let done = usize::try_from(oldest - self.first).unwrap_or(usize::MAX);
-            self.ring.drain(..done.min(self.ring.len()));
+            let sent: Vec<u64> = self
+                .ring
+                .drain(..done.min(self.ring.len()))
+                .map(|m| m.from)
+                .collect();
+            for from in sent {
+                if let Some(m) = self.members.iter_mut().find(|m| m.id == from) {
+                    m.queued = m.queued.saturating_sub(1);
+                }
+            }
             self.first = oldest;
+            if self.free() >= RXFLOW_MAX {
+                // Nobody competed since the last time: back to letting
+                // a sender fill the ring.
+                if self.ring.is_empty() && !self.several_senders {
+                    self.congested = false;
+                }
+                self.last_sender = None;
+                self.several_senders = false;
+            }
             if !self.rx_enabled && self.free() >= RXFLOW_MAX {
                 self.set_rx(true);
+            } else {
+                self.sync_rx();
             }
         }
         let waiting = self.first < self.end();
@@ -300,15 +397,22 @@ impl Protocol for LwsMirror {
             vhd.instances.push(Instance::new(name.clone()));
         }
         let inst = vhd.instance(&name)?;
+        inst.last_id += 1;
         inst.members.push(Member {
             conn,
+            id: inst.last_id,
             thread: service_thread(),
             next: inst.first,
             on_notice: false,
+            queued: 0,
+            admitted: 0,
+            rx_on: inst.rx_enabled,
         });
         if !inst.rx_enabled {
             conn.set_receiving(false);
         }
+        // One more member: a smaller share each.
+        inst.sync_rx();
         if inst.first < inst.end() {
             conn.request_writable();
         }
@@ -337,9 +441,14 @@ impl Protocol for LwsMirror {
             return Action::Continue;
         }
         let data = std::mem::take(&mut s.partial).into_boxed_slice();
+        let Some(mi) = inst.member(conn) else {
+            return Action::Continue;
+        };
+        let from = inst.members[mi].id;
         inst.push(Message {
             binary: s.binary,
             data,
+            from,
         });
         Action::Continue
     }
@@ -407,8 +516,10 @@ impl Protocol for LwsMirror {
             );
             vhd.instances.remove(ii);
         } else {
-            // It may have held the oldest message: that frees room.
+            // It may have held the oldest message: that frees room; and
+            // the others' shares grow.
             inst.police();
+            inst.sync_rx();
         }
     }
 }

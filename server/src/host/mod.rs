@@ -40,5 +40,6 @@ pub(crate) mod threadpool;
 pub(crate) mod timers;
 pub(crate) mod uv;
 pub(crate) mod vhost;
+pub(crate) mod writable;
 pub(crate) mod write;
 pub(crate) mod wsi;

@@ -98,7 +98,15 @@ impl Wsi {
             self.write_ws(data, kind)?;
         }
         self.could_have_pending.set(true);
-        self.wake.notify_one();
+        // A parked session whose write went out whole has nothing to do,
+        // nor one in its WRITEABLE pass (which sends what it holds);
+        // otherwise its task looks.
+        let pass = self.parked.get() && self.in_pass.get();
+        if !pass
+            && (!self.parked.get() || self.close_requested.get() || !self.tx.borrow().is_empty())
+        {
+            self.wake.notify_one();
+        }
         Ok(data.len())
     }
 
@@ -131,7 +139,12 @@ impl Wsi {
                 source,
             })?;
         }
-        if let Some(stream) = self.stream.get() {
+        // In the WRITEABLE pass, frames are held and sent together when
+        // the callback returns: a subscriber several packets behind gets
+        // them in one send, not one each.
+        if self.in_pass.get() && self.tx.borrow().len() < crate::host::writable::BATCH {
+            self.held.set(true);
+        } else if let Some(stream) = self.stream.get() {
             if self.flush_to(stream).is_err() {
                 self.close_requested.set(true);
             }
@@ -142,6 +155,11 @@ impl Wsi {
     /// `lws_send_pipe_choked`: true while earlier output still waits for
     /// the socket; false clears "could have pending", allowing a write.
     pub(crate) fn pipe_choked(&self) -> bool {
+        // Frames held for the pass's send are not waiting for the socket.
+        if self.held.get() && self.tx.borrow().len() < crate::host::writable::BATCH {
+            self.could_have_pending.set(false);
+            return false;
+        }
         if let Some(stream) = self.stream.get() {
             let _ = self.flush_to(stream);
         }

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use crate::host::ffi::call::PluginMem;
 use crate::host::site::HostSite;
 use crate::host::vhost::{VhostHandle, VhostProtocol};
-use crate::host::{thread, timers};
+use crate::host::{thread, timers, writable};
 use comlink_wire::frame::Encoder;
 
 /// What the connection is.
@@ -153,6 +153,18 @@ pub struct Wsi {
     pub opaque: Cell<*mut c_void>,
     /// Wakes the connection task.
     pub wake: Notify,
+    /// Its WebSocket session waits (for its socket, a wake-up or a
+    /// deadline) with nothing of its own to do: WRITEABLE may be called
+    /// for it from this thread's pass ([`writable`]).
+    pub parked: Cell<bool>,
+    /// It is in this thread's WRITEABLE pass queue.
+    pub in_pass_queue: Cell<bool>,
+    /// Its WRITEABLE is running in the pass, which sends what the callback
+    /// wrote once it returns ([`writable`]).
+    pub in_pass: Cell<bool>,
+    /// `tx` holds frames written in the pass and not yet offered to the
+    /// socket (never more than [`writable::BATCH`] bytes).
+    pub held: Cell<bool>,
     /// `lws_wsi_tag`.
     pub tag: CString,
     /// Owning service thread.
@@ -210,6 +222,10 @@ impl Wsi {
             close_requested: Cell::new(false),
             opaque: Cell::new(std::ptr::null_mut()),
             wake: Notify::new(),
+            parked: Cell::new(false),
+            in_pass_queue: Cell::new(false),
+            in_pass: Cell::new(false),
+            held: Cell::new(false),
             tag: tag(kind, n),
             tsi: thread::current_tsi().unwrap_or(0),
             raw_file: OnceCell::new(),
@@ -272,6 +288,7 @@ impl Wsi {
 
     /// Writes as much pending output (`tx`) as `stream` takes now.
     pub fn flush_to(&self, stream: &crate::listen::transport::Transport) -> std::io::Result<()> {
+        self.held.set(false);
         let mut tx = self.tx.borrow_mut();
         while !tx.is_empty() {
             match stream.try_write(&tx) {
@@ -290,9 +307,14 @@ impl Wsi {
         Ok(())
     }
 
-    /// Asks for a WRITEABLE callback.
+    /// Asks for a WRITEABLE callback: from this thread's pass when the
+    /// session is parked with nothing waiting for the socket, else from
+    /// its own task.
     pub fn request_writable(&self) {
         self.writable_requested.set(true);
+        if self.parked.get() && self.tx.borrow().is_empty() && writable::enqueue(self) {
+            return;
+        }
         self.wake.notify_one();
     }
 }

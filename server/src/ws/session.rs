@@ -166,6 +166,7 @@ pub(crate) fn run_as(
         } else {
             serve(&wsi, &mut decoder, rbuf, ping, &reasons).await
         };
+        wsi.parked.set(false);
         finish(&wsi, end).await;
         callback(&wsi, reasons.drop, std::ptr::null_mut(), 0);
         callback(&wsi, reasons.closed, std::ptr::null_mut(), 0);
@@ -248,6 +249,7 @@ fn serve<'a>(
         let compressing = decoder.inflate_enabled();
         let mut codec_check: Option<Instant> = None;
         loop {
+            wsi.parked.set(false);
             if wsi.close_requested.get() {
                 return End::Local;
             }
@@ -371,6 +373,9 @@ fn serve<'a>(
                     armed = Some(d);
                 }
             }
+            // WRITEABLE may now come from the thread's pass (not while
+            // the connection is failing: its last rounds are counted here).
+            wsi.parked.set(failed.is_none());
             tokio::select! {
                 r = poll_fn(|cx| stream.poll_read_some(cx, &mut rbuf)), if want_read => {
                     match r {

@@ -9,6 +9,11 @@
 //! packet-bench fanout HOST:PORT MOUNT SUBSCRIBERS POSTERS SECONDS
 //!     POSTERS connections POST as fast as they are answered; prints the
 //!     deliveries/s the subscribers received.
+//! packet-bench redis-fanout HOST:PORT SUBSCRIBERS PUBLISHERS SECONDS
+//!     The same fan-out through a redis-server: SUBSCRIBERS connections
+//!     SUBSCRIBEd to one channel, PUBLISHERS connections PUBLISHing
+//!     128-byte messages to it as fast as they are answered; prints the
+//!     messages/s the subscribers received (deliveries_per_s), as fanout.
 //! packet-bench floor SOCKETS BYTES ROUNDS
 //!     No server: the kernel's own cost of what a fan-out must do at least,
 //!     one write() of BYTES to each of SOCKETS loopback TCP connections per
@@ -405,8 +410,209 @@ fn floor(sockets: usize, bytes: usize, rounds: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// The channel `redis-fanout` publishes on.
+const CHANNEL: &str = "packets";
+
+/// One Redis subscriber: SUBSCRIBE, then counts the `message` pushes that
+/// arrive until its task is dropped.
+async fn redis_subscriber(addr: SocketAddr, seen: Arc<Seen>, gate: Arc<tokio::sync::Semaphore>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = {
+        let _permit = gate.acquire().await;
+        let mut last = String::new();
+        let mut ok = None;
+        for _ in 0..3 {
+            match tokio::net::TcpStream::connect(addr).await {
+                Ok(mut s) => {
+                    let cmd = format!(
+                        "*2\r\n$9\r\nSUBSCRIBE\r\n${}\r\n{CHANNEL}\r\n",
+                        CHANNEL.len()
+                    );
+                    if let Err(e) = s.write_all(cmd.as_bytes()).await {
+                        last = e.to_string();
+                        continue;
+                    }
+                    // The confirmation: *3 $9 subscribe $N channel :1.
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b":1\r\n") && head.len() < 256 {
+                        match s.read(&mut byte).await {
+                            Ok(1) => head.push(byte[0]),
+                            _ => break,
+                        }
+                    }
+                    if head.ends_with(b":1\r\n") {
+                        ok = Some(s);
+                        break;
+                    }
+                    last = String::from_utf8_lossy(&head).into_owned();
+                }
+                Err(e) => last = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        match ok {
+            Some(s) => s,
+            None => {
+                eprintln!("packet-bench: redis subscriber: {last}");
+                return;
+            }
+        }
+    };
+    let mut s = s;
+    seen.connected.fetch_add(1, Ordering::Relaxed);
+    // Each push starts with this; a published body of 'x's cannot hold it.
+    const PUSH: &[u8] = b"$7\r\nmessage\r\n";
+    let mut buf = Vec::with_capacity(8192);
+    loop {
+        match s.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let mut n = 0;
+        let mut at = 0;
+        while let Some(i) = find(&buf[at..], PUSH) {
+            n += 1;
+            at += i + PUSH.len();
+        }
+        if n > 0 {
+            seen.deliveries.fetch_add(n, Ordering::Relaxed);
+        }
+        // Keep what may be the start of a push cut by this read.
+        let keep = buf.len().saturating_sub(at).min(PUSH.len() - 1);
+        buf.drain(..buf.len() - keep);
+    }
+}
+
+/// A Redis publisher connection.
+struct Publisher {
+    s: TcpStream,
+    cmd: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+impl Publisher {
+    fn new(addr: SocketAddr) -> std::io::Result<Publisher> {
+        let s = TcpStream::connect(addr)?;
+        s.set_nodelay(true)?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let body = "x".repeat(BODY);
+        let cmd = format!(
+            "*3\r\n$7\r\nPUBLISH\r\n${}\r\n{CHANNEL}\r\n${BODY}\r\n{body}\r\n",
+            CHANNEL.len()
+        )
+        .into_bytes();
+        Ok(Publisher {
+            s,
+            cmd,
+            buf: Vec::new(),
+        })
+    }
+
+    /// PUBLISHes one message; true when Redis answered with a count.
+    fn publish(&mut self) -> bool {
+        if self.s.write_all(&self.cmd).is_err() {
+            return false;
+        }
+        self.buf.clear();
+        let mut chunk = [0u8; 64];
+        while !self.buf.ends_with(b"\r\n") {
+            match self.s.read(&mut chunk) {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        self.buf.starts_with(b":")
+    }
+}
+
+fn redis_fanout(addr: SocketAddr, subs: usize, publishers: usize, secs: u64) -> Result<(), String> {
+    let seen = Arc::new(Seen {
+        connected: AtomicU64::new(0),
+        deliveries: AtomicU64::new(0),
+        latencies: Mutex::new(Vec::new()),
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let (seen2, stop2) = (seen.clone(), stop.clone());
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        rt.block_on(async move {
+            let gate = Arc::new(tokio::sync::Semaphore::new(64));
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..subs {
+                set.spawn(redis_subscriber(addr, seen2.clone(), gate.clone()));
+            }
+            while !stop2.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            set.shutdown().await;
+        });
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while (seen.connected.load(Ordering::Relaxed) as usize) < subs && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let published = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let until = start + Duration::from_secs(secs);
+    let workers: Vec<_> = (0..publishers)
+        .map(|_| {
+            let published = published.clone();
+            std::thread::spawn(move || {
+                let Ok(mut p) = Publisher::new(addr) else {
+                    return;
+                };
+                while Instant::now() < until {
+                    if p.publish() {
+                        published.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        let _ = w.join();
+    }
+    let published = published.load(Ordering::Relaxed);
+    let connected = seen.connected.load(Ordering::Relaxed);
+    wait_deliveries(&seen, published * connected, Duration::from_secs(60));
+    let elapsed = start.elapsed().as_secs_f64();
+    let got = seen.deliveries.load(Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    let _ = thread.join();
+    println!(
+        "redis-fanout subscribers={connected} publishers={publishers} messages={published} deliveries={got} seconds={elapsed:.2} deliveries_per_s={:.0} publish_per_s={:.0}",
+        got as f64 / elapsed,
+        published as f64 / secs as f64
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() == 5 && args[0] == "redis-fanout" {
+        let parsed = (
+            args[1].parse::<SocketAddr>(),
+            args[2].parse::<usize>(),
+            args[3].parse::<usize>(),
+            args[4].parse::<u64>(),
+        );
+        let (Ok(addr), Ok(n), Ok(p), Ok(secs)) = parsed else {
+            eprintln!("usage: packet-bench redis-fanout HOST:PORT SUBSCRIBERS PUBLISHERS SECONDS");
+            return ExitCode::from(2);
+        };
+        return match redis_fanout(addr, n, p, secs) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("packet-bench: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.len() == 4 && args[0] == "floor" {
         let parsed = (args[1].parse(), args[2].parse(), args[3].parse());
         let (Ok(n), Ok(b), Ok(r)) = parsed else {

@@ -1,0 +1,122 @@
+//! WRITEABLE for many connections in one pass. When a plugin asks for
+//! WRITEABLE (`lws_callback_on_writable`) on a WebSocket session that is
+//! parked (waiting for its socket, a wake-up or a deadline, with nothing
+//! left to write), the connection is queued here instead of waking its
+//! task; one task per service thread then calls WRITEABLE on every queued
+//! connection in turn; what each callback writes goes to its socket in one
+//! send when it returns (or once it holds `BATCH` bytes). A
+//! packet fanned out to a thousand subscribers is one pass over them, not
+//! a thousand task wake-ups, polls and re-arms of their waits.
+//!
+//! lws's rules still hold: WRITEABLE only comes when the connection's
+//! earlier output is on the socket (one with output waiting is left to its
+//! own task, which waits for the socket and then calls WRITEABLE), one
+//! write per callback unless `lws_send_pipe_choked` said the pipe is clear,
+//! and a connection whose callback left output waiting, asked to close or
+//! failed its socket is handed back to its own task.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use comlink_plugin_api::abi::LWS_CALLBACK_SERVER_WRITEABLE;
+use comlink_wire::frame::Encoder;
+use tokio::sync::Notify;
+
+use crate::host::dispatch::callback;
+use crate::host::ffi::call;
+use crate::host::wsi::Wsi;
+
+/// Bytes of frames a connection's WRITEABLE in the pass may write before
+/// they go to the socket (they are sent when the callback returns, or as
+/// soon as there are this many).
+pub(crate) const BATCH: usize = 16 * 1024;
+
+thread_local! {
+    /// This thread's queue: addresses of live wsis, in request order.
+    static QUEUE: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    /// Wakes this thread's pass (none off the service threads: then every
+    /// request wakes its own task).
+    static RUNNER: RefCell<Option<Rc<Notify>>> = const { RefCell::new(None) };
+}
+
+/// Queues `wsi` for the next pass; false when this thread runs no passes
+/// (the caller wakes the connection's task instead).
+pub(crate) fn enqueue(wsi: &Wsi) -> bool {
+    RUNNER.with(|r| {
+        let r = r.borrow();
+        let Some(runner) = r.as_ref() else {
+            return false;
+        };
+        if !wsi.in_pass_queue.replace(true) {
+            QUEUE.with(|q| q.borrow_mut().push(wsi as *const Wsi as usize));
+            runner.notify_one();
+        }
+        true
+    })
+}
+
+/// Starts this service thread's pass task (call inside its `LocalSet`).
+pub(crate) fn spawn() {
+    let notify = Rc::new(Notify::new());
+    RUNNER.with(|r| *r.borrow_mut() = Some(notify.clone()));
+    tokio::task::spawn_local(async move {
+        let mut batch = Vec::new();
+        loop {
+            notify.notified().await;
+            loop {
+                QUEUE.with(|q| std::mem::swap(&mut *q.borrow_mut(), &mut batch));
+                if batch.is_empty() {
+                    break;
+                }
+                for addr in batch.drain(..) {
+                    call::with_live(addr, serve);
+                }
+                // Connections that asked again from their callback are in
+                // the next pass, after the other tasks had their turn.
+                tokio::task::consume_budget().await;
+            }
+        }
+    });
+}
+
+/// WRITEABLE for one queued connection, or back to its own task.
+fn serve(wsi: &Wsi) {
+    wsi.in_pass_queue.set(false);
+    if !wsi.writable_requested.get() {
+        return;
+    }
+    if !wsi.parked.get() {
+        // Its task is running its loop (or ending): it looks itself.
+        wsi.wake.notify_one();
+        return;
+    }
+    if !wsi.tx.borrow().is_empty() {
+        // Its task waits for the socket and calls WRITEABLE then.
+        return;
+    }
+    wsi.writable_requested.set(false);
+    wsi.in_pass.set(true);
+    let rc = callback(wsi, LWS_CALLBACK_SERVER_WRITEABLE, std::ptr::null_mut(), 0);
+    wsi.in_pass.set(false);
+    if rc != 0 {
+        wsi.close_requested.set(true);
+    }
+    // What the callback wrote, in one send.
+    if wsi.held.get() {
+        if let Some(stream) = wsi.stream.get() {
+            if wsi.flush_to(stream).is_err() {
+                wsi.close_requested.set(true);
+            }
+        }
+    }
+    // Its task looks after output left waiting, a close, and a compressor
+    // the callback may have made (given back once it goes quiet).
+    let compressing = wsi
+        .encoder
+        .borrow()
+        .as_ref()
+        .is_some_and(Encoder::holds_deflate_memory);
+    if wsi.close_requested.get() || !wsi.tx.borrow().is_empty() || compressing {
+        wsi.wake.notify_one();
+    }
+}
