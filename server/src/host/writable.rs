@@ -18,7 +18,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use comlink_plugin_api::abi::LWS_CALLBACK_SERVER_WRITEABLE;
+use comlink_plugin_api::abi::{LWS_CALLBACK_CLIENT_WRITEABLE, LWS_CALLBACK_SERVER_WRITEABLE};
 use comlink_wire::frame::Encoder;
 use tokio::sync::Notify;
 
@@ -96,7 +96,13 @@ fn serve(wsi: &Wsi) {
     }
     wsi.writable_requested.set(false);
     wsi.in_pass.set(true);
-    let rc = callback(wsi, LWS_CALLBACK_SERVER_WRITEABLE, std::ptr::null_mut(), 0);
+    // A WebSocket a plugin opened gets the client reason.
+    let reason = if matches!(wsi.role, crate::host::wsi::Role::WsClient) {
+        LWS_CALLBACK_CLIENT_WRITEABLE
+    } else {
+        LWS_CALLBACK_SERVER_WRITEABLE
+    };
+    let rc = callback(wsi, reason, std::ptr::null_mut(), 0);
     wsi.in_pass.set(false);
     if rc != 0 {
         wsi.close_requested.set(true);
