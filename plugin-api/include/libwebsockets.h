@@ -52,9 +52,13 @@
  * (lws_uv_getloop(), libwebsockets/lws-libuv.h), and lws's plugins reach
  * uv_timer_t and friends through this header, as with lws. On whenever
  * libuv's header is there (Debian: libuv1-dev); a plugin may also define
- * LWS_WITH_LIBUV itself, or COMLINK_NO_LIBUV to leave libuv out.
+ * LWS_WITH_LIBUV itself, or COMLINK_NO_LIBUV to leave libuv out. Not on by
+ * itself under strict ISO C (-std=c99 without a POSIX feature macro), where
+ * <uv.h> cannot compile (it needs pthread_rwlock_t).
  */
-#if !defined(LWS_WITH_LIBUV) && !defined(COMLINK_NO_LIBUV) && defined(__has_include)
+#if !defined(LWS_WITH_LIBUV) && !defined(COMLINK_NO_LIBUV) && defined(__has_include) && \
+	(!defined(__STRICT_ANSI__) || defined(_POSIX_C_SOURCE) || \
+	 defined(_XOPEN_SOURCE) || defined(_GNU_SOURCE) || defined(_DEFAULT_SOURCE))
 #if __has_include(<uv.h>)
 #define LWS_WITH_LIBUV
 #endif
@@ -70,7 +74,7 @@ extern "C" {
 /* ---------------------------------------------------------------------------
  * What this "build" provides. lws plugins test these lws_config.h macros; we
  * define the ones that are true of the Comlink host and leave the rest
- * undefined (no TLS API, no client role, no MQTT, no h2 API; libuv: above).
+ * undefined (no TLS API, no MQTT, no h2 API; libuv: above).
  */
 
 #define COMLINK_PLUGIN_API 1
@@ -110,6 +114,10 @@ extern "C" {
 #define LWS_ROLE_WS
 #define LWS_WITH_NETWORK
 #define LWS_WITH_SERVER
+#define LWS_WITH_CLIENT
+#define LWS_ROLE_RAW
+#define LWS_ROLE_RAW_FILE
+#define LWS_WITH_THREADPOOL
 #define LWS_WITH_PLUGINS
 #define LWS_WITH_HTTP_UNCOMMON_HEADERS
 #define LWS_HAVE_STDINT_H
