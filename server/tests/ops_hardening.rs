@@ -5,7 +5,7 @@ use std::process::Command;
 
 use crate::ops_reload::{build_swap, version_of, vhost};
 use crate::support::ws::{connect, next_text};
-use crate::support::{eventually, is_root, skip, Server, Site, TmpfsMount};
+use crate::support::{is_root, skip, Server, Site, TmpfsMount};
 
 /// Issue #15: each plugin generation was loaded from a private copy under
 /// `/tmp`; with `/tmp` mounted `noexec` no plugin loaded. With `TMPDIR` on
@@ -64,13 +64,7 @@ fn plugins_load_and_swap_with_tmpdir_on_a_noexec_mount() {
     // in-memory file is closed, and the next one may get its descriptor
     // number (so its /proc/self/fd/N name): still the new code is loaded.
     drop(old);
-    assert!(
-        eventually(10, || srv
-            .log_text()
-            .contains("previous configuration retired")),
-        "{}",
-        srv.log_text()
-    );
+    srv.wait_log("previous configuration retired", 10);
     build_swap(&s.path("plugins"), "v3");
     srv.reload();
     let mut third = connect(srv.addr(7681), "/", &["swap-version"]);

@@ -76,13 +76,7 @@ fn plugin_swap_and_conf_d_edit_under_live_connections() {
 
     // When the last old connection ends, the old generation is retired.
     drop(old);
-    assert!(
-        eventually(10, || srv
-            .log_text()
-            .contains("previous configuration retired")),
-        "{}",
-        srv.log_text()
-    );
+    srv.wait_log("previous configuration retired", 10);
     assert_eq!(version_of(&next_text(&mut new)), "v2");
 }
 

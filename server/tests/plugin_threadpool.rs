@@ -73,13 +73,7 @@ fn a_task_sends_every_result_in_order_then_is_reaped() {
         assert_eq!(next_text(&mut ws), format!("v1 n={i}"));
     }
     assert_eq!(next_text(&mut ws), "done");
-    assert!(
-        eventually(5, || srv
-            .log_text()
-            .contains("tp-test v1: cleanup after 20 of 20, collected")),
-        "{}",
-        srv.log_text()
-    );
+    srv.wait_log("tp-test v1: cleanup after 20 of 20, collected", 5);
 }
 
 #[test]

@@ -138,13 +138,7 @@ fn uv_timer_keeps_firing_through_reloads() {
             let b: u64 = next_text(&mut old).parse().unwrap();
             assert_eq!(b, a + 1);
             drop(old);
-            assert!(
-                eventually(10, || srv
-                    .log_text()
-                    .contains("previous configuration retired")),
-                "{}",
-                srv.log_text()
-            );
+            srv.wait_log("previous configuration retired", 10);
             // Its DESTROY stopped the timer but did not close it; the host
             // closed it before freeing the per-vhost data it lives in.
             assert!(
@@ -183,13 +177,7 @@ fn plugin_swap_with_uv_handles_left_open_does_not_crash() {
     leaky(&plugins, "v2");
     srv.reload();
     drop(old);
-    assert!(
-        eventually(10, || srv
-            .log_text()
-            .contains("previous configuration retired")),
-        "{}",
-        srv.log_text()
-    );
+    srv.wait_log("previous configuration retired", 10);
     // The library's sweep counts the per-vhost one too while its close is
     // still finishing.
     let unloaded =

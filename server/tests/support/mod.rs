@@ -226,6 +226,16 @@ impl Server {
         self.log.lock().unwrap().join("\n")
     }
 
+    /// Waits up to `secs` for `needle` in the server's log; fails the test
+    /// with the log when it does not come.
+    pub(crate) fn wait_log(&self, needle: &str, secs: u64) {
+        assert!(
+            eventually(secs, || self.log_text().contains(needle)),
+            "no {needle:?} in the log:\n{}",
+            self.log_text()
+        );
+    }
+
     /// Whether the process is still running.
     pub(crate) fn alive(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()

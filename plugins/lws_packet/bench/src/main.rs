@@ -252,26 +252,39 @@ fn start_subscribers(
     n: usize,
     measure: bool,
 ) -> (Arc<Seen>, Arc<AtomicBool>, Vec<std::thread::JoinHandle<()>>) {
+    spawn_subscribers(n, move |seen, gate| subscriber(addr, seen, measure, gate))
+}
+
+/// Starts `n` subscribers made by `make` and waits until they are
+/// connected. All on one thread (one event loop, like a real client
+/// process), so the figures are the server's and not a thousand client
+/// threads' scheduling on the load core.
+fn spawn_subscribers<F, Fut>(
+    n: usize,
+    make: F,
+) -> (Arc<Seen>, Arc<AtomicBool>, Vec<std::thread::JoinHandle<()>>)
+where
+    F: Fn(Arc<Seen>, Arc<tokio::sync::Semaphore>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
     let seen = Arc::new(Seen {
         connected: AtomicU64::new(0),
         deliveries: AtomicU64::new(0),
         latencies: Mutex::new(Vec::new()),
     });
     let stop = Arc::new(AtomicBool::new(false));
-    // All subscribers on one thread (one event loop, like a real client
-    // process), so the figures are the server's and not a thousand client
-    // threads' scheduling on the load core.
     let (seen2, stop2) = (seen.clone(), stop.clone());
     let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("tokio runtime");
-        rt.block_on(async move {
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async move {
             let gate = Arc::new(tokio::sync::Semaphore::new(64));
             let mut set = tokio::task::JoinSet::new();
             for _ in 0..n {
-                set.spawn(subscriber(addr, seen2.clone(), measure, gate.clone()));
+                set.spawn_local(make(seen2.clone(), gate.clone()));
             }
             while !stop2.load(Ordering::Relaxed) {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -527,35 +540,8 @@ impl Publisher {
 }
 
 fn redis_fanout(addr: SocketAddr, subs: usize, publishers: usize, secs: u64) -> Result<(), String> {
-    let seen = Arc::new(Seen {
-        connected: AtomicU64::new(0),
-        deliveries: AtomicU64::new(0),
-        latencies: Mutex::new(Vec::new()),
-    });
-    let stop = Arc::new(AtomicBool::new(false));
-    let (seen2, stop2) = (seen.clone(), stop.clone());
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        rt.block_on(async move {
-            let gate = Arc::new(tokio::sync::Semaphore::new(64));
-            let mut set = tokio::task::JoinSet::new();
-            for _ in 0..subs {
-                set.spawn(redis_subscriber(addr, seen2.clone(), gate.clone()));
-            }
-            while !stop2.load(Ordering::Relaxed) {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            set.shutdown().await;
-        });
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while (seen.connected.load(Ordering::Relaxed) as usize) < subs && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(300));
+    let (seen, stop, threads) =
+        spawn_subscribers(subs, move |seen, gate| redis_subscriber(addr, seen, gate));
     let published = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let until = start + Duration::from_secs(secs);
@@ -583,7 +569,9 @@ fn redis_fanout(addr: SocketAddr, subs: usize, publishers: usize, secs: u64) -> 
     let elapsed = start.elapsed().as_secs_f64();
     let got = seen.deliveries.load(Ordering::Relaxed);
     stop.store(true, Ordering::Relaxed);
-    let _ = thread.join();
+    for t in threads {
+        let _ = t.join();
+    }
     println!(
         "redis-fanout subscribers={connected} publishers={publishers} messages={published} deliveries={got} seconds={elapsed:.2} deliveries_per_s={:.0} publish_per_s={:.0}",
         got as f64 / elapsed,
