@@ -64,8 +64,8 @@ struct lws_threadpool_task_args {
 };
 
 /*
- * The host's entry points behind the printf-style lws calls below (the host
- * cannot define C variadic functions): the same with the name formatted.
+ * What the printf-style lws calls below (defined by lwsws in C, since its
+ * Rust cannot define variadic functions) call with the name formatted.
  */
 LWS_VISIBLE LWS_EXTERN struct lws_threadpool *
 comlink_threadpool_create(struct lws_context *context,
@@ -78,47 +78,17 @@ comlink_threadpool_enqueue(struct lws_threadpool *tp,
 			   const char *name);
 
 /* A pool of args->threads workers, named by the format. NULL on failure. */
-static LWS_INLINE struct lws_threadpool *
+LWS_VISIBLE LWS_EXTERN struct lws_threadpool *
 lws_threadpool_create(struct lws_context *context,
 		      const struct lws_threadpool_create_args *args,
 		      const char *format, ...) LWS_FORMAT(3);
 
-static LWS_INLINE struct lws_threadpool *
-lws_threadpool_create(struct lws_context *context,
-		      const struct lws_threadpool_create_args *args,
-		      const char *format, ...)
-{
-	char name[32];
-	va_list ap;
-
-	va_start(ap, format);
-	vsnprintf(name, sizeof(name), format, ap);
-	va_end(ap);
-
-	return comlink_threadpool_create(context, args, name);
-}
-
 /* Queue a task (args is copied). NULL when the queue is full or the pool
  * is finishing: the caller still owns args->user then. */
-static LWS_INLINE struct lws_threadpool_task *
+LWS_VISIBLE LWS_EXTERN struct lws_threadpool_task *
 lws_threadpool_enqueue(struct lws_threadpool *tp,
 		       const struct lws_threadpool_task_args *args,
 		       const char *format, ...) LWS_FORMAT(3);
-
-static LWS_INLINE struct lws_threadpool_task *
-lws_threadpool_enqueue(struct lws_threadpool *tp,
-		       const struct lws_threadpool_task_args *args,
-		       const char *format, ...)
-{
-	char name[32];
-	va_list ap;
-
-	va_start(ap, format);
-	vsnprintf(name, sizeof(name), format, ap);
-	va_end(ap);
-
-	return comlink_threadpool_enqueue(tp, args, name);
-}
 
 /* Stop taking tasks; queued ones become STOPPED, running ones are asked to
  * stop. */

@@ -301,6 +301,36 @@ where
     (seen, stop, vec![thread])
 }
 
+/// Runs `n` threads, each with its own `make()` (one that cannot be made
+/// does nothing), calling `step` until `until`; the count of steps that
+/// returned true.
+fn count_until<W, M, S>(n: usize, until: Instant, make: M, step: S) -> u64
+where
+    M: Fn() -> Option<W> + Clone + Send + 'static,
+    S: Fn(&mut W) -> bool + Copy + Send + 'static,
+{
+    let done = Arc::new(AtomicU64::new(0));
+    let workers: Vec<_> = (0..n)
+        .map(|_| {
+            let (done, make) = (done.clone(), make.clone());
+            std::thread::spawn(move || {
+                let Some(mut w) = make() else {
+                    return;
+                };
+                while Instant::now() < until {
+                    if step(&mut w) {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        let _ = w.join();
+    }
+    done.load(Ordering::Relaxed)
+}
+
 /// Waits until `want` deliveries arrived (or `limit` passed).
 fn wait_deliveries(seen: &Seen, want: u64, limit: Duration) {
     let deadline = Instant::now() + limit;
@@ -355,29 +385,14 @@ fn fanout(
     secs: u64,
 ) -> Result<(), String> {
     let (seen, stop, threads) = start_subscribers(addr, subs, false);
-    let posted = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
-    let until = start + Duration::from_secs(secs);
-    let workers: Vec<_> = (0..posters)
-        .map(|_| {
-            let posted = posted.clone();
-            let mount = mount.to_string();
-            std::thread::spawn(move || {
-                let Ok(mut p) = Poster::new(addr, &mount) else {
-                    return;
-                };
-                while Instant::now() < until {
-                    if p.post() {
-                        posted.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        let _ = w.join();
-    }
-    let posted = posted.load(Ordering::Relaxed);
+    let mount = mount.to_string();
+    let posted = count_until(
+        posters,
+        start + Duration::from_secs(secs),
+        move || Poster::new(addr, &mount).ok(),
+        Poster::post,
+    );
     let subs = seen.connected.load(Ordering::Relaxed) as usize;
     wait_deliveries(&seen, posted * subs as u64, Duration::from_secs(60));
     let elapsed = start.elapsed().as_secs_f64();
@@ -542,28 +557,13 @@ impl Publisher {
 fn redis_fanout(addr: SocketAddr, subs: usize, publishers: usize, secs: u64) -> Result<(), String> {
     let (seen, stop, threads) =
         spawn_subscribers(subs, move |seen, gate| redis_subscriber(addr, seen, gate));
-    let published = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
-    let until = start + Duration::from_secs(secs);
-    let workers: Vec<_> = (0..publishers)
-        .map(|_| {
-            let published = published.clone();
-            std::thread::spawn(move || {
-                let Ok(mut p) = Publisher::new(addr) else {
-                    return;
-                };
-                while Instant::now() < until {
-                    if p.publish() {
-                        published.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        let _ = w.join();
-    }
-    let published = published.load(Ordering::Relaxed);
+    let published = count_until(
+        publishers,
+        start + Duration::from_secs(secs),
+        move || Publisher::new(addr).ok(),
+        Publisher::publish,
+    );
     let connected = seen.connected.load(Ordering::Relaxed);
     wait_deliveries(&seen, published * connected, Duration::from_secs(60));
     let elapsed = start.elapsed().as_secs_f64();

@@ -16,6 +16,20 @@
 int lwsl_visible(int level);
 void comlink_log_line(int level, const char *line);
 
+struct lws_context;
+struct lws_threadpool;
+struct lws_threadpool_task;
+struct lws_threadpool_create_args;
+struct lws_threadpool_task_args;
+struct lws_threadpool *
+comlink_threadpool_create(struct lws_context *context,
+			  const struct lws_threadpool_create_args *args,
+			  const char *name);
+struct lws_threadpool_task *
+comlink_threadpool_enqueue(struct lws_threadpool *tp,
+			   const struct lws_threadpool_task_args *args,
+			   const char *name);
+
 /*
  * lws's contract: never writes more than size bytes, always terminates when
  * size > 0, and returns the characters stored -- size when the output was
@@ -66,4 +80,39 @@ _lws_log(int filter, const char *format, ...)
 	va_start(ap, format);
 	_lws_logv(filter, format, ap);
 	va_end(ap);
+}
+
+/*
+ * lws_threadpool_create() and lws_threadpool_enqueue() name the pool or
+ * task printf-style: the name is formatted here (lws keeps 32 bytes of
+ * it) and the rest is the Rust host's.
+ */
+EXPORT struct lws_threadpool *
+lws_threadpool_create(struct lws_context *context,
+		      const struct lws_threadpool_create_args *args,
+		      const char *format, ...)
+{
+	char name[32];
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(name, sizeof(name), format ? format : "", ap);
+	va_end(ap);
+
+	return comlink_threadpool_create(context, args, name);
+}
+
+EXPORT struct lws_threadpool_task *
+lws_threadpool_enqueue(struct lws_threadpool *tp,
+		       const struct lws_threadpool_task_args *args,
+		       const char *format, ...)
+{
+	char name[32];
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(name, sizeof(name), format ? format : "", ap);
+	va_end(ap);
+
+	return comlink_threadpool_enqueue(tp, args, name);
 }
