@@ -22,6 +22,7 @@ mod ops_metrics;
 mod ops_packaging;
 mod ops_privs;
 mod ops_reload;
+mod ops_systemd;
 mod ops_tls;
 mod packet;
 mod plugin_abi;
