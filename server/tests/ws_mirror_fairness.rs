@@ -113,3 +113,56 @@ fn mirror_serves_every_client_of_a_closed_loop_that_keeps_its_ring_full() {
          while the others kept sending; own messages back per client: {seen:?}"
     );
 }
+
+/// Each of `group` gets `text` that `from` (one of them) sends: the
+/// members of one mirror instance.
+fn mirrors(from: usize, group: &mut [Client], text: &str) {
+    group[from].send(Message::text(text)).unwrap();
+    for ws in group.iter_mut() {
+        assert_eq!(crate::support::ws::next_text(ws), text);
+    }
+}
+
+/// Replaces the mirror plugin's file with a copy of itself (a new inode:
+/// the next reload loads it as a new version).
+fn replace_mirror(plugins: &std::path::Path) {
+    let target = std::fs::read_dir(plugins)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("lws_mirror"))
+        .unwrap();
+    let tmp = plugins.join(".mirror.new");
+    std::fs::copy(&target, &tmp).unwrap();
+    std::fs::rename(&tmp, &target).unwrap();
+}
+
+/// The mirror through a server's life: clients joined before a SIGHUP go
+/// on mirroring each other after it, clients joining after it mirror each
+/// other; the same across a plugin swap; and after `kill -9` a restarted
+/// server mirrors again (its ring is memory only: nothing is promised to
+/// survive the kill).
+#[test]
+fn mirror_keeps_mirroring_across_sighup_a_plugin_swap_and_kill_9() {
+    let s = site();
+    let mut srv = s.start();
+    let addr = srv.addr(7681);
+    let mut first: Vec<Client> = (0..3).map(|_| connect(addr, "/", &[MIRROR])).collect();
+    mirrors(0, &mut first, "before the reload");
+
+    srv.reload();
+    mirrors(1, &mut first, "old clients after the reload");
+    let mut second: Vec<Client> = (0..2).map(|_| connect(addr, "/", &[MIRROR])).collect();
+    mirrors(0, &mut second, "new clients after the reload");
+
+    replace_mirror(&s.path("plugins"));
+    srv.reload();
+    let mut third: Vec<Client> = (0..2).map(|_| connect(addr, "/", &[MIRROR])).collect();
+    mirrors(1, &mut third, "new clients after the swap");
+
+    srv.signal_and_wait("KILL", 10);
+    drop((first, second, third));
+    let srv = s.start();
+    let addr = srv.addr(7681);
+    let mut fourth: Vec<Client> = (0..2).map(|_| connect(addr, "/", &[MIRROR])).collect();
+    mirrors(0, &mut fourth, "after kill -9 and a restart");
+}
