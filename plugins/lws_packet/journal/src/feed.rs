@@ -147,12 +147,9 @@ impl Feed {
                 self.catching_up = false;
                 return Step::Wait;
             }
-            match svc.tail(self.next, LIVE_SLICE, FETCH_BYTES) {
-                Ok(v) if v.is_empty() => return Step::Wait,
-                Ok(v) => {
-                    self.catching_up = false;
-                    self.queue.extend(v);
-                }
+            match svc.tail_into(self.next, LIVE_SLICE, FETCH_BYTES, &mut self.queue) {
+                Ok(0) => return Step::Wait,
+                Ok(_) => self.catching_up = false,
                 Err(Miss) => {
                     self.fetching = true;
                     self.catching_up = true;

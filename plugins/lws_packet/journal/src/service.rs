@@ -21,7 +21,7 @@
 //! cannot be reached refuses packets until it answers again. Refusals are
 //! never acknowledgements, and [`Service::retry_after`] says when to retry.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -470,6 +470,20 @@ impl Service {
     pub fn tail(&self, from: u64, max: usize, max_bytes: usize) -> Result<Vec<Arc<Packet>>, Miss> {
         let committed = self.committed();
         self.shared.tail().get(from, committed, max, max_bytes)
+    }
+
+    /// [`tail`](Service::tail) appending to `out`; the count appended.
+    pub fn tail_into(
+        &self,
+        from: u64,
+        max: usize,
+        max_bytes: usize,
+        out: &mut VecDeque<Arc<Packet>>,
+    ) -> Result<usize, Miss> {
+        let committed = self.committed();
+        self.shared
+            .tail()
+            .get_into(from, committed, max, max_bytes, out)
     }
 
     /// The counters.

@@ -60,8 +60,23 @@ impl Tail {
         max: usize,
         max_bytes: usize,
     ) -> Result<Vec<Arc<Packet>>, Miss> {
+        let mut out = VecDeque::new();
+        self.get_into(from, committed, max, max_bytes, &mut out)?;
+        Ok(out.into())
+    }
+
+    /// [`get`](Tail::get) appending to `out` (a subscriber's queue, so a
+    /// live delivery allocates nothing); the count appended.
+    pub fn get_into(
+        &self,
+        from: u64,
+        committed: u64,
+        max: usize,
+        max_bytes: usize,
+        out: &mut VecDeque<Arc<Packet>>,
+    ) -> Result<usize, Miss> {
         if from > committed {
-            return Ok(Vec::new());
+            return Ok(0);
         }
         let Some(front) = self.q.front() else {
             return Err(Miss);
@@ -69,21 +84,21 @@ impl Tail {
         if from < front.id {
             return Err(Miss);
         }
-        let start = (from - front.id) as usize;
-        let mut out = Vec::new();
-        let mut bytes = 0;
-        for p in self.q.iter().skip(start) {
-            if p.id > committed || out.len() >= max || (bytes >= max_bytes && !out.is_empty()) {
+        let start = usize::try_from(from - front.id).unwrap_or(usize::MAX);
+        let (mut n, mut bytes) = (0, 0);
+        for p in self.q.range(start.min(self.q.len())..) {
+            if p.id > committed || n >= max || (bytes >= max_bytes && n > 0) {
                 break;
             }
             bytes += p.data.len();
-            out.push(p.clone());
+            out.push_back(p.clone());
+            n += 1;
         }
-        if out.is_empty() && from <= committed {
+        if n == 0 {
             // Committed but not here (the tail restarted): the journal has it.
             return Err(Miss);
         }
-        Ok(out)
+        Ok(n)
     }
 }
 

@@ -115,13 +115,7 @@ impl Hub {
         let committed = self.svc().committed();
         if committed != self.last_committed {
             self.last_committed = committed;
-            let ready: Vec<u64> = self
-                .conns
-                .iter()
-                .filter(|(_, c)| matches!(c, Conn::Sub(s) if s.feed.has_work(committed)))
-                .map(|(t, _)| *t)
-                .collect();
-            self.wake_all(ready);
+            self.wake_ready(committed);
         }
     }
 

@@ -29,7 +29,6 @@
 //!   refusal, the rate limit, connections whose credential was revoked);
 //! * [`stop`]: ending streams when the server stops or the plugin is replaced.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::thread::ThreadId;
 use std::time::Instant;
@@ -38,6 +37,7 @@ use comlink_plugin_api::threads::ForThread;
 use comlink_plugin_api::{Action, Connection, Vhost};
 use packet_journal::metrics::Metrics;
 use packet_journal::{Client, Service};
+use rustc_hash::FxHashMap;
 
 use crate::access::vhosts::{self, Access};
 
@@ -103,7 +103,8 @@ pub struct Hub {
     name: &'static str,
     max_packet: usize,
     next_token: u64,
-    conns: HashMap<u64, Conn>,
+    /// (Tokens are small counters: a cheap hash, looked up per delivery.)
+    conns: FxHashMap<u64, Conn>,
     last_committed: u64,
     tick_armed: bool,
     /// When the figures were last reported to the metrics endpoint.
@@ -113,7 +114,7 @@ pub struct Hub {
     /// The server's stop was seen (streams told to end).
     stopping: bool,
     /// The service thread of each connection (by token).
-    owners: HashMap<u64, ThreadId>,
+    owners: FxHashMap<u64, ThreadId>,
     /// Wake-ups waiting for their connection's own thread.
     pending: ForThread<u64>,
     /// The labels of the `comlink_packet_journal_error` series set to 1.
@@ -139,13 +140,13 @@ impl Hub {
             name,
             max_packet,
             next_token: 1,
-            conns: HashMap::new(),
+            conns: FxHashMap::default(),
             last_committed: svc.committed(),
             tick_armed: false,
             metrics_at: None,
             metrics_armed: false,
             stopping: false,
-            owners: HashMap::new(),
+            owners: FxHashMap::default(),
             pending: ForThread::default(),
             error_series: None,
             access,

@@ -5,7 +5,7 @@
 
 use comlink_plugin_api::threads::service_thread;
 
-use super::Hub;
+use super::{Conn, Hub};
 
 impl Hub {
     /// A token for a connection opening now (so on its own thread).
@@ -31,6 +31,31 @@ impl Hub {
     pub(super) fn wake_all(&mut self, tokens: Vec<u64>) {
         for t in tokens {
             self.wake(t);
+        }
+    }
+
+    /// Wakes every subscriber with something to send now that `committed`
+    /// is the newest id: one pass over the connections, each asked at once
+    /// when it is this thread's (the common case: a new packet for a
+    /// thousand subscribers is a thousand requests, not a thousand lookups
+    /// more), else queued for its thread.
+    pub(super) fn wake_ready(&mut self, committed: u64) {
+        let here = service_thread();
+        let Hub {
+            conns,
+            owners,
+            pending,
+            ..
+        } = self;
+        for (token, c) in conns.iter() {
+            let Conn::Sub(s) = c else { continue };
+            if !s.feed.has_work(committed) {
+                continue;
+            }
+            match owners.get(token) {
+                Some(t) if *t != here => pending.push(*t, *token),
+                _ => s.conn.request_writable(),
+            }
         }
     }
 
