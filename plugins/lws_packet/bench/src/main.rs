@@ -41,7 +41,8 @@ fn now_us() -> u64 {
 struct Seen {
     connected: AtomicU64,
     deliveries: AtomicU64,
-    latencies: Mutex<Vec<u64>>,
+    /// (send time, latency) of each measured delivery.
+    latencies: Mutex<Vec<(u64, u64)>>,
 }
 
 /// The send time carried in an envelope's data (`"data":"t=NNN;..."`).
@@ -168,7 +169,7 @@ async fn subscriber(
                             seen.latencies
                                 .lock()
                                 .unwrap_or_else(|e| e.into_inner())
-                                .push(now.saturating_sub(t0));
+                                .push((t0, now.saturating_sub(t0)));
                         }
                     }
                 }
@@ -360,19 +361,35 @@ fn latency(addr: SocketAddr, mount: &str, subs: usize, rate: u64, secs: u64) -> 
     for t in threads {
         let _ = t.join();
     }
-    let mut lat = seen
+    let samples = seen
         .latencies
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
+    // Per packet (its send time names it): the first subscriber to get it
+    // (POST, record, wake-up) and the last (that plus the whole fan-out).
+    let mut by_packet: std::collections::HashMap<u64, (u64, u64)> = Default::default();
+    for &(t0, l) in &samples {
+        let e = by_packet.entry(t0).or_insert((l, l));
+        e.0 = e.0.min(l);
+        e.1 = e.1.max(l);
+    }
+    let mut first: Vec<u64> = by_packet.values().map(|v| v.0).collect();
+    let mut last: Vec<u64> = by_packet.values().map(|v| v.1).collect();
+    first.sort_unstable();
+    last.sort_unstable();
+    let mut lat: Vec<u64> = samples.iter().map(|v| v.1).collect();
     lat.sort_unstable();
     println!(
-        "latency subscribers={} rate={rate} packets={posted} deliveries={} p50_us={} p99_us={} max_us={}",
+        "latency subscribers={} rate={rate} packets={posted} deliveries={} p50_us={} p99_us={} max_us={} first_p50_us={} last_p50_us={} last_p99_us={}",
         seen.connected.load(Ordering::Relaxed),
         seen.deliveries.load(Ordering::Relaxed),
         percentile(&lat, 0.50),
         percentile(&lat, 0.99),
-        lat.last().copied().unwrap_or(0)
+        lat.last().copied().unwrap_or(0),
+        percentile(&first, 0.50),
+        percentile(&last, 0.50),
+        percentile(&last, 0.99)
     );
     Ok(())
 }
@@ -423,19 +440,38 @@ fn floor(sockets: usize, bytes: usize, rounds: usize) -> Result<(), String> {
         pairs.push((s, c));
     }
     let msg = vec![b'x'; bytes];
+    let cpu0 = thread_cpu_ns();
     let start = Instant::now();
     for _ in 0..rounds {
         for (s, _) in &mut pairs {
             s.write_all(&msg).map_err(|e| e.to_string())?;
         }
     }
-    let per_send = start.elapsed().as_secs_f64() * 1e6 / (sockets * rounds) as f64;
+    let writes = (sockets * rounds) as f64;
+    let per_send = start.elapsed().as_secs_f64() * 1e6 / writes;
+    // CPU time, unlike wall time, hardly moves when other work shares the
+    // core (what remains is cache and frequency).
+    let cpu = match (cpu0, thread_cpu_ns()) {
+        (Some(a), Some(b)) => format!("{:.2}", b.saturating_sub(a) as f64 / 1e3 / writes),
+        _ => "?".to_string(),
+    };
     println!(
-        "floor sockets={sockets} bytes={bytes} writes={} us_per_write={per_send:.2} ms_per_packet_to_all={:.2}",
+        "floor sockets={sockets} bytes={bytes} writes={} us_per_write={per_send:.2} ms_per_packet_to_all={:.2} cpu_us_per_write={cpu}",
         sockets * rounds,
         per_send * sockets as f64 / 1000.0
     );
     Ok(())
+}
+
+/// Nanoseconds the calling thread has run on a CPU (the scheduler's own
+/// count), if the kernel says.
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// The channel `redis-fanout` publishes on.
