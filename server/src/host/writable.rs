@@ -31,6 +31,9 @@ use crate::host::wsi::Wsi;
 /// soon as there are this many).
 pub(crate) const BATCH: usize = 16 * 1024;
 
+/// Connections served in the pass between two turns of the reactor.
+const SLICE: usize = 64;
+
 thread_local! {
     /// This thread's queue: addresses of live wsis, in request order.
     static QUEUE: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
@@ -68,8 +71,14 @@ pub(crate) fn spawn() {
                 if batch.is_empty() {
                     break;
                 }
-                for addr in batch.drain(..) {
+                for (i, addr) in batch.drain(..).enumerate() {
                     call::with_live(addr, serve);
+                    if (i + 1) % SLICE == 0 {
+                        // Let the reactor and the other tasks in: the next
+                        // POSTs are read (and the journal writes and syncs
+                        // them) while this pass goes on, not after it.
+                        tokio::task::yield_now().await;
+                    }
                 }
                 // Connections that asked again from their callback are in
                 // the next pass, after the other tasks had their turn.

@@ -22,6 +22,7 @@ use crate::support::{read_response, Raw, Server, Site};
 mod access;
 mod chaos;
 mod console;
+mod fanout;
 mod faults;
 mod idempotency;
 mod life;
