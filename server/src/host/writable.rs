@@ -6,7 +6,10 @@
 //! connection in turn; what each callback writes goes to its socket in one
 //! send when it returns (or once it holds `BATCH` bytes). A
 //! packet fanned out to a thousand subscribers is one pass over them, not
-//! a thousand task wake-ups, polls and re-arms of their waits.
+//! a thousand task wake-ups, polls and re-arms of their waits. Every
+//! `SLICE` connections the pass lets the reactor and the other tasks in,
+//! so a pass over thousands does not hold up the rest of the thread (new
+//! requests, whose packets then join the sends still to come).
 //!
 //! lws's rules still hold: WRITEABLE only comes when the connection's
 //! earlier output is on the socket (one with output waiting is left to its
