@@ -1,6 +1,9 @@
 //! Server logs: the lws `-d` bitmask mapped onto `tracing` levels, to stderr.
 
-use tracing_subscriber::EnvFilter;
+use std::str::FromStr;
+
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 /// lws log bits.
 const LLL_ERR: u32 = 1;
@@ -32,27 +35,62 @@ pub fn level_for_mask(mask: u32) -> &'static str {
     }
 }
 
+/// The filter: `RUST_LOG` when set (`level`, `target=level`, comma
+/// separated: the target and level directives of `env_logger` and
+/// `tracing`'s `EnvFilter`, without their span and field filters, whose
+/// regex engine was a twentieth of the binary), else the mask's level. A
+/// `RUST_LOG` that does not parse is said on stderr and the mask is used.
+fn filter(mask: u32, rust_log: Option<&str>) -> Targets {
+    let by_mask = || Targets::from_str(level_for_mask(mask)).unwrap_or_default();
+    match rust_log.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => Targets::from_str(s).unwrap_or_else(|e| {
+            eprintln!("lwsws: RUST_LOG={s:?} is not a log filter ({e}); using -d {mask}");
+            by_mask()
+        }),
+        None => by_mask(),
+    }
+}
+
 /// Installs the global subscriber. `RUST_LOG` wins over the mask when set.
 /// Under systemd (`JOURNAL_STREAM` set) lines carry no timestamp: journald adds one.
 pub fn init(mask: u32) {
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(s) if !s.is_empty() => EnvFilter::new(s),
-        _ => EnvFilter::new(level_for_mask(mask)),
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let filter = filter(mask, std::env::var("RUST_LOG").ok().as_deref());
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_target(false);
+        .with_target(false)
+        .with_ansi(false);
+    let registry = tracing_subscriber::registry();
     if std::env::var_os("JOURNAL_STREAM").is_some() {
-        builder.without_time().with_ansi(false).init();
+        registry
+            .with(layer.without_time().with_filter(filter))
+            .init();
     } else {
-        builder.with_ansi(false).init();
+        registry.with(layer.with_filter(filter)).init();
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::level_for_mask;
+    use super::{filter, level_for_mask};
+    use tracing::Level;
+
+    #[test]
+    fn rust_log_wins_over_the_mask_and_a_bad_one_falls_back() {
+        let f = filter(1031, Some("comlink=trace,warn"));
+        assert!(f.would_enable("comlink::ws", &Level::TRACE));
+        assert!(!f.would_enable("hyper", &Level::INFO));
+        assert!(f.would_enable("hyper", &Level::WARN));
+        let f = filter(1031, Some("debug"));
+        assert!(f.would_enable("anything", &Level::DEBUG));
+        let f = filter(1031, Some("x=loud"));
+        assert!(f.would_enable("x", &Level::INFO));
+        assert!(!f.would_enable("x", &Level::DEBUG));
+        let f = filter(3, None);
+        assert!(f.would_enable("x", &Level::WARN));
+        assert!(!f.would_enable("x", &Level::INFO));
+        let f = filter(0, Some(" "));
+        assert!(!f.would_enable("x", &Level::ERROR));
+    }
 
     #[test]
     fn lws_default_mask_is_info() {

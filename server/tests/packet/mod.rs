@@ -710,6 +710,47 @@ fn a_torn_last_record_is_cut_and_never_delivered() {
 }
 
 #[test]
+fn a_graceful_stop_leaves_a_clean_note_that_vouches_for_nothing_written_after_it() {
+    // Small segments: the second start reads the whole tail.
+    let (s, journal) = site(r#""segment-bytes": "1m""#);
+    let mut srv = s.start();
+    let mut http = Http::new(srv.addr(7681));
+    let ids: Vec<u64> = (0..3)
+        .map(|i| id_of(&http.post("text/plain", format!("kept {i}").as_bytes())))
+        .collect();
+    drop(http);
+    assert!(
+        srv.signal_and_wait("TERM", 10).is_some(),
+        "lwsws did not stop"
+    );
+    // SIGTERM drops the journal's writer: it leaves its clean-stop note, so
+    // the next start skips reading the empty tail (start-up time).
+    let note = std::fs::read_to_string(journal.join("clean")).expect("a clean-stop note");
+    let (seg, end) = data_end(&journal);
+    assert!(note.contains(&format!("segment 1 {end}\n")), "{note}");
+
+    // Bytes that reach the segment after the stop (nothing of ours writes
+    // them; a crash of a later run would leave such) are still found: the
+    // note no longer matches the file.
+    std::thread::sleep(Duration::from_millis(20));
+    let f = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, b"stray bytes", end + 9000).unwrap();
+    drop(f);
+    let srv = s.start();
+    srv.wait_log("stray bytes after the end of the data", 10);
+    assert!(!journal.join("clean").exists(), "a start takes the note");
+    let mut http = Http::new(srv.addr(7681));
+    let got = packets(&mut http, "?since=0");
+    assert_eq!(
+        got.iter()
+            .map(|v| v["id"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        ids
+    );
+    assert_eq!(id_of(&http.post("text/plain", b"next")), ids[2] + 1);
+}
+
+#[test]
 fn a_subscriber_that_stops_reading_blocks_nothing_and_then_catches_up() {
     // A small live tail, so the stalled subscriber must catch up from disk.
     let (s, _) = site(r#""live-buffer-bytes": "1m""#);

@@ -9,6 +9,8 @@
 //! * [`service`]: the [`Service`] of one journal directory: a writer thread
 //!   with group commit and the `fsync` policy, a reader thread for
 //!   subscribers catching up, and per-client mailboxes for the results.
+//! * [`clean`]: the note a clean stop leaves, so the next open skips
+//!   reading the newest segment's empty tail and the spare.
 //! * [`tail`]: the recent packets kept in memory for live subscribers.
 //! * [`feed`]: one subscriber's cursor: live from the tail, catch-up from
 //!   the journal, gaps.
@@ -28,6 +30,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod clean;
 pub mod config;
 pub mod dedup;
 pub mod envelope;

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
+use crate::clean::{Clean, Stamp};
 use crate::dedup::Dedup;
 use crate::faults::{self, Faults, Op};
 use crate::record;
@@ -105,6 +106,9 @@ pub struct Writer {
     /// [`Options::keys_since_ms`]).
     dedup: Dedup,
     faults: Option<Faults>,
+    /// A clean-stop note was unlinked at open and the directory not yet
+    /// synced: it is, before anything is written (see [`crate::clean`]).
+    note_unlinked: bool,
     _lock: File,
 }
 
@@ -129,6 +133,7 @@ fn recover(
     dir: &Path,
     segment_bytes: u64,
     mut keys: Option<&mut KeyScan>,
+    clean: Option<&Clean>,
 ) -> io::Result<(Vec<Arc<Segment>>, Recovery)> {
     // A spare left by the last run is not removed here: freeing its 64 MiB
     // took tens of ms of the server's start-up, and the spare thread takes
@@ -147,7 +152,11 @@ fn recover(
     let count = names.len();
     for (i, (first, path)) in names.into_iter().enumerate() {
         let newest = i + 1 == count;
-        let (seg, cut, found) = Segment::open(&path, first, newest, keys.as_deref_mut())?;
+        let clean_end = clean
+            .filter(|_| newest)
+            .and_then(|c| c.end_of(first, &path));
+        let (seg, cut, found) =
+            Segment::open_known_end(&path, first, newest, keys.as_deref_mut(), clean_end)?;
         rec.records += seg.snapshot().records;
         rec.corruptions.extend(found);
         if let Some(c) = cut {
@@ -201,7 +210,10 @@ impl Log {
             since_ms,
             found: Vec::new(),
         });
-        let (segs, mut rec) = recover(dir, segment_bytes, scan.as_mut())?;
+        // Taken before the segments are opened, and unlinked whatever it
+        // says: it only ever describes the directory as one stop left it.
+        let (clean, note_unlinked) = Clean::take(dir)?;
+        let (segs, mut rec) = recover(dir, segment_bytes, scan.as_mut(), clean.as_ref())?;
         let mut dedup = Dedup::default();
         if let Some(scan) = scan {
             for (k, id, ts) in &scan.found {
@@ -234,9 +246,13 @@ impl Log {
             high_water: end,
             dedup,
             faults: opts.faults.clone(),
+            note_unlinked,
             _lock: lock,
         };
-        w.prepare_spare();
+        let spare_whole = clean
+            .as_ref()
+            .is_some_and(|c| c.vouches_for_spare(&dir.join(SPARE)));
+        w.prepare_spare(spare_whole);
         Ok((log, w, rec))
     }
 
@@ -354,12 +370,18 @@ impl Writer {
         self.dedup.len()
     }
 
-    fn prepare_spare(&mut self) {
+    /// Readies the spare segment in a thread of its own. `whole`: a
+    /// clean stop's note vouches for the last run's spare, so it is not
+    /// read again.
+    fn prepare_spare(&mut self, whole: bool) {
         let path = self.log.dir.join(SPARE);
         let size = self.segment_bytes;
         let faults = self.faults.clone();
         self.spare = Some(std::thread::spawn(move || {
             faults::check(faults.as_ref(), Op::Prepare)?;
+            if whole && std::fs::metadata(&path).is_ok_and(|m| m.len() == size) {
+                return Ok(());
+            }
             // The last run's spare, whole: reading it costs far less than
             // writing and syncing 64 MiB again while the server starts.
             if Segment::is_spare(&path, size).unwrap_or(false) {
@@ -372,6 +394,7 @@ impl Writer {
     /// Seals the active segment (already synced) and starts a new one at
     /// `next_id` big enough for `need` bytes of records.
     fn roll(&mut self, need: u64) -> io::Result<()> {
+        self.settle_note()?;
         let spare = self.log.dir.join(SPARE);
         let size = self.segment_bytes.max(HEADER + need);
         let ready = match self.spare.take().map(|h| h.join()) {
@@ -393,7 +416,7 @@ impl Writer {
         self.high_water = HEADER;
         self.written = (self.active.first_id, HEADER);
         self.synced = self.written;
-        self.prepare_spare();
+        self.prepare_spare(false);
         Ok(())
     }
 
@@ -494,6 +517,10 @@ impl Writer {
         if buf.is_empty() {
             return Ok(());
         }
+        if let Err(e) = self.settle_note() {
+            self.broken = Some(format!("journal write failed: {e}"));
+            return Err(e);
+        }
         let before = self.active.snapshot();
         self.high_water = self.high_water.max(at + buf.len() as u64);
         let r = faults::check(self.faults.as_ref(), Op::Write)
@@ -541,6 +568,7 @@ impl Writer {
         if let Some(h) = self.spare.take() {
             let _ = h.join();
         }
+        self.settle_note()?;
         let (cut_first, cut_off) = if keep_written {
             self.written
         } else {
@@ -565,7 +593,7 @@ impl Writer {
                 Segment::rewrite_zeros(&seg.path, from, to)?;
             }
         }
-        let (segs, rec) = recover(&self.log.dir, self.segment_bytes, None)?;
+        let (segs, rec) = recover(&self.log.dir, self.segment_bytes, None, None)?;
         let active = segs
             .last()
             .cloned()
@@ -580,7 +608,7 @@ impl Writer {
         self.synced = self.written;
         self.dedup.forget_above(rec.next_id - 1);
         self.broken = None;
-        self.prepare_spare();
+        self.prepare_spare(false);
         Ok(rec)
     }
 
@@ -670,10 +698,47 @@ impl crate::store::Appender for Writer {
     }
 }
 
+impl Writer {
+    /// Makes the unlink of the last stop's note durable, once, before the
+    /// first write of this run.
+    fn settle_note(&mut self) -> io::Result<()> {
+        if self.note_unlinked {
+            segment::sync_dir(&self.log.dir)?;
+            self.note_unlinked = false;
+        }
+        Ok(())
+    }
+
+    /// The note a clean stop leaves, when this is one: nothing broken,
+    /// everything written synced, nothing written past the end of the
+    /// data. `spare_whole`: the spare thread finished it.
+    fn clean_note(&mut self, spare_whole: bool) -> Option<Clean> {
+        if self.broken.is_some() || self.high_water != self.offset {
+            return None;
+        }
+        if self.synced != self.written {
+            self.sync().ok()?;
+        }
+        let spare = spare_whole
+            .then(|| Stamp::of(&self.log.dir.join(SPARE)))
+            .flatten()
+            .filter(|s| s.len() == self.segment_bytes);
+        Some(Clean {
+            segment: self.active.first_id,
+            end: self.offset,
+            stamp: Stamp::of(&self.active.path)?,
+            spare,
+        })
+    }
+}
+
 impl Drop for Writer {
     fn drop(&mut self) {
-        if let Some(h) = self.spare.take() {
-            let _ = h.join();
+        let spare_whole = matches!(self.spare.take().map(|h| h.join()), Some(Ok(Ok(()))));
+        if let Some(note) = self.clean_note(spare_whole) {
+            // Without it the next open reads everything, as after a crash:
+            // slower, never wrong.
+            let _ = note.write(&self.log.dir);
         }
     }
 }

@@ -420,7 +420,20 @@ impl Segment {
         path: &Path,
         first_id: u64,
         repair: bool,
+        keys: Option<&mut KeyScan>,
+    ) -> io::Result<(Segment, Option<Cut>, Vec<Corruption>)> {
+        Segment::open_known_end(path, first_id, repair, keys, None)
+    }
+
+    /// [`Segment::open`], told where the data ended when the journal was
+    /// closed cleanly (see [`crate::clean`]): when the records end exactly
+    /// there, the bytes after it were never written and are not read.
+    pub fn open_known_end(
+        path: &Path,
+        first_id: u64,
+        repair: bool,
         mut keys: Option<&mut KeyScan>,
+        clean_end: Option<u64>,
     ) -> io::Result<(Segment, Option<Cut>, Vec<Corruption>)> {
         let file = OpenOptions::new().read(true).write(true).open(path)?;
         let capacity = file.metadata()?.len();
@@ -470,7 +483,8 @@ impl Segment {
                     // (a crash can persist a later page and not an earlier
                     // one): they are looked at like a bad record.
                     let end = st.end;
-                    match repair.then(|| first_nonzero(&file, end, capacity)) {
+                    let scan = repair && clean_end != Some(end);
+                    match scan.then(|| first_nonzero(&file, end, capacity)) {
                         Some(Ok(Some(_))) => (end, "stray bytes after the end of the data"),
                         Some(Err(e)) => return Err(e),
                         _ => break,
@@ -931,6 +945,28 @@ mod tests {
         assert_eq!((cut.offset, found.len()), (end, 0));
         assert_eq!((seg.end(), seg.last_id()), (end, 40));
         assert_eq!(first_nonzero(&seg.file, end, seg.capacity).unwrap(), None);
+    }
+
+    #[test]
+    fn a_known_end_from_a_clean_stop_skips_reading_the_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = sealed(dir.path());
+        let (seg, _, _) = Segment::open(&path, 1, true, None).unwrap();
+        let end = seg.end();
+        drop(seg);
+        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        f.write_all_at(b"not read when the end is known", end + 5000)
+            .unwrap();
+        drop(f);
+        // Told where a clean stop left the end: the tail is not read, so
+        // these bytes (which no clean stop can leave) stay unseen.
+        let (seg, cut, _) = Segment::open_known_end(&path, 1, true, None, Some(end)).unwrap();
+        assert!(cut.is_none());
+        assert_eq!((seg.end(), seg.last_id()), (end, 40));
+        drop(seg);
+        // A known end that is not where the records end: read as usual.
+        let (_, cut, _) = Segment::open_known_end(&path, 1, true, None, Some(end + 1)).unwrap();
+        assert_eq!(cut.expect("cut").offset, end);
     }
 
     #[test]

@@ -430,3 +430,78 @@ fn power_loss_at_every_byte_past_the_synced_end_keeps_every_acknowledged_packet(
         }
     }
 }
+
+fn note_in(dir: &Path) -> Option<Clean> {
+    let text = std::fs::read(dir.join(crate::clean::CLEAN)).ok()?;
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::write(copy.path().join(crate::clean::CLEAN), text).unwrap();
+    Clean::take(copy.path()).unwrap().0
+}
+
+#[test]
+fn a_clean_stop_leaves_a_note_that_the_next_open_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, mut w, _) = Log::open(dir.path(), 64 * 1024).unwrap();
+    put(&mut w, 10, 100);
+    let end = w.offset;
+    let first = w.active.first_id;
+    drop((log, w));
+    let note = note_in(dir.path()).expect("a clean stop leaves a note");
+    assert_eq!((note.segment, note.end), (first, end));
+    assert!(note.spare.is_some(), "the spare was whole: {note:?}");
+
+    let (log, mut w, rec) = Log::open(dir.path(), 64 * 1024).unwrap();
+    assert_eq!((rec.next_id, rec.cut.is_none()), (11, true));
+    assert!(note_in(dir.path()).is_none(), "an open takes the note");
+    assert!(w.note_unlinked);
+    assert_eq!(put(&mut w, 1, 100), [11]);
+    assert!(
+        !w.note_unlinked,
+        "the unlink is synced before the first write"
+    );
+    drop((log, w));
+    assert_eq!(
+        note_in(dir.path()).map(|n| n.end),
+        Some(end + (end - HEADER) / 10)
+    );
+}
+
+#[test]
+fn stray_bytes_written_after_a_clean_stop_are_still_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, mut w, _) = Log::open(dir.path(), 64 * 1024).unwrap();
+    put(&mut w, 10, 100);
+    let end = w.offset;
+    let path = w.active.path.clone();
+    drop((log, w));
+    assert!(note_in(dir.path()).is_some());
+    // Anything written to the segment after the note moves its times, so
+    // the note no longer vouches for it and the tail is read.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, b"stray", end + 3000).unwrap();
+    drop(f);
+    let (_, _, rec) = Log::open(dir.path(), 64 * 1024).unwrap();
+    let (_, cut) = rec.cut.expect("the stray bytes are found");
+    assert_eq!(cut.offset, end);
+}
+
+#[test]
+fn a_writer_whose_fsync_failed_leaves_no_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let fault = dir.path().join("fault");
+    let opts = Options {
+        keys_since_ms: None,
+        faults: Some(Faults::new(fault.clone())),
+    };
+    let jdir = dir.path().join("j");
+    let (log, mut w, _) = Log::open_with(&jdir, 64 * 1024, &opts).unwrap();
+    put(&mut w, 3, 100);
+    std::fs::write(&fault, "sync").unwrap();
+    let data = [b'y'; 100];
+    let (_, err) = w.append(&[keyed(b"", &data, 0)], None);
+    assert!(err.is_none());
+    assert!(w.sync().is_err());
+    drop((log, w));
+    assert!(note_in(&jdir).is_none(), "a broken writer is no clean stop");
+}
