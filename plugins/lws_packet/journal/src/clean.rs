@@ -54,8 +54,8 @@ impl Stamp {
         })
     }
 
-    /// The file's size.
-    pub fn len(&self) -> u64 {
+    /// The file's size in bytes.
+    pub fn size(&self) -> u64 {
         self.len
     }
 

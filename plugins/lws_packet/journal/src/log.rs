@@ -722,7 +722,7 @@ impl Writer {
         let spare = spare_whole
             .then(|| Stamp::of(&self.log.dir.join(SPARE)))
             .flatten()
-            .filter(|s| s.len() == self.segment_bytes);
+            .filter(|s| s.size() == self.segment_bytes);
         Some(Clean {
             segment: self.active.first_id,
             end: self.offset,
