@@ -78,7 +78,8 @@ fn a_fifo_adopted_at_init_reaches_websockets_survives_sighup_and_closes_on_eof()
     drop(w);
     read_until(&mut ws, &mut seen, "[closed]");
     assert_eq!(seen, "one\ntwo\n[closed]");
-    assert!(srv.log_text().contains("raw-fifo v1: RAW_CLOSE_FILE"));
+    // The plugin tells its clients before it logs: wait for the line.
+    srv.wait_log("raw-fifo v1: RAW_CLOSE_FILE", 10);
 }
 
 /// A device on a loopback port: answers each "POLL <v>" line of a
