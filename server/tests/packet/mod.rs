@@ -23,6 +23,7 @@ mod access;
 mod chaos;
 mod console;
 mod faults;
+mod group_commit;
 mod idempotency;
 mod life;
 mod redis;
