@@ -24,7 +24,7 @@ use std::time::Duration;
 /// shorter than the event loop takes to answer 50 clients).
 const MIN_WAIT: Duration = Duration::from_micros(250);
 /// The longest a commit waits for company.
-const MAX_WAIT: Duration = Duration::from_millis(10);
+const MAX_WAIT: Duration = Duration::from_millis(25);
 
 /// How a commit waits for company.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
