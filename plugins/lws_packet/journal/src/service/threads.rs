@@ -63,15 +63,20 @@ pub(super) fn write_loop(shared: &Shared, mut w: Box<dyn Appender>, rx: &Queue<W
             if open && batch.is_empty() {
                 rx.wait_for(1, Instant::now() + wait);
                 open = take(rx, &mut batch, &mut bytes);
+                if batch.is_empty() {
+                    // Idle: whoever was answered is not coming back soon.
+                    gather.answered(0);
+                }
             }
             let syncing = settings.fsync == Fsync::Always
                 && w.broken().is_none()
                 && shared.refusing().is_none();
             // Under `always`, the senders just answered share this sync
-            // (see `gather`).
-            if open && syncing {
+            // (see `gather`), within the batch's limits.
+            let room = MAX_BATCH.saturating_sub(batch.len());
+            if open && syncing && !batch.is_empty() && room > 0 && bytes < MAX_BATCH_BYTES {
                 if let Some(plan) = gather.plan(batch.len(), queued) {
-                    let more = gather.expect(queued) - batch.len();
+                    let more = (gather.expect(queued) - batch.len()).min(room);
                     rx.wait_for(more, Instant::now() + plan.most);
                     open = take(rx, &mut batch, &mut bytes);
                 }
