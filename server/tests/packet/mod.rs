@@ -24,6 +24,7 @@ mod chaos;
 mod console;
 mod fanout;
 mod faults;
+mod group_commit;
 mod idempotency;
 mod life;
 mod redis;

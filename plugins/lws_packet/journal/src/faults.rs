@@ -6,13 +6,18 @@
 //! * `write`: writes fail with an I/O error,
 //! * `full`: making a new segment file fails with "no space left on
 //!   device" (records go into segment files zero-filled beforehand, so on
-//!   an ordinary filesystem that is where a full disk shows).
+//!   an ordinary filesystem that is where a full disk shows);
+//! * `slow-sync`: each fsync takes [`SLOW_SYNC`] longer (a slow disk,
+//!   whatever disk the test runs on).
 //!
 //! Removing the file (or the word) is the cause going away. Without the
 //! option nothing is read.
 
 use std::io;
 use std::path::PathBuf;
+
+/// What `slow-sync` adds to each fsync.
+pub const SLOW_SYNC: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Where the fault words are read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +59,7 @@ impl Faults {
                         "Input/output error (injected write fault)",
                     ))
                 }
+                ("slow-sync", Op::Sync) => std::thread::sleep(SLOW_SYNC),
                 ("full", Op::Prepare) => {
                     return Err(io::Error::new(
                         io::ErrorKind::StorageFull,

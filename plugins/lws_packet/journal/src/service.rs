@@ -7,7 +7,11 @@
 //! `write`, syncs once, and acknowledges the lot. Packets that arrive while
 //! a sync runs wait in the queue and share the next one, so the number of
 //! syncs per second stays bounded by the disk while packets per second grow
-//! with the number of concurrent producers.
+//! with the number of concurrent producers. Under `fsync: always` the
+//! writer also waits (about one sync at most) for the producers the last
+//! sync answered, so producers that wait for their answer share one sync
+//! instead of splitting into two groups that take turns (`gather`); the
+//! queue wakes the writer only once that many are there (`queue`).
 //!
 //! Idempotency: a packet sent with a key that was recorded within the dedup
 //! window is answered with the original id and not stored again. A retry
@@ -24,7 +28,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -304,7 +308,7 @@ struct ReadReq {
 /// The journal service of one `journal-dir`.
 pub struct Service {
     shared: Arc<Shared>,
-    write_tx: Option<Sender<WriteReq>>,
+    writes: Arc<Queue<WriteReq>>,
     read_tx: Option<Sender<ReadReq>>,
     threads: Vec<JoinHandle<()>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
@@ -387,7 +391,8 @@ impl Service {
             Metrics::add(&shared.metrics.lost_packets, c.lost());
         }
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (write_tx, write_rx) = mpsc::channel();
+        let writes = Arc::new(Queue::new());
+        let write_rx = writes.clone();
         let (read_tx, read_rx) = mpsc::channel();
         let s1 = shared.clone();
         let mut threads = vec![std::thread::Builder::new()
@@ -410,7 +415,7 @@ impl Service {
         }
         Ok(Arc::new(Service {
             shared,
-            write_tx: Some(write_tx),
+            writes,
             read_tx: Some(read_tx),
             threads,
             stop,
@@ -556,7 +561,7 @@ impl Drop for Service {
     fn drop(&mut self) {
         // Closing the queues ends the threads; the writer first commits
         // what it holds.
-        self.write_tx = None;
+        self.writes.close();
         self.read_tx = None;
         self.stop.store(true, Ordering::Release);
         for t in self.threads.drain(..) {
@@ -622,12 +627,7 @@ impl Client {
             key,
             source,
         };
-        let sent = self
-            .service
-            .write_tx
-            .as_ref()
-            .is_some_and(|tx| tx.send(req).is_ok());
-        if !sent {
+        if self.service.writes.push(req).is_err() {
             self.mailbox.lock().push(Event::Recorded {
                 token,
                 result: Err("the journal is closed".into()),
@@ -694,7 +694,10 @@ impl Drop for Client {
     }
 }
 
+mod gather;
+mod queue;
 mod threads;
+use queue::Queue;
 use threads::{follow_loop, now_ms, read_loop, write_loop};
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! publishing what is durable), the follower of a shared store, and the
 //! reader of lagging subscribers.
 
+use super::gather::Gather;
 use super::*;
 
 pub(super) fn now_ms() -> i64 {
@@ -27,12 +28,13 @@ impl Held {
     }
 }
 
-pub(super) fn write_loop(shared: &Shared, mut w: Box<dyn Appender>, rx: &Receiver<WriteReq>) {
+pub(super) fn write_loop(shared: &Shared, mut w: Box<dyn Appender>, rx: &Queue<WriteReq>) {
     let live = w.live_on_append();
     let mut held: Vec<Held> = Vec::new();
     let mut last_sync = Instant::now();
     let mut last_retention = Instant::now();
     let mut open = true;
+    let mut gather = Gather::default();
     while open || !held.is_empty() {
         let mut settings = shared.settings();
         if !w.syncs() {
@@ -53,19 +55,30 @@ pub(super) fn write_loop(shared: &Shared, mut w: Box<dyn Appender>, rx: &Receive
         }
         let mut batch = Vec::new();
         if open {
-            match rx.recv_timeout(wait) {
-                Ok(r) => batch.push(r),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => open = false,
+            // What waited during the last sync, then (if nothing did) the
+            // next packet to come.
+            let mut bytes = 0;
+            open = take(rx, &mut batch, &mut bytes);
+            let queued = batch.len();
+            if open && batch.is_empty() {
+                rx.wait_for(1, Instant::now() + wait);
+                open = take(rx, &mut batch, &mut bytes);
+                if batch.is_empty() {
+                    // Idle: whoever was answered is not coming back soon.
+                    gather.answered(0);
+                }
             }
-            let mut bytes = batch.first().map_or(0, |r: &WriteReq| r.data.len());
-            while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
-                match rx.try_recv() {
-                    Ok(r) => {
-                        bytes += r.data.len();
-                        batch.push(r);
-                    }
-                    Err(_) => break,
+            let syncing = settings.fsync == Fsync::Always
+                && w.broken().is_none()
+                && shared.refusing().is_none();
+            // Under `always`, the senders just answered share this sync
+            // (see `gather`), within the batch's limits.
+            let room = MAX_BATCH.saturating_sub(batch.len());
+            if open && syncing && !batch.is_empty() && room > 0 && bytes < MAX_BATCH_BYTES {
+                if let Some(plan) = gather.plan(batch.len(), queued) {
+                    let more = (gather.expect(queued) - batch.len()).min(room);
+                    rx.wait_for(more, Instant::now() + plan.most);
+                    open = take(rx, &mut batch, &mut bytes);
                 }
             }
         }
@@ -98,8 +111,10 @@ pub(super) fn write_loop(shared: &Shared, mut w: Box<dyn Appender>, rx: &Receive
             };
         if sync_now {
             Metrics::add(&shared.metrics.syncs, 1);
+            let started = Instant::now();
             let _ = w.sync();
             last_sync = Instant::now();
+            gather.synced(last_sync - started);
         }
         if let Some(why) = w.broken() {
             // Nothing written since the last good sync is acknowledged.
@@ -112,6 +127,7 @@ pub(super) fn write_loop(shared: &Shared, mut w: Box<dyn Appender>, rx: &Receive
         }
         let holding = held.iter().any(|h| matches!(h, Held::Ok(..)));
         if !held.is_empty() && (sync_now || settings.fsync == Fsync::Never || !holding) {
+            gather.answered(held.len());
             publish(shared, std::mem::take(&mut held), live);
         }
         if last_retention.elapsed() >= RETENTION_EVERY {
@@ -122,6 +138,12 @@ pub(super) fn write_loop(shared: &Shared, mut w: Box<dyn Appender>, rx: &Receive
             w.retain(settings.retain_bytes, age, now_ms());
         }
     }
+}
+
+/// Takes what is queued into `batch` (within [`MAX_BATCH`] and
+/// [`MAX_BATCH_BYTES`]); false once the queue is closed and empty.
+fn take(rx: &Queue<WriteReq>, batch: &mut Vec<WriteReq>, bytes: &mut usize) -> bool {
+    rx.take(batch, bytes, MAX_BATCH, MAX_BATCH_BYTES, |r| r.data.len())
 }
 
 /// Reopens a stopped store when its backoff has passed; on success it
