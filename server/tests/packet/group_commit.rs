@@ -4,57 +4,13 @@
 //! answers loses none of them).
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{data_of, id_of, site, subscribe, ws_read, Http, MOUNT};
-
-/// Answers collected by the posting clients: (id, body).
-type Acked = Arc<Mutex<Vec<(u64, Vec<u8>)>>>;
-
-/// One client posting packets one at a time, each after the answer to the
-/// last, until `stop` (or the server dies: a lost answer is no ack).
-fn poster(addr: SocketAddr, c: usize, acked: Acked, stop: Arc<AtomicBool>) {
-    let Ok(mut s) = TcpStream::connect(addr) else {
-        return;
-    };
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    s.set_nodelay(true).unwrap();
-    let mut n = 0u64;
-    while !stop.load(Ordering::Relaxed) {
-        let body = format!("client {c} packet {n}").into_bytes();
-        let head = format!(
-            "POST {MOUNT} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        if s.write_all(head.as_bytes()).is_err() || s.write_all(&body).is_err() {
-            return;
-        }
-        let mut buf = Vec::new();
-        let mut b = [0u8; 1];
-        while !buf.ends_with(b"}") {
-            match s.read(&mut b) {
-                Ok(1) => buf.push(b[0]),
-                _ => return,
-            }
-        }
-        let text = String::from_utf8_lossy(&buf);
-        let Some(json) = text.rsplit("\r\n\r\n").next() else {
-            return;
-        };
-        let v: Value = serde_json::from_str(json).unwrap();
-        acked
-            .lock()
-            .unwrap()
-            .push((v["id"].as_u64().unwrap(), body));
-        n += 1;
-    }
-}
+use super::{data_of, id_of, poster, site, subscribe, ws_read, Acked, Http, MOUNT};
 
 /// (packets_in, syncs) from the stats endpoint.
 fn counts(http: &mut Http) -> (u64, u64) {
@@ -82,7 +38,7 @@ fn posters_waiting_for_their_answers_share_each_fsync_and_kill_9_loses_none() {
     let clients: Vec<_> = (0..CLIENTS)
         .map(|c| {
             let (acked, stop) = (acked.clone(), stop.clone());
-            std::thread::spawn(move || poster(addr, c, acked, stop))
+            std::thread::spawn(move || poster(addr, c, acked, stop, Duration::from_secs(20)))
         })
         .collect();
     let acks = |n: usize| crate::support::eventually(60, || acked.lock().unwrap().len() >= n);

@@ -552,52 +552,67 @@ fn a_stop_ends_event_streams_and_long_polls_cleanly() {
     }
 }
 
+/// Answers collected by the posting clients: (id, body).
+pub(super) type Acked = Arc<Mutex<Vec<(u64, Vec<u8>)>>>;
+
+/// One client posting packets one at a time, each after the answer to the
+/// last, until `stop` (or the server dies: a lost answer is no ack).
+pub(super) fn poster(
+    addr: SocketAddr,
+    c: usize,
+    acked: Acked,
+    stop: Arc<AtomicBool>,
+    read_timeout: Duration,
+) {
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return;
+    };
+    s.set_read_timeout(Some(read_timeout)).unwrap();
+    s.set_nodelay(true).unwrap();
+    let mut n = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        let body = format!("client {c} packet {n}").into_bytes();
+        let head = format!(
+            "POST {MOUNT} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        if s.write_all(head.as_bytes()).is_err() || s.write_all(&body).is_err() {
+            return;
+        }
+        let mut buf = Vec::new();
+        let mut b = [0u8; 1];
+        while !buf.ends_with(b"}") {
+            match s.read(&mut b) {
+                Ok(1) => buf.push(b[0]),
+                _ => return,
+            }
+        }
+        let text = String::from_utf8_lossy(&buf);
+        let Some(json) = text.rsplit("\r\n\r\n").next() else {
+            return;
+        };
+        let v: Value = serde_json::from_str(json).unwrap();
+        acked
+            .lock()
+            .unwrap()
+            .push((v["id"].as_u64().unwrap(), body));
+        n += 1;
+    }
+}
+
 #[test]
 fn kill_9_mid_ingest_loses_no_acknowledged_packet_and_ids_continue() {
     let (s, _) = site("");
     let mut srv = s.start();
     let addr = srv.addr(7681);
-    let acked = Arc::new(Mutex::new(Vec::<(u64, Vec<u8>)>::new()));
+    let acked: Acked = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let mut clients = Vec::new();
     for c in 0..8 {
         let acked = acked.clone();
         let stop = stop.clone();
         clients.push(std::thread::spawn(move || {
-            let Ok(mut s) = TcpStream::connect(addr) else {
-                return;
-            };
-            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-            let mut n = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                let body = format!("client {c} packet {n}").into_bytes();
-                let head = format!(
-                    "POST {MOUNT} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
-                    body.len()
-                );
-                if s.write_all(head.as_bytes()).is_err() || s.write_all(&body).is_err() {
-                    return;
-                }
-                // The server may die mid-response: a lost answer is not an ack.
-                let mut buf = Vec::new();
-                let mut b = [0u8; 1];
-                while !buf.ends_with(b"}") {
-                    match s.read(&mut b) {
-                        Ok(1) => buf.push(b[0]),
-                        _ => return,
-                    }
-                }
-                let text = String::from_utf8_lossy(&buf);
-                let Some(json) = text.rsplit("\r\n\r\n").next() else {
-                    return;
-                };
-                let v: Value = serde_json::from_str(json).unwrap();
-                acked
-                    .lock()
-                    .unwrap()
-                    .push((v["id"].as_u64().unwrap(), body));
-                n += 1;
-            }
+            poster(addr, c, acked, stop, Duration::from_secs(5))
         }));
     }
     let enough = crate::support::eventually(30, || acked.lock().unwrap().len() >= 2000);
