@@ -196,18 +196,22 @@ fn corruption_found_while_running_is_reported_once() {
     assert_eq!(ids_from(&seg, 40), (vec![], Some((40, 40))));
 }
 
-#[test]
-fn stray_bytes_after_the_end_of_the_newest_segment_are_zeroed() {
-    let dir = tempfile::tempdir().unwrap();
-    let (path, _) = sealed(dir.path());
+/// A sealed segment with `stray` written 5,000 bytes past the end of its
+/// data (a page persisted after one that was not): its path and that end.
+fn sealed_with_stray(dir: &Path, stray: &[u8]) -> (PathBuf, u64) {
+    let (path, _) = sealed(dir);
     let (seg, _, _) = Segment::open(&path, 1, true, None).unwrap();
     let end = seg.end();
     drop(seg);
-    // A page persisted after one that was not: garbage past zeros.
     let f = OpenOptions::new().write(true).open(&path).unwrap();
-    f.write_all_at(b"left over from before the crash", end + 5000)
-        .unwrap();
-    drop(f);
+    f.write_all_at(stray, end + 5000).unwrap();
+    (path, end)
+}
+
+#[test]
+fn stray_bytes_after_the_end_of_the_newest_segment_are_zeroed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, end) = sealed_with_stray(dir.path(), b"left over from before the crash");
     let (seg, cut, found) = Segment::open(&path, 1, true, None).unwrap();
     let cut = cut.expect("cut");
     assert_eq!((cut.offset, found.len()), (end, 0));
@@ -218,14 +222,7 @@ fn stray_bytes_after_the_end_of_the_newest_segment_are_zeroed() {
 #[test]
 fn a_known_end_from_a_clean_stop_skips_reading_the_tail() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, _) = sealed(dir.path());
-    let (seg, _, _) = Segment::open(&path, 1, true, None).unwrap();
-    let end = seg.end();
-    drop(seg);
-    let f = OpenOptions::new().write(true).open(&path).unwrap();
-    f.write_all_at(b"not read when the end is known", end + 5000)
-        .unwrap();
-    drop(f);
+    let (path, end) = sealed_with_stray(dir.path(), b"not read when the end is known");
     // Told where a clean stop left the end: the tail is not read, so
     // these bytes (which no clean stop can leave) stay unseen.
     let (seg, cut, _) = Segment::open_known_end(&path, 1, true, None, Some(end)).unwrap();
