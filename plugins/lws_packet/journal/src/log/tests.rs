@@ -154,6 +154,16 @@ fn a_packet_bigger_than_a_segment_gets_its_own() {
     );
 }
 
+/// Options whose fault injection reads `dir/fault`, and that path.
+fn with_faults(dir: &Path, keys_since_ms: Option<i64>) -> (PathBuf, Options) {
+    let fault = dir.join("fault");
+    let opts = Options {
+        keys_since_ms,
+        faults: Some(Faults::new(fault.clone())),
+    };
+    (fault, opts)
+}
+
 fn keyed<'a>(key: &'a [u8], data: &'a [u8], ts_ms: i64) -> Entry<'a> {
     Entry {
         ts_ms,
@@ -207,11 +217,7 @@ fn keys_replay_within_a_batch_across_reopen_and_only_in_the_window() {
 #[test]
 fn a_failed_fsync_stops_the_writer_and_reopen_cuts_what_was_not_synced() {
     let dir = tempfile::tempdir().unwrap();
-    let fault = dir.path().join("fault");
-    let opts = Options {
-        keys_since_ms: Some(0),
-        faults: Some(Faults::new(fault.clone())),
-    };
+    let (fault, opts) = with_faults(dir.path(), Some(0));
     let jdir = dir.path().join("j");
     let (log, mut w, _) = Log::open_with(&jdir, 64 * 1024, &opts).unwrap();
     assert_eq!(put(&mut w, 3, 10), [1, 2, 3]);
@@ -253,11 +259,7 @@ fn a_failed_fsync_stops_the_writer_and_reopen_cuts_what_was_not_synced() {
 #[test]
 fn the_never_policy_keeps_what_was_written_when_it_reopens() {
     let dir = tempfile::tempdir().unwrap();
-    let fault = dir.path().join("fault");
-    let opts = Options {
-        keys_since_ms: None,
-        faults: Some(Faults::new(fault.clone())),
-    };
+    let (fault, opts) = with_faults(dir.path(), None);
     let jdir = dir.path().join("j");
     let (log, mut w, _) = Log::open_with(&jdir, 64 * 1024, &opts).unwrap();
     put(&mut w, 2, 10);
@@ -276,11 +278,7 @@ fn the_never_policy_keeps_what_was_written_when_it_reopens() {
 #[test]
 fn no_room_for_a_new_segment_refuses_without_stopping() {
     let dir = tempfile::tempdir().unwrap();
-    let fault = dir.path().join("fault");
-    let opts = Options {
-        keys_since_ms: None,
-        faults: Some(Faults::new(fault.clone())),
-    };
+    let (fault, opts) = with_faults(dir.path(), None);
     let (log, mut w, _) = Log::open_with(&dir.path().join("j"), 64 * 1024, &opts).unwrap();
     std::fs::write(&fault, "full").unwrap();
     // The first segment fills; the next cannot be made.
@@ -489,11 +487,7 @@ fn stray_bytes_written_after_a_clean_stop_are_still_found() {
 #[test]
 fn a_writer_whose_fsync_failed_leaves_no_note() {
     let dir = tempfile::tempdir().unwrap();
-    let fault = dir.path().join("fault");
-    let opts = Options {
-        keys_since_ms: None,
-        faults: Some(Faults::new(fault.clone())),
-    };
+    let (fault, opts) = with_faults(dir.path(), None);
     let jdir = dir.path().join("j");
     let (log, mut w, _) = Log::open_with(&jdir, 64 * 1024, &opts).unwrap();
     put(&mut w, 3, 100);
