@@ -11,6 +11,7 @@ fn main() {
     // RELA entries, every page of which the loader reads at each start.
     println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     println!("cargo:rustc-link-arg-tests=-rdynamic");
+    hot_code_first("rustc-link-arg-bins", "../link/hot-code.txt");
     println!("cargo:rerun-if-changed=src/host/ffi/c/variadic.c");
     cc::Build::new()
         .file("src/host/ffi/c/variadic.c")
@@ -27,3 +28,5 @@ fn main() {
         println!("cargo:rustc-link-arg-bins=-Wl,--undefined={f}");
     }
 }
+
+include!("../link/order.rs");

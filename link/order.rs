@@ -1,0 +1,32 @@
+// Shared by the build scripts of `lwsws` (server/build.rs) and of the
+// bundled plugins (link/plugin-build.rs), which `include!` it.
+
+/// In a release build, asks the linker to lay out the functions a running
+/// server executes (`link/hot-code.txt`, made by `scripts/hot-code`) first
+/// and together, through the build-script key `key` (`rustc-link-arg-bins`,
+/// `rustc-cdylib-link-arg`); `list`
+/// is that file's path from the package's directory. The kernel maps code
+/// in 64 KiB windows around each page touched, so resident memory follows
+/// how scattered the code that runs is, not how much of it there is.
+/// Symbols the list names but the build lacks are skipped without a word:
+/// a stale list costs memory, never a build.
+///
+/// Only where rustc links with its own LLD by default (x86_64 Linux, since
+/// Rust 1.90): GNU ld has no such option. `-C linker-features` or
+/// `-fuse-ld` in the flags, or `COMLINK_LINK_ORDER=0`, turn it off.
+fn hot_code_first(key: &str, list: &str) {
+    let env = |k: &str| std::env::var(k).unwrap_or_default();
+    let dir = env("CARGO_MANIFEST_DIR");
+    let list = std::path::Path::new(&dir).join(list);
+    println!("cargo:rerun-if-changed={}", list.display());
+    println!("cargo:rerun-if-env-changed=COMLINK_LINK_ORDER");
+    let flags = env("CARGO_ENCODED_RUSTFLAGS");
+    let lld = env("TARGET") == "x86_64-unknown-linux-gnu"
+        && !flags.contains("linker-features")
+        && !flags.contains("fuse-ld")
+        && env("COMLINK_LINK_ORDER") != "0";
+    if env("PROFILE") == "release" && lld && list.exists() {
+        println!("cargo:{key}=-Wl,--symbol-ordering-file={}", list.display());
+        println!("cargo:{key}=-Wl,--no-warn-symbol-ordering");
+    }
+}
