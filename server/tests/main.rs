@@ -40,3 +40,4 @@ mod ws_host;
 mod ws_mirror_fairness;
 mod ws_plugins;
 mod ws_server_status;
+mod ws_pass_order;
