@@ -29,6 +29,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Instant;
 
 use comlink_plugin_api::abi::{LWS_CALLBACK_CLIENT_WRITEABLE, LWS_CALLBACK_SERVER_WRITEABLE};
 use comlink_wire::frame::Encoder;
@@ -96,6 +97,11 @@ pub(crate) fn spawn() {
                 phase = phase.wrapping_add(STEP);
                 let start = start_of(phase, batch.len());
                 batch.rotate_left(start);
+                // How long a pass takes, measured here only when asked for
+                // (RUST_LOG=comlink::host::writable=debug): beside a
+                // client's figures it says whose time a fan-out's length is.
+                let began = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
+                let connections = batch.len();
                 for (i, addr) in batch.drain(..).enumerate() {
                     call::with_live(addr, serve);
                     if (i + 1) % SLICE == 0 {
@@ -104,6 +110,13 @@ pub(crate) fn spawn() {
                         // them) while this pass goes on, not after it.
                         tokio::task::yield_now().await;
                     }
+                }
+                if let Some(t) = began {
+                    tracing::debug!(
+                        connections,
+                        micros = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX),
+                        "WRITEABLE pass"
+                    );
                 }
                 // Connections that asked again from their callback are in
                 // the next pass, after the other tasks had their turn.

@@ -49,7 +49,11 @@ fn site(pvo: &str) -> (Site, PathBuf) {
 /// at the default 64 MiB that was most of the suite's disk writes.
 fn packet_vhost(s: &Site, ingest: &str, subscribe: &str) {
     let sized = ingest.contains("\"segment-bytes\"") || ingest.contains("\"retain-bytes\"");
-    let small = if sized { "" } else { r#", "segment-bytes": "4m""# };
+    let small = if sized {
+        ""
+    } else {
+        r#", "segment-bytes": "4m""#
+    };
     let ingest = format!("{ingest}{small}");
     let sep = if subscribe.is_empty() { "" } else { "," };
     s.conf_d(
