@@ -38,5 +38,6 @@ mod ws_deflate;
 mod ws_dumb_increment;
 mod ws_host;
 mod ws_mirror_fairness;
+mod ws_pass_order;
 mod ws_plugins;
 mod ws_server_status;

@@ -11,6 +11,15 @@
 //! so a pass over thousands does not hold up the rest of the thread (new
 //! requests, whose packets then join the sends still to come).
 //!
+//! Each pass starts at a different place in its queue (and wraps round),
+//! so the connections asked in the same order every time (a plugin that
+//! walks its subscribers in one order, `lws_callback_on_writable_all_protocol`
+//! walking the thread's connections) do not leave the same ones last for
+//! every packet: the wait at the end of a pass is shared by all of them.
+//! The starting places follow the golden ratio's multiples (a fraction of
+//! the queue's length), which spread over the queue evenly from the first
+//! few passes on.
+//!
 //! lws's rules still hold: WRITEABLE only comes when the connection's
 //! earlier output is on the socket (one with output waiting is left to its
 //! own task, which waits for the socket and then calls WRITEABLE), one
@@ -20,6 +29,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Instant;
 
 use comlink_plugin_api::abi::{LWS_CALLBACK_CLIENT_WRITEABLE, LWS_CALLBACK_SERVER_WRITEABLE};
 use comlink_wire::frame::Encoder;
@@ -36,6 +46,15 @@ pub(crate) const BATCH: usize = 16 * 1024;
 
 /// Connections served in the pass between two turns of the reactor.
 const SLICE: usize = 64;
+
+/// How far (a fraction of 2^32 of the queue) the start moves from one
+/// pass to the next: 2^32 divided by the golden ratio.
+const STEP: u32 = 0x9E37_79B9;
+
+/// Where a pass over `len` connections starts, at `phase` (see [`STEP`]).
+fn start_of(phase: u32, len: usize) -> usize {
+    ((u64::from(phase) * len as u64) >> 32) as usize
+}
 
 thread_local! {
     /// This thread's queue: addresses of live wsis, in request order.
@@ -67,6 +86,7 @@ pub(crate) fn spawn() {
     RUNNER.with(|r| *r.borrow_mut() = Some(notify.clone()));
     tokio::task::spawn_local(async move {
         let mut batch = Vec::new();
+        let mut phase = 0u32;
         loop {
             notify.notified().await;
             loop {
@@ -74,6 +94,14 @@ pub(crate) fn spawn() {
                 if batch.is_empty() {
                     break;
                 }
+                phase = phase.wrapping_add(STEP);
+                let start = start_of(phase, batch.len());
+                batch.rotate_left(start);
+                // How long a pass takes, measured here only when asked for
+                // (RUST_LOG=comlink::host::writable=debug): beside a
+                // client's figures it says whose time a fan-out's length is.
+                let began = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
+                let connections = batch.len();
                 for (i, addr) in batch.drain(..).enumerate() {
                     call::with_live(addr, serve);
                     if (i + 1) % SLICE == 0 {
@@ -82,6 +110,13 @@ pub(crate) fn spawn() {
                         // them) while this pass goes on, not after it.
                         tokio::task::yield_now().await;
                     }
+                }
+                if let Some(t) = began {
+                    tracing::debug!(
+                        connections,
+                        micros = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX),
+                        "WRITEABLE pass"
+                    );
                 }
                 // Connections that asked again from their callback are in
                 // the next pass, after the other tasks had their turn.
@@ -136,5 +171,37 @@ fn serve(wsi: &Wsi) {
         .is_some_and(Encoder::holds_deflate_memory);
     if wsi.close_requested.get() || !wsi.tx.borrow().is_empty() || compressing {
         wsi.wake.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_start_moves_over_the_whole_queue_and_stays_inside_it() {
+        let len = 1000;
+        let mut phase = 0u32;
+        let mut starts = Vec::new();
+        for _ in 0..20 {
+            phase = phase.wrapping_add(STEP);
+            let s = start_of(phase, len);
+            assert!(s < len);
+            starts.push(s);
+        }
+        // Twenty passes start at twenty places spread over the queue: no
+        // two closer than 1/30 of it, and none more than 1/10 from the next.
+        starts.sort_unstable();
+        assert!(
+            starts.windows(2).all(|w| w[1] - w[0] >= len / 30),
+            "{starts:?}"
+        );
+        assert!(
+            starts.windows(2).all(|w| w[1] - w[0] <= len / 10),
+            "{starts:?}"
+        );
+        assert!(starts[0] <= len / 10 && starts[19] >= len - len / 10);
+        assert_eq!(start_of(u32::MAX, 1), 0);
+        assert_eq!(start_of(u32::MAX, 0), 0);
     }
 }

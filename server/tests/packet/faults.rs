@@ -260,7 +260,7 @@ fn a_failed_fsync_stops_ingest_until_the_journal_reopens_by_itself() {
     let fault = tmp.path().join("fault");
     let s = site_with_files(|s| {
         format!(
-            r#""journal-dir": "{}", "test-fault-file": "{}""#,
+            r#""journal-dir": "{}", "test-fault-file": "{}", "segment-bytes": "4m""#,
             s.path("journal").display(),
             fault.display()
         )

@@ -44,7 +44,17 @@ fn site(pvo: &str) -> (Site, PathBuf) {
 
 /// Writes the packet vhost into `s`: the seed's mount, the ingest protocol
 /// with the options `ingest`, and `packet-subscribe` with `subscribe`.
+/// Segments are 4 MiB unless `ingest` sizes them (or the retention does):
+/// a fresh journal writes and syncs its segment and the spare in full, and
+/// at the default 64 MiB that was most of the suite's disk writes.
 fn packet_vhost(s: &Site, ingest: &str, subscribe: &str) {
+    let sized = ingest.contains("\"segment-bytes\"") || ingest.contains("\"retain-bytes\"");
+    let small = if sized {
+        ""
+    } else {
+        r#", "segment-bytes": "4m""#
+    };
+    let ingest = format!("{ingest}{small}");
     let sep = if subscribe.is_empty() { "" } else { "," };
     s.conf_d(
         "packets",

@@ -41,8 +41,8 @@ fn now_us() -> u64 {
 struct Seen {
     connected: AtomicU64,
     deliveries: AtomicU64,
-    /// (send time, latency) of each measured delivery.
-    latencies: Mutex<Vec<(u64, u64)>>,
+    /// (subscriber, send time, latency) of each measured delivery.
+    latencies: Mutex<Vec<(usize, u64, u64)>>,
 }
 
 /// The send time carried in an envelope's data (`"data":"t=NNN;..."`).
@@ -134,6 +134,7 @@ fn frames(buf: &[u8]) -> (Vec<(u8, std::ops::Range<usize>)>, usize) {
 /// envelope's POST->delivery latency, until its task is dropped.
 async fn subscriber(
     addr: SocketAddr,
+    k: usize,
     seen: Arc<Seen>,
     measure: bool,
     gate: Arc<tokio::sync::Semaphore>,
@@ -169,7 +170,7 @@ async fn subscriber(
                             seen.latencies
                                 .lock()
                                 .unwrap_or_else(|e| e.into_inner())
-                                .push((t0, now.saturating_sub(t0)));
+                                .push((k, t0, now.saturating_sub(t0)));
                         }
                     }
                 }
@@ -253,7 +254,9 @@ fn start_subscribers(
     n: usize,
     measure: bool,
 ) -> (Arc<Seen>, Arc<AtomicBool>, Vec<std::thread::JoinHandle<()>>) {
-    spawn_subscribers(n, move |seen, gate| subscriber(addr, seen, measure, gate))
+    spawn_subscribers(n, move |k, seen, gate| {
+        subscriber(addr, k, seen, measure, gate)
+    })
 }
 
 /// Starts `n` subscribers made by `make` and waits until they are
@@ -265,7 +268,7 @@ fn spawn_subscribers<F, Fut>(
     make: F,
 ) -> (Arc<Seen>, Arc<AtomicBool>, Vec<std::thread::JoinHandle<()>>)
 where
-    F: Fn(Arc<Seen>, Arc<tokio::sync::Semaphore>) -> Fut + Send + 'static,
+    F: Fn(usize, Arc<Seen>, Arc<tokio::sync::Semaphore>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + 'static,
 {
     let seen = Arc::new(Seen {
@@ -284,8 +287,8 @@ where
         local.block_on(&rt, async move {
             let gate = Arc::new(tokio::sync::Semaphore::new(64));
             let mut set = tokio::task::JoinSet::new();
-            for _ in 0..n {
-                set.spawn_local(make(seen2.clone(), gate.clone()));
+            for k in 0..n {
+                set.spawn_local(make(k, seen2.clone(), gate.clone()));
             }
             while !stop2.load(Ordering::Relaxed) {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -345,6 +348,7 @@ fn latency(addr: SocketAddr, mount: &str, subs: usize, rate: u64, secs: u64) -> 
     let mut p = Poster::new(addr, mount).map_err(|e| e.to_string())?;
     let total = rate * secs;
     let start = Instant::now();
+    let cpu0 = process_cpu_ns();
     let mut posted = 0u64;
     for i in 0..total {
         let at = start + Duration::from_micros(i * 1_000_000 / rate.max(1));
@@ -355,6 +359,16 @@ fn latency(addr: SocketAddr, mount: &str, subs: usize, rate: u64, secs: u64) -> 
             posted += 1;
         }
     }
+    // How busy this process (the subscribers' reads, the POSTs) kept the
+    // load core while packets flowed: near 100 %, the figures are partly
+    // the client's own queueing.
+    let busy = match (cpu0, process_cpu_ns()) {
+        (Some(a), Some(b)) => format!(
+            "{:.0}",
+            b.saturating_sub(a) as f64 / 1e7 / start.elapsed().as_secs_f64()
+        ),
+        _ => "?".to_string(),
+    };
     let subs = seen.connected.load(Ordering::Relaxed) as usize;
     wait_deliveries(&seen, posted * subs as u64, Duration::from_secs(30));
     stop.store(true, Ordering::Relaxed);
@@ -366,32 +380,99 @@ fn latency(addr: SocketAddr, mount: &str, subs: usize, rate: u64, secs: u64) -> 
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
-    // Per packet (its send time names it): the first subscriber to get it
-    // (POST, record, wake-up) and the last (that plus the whole fan-out).
-    let mut by_packet: std::collections::HashMap<u64, (u64, u64)> = Default::default();
-    for &(t0, l) in &samples {
-        let e = by_packet.entry(t0).or_insert((l, l));
-        e.0 = e.0.min(l);
-        e.1 = e.1.max(l);
-    }
-    let mut first: Vec<u64> = by_packet.values().map(|v| v.0).collect();
-    let mut last: Vec<u64> = by_packet.values().map(|v| v.1).collect();
-    first.sort_unstable();
-    last.sort_unstable();
-    let mut lat: Vec<u64> = samples.iter().map(|v| v.1).collect();
+    let d = decompose(&samples);
+    let mut lat: Vec<u64> = samples.iter().map(|v| v.2).collect();
     lat.sort_unstable();
     println!(
-        "latency subscribers={} rate={rate} packets={posted} deliveries={} p50_us={} p99_us={} max_us={} first_p50_us={} last_p50_us={} last_p99_us={}",
+        "latency subscribers={} rate={rate} packets={posted} deliveries={} p50_us={} p99_us={} max_us={} {d} client_busy_pct={busy}",
         seen.connected.load(Ordering::Relaxed),
         seen.deliveries.load(Ordering::Relaxed),
         percentile(&lat, 0.50),
         percentile(&lat, 0.99),
         lat.last().copied().unwrap_or(0),
-        percentile(&first, 0.50),
-        percentile(&last, 0.50),
-        percentile(&last, 0.99)
     );
     Ok(())
+}
+
+/// Where a packet's time went, from the deliveries `(subscriber, send
+/// time, latency)`, as `key=value` pairs:
+///
+/// * `first_*`: each packet's first delivery (the POST, its record and
+///   sync, the wake-up, and any wait behind an earlier packet's pass);
+/// * `last_*`: its last delivery; `spread_*`: last minus first, the
+///   fan-out's own length;
+/// * `sub_p50_min_us`/`sub_p50_max_us`: the fastest and the slowest
+///   subscriber's median (far apart when the same subscribers are served
+///   last every time);
+/// * `tail_repeat_pct`: of the 1 % of subscribers that got a packet last,
+///   how many were also among the last 1 % for the packet before (about 1
+///   when the order is fair, near 100 when it never changes).
+fn decompose(samples: &[(usize, u64, u64)]) -> String {
+    use std::collections::{HashMap, HashSet};
+    let mut by_packet: HashMap<u64, Vec<(u64, usize)>> = HashMap::new();
+    let mut by_sub: HashMap<usize, Vec<u64>> = HashMap::new();
+    for &(k, t0, l) in samples {
+        by_packet.entry(t0).or_default().push((l, k));
+        by_sub.entry(k).or_default().push(l);
+    }
+    let mut packets: Vec<(u64, Vec<(u64, usize)>)> = by_packet.into_iter().collect();
+    packets.sort_unstable_by_key(|p| p.0);
+    let (mut first, mut last, mut spread) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut repeat, mut compared) = (0usize, 0usize);
+    let mut tail_before: Option<HashSet<usize>> = None;
+    for (_, got) in &mut packets {
+        got.sort_unstable();
+        let (a, b) = (got[0].0, got[got.len() - 1].0);
+        first.push(a);
+        last.push(b);
+        spread.push(b - a);
+        let n = got.len().div_ceil(100);
+        let tail: HashSet<usize> = got[got.len() - n..].iter().map(|g| g.1).collect();
+        if let Some(before) = &tail_before {
+            if got.len() >= 100 {
+                repeat += tail.intersection(before).count();
+                compared += n;
+            }
+        }
+        tail_before = Some(tail);
+    }
+    let mut medians: Vec<u64> = by_sub
+        .into_values()
+        .map(|mut v| {
+            v.sort_unstable();
+            percentile(&v, 0.5)
+        })
+        .collect();
+    for v in [&mut first, &mut last, &mut spread, &mut medians] {
+        v.sort_unstable();
+    }
+    let repeat = if compared > 0 {
+        format!("{:.0}", repeat as f64 * 100.0 / compared as f64)
+    } else {
+        "?".to_string()
+    };
+    format!(
+        "first_p50_us={} first_p99_us={} last_p50_us={} last_p99_us={} spread_p50_us={} spread_p99_us={} sub_p50_min_us={} sub_p50_max_us={} tail_repeat_pct={repeat}",
+        percentile(&first, 0.5),
+        percentile(&first, 0.99),
+        percentile(&last, 0.5),
+        percentile(&last, 0.99),
+        percentile(&spread, 0.5),
+        percentile(&spread, 0.99),
+        medians.first().copied().unwrap_or(0),
+        medians.last().copied().unwrap_or(0),
+    )
+}
+
+/// Nanoseconds every thread of this process has run on a CPU.
+fn process_cpu_ns() -> Option<u64> {
+    let mut total = 0;
+    for t in std::fs::read_dir("/proc/self/task").ok()? {
+        let path = t.ok()?.path().join("schedstat");
+        let s = std::fs::read_to_string(path).ok()?;
+        total += s.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
 }
 
 fn fanout(
@@ -591,8 +672,9 @@ impl Publisher {
 }
 
 fn redis_fanout(addr: SocketAddr, subs: usize, publishers: usize, secs: u64) -> Result<(), String> {
-    let (seen, stop, threads) =
-        spawn_subscribers(subs, move |seen, gate| redis_subscriber(addr, seen, gate));
+    let (seen, stop, threads) = spawn_subscribers(subs, move |_, seen, gate| {
+        redis_subscriber(addr, seen, gate)
+    });
     let start = Instant::now();
     let published = count_until(
         publishers,
