@@ -79,15 +79,15 @@ unsafe fn create(w: *mut Lws, info: *const LwsSpaCreateInfo) -> Result<*mut c_vo
         // SAFETY: each name is a C string (our contract).
         names.push(unsafe { text(name) });
     }
-    let ctype = w.request.as_ref().and_then(|r| {
-        r.headers
-            .borrow()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    });
+    let headers = w.request.as_ref().map(|r| r.headers.borrow());
+    let ctype = headers
+        .as_ref()
+        .and_then(|h| h.get(http::header::CONTENT_TYPE))
+        .and_then(|v| v.to_str().ok());
     let max_storage = usize::try_from(info.max_storage).unwrap_or(0);
-    let parser = match FormParser::new(ctype.as_deref(), &names, max_storage) {
+    let parsed = FormParser::with_params(ctype, names, max_storage);
+    drop(headers);
+    let parser = match parsed {
         Ok(p) => p,
         Err(e) => {
             tracing::info!("lws_spa_create on {:?}: {e}", w.tag);
