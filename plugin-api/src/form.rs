@@ -141,6 +141,18 @@ impl Form {
         }
     }
 
+    /// The value of field `index`, borrowed from the host's copy when it is
+    /// UTF-8 (no allocation), valid until the form is fed again.
+    pub fn value(&self, index: usize) -> Option<std::borrow::Cow<'_, str>> {
+        // SAFETY: `spa` is ours; the host returns a NUL-terminated string it
+        // owns until the parser is destroyed or the value changes (which
+        // takes `&mut self`), or NULL.
+        unsafe {
+            let p = sys::lws_spa_get_string(self.spa, c_int::try_from(index).ok()?);
+            (!p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy())
+        }
+    }
+
     /// The length of field `index`.
     pub fn len_of(&self, index: usize) -> usize {
         // SAFETY: `spa` is ours.

@@ -78,7 +78,7 @@ impl Session {
         );
         for (i, name) in FIELDS.iter().enumerate() {
             let (len, value) = match &self.form {
-                Some(f) => (f.len_of(i), f.get(i)),
+                Some(f) => (f.len_of(i), f.value(i)),
                 None => (0, None),
             };
             // Writes into a String cannot fail.
