@@ -27,9 +27,19 @@ unsafe fn upload(cb: Option<LwsSpaFileUploadCb>, data: *mut c_void) -> Upload {
         return Box::new(|_| true);
     };
     Box::new(move |ev: FileEvent<'_>| {
-        let field = CString::new(ev.field.replace('\0', "")).unwrap_or_default();
-        let file = CString::new(ev.filename.replace('\0', "")).unwrap_or_default();
-        let mut buf = ev.data.to_vec();
+        // An urlencoded body's only event is the Close, with empty names
+        // and no data: it needs no copies.
+        let c_text = |s: &str| {
+            if s.is_empty() {
+                CString::default()
+            } else {
+                CString::new(s.replace('\0', "")).unwrap_or_default()
+            }
+        };
+        let field = c_text(ev.field);
+        let file = c_text(ev.filename);
+        let mut buf = Vec::with_capacity(ev.data.len() + 1);
+        buf.extend_from_slice(ev.data);
         buf.push(0);
         // SAFETY: the plugin's callback with its own `data` (this function's
         // contract) and lws's arguments; the strings and the buffer live
