@@ -172,7 +172,11 @@ impl Spa {
                 .is_some_and(|c| c.as_bytes().iter().eq(v.iter().filter(|&&b| b != 0)));
             if !unchanged {
                 let mut bytes = Vec::with_capacity(v.len() + 1);
-                bytes.extend(v.iter().copied().filter(|&b| b != 0));
+                if v.contains(&0) {
+                    bytes.extend(v.iter().copied().filter(|&b| b != 0));
+                } else {
+                    bytes.extend_from_slice(v);
+                }
                 *slot = CString::new(bytes).ok();
             }
             slot.as_ref().map_or(std::ptr::null(), |c| c.as_ptr())
