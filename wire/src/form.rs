@@ -527,12 +527,21 @@ impl Url {
 /// `out`, up to a `&`, the end of `input`, or a `%` not followed by two hex
 /// digits within `input`; returns how many bytes of `input` it used.
 fn decode_run(input: &[u8], out: &mut Vec<u8>) -> usize {
+    // Decoded into a block on the stack, a byte at a time, and appended a
+    // block at a time: words between `+`s and escapes are a few bytes
+    // long, and a copy per run cost more than the decoding.
+    let mut block = [0u8; 256];
+    let mut k = 0;
     let mut j = 0;
     while let Some(&b) = input.get(j) {
+        if k == block.len() {
+            out.extend_from_slice(&block);
+            k = 0;
+        }
         match b {
             b'&' => break,
             b'+' => {
-                out.push(b' ');
+                block[k] = b' ';
                 j += 1;
             }
             b'%' => {
@@ -540,19 +549,17 @@ fn decode_run(input: &[u8], out: &mut Vec<u8>) -> usize {
                 let (Some(hi), Some(lo)) = (digit(j + 1), digit(j + 2)) else {
                     break;
                 };
-                out.push((hi << 4) | lo);
+                block[k] = (hi << 4) | lo;
                 j += 3;
             }
-            _ => {
-                let plain = input[j..]
-                    .iter()
-                    .position(|&b| matches!(b, b'%' | b'&' | b'+'))
-                    .unwrap_or(input.len() - j);
-                out.extend_from_slice(&input[j..j + plain]);
-                j += plain;
+            b => {
+                block[k] = b;
+                j += 1;
             }
         }
+        k += 1;
     }
+    out.extend_from_slice(&block[..k]);
     j
 }
 
