@@ -2,7 +2,7 @@
 //! ([`host::spa`](crate::host::spa)). A `struct lws_spa *` is a handle of
 //! this thread's parser table, never dereferenced.
 
-use std::ffi::{c_char, c_int, c_void, CString};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 
 use comlink_plugin_api::abi::{Lws, LwsSpaCreateInfo, LwsSpaFileUploadCb};
 use comlink_wire::form::{FileEvent, FormParser};
@@ -28,27 +28,31 @@ unsafe fn upload(cb: Option<LwsSpaFileUploadCb>, data: *mut c_void) -> Upload {
     };
     Box::new(move |ev: FileEvent<'_>| {
         // An urlencoded body's only event is the Close, with empty names
-        // and no data: it needs no copies.
+        // and no data: it needs no copies (empty strings are `EMPTY`, no
+        // data is a lone NUL here).
+        const EMPTY: &CStr = c"";
         let c_text = |s: &str| {
-            if s.is_empty() {
-                CString::default()
-            } else {
-                CString::new(s.replace('\0', "")).unwrap_or_default()
-            }
+            (!s.is_empty()).then(|| CString::new(s.replace('\0', "")).unwrap_or_default())
         };
-        let field = c_text(ev.field);
-        let file = c_text(ev.filename);
-        let mut buf = Vec::with_capacity(ev.data.len() + 1);
-        buf.extend_from_slice(ev.data);
-        buf.push(0);
+        let (field, file) = (c_text(ev.field), c_text(ev.filename));
+        let mut nul = [0u8; 1];
+        let mut copy;
+        let buf: &mut [u8] = if ev.data.is_empty() {
+            &mut nul
+        } else {
+            copy = Vec::with_capacity(ev.data.len() + 1);
+            copy.extend_from_slice(ev.data);
+            copy.push(0);
+            &mut copy
+        };
         // SAFETY: the plugin's callback with its own `data` (this function's
         // contract) and lws's arguments; the strings and the buffer live
         // until it returns. A negative return refuses the upload, as in lws.
         let rc = unsafe {
             cb(
                 data,
-                field.as_ptr(),
-                file.as_ptr(),
+                field.as_deref().unwrap_or(EMPTY).as_ptr(),
+                file.as_deref().unwrap_or(EMPTY).as_ptr(),
                 buf.as_mut_ptr() as *mut c_char,
                 c_int::try_from(ev.data.len()).unwrap_or(c_int::MAX),
                 ev.state as c_int,
