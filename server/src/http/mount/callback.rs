@@ -258,7 +258,9 @@ async fn drive<B>(
     {
         wsi.close_requested.set(true);
     }
-    let mut sleep = Box::pin(tokio::time::sleep_until(Instant::now()));
+    // On this task's stack (the task is spawned per transaction already).
+    let sleep = tokio::time::sleep_until(Instant::now());
+    tokio::pin!(sleep);
     let mut armed: Option<Instant> = None;
     let end = loop {
         if wsi.close_requested.get() {
