@@ -83,6 +83,19 @@ mod tests {
         assert_eq!(h.headers["x-a"], "b");
         assert_eq!(h.headers["content-length"], "5");
         assert!(parse_head(b"garbage\r\n\r\n").is_none());
+        // Lines end at CRLF only: a lone LF or CR stays in its value, which
+        // is then refused.
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\nx-a: b\nc: d\r\n\r\n").is_none());
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\nx-a: b\rc\r\n\r\n").is_none());
+        // No final empty line, or none at all after the status line.
+        let h = parse_head(b"HTTP/1.1 404 Not Found\r\nx-a: b").unwrap();
+        assert_eq!(h.status, 404);
+        assert_eq!(h.headers["x-a"], "b");
+        assert!(parse_head(b"HTTP/1.1 204 No Content")
+            .unwrap()
+            .headers
+            .is_empty());
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\nx-\xff: b\r\n\r\n").is_none());
         assert!(parse_head(b"HTTP/1.1 abc OK\r\n\r\n").is_none());
     }
 }
