@@ -116,6 +116,28 @@ fn options(mut p: *const LwsProtocolVhostOptions) -> Options {
     Options(out)
 }
 
+/// Whether [`dispatch`] calls a [`Protocol`] method for `reason` (besides
+/// PROTOCOL_INIT and PROTOCOL_DESTROY); every other reason is answered 0.
+fn handled(reason: c_int) -> bool {
+    matches!(
+        reason,
+        abi::LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION
+            | abi::LWS_CALLBACK_CONFIRM_EXTENSION_OKAY
+            | abi::LWS_CALLBACK_ESTABLISHED
+            | abi::LWS_CALLBACK_RECEIVE
+            | abi::LWS_CALLBACK_SERVER_WRITEABLE
+            | abi::LWS_CALLBACK_TIMER
+            | abi::LWS_CALLBACK_RECEIVE_PONG
+            | abi::LWS_CALLBACK_HTTP
+            | abi::LWS_CALLBACK_HTTP_BODY
+            | abi::LWS_CALLBACK_HTTP_BODY_COMPLETION
+            | abi::LWS_CALLBACK_HTTP_WRITEABLE
+            | abi::LWS_CALLBACK_CLOSED
+            | abi::LWS_CALLBACK_HTTP_DROP_PROTOCOL
+            | abi::LWS_CALLBACK_EVENT_WAIT_CANCELLED
+    ) || reason >= abi::LWS_CALLBACK_USER
+}
+
 unsafe fn dispatch<P: Protocol>(
     wsi: *mut Lws,
     reason: c_int,
@@ -164,6 +186,10 @@ unsafe fn dispatch<P: Protocol>(
                 }
                 0
             }
+            // Reasons no method takes (HTTP_BIND_PROTOCOL, FILTER_HTTP_CONNECTION,
+            // CHECK_ACCESS_RIGHTS, ... on every request): answered 0 without
+            // looking the vhost's state up and locking it.
+            r if !handled(r) => 0,
             _ => {
                 let slot = vhd_slot::<P>(wsi);
                 if slot.is_null() || (*slot).is_null() {

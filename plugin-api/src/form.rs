@@ -1,7 +1,7 @@
 //! POST body parsing for Rust plugins, over the host's `lws_spa_*`
 //! (urlencoded and multipart/form-data; file parts streamed to a closure).
 
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::ffi::{c_char, c_int, c_void, CStr};
 
 use crate::abi::LwsSpaCreateInfo;
 use crate::protocol::Connection;
@@ -29,7 +29,7 @@ pub struct Form {
     spa: *mut c_void,
     // Boxed twice so its address (handed to C) is stable and thin.
     _on_file: Box<Box<OnFile>>,
-    _names: Vec<CString>,
+    _names: Vec<u8>,
 }
 
 unsafe extern "C" fn upload_trampoline(
@@ -85,11 +85,22 @@ impl Form {
         max_storage: usize,
         on_file: impl FnMut(&str, &str, &[u8], Upload) -> bool + 'static,
     ) -> Option<Form> {
-        let cnames: Vec<CString> = names
+        // The names NUL-terminated in one buffer (one allocation, not one
+        // per name: a form is made per request).
+        let mut cnames = Vec::with_capacity(names.iter().map(|n| n.len() + 1).sum());
+        let mut starts = Vec::with_capacity(names.len());
+        for n in names {
+            starts.push(cnames.len());
+            // A name with a NUL inside cannot be a C string: empty.
+            if !n.as_bytes().contains(&0) {
+                cnames.extend_from_slice(n.as_bytes());
+            }
+            cnames.push(0);
+        }
+        let ptrs: Vec<*const c_char> = starts
             .iter()
-            .map(|n| CString::new(*n).unwrap_or_default())
+            .map(|&i| cnames[i..].as_ptr() as *const c_char)
             .collect();
-        let ptrs: Vec<*const c_char> = cnames.iter().map(|c| c.as_ptr()).collect();
         let mut on_file: Box<Box<OnFile>> = Box::new(Box::new(on_file));
         let info = LwsSpaCreateInfo {
             param_names: ptrs.as_ptr(),
@@ -138,6 +149,18 @@ impl Form {
         unsafe {
             let p = sys::lws_spa_get_string(self.spa, c_int::try_from(index).ok()?);
             (!p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy().into_owned())
+        }
+    }
+
+    /// The value of field `index`, borrowed from the host's copy when it is
+    /// UTF-8 (no allocation), valid until the form is fed again.
+    pub fn value(&self, index: usize) -> Option<std::borrow::Cow<'_, str>> {
+        // SAFETY: `spa` is ours; the host returns a NUL-terminated string it
+        // owns until the parser is destroyed or the value changes (which
+        // takes `&mut self`), or NULL.
+        unsafe {
+            let p = sys::lws_spa_get_string(self.spa, c_int::try_from(index).ok()?);
+            (!p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy())
         }
     }
 

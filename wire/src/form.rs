@@ -178,6 +178,15 @@ impl FormParser {
         params: &[String],
         max_storage: usize,
     ) -> Result<FormParser, FormError> {
+        FormParser::with_params(content_type, params.to_vec(), max_storage)
+    }
+
+    /// [`FormParser::new`] taking the names it keeps (no copy of them).
+    pub fn with_params(
+        content_type: Option<&str>,
+        params: Vec<String>,
+        max_storage: usize,
+    ) -> Result<FormParser, FormError> {
         let kind = match content_type.map(multipart_boundary).transpose()? {
             Some(Some(boundary)) => Kind::Multipart(Multipart::new(&boundary)),
             _ => Kind::Url(Url::default()),
@@ -189,8 +198,8 @@ impl FormParser {
         };
         Ok(FormParser {
             store: Store {
-                params: params.to_vec(),
                 values: vec![None; params.len()],
+                params,
                 max_storage,
                 used: 0,
             },
@@ -366,6 +375,25 @@ impl Store {
         Ok(())
     }
 
+    /// Like [`Store::append`] for `added` bytes already pushed to the
+    /// field's buffer (taken off again when they do not fit).
+    fn grow(&self, field: &mut Field, added: usize) -> Result<(), FormError> {
+        if field.index.is_none() {
+            return Ok(());
+        }
+        let len = field.len + added;
+        if self.used + len + 1 > self.max_storage - 1 {
+            if let Some(buf) = &mut field.buf {
+                buf.truncate(buf.len() - added);
+            }
+            return Err(FormError::StorageExceeded {
+                max_storage: self.max_storage,
+            });
+        }
+        field.len = len;
+        Ok(())
+    }
+
     fn finish(&mut self, field: Field) {
         let Some(index) = field.index else { return };
         if field.len == 0 {
@@ -427,9 +455,28 @@ impl Url {
                     // The value up to `&` in one go; storage is checked once
                     // for the run (the total only grows, so the outcome is
                     // the same as byte by byte).
-                    let used = decode_run(rest, &mut self.decoded);
+                    let used = match &mut self.field.buf {
+                        // A value kept: decoded straight into its buffer.
+                        Some(buf) => {
+                            // One allocation for the run (decoded, it is
+                            // never longer; more than the storage fails).
+                            buf.reserve(rest.len().min(store.max_storage));
+                            let before = buf.len();
+                            let used = decode_run(rest, buf);
+                            let added = buf.len() - before;
+                            if added > 0 {
+                                store.grow(&mut self.field, added)?;
+                            }
+                            used
+                        }
+                        None => {
+                            self.decoded.clear();
+                            let used = decode_run(rest, &mut self.decoded);
+                            store.append(&mut self.field, &self.decoded)?;
+                            used
+                        }
+                    };
                     if used > 0 {
-                        store.append(&mut self.field, &self.decoded)?;
                         i += used;
                         continue;
                     }
@@ -480,13 +527,21 @@ impl Url {
 /// `out`, up to a `&`, the end of `input`, or a `%` not followed by two hex
 /// digits within `input`; returns how many bytes of `input` it used.
 fn decode_run(input: &[u8], out: &mut Vec<u8>) -> usize {
-    out.clear();
+    // Decoded into a block on the stack, a byte at a time, and appended a
+    // block at a time: words between `+`s and escapes are a few bytes
+    // long, and a copy per run cost more than the decoding.
+    let mut block = [0u8; 256];
+    let mut k = 0;
     let mut j = 0;
     while let Some(&b) = input.get(j) {
+        if k == block.len() {
+            out.extend_from_slice(&block);
+            k = 0;
+        }
         match b {
             b'&' => break,
             b'+' => {
-                out.push(b' ');
+                block[k] = b' ';
                 j += 1;
             }
             b'%' => {
@@ -494,19 +549,17 @@ fn decode_run(input: &[u8], out: &mut Vec<u8>) -> usize {
                 let (Some(hi), Some(lo)) = (digit(j + 1), digit(j + 2)) else {
                     break;
                 };
-                out.push((hi << 4) | lo);
+                block[k] = (hi << 4) | lo;
                 j += 3;
             }
-            _ => {
-                let plain = input[j..]
-                    .iter()
-                    .position(|&b| matches!(b, b'%' | b'&' | b'+'))
-                    .unwrap_or(input.len() - j);
-                out.extend_from_slice(&input[j..j + plain]);
-                j += plain;
+            b => {
+                block[k] = b;
+                j += 1;
             }
         }
+        k += 1;
     }
+    out.extend_from_slice(&block[..k]);
     j
 }
 

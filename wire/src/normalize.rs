@@ -405,6 +405,16 @@ impl Normalizer {
             if blank > 0 {
                 return blank;
             }
+            // The usual case: the whole head came in one read. It is
+            // handled where it lies, without copying it into `head` first
+            // (what the slow path below would do with it is the same: a
+            // head that ends within `max_head + 1` bytes is finished).
+            if let Some(end) = head_end(input, 0) {
+                if end <= self.limits.max_head + 1 {
+                    self.finish_head(&input[..end], out);
+                    return end;
+                }
+            }
         }
         let start = self.head.len();
         let room = (self.limits.max_head + 1).saturating_sub(start).max(1);
@@ -418,9 +428,15 @@ impl Normalizer {
         }
         if let Some(end) = head_end(&self.head, start.saturating_sub(2)) {
             self.head.truncate(end);
-            let head = std::mem::take(&mut self.head);
+            let mut head = std::mem::take(&mut self.head);
             self.first_lf = None;
             self.finish_head(&head, out);
+            // Keep the buffer for the next head (unless a refusal or a huge
+            // head made it odd).
+            if self.head.is_empty() && head.capacity() <= 2 * 1024 {
+                head.clear();
+                self.head = head;
+            }
             return end - start;
         }
         let line_too_long = match self.first_lf {
@@ -464,48 +480,20 @@ impl Normalizer {
     /// A complete head (ending with its empty line): emit it canonically,
     /// or a refusal, and set the body framing.
     fn finish_head(&mut self, head: &[u8], out: &mut BytesMut) {
-        match self.parse_head(head) {
-            Ok(parsed) => {
-                let until_close = parsed.framing == Framing::UntilClose && !parsed.switches;
-                out.extend_from_slice(parsed.method);
-                out.extend_from_slice(b" ");
-                out.extend_from_slice(parsed.target);
-                out.extend_from_slice(b" ");
-                out.extend_from_slice(if until_close {
-                    b"HTTP/1.1"
-                } else {
-                    parsed.version
-                });
-                out.extend_from_slice(b"\r\n");
-                for (name, value) in &parsed.headers {
-                    out.extend_from_slice(name);
-                    out.extend_from_slice(b": ");
-                    out.extend_from_slice(value);
-                    out.extend_from_slice(b"\r\n");
-                }
-                if until_close {
-                    out.extend_from_slice(b"transfer-encoding: chunked\r\nconnection: close\r\n");
-                    out.extend_from_slice(UNTIL_CLOSE_HEADER.as_bytes());
-                    out.extend_from_slice(b": ");
-                    out.extend_from_slice(parsed.version);
-                    out.extend_from_slice(b"\r\n");
-                }
-                out.extend_from_slice(b"\r\n");
-                self.state = match parsed.framing {
-                    // After a request that may switch protocols, nothing
-                    // is a head any more (its body, if any, passes too).
-                    _ if parsed.switches => State::Passthrough,
-                    Framing::None | Framing::Length(0) => State::Head,
-                    Framing::Length(n) => State::Length(n),
-                    Framing::Chunked => State::Chunked(Chunk::Start),
-                    Framing::UntilClose => State::UntilClose,
-                };
+        let mark = out.len();
+        match self.emit_head(head, out) {
+            Ok(state) => self.state = state,
+            Err(r) => {
+                out.truncate(mark);
+                self.refuse(r, out);
             }
-            Err(r) => self.refuse(r, out),
         }
     }
 
-    fn parse_head<'a>(&self, head: &'a [u8]) -> Result<Parsed<'a>, Refusal> {
+    /// Checks `head` and appends it to `out` canonically as it goes (the
+    /// caller takes the bytes off again on a refusal); the state after it.
+    fn emit_head(&self, head: &[u8], out: &mut BytesMut) -> Result<State, Refusal> {
+        out.reserve(head.len() + 2);
         let mut lines = head.split(|&b| b == b'\n').map(|l| match l {
             [rest @ .., b'\r'] => rest,
             l => l,
@@ -525,10 +513,14 @@ impl Normalizer {
         else {
             return Err(Refusal::bad("malformed request line"));
         };
-        if !method.iter().all(|&b| is_tchar(b)) {
+        if !all_tchars(method) {
             return Err(Refusal::bad("malformed method"));
         }
-        if target.iter().any(|&b| b < 0x21 || b == 0x7f) {
+        // Not short-circuiting: the compiler makes it a vector loop.
+        if target
+            .iter()
+            .fold(false, |bad, &b| bad | (b < 0x21) | (b == 0x7f))
+        {
             return Err(Refusal::bad("control byte in the request target"));
         }
         let http11 = match version {
@@ -536,7 +528,16 @@ impl Normalizer {
             b"HTTP/1.0" => false,
             _ => return Err(Refusal::bad("unsupported HTTP version")),
         };
-        let mut headers = Vec::new();
+        out.extend_from_slice(method);
+        out.extend_from_slice(b" ");
+        out.extend_from_slice(target);
+        out.extend_from_slice(b" ");
+        // Where the version goes: a body that ends at the close is passed
+        // as HTTP/1.1 (same length), decided once every header is read.
+        let version_at = out.len();
+        out.extend_from_slice(version);
+        out.extend_from_slice(b"\r\n");
+        let mut count = 0;
         let mut content_length: Option<u64> = None;
         // Per Transfer-Encoding line, whether its last coding is `chunked`
         // (hyper judges each line so; the last line decides).
@@ -553,11 +554,13 @@ impl Normalizer {
                 return Err(Refusal::bad("header line without a colon"));
             };
             let name = &line[..colon];
-            if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+            if name.is_empty() || !all_tchars(name) {
                 return Err(Refusal::bad("malformed header name"));
             }
             let value = trim_blanks(&line[colon + 1..]);
-            if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+            if value.iter().fold(false, |bad, &b| {
+                bad | ((b < 0x20) & (b != b'\t')) | (b == 0x7f)
+            }) {
                 return Err(Refusal::bad("control byte in a header value"));
             }
             if name.eq_ignore_ascii_case(REFUSED_HEADER.as_bytes())
@@ -565,8 +568,8 @@ impl Normalizer {
             {
                 continue;
             }
-            headers.push((name, value));
-            if headers.len() > self.limits.max_headers {
+            count += 1;
+            if count > self.limits.max_headers {
                 return Err(Refusal {
                     status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                     reason: "too many headers",
@@ -590,6 +593,15 @@ impl Normalizer {
             } else if name.eq_ignore_ascii_case(b"upgrade") && http11 {
                 upgrade = true;
             }
+            if line.len() == colon + 2 + value.len() && line[colon + 1] == b' ' {
+                // Already `name: value`.
+                out.extend_from_slice(line);
+            } else {
+                out.extend_from_slice(name);
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(value);
+            }
+            out.extend_from_slice(b"\r\n");
         }
         let framing = match (te_chunked, content_length) {
             (Some(_), Some(_)) => {
@@ -606,26 +618,26 @@ impl Normalizer {
             (None, None) if matches!(method, b"POST" | b"PUT" | b"PATCH") => Framing::UntilClose,
             (None, None) => Framing::None,
         };
-        Ok(Parsed {
-            method,
-            target,
-            version,
-            headers,
-            framing,
-            switches: upgrade || method == b"CONNECT",
+        let switches = upgrade || method == b"CONNECT";
+        if framing == Framing::UntilClose && !switches {
+            out[version_at..version_at + version.len()].copy_from_slice(b"HTTP/1.1");
+            out.extend_from_slice(b"transfer-encoding: chunked\r\nconnection: close\r\n");
+            out.extend_from_slice(UNTIL_CLOSE_HEADER.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(version);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        Ok(match framing {
+            // After a request that may switch protocols, nothing is a head
+            // any more (its body, if any, passes too).
+            _ if switches => State::Passthrough,
+            Framing::None | Framing::Length(0) => State::Head,
+            Framing::Length(n) => State::Length(n),
+            Framing::Chunked => State::Chunked(Chunk::Start),
+            Framing::UntilClose => State::UntilClose,
         })
     }
-}
-
-/// A head that can be emitted.
-struct Parsed<'a> {
-    method: &'a [u8],
-    target: &'a [u8],
-    version: &'a [u8],
-    headers: Vec<(&'a [u8], &'a [u8])>,
-    framing: Framing,
-    /// It may switch protocols: pass everything after it untouched.
-    switches: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -690,9 +702,38 @@ fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
-/// RFC 9110 `tchar`.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+/// RFC 9110 `tchar`, by byte.
+const TCHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    t
+};
+
+/// Every byte is an RFC 9110 `tchar`.
+fn all_tchars(s: &[u8]) -> bool {
+    s.iter().fold(true, |ok, &b| ok & TCHAR[usize::from(b)])
 }
 
 pub mod h2;

@@ -48,8 +48,15 @@ pub fn decode(raw: &str) -> Result<String, Refusal> {
     if !raw.starts_with('/') {
         return Err(Refusal::NotAbsolute);
     }
-    let lower = raw.to_ascii_lowercase();
-    if lower.contains("%2f") || lower.contains("%5c") {
+    // `%2f`, `%5c` in any case (checked without a lower-cased copy: this
+    // runs on every request).
+    if raw.as_bytes().windows(3).any(|w| {
+        w[0] == b'%'
+            && matches!(
+                (w[1], w[2].to_ascii_lowercase()),
+                (b'2', b'f') | (b'5', b'c')
+            )
+    }) {
         return Err(Refusal::EncodedSlash);
     }
     let decoded = percent_decode_str(raw)
@@ -60,12 +67,11 @@ pub fn decode(raw: &str) -> Result<String, Refusal> {
     }
     // Every segment but the first (before the leading '/') and the last
     // (after a trailing '/') must be non-empty and not a dot segment.
-    let segments: Vec<&str> = decoded[1..].split('/').collect();
-    let last = segments.len() - 1;
-    for (i, seg) in segments.iter().enumerate() {
-        match *seg {
+    let mut segments = decoded[1..].split('/').peekable();
+    while let Some(seg) = segments.next() {
+        match seg {
             "." | ".." => return Err(Refusal::DotSegment),
-            "" if i != last => return Err(Refusal::EmptySegment),
+            "" if segments.peek().is_some() => return Err(Refusal::EmptySegment),
             _ => {}
         }
     }

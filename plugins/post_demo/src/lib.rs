@@ -50,50 +50,73 @@ impl Drop for Session {
     }
 }
 
-/// Appends `s` with HTML's special characters escaped (one pass, no
-/// intermediate strings: this page is built on every POST).
-fn push_escaped(out: &mut String, s: &str) {
-    let mut rest = s;
-    while let Some(i) = rest.find(['&', '<', '>', '"']) {
-        out.push_str(&rest[..i]);
-        out.push_str(match rest.as_bytes()[i] {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            _ => "&quot;",
-        });
-        rest = &rest[i + 1..];
+/// Appends `s` with HTML's special characters escaped: one pass over the
+/// bytes, the runs between them copied whole (this page is built on every
+/// POST, and a JSON value has a `"` every few bytes).
+fn push_escaped(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escaped: &[u8] = match b {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            b'"' => b"&quot;",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(escaped);
+        start = i + 1;
     }
-    out.push_str(rest);
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Appends `n` in decimal (without the formatting machinery).
+fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 impl Session {
     fn results_page(&self) -> Vec<u8> {
-        use std::fmt::Write as _;
-        let mut out = String::with_capacity(1024);
-        out.push_str(
-            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=utf-8><title>Form results</title></head>\
+        let mut out = Vec::with_capacity(1024);
+        out.extend_from_slice(
+            b"<!DOCTYPE html><html lang=\"en\"><head><meta charset=utf-8><title>Form results</title></head>\
              <body><h1>Form results (after urldecoding)</h1>\
              <table><tr><td>Name</td><td>Length</td><td>Value</td></tr>",
         );
         for (i, name) in FIELDS.iter().enumerate() {
             let (len, value) = match &self.form {
-                Some(f) => (f.len_of(i), f.get(i)),
+                Some(f) => (f.len_of(i), f.value(i)),
                 None => (0, None),
             };
-            // Writes into a String cannot fail.
-            let _ = write!(out, "<tr><td><b>{name}</b></td><td>{len}</td><td>");
+            out.extend_from_slice(b"<tr><td><b>");
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"</b></td><td>");
+            push_decimal(&mut out, len);
+            out.extend_from_slice(b"</td><td>");
             match value {
                 Some(v) => push_escaped(&mut out, &v),
-                None => out.push_str("NULL"),
+                None => out.extend_from_slice(b"NULL"),
             }
-            out.push_str("</td></tr>");
+            out.extend_from_slice(b"</td></tr>");
         }
         let up = self.upload.borrow();
-        out.push_str("</table><br><b>filename:</b> ");
+        out.extend_from_slice(b"</table><br><b>filename:</b> ");
         push_escaped(&mut out, &up.name);
-        let _ = write!(out, ", <b>length</b> {}</body></html>", up.length);
-        out.into_bytes()
+        out.extend_from_slice(b", <b>length</b> ");
+        push_decimal(&mut out, up.length);
+        out.extend_from_slice(b"</body></html>");
+        out
     }
 }
 

@@ -156,18 +156,30 @@ impl Spa {
     /// dropped), or null when absent. The pointer stays valid while the
     /// parser lives and the value stays the same.
     pub(crate) fn string(&self, i: usize) -> *const c_char {
-        let Some(value) = self.with_value(i, |v| {
-            v.map(|v| v.iter().copied().filter(|&b| b != 0).collect::<Vec<u8>>())
-        }) else {
-            return std::ptr::null();
-        };
         let mut strings = self.strings.borrow_mut();
         let Some(slot) = strings.get_mut(i) else {
             return std::ptr::null();
         };
-        if slot.as_ref().map(|c| c.as_bytes()) != Some(&value[..]) {
-            *slot = CString::new(value).ok();
-        }
-        slot.as_ref().map_or(std::ptr::null(), |c| c.as_ptr())
+        // A plugin asks for the same value more than once (its length, then
+        // its string, per field, per request): the copy made last time is
+        // handed out again while it still matches, without a new one.
+        self.with_value(i, |v| {
+            let Some(v) = v else {
+                return std::ptr::null();
+            };
+            let unchanged = slot
+                .as_ref()
+                .is_some_and(|c| c.as_bytes().iter().eq(v.iter().filter(|&&b| b != 0)));
+            if !unchanged {
+                let mut bytes = Vec::with_capacity(v.len() + 1);
+                if v.contains(&0) {
+                    bytes.extend(v.iter().copied().filter(|&b| b != 0));
+                } else {
+                    bytes.extend_from_slice(v);
+                }
+                *slot = CString::new(bytes).ok();
+            }
+            slot.as_ref().map_or(std::ptr::null(), |c| c.as_ptr())
+        })
     }
 }

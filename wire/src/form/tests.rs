@@ -1128,3 +1128,39 @@ fn fuzz() {
     assert!(checked_values > 300, "{checked_values}");
     assert!(overflowed > 100, "{overflowed}");
 }
+
+#[test]
+fn urlencoded_long_values_decode_the_same_in_any_split() {
+    // Longer than the decoder's 256-byte block, with escapes and `+` on
+    // both sides of every block boundary.
+    let mut body = b"text=".to_vec();
+    let mut want = Vec::new();
+    for i in 0..300 {
+        match i % 3 {
+            0 => {
+                body.extend_from_slice(b"%7B");
+                want.push(b'{');
+            }
+            1 => {
+                body.push(b'+');
+                want.push(b' ');
+            }
+            _ => {
+                body.push(b'a' + (i % 26) as u8);
+                want.push(b'a' + (i % 26) as u8);
+            }
+        }
+    }
+    body.extend_from_slice(b"&send=Send");
+    let expected = Outcome {
+        values: vec![Some(want), some("Send"), None, None],
+        events: vec![close()],
+        error: None,
+        finalize: Ok(()),
+    };
+    assert_eq!(run(URL, PARAMS, 4096, &body), expected);
+    for cut in (0..=body.len()).step_by(7) {
+        let r = run_cuts(URL, PARAMS, 4096, &body, &[cut]);
+        assert_eq!(r.outcome, expected, "cut at {cut}");
+    }
+}

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use comlink_plugin_api::abi::{
     LwsProcessHtmlArgs, LWS_CALLBACK_CHECK_ACCESS_RIGHTS, LWS_CALLBACK_CLOSED_HTTP,
     LWS_CALLBACK_FILTER_HTTP_CONNECTION, LWS_CALLBACK_HTTP, LWS_CALLBACK_HTTP_BIND_PROTOCOL,
@@ -41,6 +41,12 @@ use crate::http::site::Site;
 
 /// Bytes read from a file per body chunk (`lws_serve_http_file`).
 const FILE_CHUNK: usize = 64 * 1024;
+
+thread_local! {
+    /// The buffer HTTP_BODY pieces are handed to plugins in (taken while a
+    /// callback runs, so a nested body callback gets its own).
+    static BODY_PIECE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
 
 /// The plugin ended the connection (a callback returned non-zero): hyper
 /// closes it without an answer, as lws does.
@@ -252,7 +258,9 @@ async fn drive<B>(
     {
         wsi.close_requested.set(true);
     }
-    let mut sleep = Box::pin(tokio::time::sleep_until(Instant::now()));
+    // On this task's stack (the task is spawned per transaction already).
+    let sleep = tokio::time::sleep_until(Instant::now());
+    tokio::pin!(sleep);
     let mut armed: Option<Instant> = None;
     let end = loop {
         if wsi.close_requested.get() {
@@ -294,17 +302,25 @@ async fn drive<B>(
             frame = body.frame(), if !body_done && !wsi.rx_paused.get() => {
                 match frame {
                     Some(Ok(f)) => {
-                        if let Ok(mut data) = f.into_data() {
+                        if let Ok(data) = f.into_data() {
                             if !data.is_empty() {
                                 // A body still arriving is progress (lws re-arms
                                 // its HTTP_CONTENT timeout on every piece).
                                 if let Some(d) = wsi.timeout.get() {
                                     wsi.timeout.set(Some(d.max(Instant::now() + wsi.site.timeout)));
                                 }
-                                let mut piece = BytesMut::from(&data.split_off(0)[..]);
-                                let len = piece.len();
-                                piece.extend_from_slice(&[0]);
-                                if callback(&wsi, LWS_CALLBACK_HTTP_BODY, piece.as_mut_ptr() as *mut c_void, len) != 0 {
+                                // The plugin gets a writable, NUL-terminated copy,
+                                // in a buffer this thread keeps for the next body.
+                                let mut piece = BODY_PIECE.take();
+                                piece.clear();
+                                piece.extend_from_slice(&data);
+                                piece.push(0);
+                                let len = data.len();
+                                let rc = callback(&wsi, LWS_CALLBACK_HTTP_BODY, piece.as_mut_ptr() as *mut c_void, len);
+                                if piece.capacity() <= FILE_CHUNK {
+                                    BODY_PIECE.set(piece);
+                                }
+                                if rc != 0 {
                                     break End::Lost;
                                 }
                             }

@@ -2,7 +2,7 @@
 //! ([`host::spa`](crate::host::spa)). A `struct lws_spa *` is a handle of
 //! this thread's parser table, never dereferenced.
 
-use std::ffi::{c_char, c_int, c_void, CString};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 
 use comlink_plugin_api::abi::{Lws, LwsSpaCreateInfo, LwsSpaFileUploadCb};
 use comlink_wire::form::{FileEvent, FormParser};
@@ -27,18 +27,32 @@ unsafe fn upload(cb: Option<LwsSpaFileUploadCb>, data: *mut c_void) -> Upload {
         return Box::new(|_| true);
     };
     Box::new(move |ev: FileEvent<'_>| {
-        let field = CString::new(ev.field.replace('\0', "")).unwrap_or_default();
-        let file = CString::new(ev.filename.replace('\0', "")).unwrap_or_default();
-        let mut buf = ev.data.to_vec();
-        buf.push(0);
+        // An urlencoded body's only event is the Close, with empty names
+        // and no data: it needs no copies (empty strings are `EMPTY`, no
+        // data is a lone NUL here).
+        const EMPTY: &CStr = c"";
+        let c_text = |s: &str| {
+            (!s.is_empty()).then(|| CString::new(s.replace('\0', "")).unwrap_or_default())
+        };
+        let (field, file) = (c_text(ev.field), c_text(ev.filename));
+        let mut nul = [0u8; 1];
+        let mut copy;
+        let buf: &mut [u8] = if ev.data.is_empty() {
+            &mut nul
+        } else {
+            copy = Vec::with_capacity(ev.data.len() + 1);
+            copy.extend_from_slice(ev.data);
+            copy.push(0);
+            &mut copy
+        };
         // SAFETY: the plugin's callback with its own `data` (this function's
         // contract) and lws's arguments; the strings and the buffer live
         // until it returns. A negative return refuses the upload, as in lws.
         let rc = unsafe {
             cb(
                 data,
-                field.as_ptr(),
-                file.as_ptr(),
+                field.as_deref().unwrap_or(EMPTY).as_ptr(),
+                file.as_deref().unwrap_or(EMPTY).as_ptr(),
                 buf.as_mut_ptr() as *mut c_char,
                 c_int::try_from(ev.data.len()).unwrap_or(c_int::MAX),
                 ev.state as c_int,
@@ -79,15 +93,15 @@ unsafe fn create(w: *mut Lws, info: *const LwsSpaCreateInfo) -> Result<*mut c_vo
         // SAFETY: each name is a C string (our contract).
         names.push(unsafe { text(name) });
     }
-    let ctype = w.request.as_ref().and_then(|r| {
-        r.headers
-            .borrow()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    });
+    let headers = w.request.as_ref().map(|r| r.headers.borrow());
+    let ctype = headers
+        .as_ref()
+        .and_then(|h| h.get(http::header::CONTENT_TYPE))
+        .and_then(|v| v.to_str().ok());
     let max_storage = usize::try_from(info.max_storage).unwrap_or(0);
-    let parser = match FormParser::new(ctype.as_deref(), &names, max_storage) {
+    let parsed = FormParser::with_params(ctype, names, max_storage);
+    drop(headers);
+    let parser = match parsed {
         Ok(p) => p,
         Err(e) => {
             tracing::info!("lws_spa_create on {:?}: {e}", w.tag);
