@@ -3,14 +3,13 @@
 //! answer still means the packet is on disk (`kill -9` right after the
 //! answers loses none of them).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{data_of, id_of, poster, site, subscribe, ws_read, Acked, Http, MOUNT};
+use super::{all_acked_delivered, id_of, poster, site, Acked, Http, MOUNT};
 
 /// (packets_in, syncs) from the stats endpoint.
 fn counts(http: &mut Http) -> (u64, u64) {
@@ -75,24 +74,7 @@ fn posters_waiting_for_their_answers_share_each_fsync_and_kill_9_loses_none() {
 
     std::fs::remove_file(&fault).unwrap();
     let srv = s.start();
-    let newest = *acked.iter().map(|(id, _)| id).max().unwrap();
-    let mut ws = subscribe(&srv, "?since=0");
-    let mut delivered = HashMap::new();
-    let mut prev = 0;
-    while prev < newest {
-        let v = ws_read(&mut ws, 1).remove(0);
-        let id = v["id"].as_u64().unwrap();
-        assert!(id > prev, "in order, no duplicates: {id} after {prev}");
-        delivered.insert(id, data_of(&v));
-        prev = id;
-    }
-    for (id, body) in &acked {
-        assert_eq!(
-            delivered.get(id),
-            Some(body),
-            "acknowledged id {id} delivered intact"
-        );
-    }
+    let newest = all_acked_delivered(&srv, &acked);
     let mut http = Http::new(srv.addr(7681));
     let next = id_of(&http.post("text/plain", b"after the crash"));
     assert!(next > newest, "ids continue: {next} after {newest}");

@@ -6,7 +6,7 @@
 use serde_json::Value;
 use tungstenite::Message;
 
-use super::{data_of, id_of, packets, site, subscribe, ws_read, Http, MOUNT};
+use super::{data_of, id_of, ids_of, packets, site, subscribe, ws_read, Http, MOUNT};
 use crate::support::plugins::install_builtins;
 use crate::support::ws::connect;
 use crate::support::{Raw, Site};
@@ -74,10 +74,7 @@ fn a_retried_post_gets_the_original_id_and_is_stored_once() {
         ]
     );
     let mut ws = subscribe(&srv, "?since=0");
-    let ids: Vec<u64> = ws_read(&mut ws, 4)
-        .iter()
-        .map(|v| v["id"].as_u64().unwrap())
-        .collect();
+    let ids = ids_of(&ws_read(&mut ws, 4));
     assert_eq!(ids, [id, id + 1, id + 2, id + 3]);
     assert_eq!(stats(&mut http)["replays"], 3);
 }

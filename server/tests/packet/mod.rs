@@ -348,7 +348,7 @@ fn websocket_ingest_is_acknowledged_in_order() {
         ws.send(m).unwrap();
     }
     let acks = ws_read(&mut ws, n);
-    let ids: Vec<u64> = acks.iter().map(|v| v["id"].as_u64().unwrap()).collect();
+    let ids = ids_of(&acks);
     assert_eq!(ids, (first..first + n as u64).collect::<Vec<_>>());
     let got = packets(&mut http, &format!("?since={}&limit=2", first - 1));
     assert_eq!(got[0]["content_type"], "text/plain; charset=utf-8");
@@ -435,24 +435,12 @@ fn resume_at_every_boundary_by_websocket_sse_and_json() {
     for k in 0..=last {
         let want: Vec<u64> = ids.iter().copied().filter(|&i| i > k).collect();
         let pk = packets(&mut http, &format!("?since={k}"));
-        assert_eq!(
-            pk.iter()
-                .map(|v| v["id"].as_u64().unwrap())
-                .collect::<Vec<_>>(),
-            want,
-            "json since={k}"
-        );
+        assert_eq!(ids_of(&pk), want, "json since={k}");
         // WebSocket and SSE: the rest, then a new packet arrives live.
         let mut ws = subscribe(&srv, &format!("?since={k}"));
         let mut sse = Sse::open(&srv, "?since=999", Some(k));
         let got = ws_read(&mut ws, want.len());
-        assert_eq!(
-            got.iter()
-                .map(|v| v["id"].as_u64().unwrap())
-                .collect::<Vec<_>>(),
-            want,
-            "ws since={k}"
-        );
+        assert_eq!(ids_of(&got), want, "ws since={k}");
         let got = sse.read(want.len());
         assert_eq!(
             got.iter().map(|e| e.0.unwrap()).collect::<Vec<_>>(),
@@ -610,6 +598,37 @@ pub(super) fn poster(
     }
 }
 
+/// After a crash: reads the journal from the start up to the newest
+/// acknowledged id (unacknowledged packets that reached the disk may be
+/// there too), each packet once and in order, checks every acknowledged
+/// one came back intact, and returns that newest id.
+fn all_acked_delivered(srv: &Server, acked: &[(u64, Vec<u8>)]) -> u64 {
+    let newest = *acked.iter().map(|(id, _)| id).max().unwrap();
+    let mut ws = subscribe(srv, "?since=0");
+    let mut delivered = std::collections::HashMap::new();
+    let mut prev = 0;
+    while prev < newest {
+        let v = ws_read(&mut ws, 1).remove(0);
+        let id = v["id"].as_u64().unwrap();
+        assert!(id > prev, "in order, no duplicates: {id} after {prev}");
+        delivered.insert(id, data_of(&v));
+        prev = id;
+    }
+    for (id, body) in acked {
+        assert_eq!(
+            delivered.get(id),
+            Some(body),
+            "acknowledged id {id} delivered intact"
+        );
+    }
+    newest
+}
+
+/// The ids of packets as read back.
+fn ids_of(got: &[Value]) -> Vec<u64> {
+    got.iter().map(|v| v["id"].as_u64().unwrap()).collect()
+}
+
 #[test]
 fn kill_9_mid_ingest_loses_no_acknowledged_packet_and_ids_continue() {
     let (s, _) = site("");
@@ -639,28 +658,7 @@ fn kill_9_mid_ingest_loses_no_acknowledged_packet_and_ids_continue() {
     drop(srv);
 
     let srv = s.start();
-    let newest = *acked.iter().map(|(id, _)| id).max().unwrap();
-    let mut ws = subscribe(&srv, "?since=0");
-    let mut seen = HashSet::new();
-    let mut delivered = std::collections::HashMap::new();
-    let mut prev = 0;
-    // Everything up to the newest acknowledged id (unacknowledged packets
-    // that reached the disk may be there too).
-    while prev < newest {
-        let v = ws_read(&mut ws, 1).remove(0);
-        let id = v["id"].as_u64().unwrap();
-        assert!(id > prev, "in order, no duplicates: {id} after {prev}");
-        assert!(seen.insert(id));
-        delivered.insert(id, data_of(&v));
-        prev = id;
-    }
-    for (id, body) in &acked {
-        assert_eq!(
-            delivered.get(id),
-            Some(body),
-            "acknowledged id {id} delivered intact"
-        );
-    }
+    let newest = all_acked_delivered(&srv, &acked);
     let mut http = Http::new(srv.addr(7681));
     let stats = http.get(&format!("{MOUNT}/stats"));
     let last = serde_json::from_slice::<Value>(&stats.body).unwrap()["last_id"]
@@ -722,12 +720,7 @@ fn a_torn_last_record_is_cut_and_never_delivered() {
     );
     let mut http = Http::new(srv.addr(7681));
     let got = packets(&mut http, "?since=0");
-    assert_eq!(
-        got.iter()
-            .map(|v| v["id"].as_u64().unwrap())
-            .collect::<Vec<_>>(),
-        ids
-    );
+    assert_eq!(ids_of(&got), ids);
     let next = id_of(&http.post("text/plain", b"next"));
     assert_eq!(next, ids[4] + 1);
     let got = packets(&mut http, &format!("?since={}", ids[4]));
@@ -767,12 +760,7 @@ fn a_graceful_stop_leaves_a_clean_note_that_vouches_for_nothing_written_after_it
     assert!(!journal.join("clean").exists(), "a start takes the note");
     let mut http = Http::new(srv.addr(7681));
     let got = packets(&mut http, "?since=0");
-    assert_eq!(
-        got.iter()
-            .map(|v| v["id"].as_u64().unwrap())
-            .collect::<Vec<_>>(),
-        ids
-    );
+    assert_eq!(ids_of(&got), ids);
     assert_eq!(id_of(&http.post("text/plain", b"next")), ids[2] + 1);
 }
 
