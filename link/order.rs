@@ -9,7 +9,9 @@
 /// in 64 KiB windows around each page touched, so resident memory follows
 /// how scattered the code that runs is, not how much of it there is.
 /// Symbols the list names but the build lacks are skipped without a word:
-/// a stale list costs memory, never a build.
+/// a stale list costs memory, never a build. `link/sections.ld`, beside
+/// the list, moves the few other sections every run touches (`.init`, the
+/// PLT, rustc's gdb section) next to what is touched anyway.
 ///
 /// Only where rustc links with its own LLD by default (x86_64 Linux, since
 /// Rust 1.90): GNU ld has no such option. `-C linker-features` or
@@ -18,7 +20,9 @@ fn hot_code_first(key: &str, list: &str) {
     let env = |k: &str| std::env::var(k).unwrap_or_default();
     let dir = env("CARGO_MANIFEST_DIR");
     let list = std::path::Path::new(&dir).join(list);
+    let sections = list.with_file_name("sections.ld");
     println!("cargo:rerun-if-changed={}", list.display());
+    println!("cargo:rerun-if-changed={}", sections.display());
     println!("cargo:rerun-if-env-changed=COMLINK_LINK_ORDER");
     let flags = env("CARGO_ENCODED_RUSTFLAGS");
     let lld = env("TARGET") == "x86_64-unknown-linux-gnu"
@@ -28,5 +32,8 @@ fn hot_code_first(key: &str, list: &str) {
     if env("PROFILE") == "release" && lld && list.exists() {
         println!("cargo:{key}=-Wl,--symbol-ordering-file={}", list.display());
         println!("cargo:{key}=-Wl,--no-warn-symbol-ordering");
+        if sections.exists() {
+            println!("cargo:{key}=-Wl,-T,{}", sections.display());
+        }
     }
 }

@@ -7,5 +7,10 @@
 include!("order.rs");
 
 fn main() {
+    // Relative relocations packed (DT_RELR, as lwsws itself: see
+    // server/build.rs): a plugin's thousands of them, 24 bytes each as
+    // RELA entries, were up to a fifth of its read-only segment, all of it read
+    // at every load.
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-z,pack-relative-relocs");
     hot_code_first("rustc-cdylib-link-arg", "../../link/hot-code.txt");
 }
