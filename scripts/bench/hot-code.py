@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Helpers of scripts/hot-code (not run by hand).
 
-  hot-code.py drive PORT
+  hot-code.py drive PORT CONFIG_DIR
       what a running server on the bundled config does in its first minutes:
       the test page and its files, a form POST, a packet POSTed and read
       back by a WebSocket subscriber, the dumb-increment and mirror
-      WebSockets, the status pages.
+      WebSockets, the status pages; and what valgrind's pace would hide: a
+      request that arrives in pieces, after the server has waited for it (a
+      real client is slower than a server under valgrind), a second request
+      on a kept-alive connection, and a config file read, which the
+      config watcher hears of (and ignores).
 
   hot-code.py list CALLGRIND_OUT MAPS OUT BINARY PLUGIN...
       the functions whose instructions callgrind saw run, in the binary and
@@ -92,7 +96,29 @@ class Ws:
         self.s.close()
 
 
-def drive(port):
+def slow_get(port, path):
+    """GET `path` the way a real client's request reaches a native server:
+    after the server has found nothing to read, in two pieces, then
+    another request on the same connection."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    time.sleep(0.3)
+    s.sendall(f"GET {path} HTTP/1.1\r\n".encode())
+    time.sleep(0.3)
+    s.sendall(b"Host: localhost\r\n\r\n")
+    time.sleep(0.3)
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+    reply = b""
+    while chunk := s.recv(65536):
+        reply += chunk
+    s.close()
+    if reply.count(b" 200 OK") != 2:
+        print(f"hot-code: slow GET {path}: {reply[:60]!r}", file=sys.stderr)
+
+
+def drive(port, config_dir):
+    slow_get(port, "/")
+    with open(os.path.join(config_dir, "conf.d", "test-server"), "rb") as f:
+        f.read()
     for path in ("/", "/test.js", "/test.css", "/server-status/", "/formtest2/stats"):
         http(port, "GET", path)
     form = b"text=hello+there&send=Send"
@@ -209,7 +235,7 @@ def listing(cg, maps, out, files):
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["drive"]:
-        drive(int(sys.argv[2]))
+        drive(int(sys.argv[2]), sys.argv[3])
     elif sys.argv[1:2] == ["list"]:
         listing(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
     else:
