@@ -164,7 +164,7 @@ impl Server {
                 config_dir: opts.config_dir.clone(),
                 plugin_dirs: opts.plugin_dirs(cfg),
             };
-            match ops::watch::start(targets) {
+            match ops::watch::start(targets, &signals.handle()) {
                 Ok(w) => Some(w),
                 Err(e) => {
                     tracing::warn!("not watching the configuration for changes: {e}");

@@ -45,6 +45,12 @@ impl Signals {
         })
     }
 
+    /// The runtime the main thread polls while it waits for signals: tasks
+    /// spawned on it run then (the config watcher's debounce).
+    pub fn handle(&self) -> tokio::runtime::Handle {
+        self.rt.handle().clone()
+    }
+
     /// Waits `d`, or less when SIGINT or SIGTERM comes (again).
     pub fn wait_stop_for(&mut self, d: std::time::Duration) {
         let Signals { rt, term, int, .. } = self;

@@ -8,12 +8,21 @@
 //! `conf.d` there count), `conf.d/` and each plugin dir as directories. A
 //! directory that appears later, or is itself replaced, is watched again
 //! after the next burst of events.
+//!
+//! The kernel's events (inotify) are read, filtered and debounced by a task
+//! on the main thread's signal runtime, which runs whenever the main thread
+//! waits for signals: a thread of its own would cost memory for what is
+//! half a second of work on a day with a deploy. Only changes are asked
+//! for (no open or read events: the server's own reads of its files make
+//! none).
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use futures_util::StreamExt;
+use inotify::{EventMask, EventStream, Inotify, WatchDescriptor, WatchMask, Watches};
 
 /// Quiet time after the last change before reloading (editors and
 /// `make install` touch files several times).
@@ -73,15 +82,37 @@ impl Targets {
     }
 }
 
+/// What a watch on a directory reports: entries created, deleted, written,
+/// renamed in or out, their attributes; and the directory itself deleted
+/// or moved. Directories only.
+fn mask() -> WatchMask {
+    WatchMask::CREATE
+        | WatchMask::DELETE
+        | WatchMask::MODIFY
+        | WatchMask::CLOSE_WRITE
+        | WatchMask::ATTRIB
+        | WatchMask::MOVED_FROM
+        | WatchMask::MOVED_TO
+        | WatchMask::DELETE_SELF
+        | WatchMask::MOVE_SELF
+        | WatchMask::ONLYDIR
+}
+
 /// The running watcher; dropping it stops watching.
 pub struct Watch {
     inner: Arc<Inner>,
+    task: tokio::task::AbortHandle,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 struct Inner {
-    /// Read by the event filter too.
-    targets: Arc<Mutex<Targets>>,
-    watcher: Mutex<RecommendedWatcher>,
+    targets: Mutex<Targets>,
+    watches: Mutex<Watches>,
     watched: Mutex<Watched>,
 }
 
@@ -93,8 +124,31 @@ impl Inner {
     /// Watches again what appeared or was replaced.
     fn sync(&self) {
         let targets = self.targets();
-        let mut w = lock(&self.watcher);
+        let mut w = lock(&self.watches);
         lock(&self.watched).sync(&mut w, &targets);
+    }
+
+    /// Whether an event can change what a reload reads: its path is the
+    /// watched dir it came from, joined with the entry's name if any. A
+    /// full kernel queue may have dropped anything, so it counts.
+    fn relevant(&self, ev: &inotify::Event<OsString>) -> bool {
+        if ev.mask.contains(EventMask::Q_OVERFLOW) {
+            return true;
+        }
+        if ev.mask.contains(EventMask::IGNORED) {
+            // The watch is gone (removed here, or its dir was, which
+            // DELETE_SELF/MOVE_SELF already said).
+            return false;
+        }
+        let targets = lock(&self.targets);
+        // Two watched paths can be one directory (one watch, then).
+        lock(&self.watched).dirs_of(&ev.wd).any(|dir| {
+            let path = match &ev.name {
+                Some(name) => dir.join(name),
+                None => dir.to_path_buf(),
+            };
+            targets.relevant(&path)
+        })
     }
 }
 
@@ -111,48 +165,60 @@ impl Watch {
     }
 }
 
+type Events = EventStream<Vec<u8>>;
+
 /// Starts watching `targets`; after a change settles, SIGHUP is raised in
-/// this process. Directories missing now are watched once they exist (at
-/// the next change of another watched dir, or the next reload).
-pub fn start(targets: Targets) -> notify::Result<Watch> {
-    let (tx, rx) = mpsc::channel();
-    let targets = Arc::new(Mutex::new(targets));
-    let filter = targets.clone();
-    let watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-        let relevant = match ev {
-            Ok(ev) => {
-                !matches!(ev.kind, notify::EventKind::Access(_)) && {
-                    let t = lock(&filter);
-                    ev.paths.iter().any(|p| t.relevant(p))
-                }
-            }
-            // The kernel's queue overflowed: something may have changed.
-            Err(_) => true,
-        };
-        if relevant {
-            let _ = tx.send(());
-        }
-    })?;
+/// this process by a task on `rt` (the main thread's signal runtime).
+/// Directories missing now are watched once they exist (at the next change
+/// of another watched dir, or the next reload).
+pub fn start(targets: Targets, rt: &tokio::runtime::Handle) -> std::io::Result<Watch> {
+    let inotify = Inotify::init()?;
+    let events = {
+        // The stream registers its descriptor with the runtime it is made in.
+        let _in = rt.enter();
+        inotify.into_event_stream(vec![0u8; 4096])?
+    };
     let inner = Arc::new(Inner {
-        targets,
-        watcher: Mutex::new(watcher),
+        targets: Mutex::new(targets),
+        watches: Mutex::new(events.watches()),
         watched: Mutex::new(Watched::default()),
     });
     inner.sync();
-    let weak = Arc::downgrade(&inner);
-    std::thread::Builder::new()
-        .name("config-watch".into())
-        .spawn(move || debounce_loop(&rx, &weak))
-        .map_err(notify::Error::io)?;
-    Ok(Watch { inner })
+    let task = rt.spawn(debounce(events, Arc::downgrade(&inner)));
+    Ok(Watch {
+        inner,
+        task: task.abort_handle(),
+    })
+}
+
+/// The next event that counts; None when the stream or the watcher is gone.
+async fn next_relevant(events: &mut Events, inner: &Weak<Inner>) -> Option<()> {
+    loop {
+        let ev = match events.next().await? {
+            Ok(ev) => ev,
+            Err(e) => {
+                tracing::warn!("reading the config watcher's events: {e}");
+                return None;
+            }
+        };
+        if inner.upgrade()?.relevant(&ev) {
+            return Some(());
+        }
+    }
 }
 
 /// Waits for changes; after each burst, watches again what was replaced
 /// and raises SIGHUP. Ends when the watcher is dropped.
-fn debounce_loop(rx: &mpsc::Receiver<()>, inner: &Weak<Inner>) {
-    while rx.recv().is_ok() {
+async fn debounce(mut events: Events, inner: Weak<Inner>) {
+    while next_relevant(&mut events, &inner).await.is_some() {
         let first = Instant::now();
-        while first.elapsed() < MAX_DELAY && rx.recv_timeout(DEBOUNCE).is_ok() {}
+        while first.elapsed() < MAX_DELAY {
+            match tokio::time::timeout(DEBOUNCE, next_relevant(&mut events, &inner)).await {
+                Ok(Some(())) => {}
+                Ok(None) => return,
+                Err(_quiet) => break,
+            }
+        }
         let Some(inner) = inner.upgrade() else { return };
         inner.sync();
         drop(inner);
@@ -162,10 +228,10 @@ fn debounce_loop(rx: &mpsc::Receiver<()>, inner: &Weak<Inner>) {
 }
 
 /// The directories watched now, with the identity of each when its watch
-/// was set.
+/// was set, and the kernel's descriptor of that watch.
 #[derive(Debug, Default)]
 struct Watched {
-    dirs: Vec<(PathBuf, (u64, u64))>,
+    dirs: Vec<(PathBuf, (u64, u64), WatchDescriptor)>,
 }
 
 fn dir_id(p: &Path) -> Option<(u64, u64)> {
@@ -179,23 +245,35 @@ fn dir_id(p: &Path) -> Option<(u64, u64)> {
 impl Watched {
     /// Watches each target dir that exists and is not watched as the
     /// directory now at its path (new, or replaced since).
-    fn sync(&mut self, w: &mut RecommendedWatcher, targets: &Targets) {
+    fn sync(&mut self, w: &mut Watches, targets: &Targets) {
         for dir in targets.dirs() {
             let now = dir_id(&dir);
-            let before = self.dirs.iter().position(|(d, _)| *d == dir);
+            let before = self.dirs.iter().position(|(d, _, _)| *d == dir);
             if before.map(|i| Some(self.dirs[i].1)) == Some(now) {
                 continue;
             }
             if let Some(i) = before {
-                let _ = w.unwatch(&dir);
-                self.dirs.remove(i);
+                let (_, _, wd) = self.dirs.remove(i);
+                if self.dirs_of(&wd).next().is_none() {
+                    // Fails when the kernel dropped it with its directory.
+                    let _ = w.remove(wd);
+                }
             }
             let Some(id) = now else { continue };
-            match w.watch(&dir, RecursiveMode::NonRecursive) {
-                Ok(()) => self.dirs.push((dir, id)),
+            match w.add(&dir, mask()) {
+                Ok(wd) => self.dirs.push((dir, id, wd)),
                 Err(e) => tracing::warn!("not watching {} for changes: {e}", dir.display()),
             }
         }
+    }
+
+    /// The watched dirs a watch descriptor belongs to (the kernel gives
+    /// one watch to one directory, whatever the paths it was asked by).
+    fn dirs_of<'a>(&'a self, wd: &'a WatchDescriptor) -> impl Iterator<Item = &'a Path> + 'a {
+        self.dirs
+            .iter()
+            .filter(move |(_, _, w)| w == wd)
+            .map(|(d, _, _)| d.as_path())
     }
 }
 
