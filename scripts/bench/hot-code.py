@@ -8,8 +8,9 @@
       WebSockets, the status pages; and what valgrind's pace would hide: a
       request that arrives in pieces, after the server has waited for it (a
       real client is slower than a server under valgrind), a second request
-      on a kept-alive connection, and a config file read, which the
-      config watcher hears of (and ignores).
+      on a kept-alive connection, and an editor's backup file written
+      into conf.d and removed, which the config watcher hears of (and
+      ignores).
 
   hot-code.py list CALLGRIND_OUT MAPS OUT BINARY PLUGIN...
       the functions whose instructions callgrind saw run, in the binary and
@@ -117,8 +118,10 @@ def slow_get(port, path):
 
 def drive(port, config_dir):
     slow_get(port, "/")
-    with open(os.path.join(config_dir, "conf.d", "test-server"), "rb") as f:
-        f.read()
+    backup = os.path.join(config_dir, "conf.d", "test-server~")
+    with open(backup, "wb") as f:
+        f.write(b"{}")
+    os.unlink(backup)
     for path in ("/", "/test.js", "/test.css", "/server-status/", "/formtest2/stats"):
         http(port, "GET", path)
     form = b"text=hello+there&send=Send"
