@@ -29,9 +29,9 @@ pub(crate) struct Extent {
     pub(crate) header: Vec<u8>,
 }
 
-/// Copies are cut at a multiple of this (the largest page size a Linux
-/// target uses), so the page holding a segment's last byte is whole.
-const ROUND: u64 = 64 * 1024;
+/// The page size copies are cut at when the system's is not known: the
+/// largest a Linux target uses.
+pub(crate) const LARGEST_PAGE: u64 = 64 * 1024;
 
 /// How to read the header of one ELF class and byte order.
 struct Layout {
@@ -79,11 +79,14 @@ fn header_len(wide: bool) -> usize {
 }
 
 /// Reads the ELF header at the start of `head`; `read_at(offset, len)`
-/// reads the program headers. `file_len` caps the result. `None`: copy the
+/// reads the program headers. The copy is cut at a multiple of `page` (the
+/// system's page size, what the loader maps by), so the page holding a
+/// segment's last byte is whole; `file_len` caps it. `None`: copy the
 /// whole file.
 pub(crate) fn extent(
     head: &[u8],
     file_len: u64,
+    page: u64,
     mut read_at: impl FnMut(u64, usize) -> std::io::Result<Vec<u8>>,
 ) -> Option<Extent> {
     if head.get(..4)? != b"\x7fELF" {
@@ -125,7 +128,12 @@ pub(crate) fn extent(
     if end > file_len {
         return None; // truncated file: let dlopen say so
     }
-    let len = end.div_ceil(ROUND).saturating_mul(ROUND).min(file_len);
+    let page = if page.is_power_of_two() {
+        page
+    } else {
+        LARGEST_PAGE
+    };
+    let len = end.div_ceil(page).saturating_mul(page).min(file_len);
     let mut header = header.to_vec();
     // e_shoff, e_shnum, e_shstrndx
     let (shoff, shoff_len) = if wide { (0x28, 8) } else { (0x20, 4) };
@@ -161,17 +169,26 @@ mod tests {
         f
     }
 
-    fn run(f: &[u8]) -> Option<super::Extent> {
-        extent(&f[..64], f.len() as u64, |at, len| {
+    fn run_paged(f: &[u8], page: u64) -> Option<super::Extent> {
+        extent(&f[..64], f.len() as u64, page, |at, len| {
             Ok(f[at as usize..at as usize + len].to_vec())
         })
     }
 
+    fn run(f: &[u8]) -> Option<super::Extent> {
+        run_paged(f, super::LARGEST_PAGE)
+    }
+
     #[test]
-    fn the_copy_ends_after_the_furthest_segment_rounded_to_64k() {
+    fn the_copy_ends_after_the_furthest_segment_rounded_to_a_page() {
         let f = elf64(&[(0, 0x1000), (0x21000, 0x2345)], 1 << 20);
         let e = run(&f).unwrap();
         assert_eq!(e.len, 0x30000);
+        assert_eq!(run_paged(&f, 4096).unwrap().len, 0x24000);
+        assert_eq!(run_paged(&f, 16384).unwrap().len, 0x24000);
+        // not a page size: the largest one
+        assert_eq!(run_paged(&f, 5000).unwrap().len, 0x30000);
+        assert_eq!(run_paged(&f, 0).unwrap().len, 0x30000);
         // the section table fields are cleared, the rest kept
         assert_eq!(&e.header[0x28..0x30], &[0; 8]);
         assert_eq!(&e.header[0x3c..0x40], &[0; 4]);

@@ -187,7 +187,8 @@ fn copy_loaded_part(from: &std::fs::File, to: &mut std::fs::File) -> std::io::Re
     let file_len = from.metadata()?.len();
     let mut head = [0u8; 64];
     let n = from.read_at(&mut head, 0)?;
-    let extent = image::extent(&head[..n], file_len, |at, len| {
+    let page = load::page_size().unwrap_or(image::LARGEST_PAGE);
+    let extent = image::extent(&head[..n], file_len, page, |at, len| {
         let mut buf = vec![0u8; len];
         from.read_exact_at(&mut buf, at)?;
         Ok(buf)

@@ -765,6 +765,51 @@ fn a_graceful_stop_leaves_a_clean_note_that_vouches_for_nothing_written_after_it
 }
 
 #[test]
+fn a_start_killed_before_its_first_write_keeps_the_note_and_loses_nothing() {
+    let (s, journal) = site("");
+    let mut srv = s.start();
+    let mut http = Http::new(srv.addr(7681));
+    let ids: Vec<u64> = (0..3)
+        .map(|i| id_of(&http.post("text/plain", format!("kept {i}").as_bytes())))
+        .collect();
+    drop(http);
+    assert!(
+        srv.signal_and_wait("TERM", 10).is_some(),
+        "lwsws did not stop"
+    );
+    let note = std::fs::read_to_string(journal.join("clean")).expect("a clean-stop note");
+
+    // A start that serves reads, then dies by kill -9 before anything was
+    // written: the note stays (it still describes the journal exactly).
+    let mut srv = s.start();
+    let mut http = Http::new(srv.addr(7681));
+    assert_eq!(ids_of(&packets(&mut http, "?since=0")), ids);
+    let kept = std::fs::read_to_string(journal.join("clean")).ok();
+    assert_eq!(
+        kept.as_ref(),
+        Some(&note),
+        "the note stays until the first write"
+    );
+    drop(http);
+    let pid = nix::unistd::Pid::from_raw(srv.pid() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+    assert!(srv.wait_exit(10).is_some());
+    drop(srv);
+
+    // The next start trusts it, and the first write takes it first.
+    let srv = s.start();
+    let mut http = Http::new(srv.addr(7681));
+    assert_eq!(ids_of(&packets(&mut http, "?since=0")), ids);
+    assert_eq!(id_of(&http.post("text/plain", b"next")), ids[2] + 1);
+    assert!(
+        !journal.join("clean").exists(),
+        "the first write takes the note"
+    );
+    let got = packets(&mut http, &format!("?since={}", ids[2]));
+    assert_eq!(data_of(&got[0]), b"next");
+}
+
+#[test]
 fn a_subscriber_that_stops_reading_blocks_nothing_and_then_catches_up() {
     // A small live tail, so the stalled subscriber must catch up from disk.
     let (s, _) = site(r#""live-buffer-bytes": "1m""#);

@@ -85,6 +85,37 @@ pub struct Log {
 /// A point in the log: (first id of a segment, offset in it).
 type Point = (u64, u64);
 
+/// Where the last stop's note (see [`crate::clean`]) is in its removal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Note {
+    /// None is left, or its unlink is durable.
+    Settled,
+    /// Unlinked at open, the directory not yet synced.
+    Unlinked,
+    /// Still there: it vouched for the newest segment, and nothing has
+    /// been written since, so it stays true until the first write.
+    Kept,
+}
+
+/// The spare segment of [`Writer::prepare_spare`].
+#[derive(Debug)]
+enum Spare {
+    /// Whole already (the last stop's note vouches for it).
+    Whole,
+    /// Being checked or zero-filled by a thread of its own.
+    Preparing(JoinHandle<io::Result<()>>),
+}
+
+impl Spare {
+    /// Waits for it: whether the spare is whole and synced.
+    fn finish(self) -> bool {
+        match self {
+            Spare::Whole => true,
+            Spare::Preparing(h) => matches!(h.join(), Ok(Ok(()))),
+        }
+    }
+}
+
 /// The write side: owned by one thread.
 #[derive(Debug)]
 pub struct Writer {
@@ -93,7 +124,7 @@ pub struct Writer {
     offset: u64,
     next_id: u64,
     segment_bytes: u64,
-    spare: Option<JoinHandle<io::Result<()>>>,
+    spare: Option<Spare>,
     buf: Vec<u8>,
     broken: Option<String>,
     /// Everything up to here was synced.
@@ -106,9 +137,9 @@ pub struct Writer {
     /// [`Options::keys_since_ms`]).
     dedup: Dedup,
     faults: Option<Faults>,
-    /// A clean-stop note was unlinked at open and the directory not yet
-    /// synced: it is, before anything is written (see [`crate::clean`]).
-    note_unlinked: bool,
+    /// The last stop's note, until it is gone durably: that is done
+    /// before anything is written (see [`crate::clean`]).
+    note: Note,
     _lock: File,
 }
 
@@ -128,13 +159,14 @@ pub struct Entry<'a> {
 }
 
 /// Opens every segment of `dir` (repairing the newest) with new
-/// descriptors; creates the first one in an empty directory.
+/// descriptors; creates the first one in an empty directory. The `bool`:
+/// `clean` vouched for the newest segment (so nothing was repaired).
 fn recover(
     dir: &Path,
     segment_bytes: u64,
     mut keys: Option<&mut KeyScan>,
     clean: Option<&Clean>,
-) -> io::Result<(Vec<Arc<Segment>>, Recovery)> {
+) -> io::Result<(Vec<Arc<Segment>>, Recovery, bool)> {
     // A spare left by the last run is not removed here: freeing its 64 MiB
     // took tens of ms of the server's start-up, and the spare thread takes
     // it as it is or prepares it again (a segment file name never matches
@@ -149,12 +181,14 @@ fn recover(
     names.sort();
     let mut rec = Recovery::default();
     let mut segs = Vec::new();
+    let mut vouched = false;
     let count = names.len();
     for (i, (first, path)) in names.into_iter().enumerate() {
         let newest = i + 1 == count;
         let clean_end = clean
             .filter(|_| newest)
             .and_then(|c| c.end_of(first, &path));
+        vouched |= clean_end.is_some();
         let (seg, cut, found) =
             Segment::open_known_end(&path, first, newest, keys.as_deref_mut(), clean_end)?;
         rec.records += seg.snapshot().records;
@@ -183,7 +217,7 @@ fn recover(
     }
     rec.next_id = next_id;
     rec.segments = segs.len();
-    Ok((segs, rec))
+    Ok((segs, rec, vouched))
 }
 
 impl Log {
@@ -210,10 +244,20 @@ impl Log {
             since_ms,
             found: Vec::new(),
         });
-        // Taken before the segments are opened, and unlinked whatever it
-        // says: it only ever describes the directory as one stop left it.
-        let (clean, note_unlinked) = Clean::take(dir)?;
-        let (segs, mut rec) = recover(dir, segment_bytes, scan.as_mut(), clean.as_ref())?;
+        // Read before the segments are opened. It only ever describes the
+        // directory as one stop left it: one that vouched for the newest
+        // segment stays until the first write (nothing was repaired, and
+        // until then nothing is written); any other goes now.
+        let (clean, note_present) = Clean::read(dir)?;
+        let (segs, mut rec, vouched) = recover(dir, segment_bytes, scan.as_mut(), clean.as_ref())?;
+        let note = match (note_present, vouched) {
+            (false, _) => Note::Settled,
+            (true, true) => Note::Kept,
+            (true, false) => {
+                Clean::remove(dir)?;
+                Note::Unlinked
+            }
+        };
         let mut dedup = Dedup::default();
         if let Some(scan) = scan {
             for (k, id, ts) in &scan.found {
@@ -246,7 +290,7 @@ impl Log {
             high_water: end,
             dedup,
             faults: opts.faults.clone(),
-            note_unlinked,
+            note,
             _lock: lock,
         };
         let spare_whole = clean
@@ -376,8 +420,17 @@ impl Writer {
     fn prepare_spare(&mut self, whole: bool) {
         let path = self.log.dir.join(SPARE);
         let size = self.segment_bytes;
+        // Vouched for and the right size: nothing to do, and no thread to
+        // start for it (a tenth of a millisecond of the server's start-up).
+        if whole
+            && faults::check(self.faults.as_ref(), Op::Prepare).is_ok()
+            && std::fs::metadata(&path).is_ok_and(|m| m.len() == size)
+        {
+            self.spare = Some(Spare::Whole);
+            return;
+        }
         let faults = self.faults.clone();
-        self.spare = Some(std::thread::spawn(move || {
+        self.spare = Some(Spare::Preparing(std::thread::spawn(move || {
             faults::check(faults.as_ref(), Op::Prepare)?;
             if whole && std::fs::metadata(&path).is_ok_and(|m| m.len() == size) {
                 return Ok(());
@@ -388,7 +441,7 @@ impl Writer {
                 return Ok(());
             }
             Segment::prepare(&path, size)
-        }));
+        })));
     }
 
     /// Seals the active segment (already synced) and starts a new one at
@@ -397,10 +450,7 @@ impl Writer {
         self.settle_note()?;
         let spare = self.log.dir.join(SPARE);
         let size = self.segment_bytes.max(HEADER + need);
-        let ready = match self.spare.take().map(|h| h.join()) {
-            Some(Ok(Ok(()))) => size == self.segment_bytes,
-            _ => false,
-        };
+        let ready = self.spare.take().is_some_and(Spare::finish) && size == self.segment_bytes;
         if !ready {
             faults::check(self.faults.as_ref(), Op::Prepare)?;
             Segment::prepare(&spare, size)?;
@@ -565,8 +615,8 @@ impl Writer {
     /// the directory is recovered as at start, with new descriptors. The
     /// writer takes packets again when this succeeds.
     pub fn reopen(&mut self, keep_written: bool) -> io::Result<Recovery> {
-        if let Some(h) = self.spare.take() {
-            let _ = h.join();
+        if let Some(s) = self.spare.take() {
+            let _ = s.finish();
         }
         self.settle_note()?;
         let (cut_first, cut_off) = if keep_written {
@@ -593,7 +643,7 @@ impl Writer {
                 Segment::rewrite_zeros(&seg.path, from, to)?;
             }
         }
-        let (segs, rec) = recover(&self.log.dir, self.segment_bytes, None, None)?;
+        let (segs, rec, _) = recover(&self.log.dir, self.segment_bytes, None, None)?;
         let active = segs
             .last()
             .cloned()
@@ -699,12 +749,16 @@ impl crate::store::Appender for Writer {
 }
 
 impl Writer {
-    /// Makes the unlink of the last stop's note durable, once, before the
-    /// first write of this run.
+    /// Removes the last stop's note durably, once, before the first write
+    /// of this run.
     fn settle_note(&mut self) -> io::Result<()> {
-        if self.note_unlinked {
+        if self.note == Note::Kept {
+            Clean::remove(&self.log.dir)?;
+            self.note = Note::Unlinked;
+        }
+        if self.note == Note::Unlinked {
             segment::sync_dir(&self.log.dir)?;
-            self.note_unlinked = false;
+            self.note = Note::Settled;
         }
         Ok(())
     }
@@ -734,7 +788,7 @@ impl Writer {
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        let spare_whole = matches!(self.spare.take().map(|h| h.join()), Some(Ok(Ok(()))));
+        let spare_whole = self.spare.take().is_some_and(Spare::finish);
         if let Some(note) = self.clean_note(spare_whole) {
             // Without it the next open reads everything, as after a crash:
             // slower, never wrong.

@@ -180,6 +180,8 @@ struct Records<'a> {
     buf: Vec<u8>,
     buf_off: u64,
     pos: usize,
+    /// The size of the first read, when not [`READ_CHUNK`].
+    first_read: Option<usize>,
 }
 
 impl<'a> Records<'a> {
@@ -190,11 +192,25 @@ impl<'a> Records<'a> {
             buf: Vec::new(),
             buf_off: from,
             pos: 0,
+            first_read: None,
         }
+    }
+
+    /// The data is known to end at `end`: the first read takes the records
+    /// up to there and the end marker after them, not a whole
+    /// [`READ_CHUNK`] (a fresh segment's first 256 KiB of zeros, allocated,
+    /// zeroed and read at every start).
+    fn ending_at(mut self, end: Option<u64>) -> Records<'a> {
+        self.first_read = end.map(|end| {
+            let span = end.saturating_sub(self.buf_off) as usize + record::PREFIX;
+            span.next_multiple_of(4096).min(READ_CHUNK)
+        });
+        self
     }
 
     /// Goes on from offset `off`.
     fn seek(&mut self, off: u64) {
+        self.first_read = None;
         self.buf.clear();
         self.buf_off = off;
         self.pos = 0;
@@ -225,7 +241,8 @@ impl<'a> Records<'a> {
                         return Ok(Step::End);
                     }
                     let room = self.limit - off;
-                    let want = (need.max(READ_CHUNK) as u64).min(room) as usize;
+                    let chunk = self.first_read.take().unwrap_or(READ_CHUNK);
+                    let want = (need.max(chunk) as u64).min(room) as usize;
                     self.buf.resize(want, 0);
                     self.file.read_exact_at(&mut self.buf, off)?;
                     self.buf_off = off;
@@ -457,7 +474,7 @@ impl Segment {
         };
         let mut cut = None;
         let mut found = Vec::new();
-        let mut recs = Records::new(&file, HEADER, capacity);
+        let mut recs = Records::new(&file, HEADER, capacity).ending_at(clean_end);
         loop {
             let (off, reason) = match recs.next()? {
                 Step::Record {

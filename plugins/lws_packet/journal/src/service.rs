@@ -1,6 +1,8 @@
 //! The running journal: a writer thread (appends, group commit, retention)
-//! and a reader thread (journal reads for subscribers catching up), both
-//! off the event loop. Results go back to the event loop through per-client
+//! and a reader thread (journal reads for subscribers catching up, started
+//! by the first read: a server that never reads the journal back, or not
+//! yet, has one thread less to start and to keep), both off the event
+//! loop. Results go back to the event loop through per-client
 //! mailboxes and one wake-up call (the plugin passes `lws_cancel_service`).
 //!
 //! Group commit: the writer takes everything queued, writes it with one
@@ -305,11 +307,24 @@ struct ReadReq {
     max_bytes: usize,
 }
 
+/// The reader thread of a [`Service`].
+enum Reader {
+    /// Not started: the queue it will read.
+    Idle(Receiver<ReadReq>),
+    /// Running.
+    Started(JoinHandle<()>),
+    /// Could not be started, or joined.
+    Gone,
+}
+
 /// The journal service of one `journal-dir`.
 pub struct Service {
     shared: Arc<Shared>,
     writes: Arc<Queue<WriteReq>>,
     read_tx: Option<Sender<ReadReq>>,
+    /// The reader thread: its queue until the first read starts it, then
+    /// the thread.
+    reader: Mutex<Reader>,
     threads: Vec<JoinHandle<()>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
     next_client: AtomicU64,
@@ -398,12 +413,6 @@ impl Service {
         let mut threads = vec![std::thread::Builder::new()
             .name("packet-journal".into())
             .spawn(move || write_loop(&s1, appender, &write_rx))?];
-        let s2 = shared.clone();
-        threads.push(
-            std::thread::Builder::new()
-                .name("packet-reader".into())
-                .spawn(move || read_loop(&s2, &read_rx))?,
-        );
         if let Some(f) = follower {
             let s3 = shared.clone();
             let stop = stop.clone();
@@ -417,11 +426,42 @@ impl Service {
             shared,
             writes,
             read_tx: Some(read_tx),
+            reader: Mutex::new(Reader::Idle(read_rx)),
             threads,
             stop,
             next_client: AtomicU64::new(1),
             recovery,
         }))
+    }
+
+    /// Starts the reader thread unless it runs: whether it does.
+    fn start_reader(&self) -> bool {
+        let mut reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(*reader, Reader::Idle(_)) {
+            let Reader::Idle(rx) = std::mem::replace(&mut *reader, Reader::Gone) else {
+                return false;
+            };
+            let shared = self.shared.clone();
+            match std::thread::Builder::new()
+                .name("packet-reader".into())
+                .spawn(move || read_loop(&shared, &rx))
+            {
+                Ok(t) => *reader = Reader::Started(t),
+                Err(e) => self.shared.log(
+                    Level::Error,
+                    &format!("cannot start the reader thread: {e}"),
+                ),
+            }
+        }
+        matches!(*reader, Reader::Started(_))
+    }
+
+    /// Whether the reader thread was started (by a read).
+    pub fn reader_started(&self) -> bool {
+        matches!(
+            *self.reader.lock().unwrap_or_else(|e| e.into_inner()),
+            Reader::Started(_)
+        )
     }
 
     /// The store, for logs (`journal <dir>`, `redis stream <key> at <url>`).
@@ -567,6 +607,13 @@ impl Drop for Service {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+        let reader = std::mem::replace(
+            &mut *self.reader.lock().unwrap_or_else(|e| e.into_inner()),
+            Reader::Gone,
+        );
+        if let Reader::Started(t) = reader {
+            let _ = t.join();
+        }
     }
 }
 
@@ -646,11 +693,12 @@ impl Client {
             from,
             max_bytes,
         };
-        let sent = self
-            .service
-            .read_tx
-            .as_ref()
-            .is_some_and(|tx| tx.send(req).is_ok());
+        let sent = self.service.start_reader()
+            && self
+                .service
+                .read_tx
+                .as_ref()
+                .is_some_and(|tx| tx.send(req).is_ok());
         if !sent {
             self.mailbox.lock().push(Event::Fetched {
                 token,

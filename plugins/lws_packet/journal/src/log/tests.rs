@@ -51,8 +51,8 @@ fn a_whole_spare_is_kept_across_a_restart_and_a_dirty_one_prepared_again() {
     drop(f);
     let (log, mut w, _) = Log::open(dir.path(), 64 * 1024).unwrap();
     drop(log);
-    if let Some(h) = w.spare.take() {
-        h.join().unwrap().unwrap();
+    if let Some(s) = w.spare.take() {
+        assert!(s.finish(), "the dirty spare is prepared again");
     }
     drop(w);
     assert!(std::fs::read(&spare).unwrap().iter().all(|&b| b == 0));
@@ -437,7 +437,7 @@ fn note_in(dir: &Path) -> Option<Clean> {
 }
 
 #[test]
-fn a_clean_stop_leaves_a_note_that_the_next_open_takes() {
+fn a_clean_stop_leaves_a_note_that_the_next_first_write_takes() {
     let dir = tempfile::tempdir().unwrap();
     let (log, mut w, _) = Log::open(dir.path(), 64 * 1024).unwrap();
     put(&mut w, 10, 100);
@@ -450,18 +450,75 @@ fn a_clean_stop_leaves_a_note_that_the_next_open_takes() {
 
     let (log, mut w, rec) = Log::open(dir.path(), 64 * 1024).unwrap();
     assert_eq!((rec.next_id, rec.cut.is_none()), (11, true));
-    assert!(note_in(dir.path()).is_none(), "an open takes the note");
-    assert!(w.note_unlinked);
-    assert_eq!(put(&mut w, 1, 100), [11]);
     assert!(
-        !w.note_unlinked,
+        matches!(w.spare, Some(Spare::Whole)),
+        "the vouched-for spare is taken as it is, without a thread"
+    );
+    assert_eq!(
+        note_in(dir.path()),
+        Some(note),
+        "a note that vouched stays until the first write"
+    );
+    assert_eq!(w.note, Note::Kept);
+    assert_eq!(put(&mut w, 1, 100), [11]);
+    assert_eq!(
+        w.note,
+        Note::Settled,
         "the unlink is synced before the first write"
     );
+    assert!(note_in(dir.path()).is_none(), "the first write takes it");
     drop((log, w));
     assert_eq!(
         note_in(dir.path()).map(|n| n.end),
         Some(end + (end - HEADER) / 10)
     );
+}
+
+#[test]
+fn an_open_that_never_writes_leaves_the_note_true_even_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, mut w, _) = Log::open(dir.path(), 64 * 1024).unwrap();
+    put(&mut w, 10, 100);
+    let end = w.offset;
+    drop((log, w));
+    let note = note_in(dir.path()).expect("a clean stop leaves a note");
+
+    // Opened and "killed" (forgotten: no drop, so no new note) before
+    // anything was written: the note still vouches for the segment.
+    let (log, mut w, _) = Log::open(dir.path(), 64 * 1024).unwrap();
+    drop(std::mem::replace(
+        &mut w._lock,
+        File::open(dir.path()).unwrap(),
+    ));
+    std::mem::forget(w);
+    drop(log);
+    assert_eq!(note_in(dir.path()), Some(note));
+    let (_, w, rec) = Log::open(dir.path(), 64 * 1024).unwrap();
+    assert_eq!(
+        (rec.next_id, rec.records, rec.cut.is_none()),
+        (11, 10, true)
+    );
+    assert_eq!((w.note, w.offset), (Note::Kept, end));
+}
+
+#[test]
+fn a_note_that_does_not_vouch_is_unlinked_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, mut w, _) = Log::open(dir.path(), 64 * 1024).unwrap();
+    put(&mut w, 10, 100);
+    let path = w.active.path.clone();
+    drop((log, w));
+    assert!(note_in(dir.path()).is_some());
+    // Touched after the stop: its times move, the note no longer vouches.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.set_len(f.metadata().unwrap().len()).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, &[0], 64 * 1024 - 1).unwrap();
+    drop(f);
+    let (_, w, rec) = Log::open(dir.path(), 64 * 1024).unwrap();
+    assert_eq!(rec.next_id, 11);
+    assert_eq!(w.note, Note::Unlinked);
+    assert!(note_in(dir.path()).is_none(), "gone before any repair");
 }
 
 #[test]

@@ -74,8 +74,10 @@ fn fetch_reads_the_journal_and_reports_gaps() {
     let svc = Service::open(settings(dir.path(), Fsync::Always), notify).unwrap();
     assert_eq!(svc.committed(), 300);
     assert!(matches!(svc.tail(5, 10, 100), Err(Miss)));
+    assert!(!svc.reader_started(), "no reader thread before a read");
     let c = svc.client();
     c.fetch(7, 5, 1 << 20);
+    assert!(svc.reader_started(), "the first read starts it");
     let ev = collect(&c, &pair, 1);
     let Some(Event::Fetched {
         token: 7,
