@@ -19,6 +19,11 @@
 //!     one write() of BYTES to each of SOCKETS loopback TCP connections per
 //!     packet (run it pinned where the server runs). No delivery to that
 //!     many subscribers can finish sooner than SOCKETS x this on one core.
+//! packet-bench ideal HOST:PORT
+//!     A stand-in for the server that does the least a fan-out can (one
+//!     write() of each packet to each subscriber, no journal), for
+//!     `latency` to measure in the same run: what the client and the
+//!     kernel's delivery to a reader cost, beside the floor (see ideal.rs).
 //! ```
 
 use std::io::{Read, Write};
@@ -30,6 +35,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Bytes of each POSTed body.
 const BODY: usize = 128;
+
+mod ideal;
 
 fn now_us() -> u64 {
     SystemTime::now()
@@ -712,6 +719,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         };
         return match redis_fanout(addr, n, p, secs) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("packet-bench: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if args.len() == 2 && args[0] == "ideal" {
+        return match ideal::serve(&args[1]) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("packet-bench: {e}");
