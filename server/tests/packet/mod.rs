@@ -728,10 +728,9 @@ fn a_torn_last_record_is_cut_and_never_delivered() {
     assert_eq!(data_of(&got[0]), b"next");
 }
 
-#[test]
-fn a_graceful_stop_leaves_a_clean_note_that_vouches_for_nothing_written_after_it() {
-    // Small segments: the second start reads the whole tail.
-    let (s, journal) = site(r#""segment-bytes": "1m""#);
+/// Starts the site, posts three packets ("kept 0".."kept 2"), stops the
+/// server with SIGTERM: their ids and the clean-stop note it left.
+fn three_kept_then_stopped(s: &Site, journal: &Path) -> (Vec<u64>, String) {
     let mut srv = s.start();
     let mut http = Http::new(srv.addr(7681));
     let ids: Vec<u64> = (0..3)
@@ -742,9 +741,17 @@ fn a_graceful_stop_leaves_a_clean_note_that_vouches_for_nothing_written_after_it
         srv.signal_and_wait("TERM", 10).is_some(),
         "lwsws did not stop"
     );
+    let note = std::fs::read_to_string(journal.join("clean")).expect("a clean-stop note");
+    (ids, note)
+}
+
+#[test]
+fn a_graceful_stop_leaves_a_clean_note_that_vouches_for_nothing_written_after_it() {
+    // Small segments: the second start reads the whole tail.
+    let (s, journal) = site(r#""segment-bytes": "1m""#);
     // SIGTERM drops the journal's writer: it leaves its clean-stop note, so
     // the next start skips reading the empty tail (start-up time).
-    let note = std::fs::read_to_string(journal.join("clean")).expect("a clean-stop note");
+    let (ids, note) = three_kept_then_stopped(&s, &journal);
     let (seg, end) = data_end(&journal);
     assert!(note.contains(&format!("segment 1 {end}\n")), "{note}");
 
@@ -767,17 +774,7 @@ fn a_graceful_stop_leaves_a_clean_note_that_vouches_for_nothing_written_after_it
 #[test]
 fn a_start_killed_before_its_first_write_keeps_the_note_and_loses_nothing() {
     let (s, journal) = site("");
-    let mut srv = s.start();
-    let mut http = Http::new(srv.addr(7681));
-    let ids: Vec<u64> = (0..3)
-        .map(|i| id_of(&http.post("text/plain", format!("kept {i}").as_bytes())))
-        .collect();
-    drop(http);
-    assert!(
-        srv.signal_and_wait("TERM", 10).is_some(),
-        "lwsws did not stop"
-    );
-    let note = std::fs::read_to_string(journal.join("clean")).expect("a clean-stop note");
+    let (ids, note) = three_kept_then_stopped(&s, &journal);
 
     // A start that serves reads, then dies by kill -9 before anything was
     // written: the note stays (it still describes the journal exactly).
