@@ -157,9 +157,8 @@ fn refused(path: &Path, reason: impl Into<String>) -> LoadError {
 
 /// The system's memory page size, what the dynamic loader maps files by.
 pub(crate) fn page_size() -> Option<u64> {
-    // SAFETY: sysconf takes no pointers; it reads a value of the process.
-    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    u64::try_from(n).ok().filter(|n| n.is_power_of_two())
+    let n = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok()??;
+    u64::try_from(n).ok()
 }
 
 /// Whether the library opened as `name` is still loaded (glibc may keep a
