@@ -21,6 +21,10 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let args = Args::parse();
     ops::logging::init(args.log_mask);
+    tracing::debug!(
+        "heap: mimalloc reserves {} KiB at a time",
+        comlink::host::arena_reserve_kib()
+    );
     runtime::counters::start();
     match run(args) {
         Ok(code) => code,

@@ -98,3 +98,33 @@ fn log_lines_carry_a_timestamp_unless_journald_adds_one() {
         "{first}"
     );
 }
+
+/// The sizes of the process's anonymous read-write mappings of 64 MiB or
+/// more, in MiB: mimalloc's arenas.
+fn arena_mib(pid: u32) -> Vec<u64> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    maps.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // address, perms, offset, dev, inode and no path: anonymous
+            if f.len() != 5 || f[1] != "rw-p" {
+                return None;
+            }
+            let (a, b) = f[0].split_once('-')?;
+            let len = u64::from_str_radix(b, 16).ok()? - u64::from_str_radix(a, 16).ok()?;
+            (len >= 64 << 20).then_some(len >> 20)
+        })
+        .collect()
+}
+
+#[test]
+fn the_heap_reserves_address_space_in_small_steps() {
+    // mimalloc's first arena: 64 MiB where its default is 1 GiB (whose
+    // bitmaps cost an idle server ~150 KiB of RSS); the environment's
+    // MIMALLOC_ARENA_RESERVE still decides, as for any mimalloc program.
+    let s = site();
+    let srv = s.start();
+    assert_eq!(arena_mib(srv.pid()), vec![64], "{}", srv.log_text());
+    let srv = Server::start_env(s.dir.path(), &[], &[("MIMALLOC_ARENA_RESERVE", "256MiB")]);
+    assert_eq!(arena_mib(srv.pid()), vec![256], "{}", srv.log_text());
+}

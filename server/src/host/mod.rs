@@ -43,3 +43,5 @@ pub(crate) mod vhost;
 pub(crate) mod writable;
 pub(crate) mod write;
 pub(crate) mod wsi;
+
+pub use ffi::heap::arena_reserve_kib;

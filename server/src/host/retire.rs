@@ -42,7 +42,7 @@ pub(crate) async fn watch() {
             .sum();
         if (ticks.is_multiple_of(20) && accepted != last_accepted) || ticks.is_multiple_of(1200) {
             last_accepted = accepted;
-            crate::host::ffi::call::trim_heap();
+            crate::host::ffi::heap::trim_heap();
         }
         let done: Vec<Arc<HostSite>> = RETIRING.with(|r| {
             let mut r = r.borrow_mut();

@@ -137,16 +137,3 @@ impl Sul {
         crate::host::uv::kick();
     }
 }
-
-/// Gives freed heap memory back to the system (glibc `malloc_trim`), as
-/// lwsws does once a minute. The host itself allocates with mimalloc, which
-/// returns freed memory on its own; this trims the C library's heap, where
-/// plugins (and [`PluginMem`]) allocate, so their bursts do not keep RSS up.
-pub(crate) fn trim_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks the allocator's own free lists; it has
-    // no preconditions and is safe to call from any thread.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}

@@ -1,7 +1,7 @@
 //! Every `unsafe` operation of the server lives below this module: opening
 //! plugin libraries and reading what they export ([`load`]), calling their
 //! callbacks and owning the memory they share with the host ([`call`],
-//! [`pvo`]), and the lws functions plugins call back into ([`exports`],
+//! [`pvo`]), the allocators' settings ([`heap`]), and the lws functions plugins call back into ([`exports`],
 //! exported from the `lwsws` executable by name, each through
 //! [`boundary`]'s `export!` and checks).
 //!
@@ -15,6 +15,7 @@ pub(crate) mod boundary;
 pub(crate) mod call;
 pub(crate) mod exports;
 pub(crate) mod fd;
+pub(crate) mod heap;
 pub(crate) mod load;
 pub(crate) mod mount;
 pub(crate) mod pvo;
