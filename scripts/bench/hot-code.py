@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Helpers of scripts/hot-code (not run by hand).
 
-  hot-code.py drive PORT CONFIG_DIR
+  hot-code.py drive PORT CONFIG_DIR PID
       what a running server on the bundled config does in its first minutes:
       the test page and its files, a form POST, a packet POSTed and read
       back by a WebSocket subscriber, the dumb-increment and mirror
@@ -10,15 +10,18 @@
       real client is slower than a server under valgrind), a second request
       on a kept-alive connection, and an editor's backup file written
       into conf.d and removed, which the config watcher hears of (and
-      ignores).
+      ignores). In three phases (see `drive`), each closed by a dump of
+      callgrind's profile.
 
   hot-code.py list CALLGRIND_OUT MAPS OUT BINARY PLUGIN...
       the functions whose instructions callgrind saw run, in the binary and
       in each plugin, found by address (the host loads plugins from
       in-memory copies that valgrind cannot name; MAPS, a copy of
       /proc/PID/maps taken during the run, says where each file was
-      mapped), written to OUT one mangled symbol per line in each file's
-      address order: the linker's symbol ordering file.
+      mapped), written to OUT one mangled symbol per line, phase by phase
+      (CALLGRIND_OUT.1, .2, then CALLGRIND_OUT itself), each phase's new
+      functions in the file's address order: the linker's symbol ordering
+      file.
 """
 import base64
 import bisect
@@ -116,8 +119,20 @@ def slow_get(port, path):
         print(f"hot-code: slow GET {path}: {reply[:60]!r}", file=sys.stderr)
 
 
-def drive(port, config_dir):
+def drive(port, config_dir, pid):
+    """The scenario, in three phases, each closed by a dump of the profile
+    (`callgrind_control -d`, which interrupts the server even while it
+    waits): start-up, what an idle server that served its test page once
+    has run (the page, a second request on the connection, the timers of a
+    few idle seconds), and everything else. `list` lays the code out phase
+    by phase, so the code an idle server has touched is together first and
+    what only later features run comes after it."""
+    dump(pid, "start-up")
     slow_get(port, "/")
+    # lws-server-status's timer ("update-ms": 5000 in the bundled config)
+    # and the other periodic work of an idle server
+    time.sleep(6)
+    dump(pid, "first request, idle")
     backup = os.path.join(config_dir, "conf.d", "test-server~")
     with open(backup, "wb") as f:
         f.write(b"{}")
@@ -142,9 +157,13 @@ def drive(port, config_dir):
     status = Ws(port, "/", "lws-status")
     status.recv()
     status.close()
-    # lws-server-status's timer ("update-ms": 5000 in the bundled config)
-    # and the other periodic work of an idle server
-    time.sleep(6)
+    time.sleep(1)
+
+
+def dump(pid, phase):
+    r = subprocess.run(["callgrind_control", "-d", phase, str(pid)], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"hot-code: callgrind_control -d failed: {r.stdout}{r.stderr}")
 
 
 def symbols(path):
@@ -197,37 +216,55 @@ def load_bases(maps, files):
     return bases
 
 
+def profiles(cg):
+    """The profile's dumps in the order they were written: CG.1, CG.2, ...
+    (one per `callgrind_control -d`), then CG (the rest, written at exit)."""
+    d, base = os.path.split(cg)
+    parts = [f for f in os.listdir(d or ".") if f.startswith(base + ".") and f[len(base) + 1:].isdigit()]
+    parts.sort(key=lambda f: int(f[len(base) + 1:]))
+    return [os.path.join(d, f) for f in parts] + [cg]
+
+
 def listing(cg, maps, out, files):
-    ran = executed(cg)
-    unnamed = sorted(ran.get("???", ()))
+    phases = [executed(p) for p in profiles(cg)]
     bases = load_bases(maps, files)
     order = []
     for f in files:
-        if f in ran:
-            at, base = sorted(ran[f]), 0
-        elif f in bases:
-            at, base = unnamed, bases[f]
-        else:
-            print(f"  {os.path.basename(f):40} not loaded during the run", file=sys.stderr)
-            continue
         syms = symbols(f)
         starts = [s[0] for s in syms]
         end = max(s[0] + s[1] for s in syms)
-        hit = set()
-        for a in at[bisect.bisect_left(at, base):bisect.bisect_left(at, base + end)]:
-            v = a - base
-            i = bisect.bisect_right(starts, v) - 1
-            if i >= 0 and v < syms[i][0] + max(syms[i][1], 1):
-                # with every other name of that code (aliases): the linker
-                # may know it by any of them
-                j = i
-                while j >= 0 and syms[j][0] == syms[i][0]:
-                    hit.add(j)
-                    j -= 1
-        hot = [syms[i] for i in sorted(hit)]
-        order += [s[2] for s in hot]
-        size = sum(s[1] for s in hot)
-        print(f"  {os.path.basename(f):40} {len(hot):5} functions ran, {size // 1024:5} KiB of code")
+        placed, sizes, loaded = set(), [], False
+        for ran in phases:
+            if f in ran:
+                at, base = sorted(ran[f]), 0
+            elif f in bases:
+                at, base = sorted(ran.get("???", ())), bases[f]
+            else:
+                continue
+            loaded = True
+            hit = set()
+            for a in at[bisect.bisect_left(at, base):bisect.bisect_left(at, base + end)]:
+                v = a - base
+                i = bisect.bisect_right(starts, v) - 1
+                if i >= 0 and v < syms[i][0] + max(syms[i][1], 1):
+                    # with every other name of that code (aliases): the
+                    # linker may know it by any of them
+                    j = i
+                    while j >= 0 and syms[j][0] == syms[i][0]:
+                        hit.add(j)
+                        j -= 1
+            # a phase's code in the file's address order, after the code
+            # of the phases before it
+            hot = [syms[i] for i in sorted(hit - placed)]
+            placed |= hit
+            order += [s[2] for s in hot]
+            sizes.append(sum(s[1] for s in hot))
+        if not loaded:
+            print(f"  {os.path.basename(f):40} not loaded during the run", file=sys.stderr)
+            continue
+        by_phase = " + ".join(f"{n / 1024:.0f}" for n in sizes)
+        print(f"  {os.path.basename(f):40} {len(placed):5} functions ran, {sum(sizes) // 1024:5} KiB of code"
+              f" (by phase: {by_phase})")
     seen = set()
     with open(out, "w") as w:
         for name in order:
@@ -238,7 +275,7 @@ def listing(cg, maps, out, files):
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["drive"]:
-        drive(int(sys.argv[2]), sys.argv[3])
+        drive(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
     elif sys.argv[1:2] == ["list"]:
         listing(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
     else:
