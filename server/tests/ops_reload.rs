@@ -10,6 +10,14 @@ use crate::support::ws::{connect, next_text};
 use crate::support::{eventually, Site};
 
 pub(crate) fn build_swap(dir: &Path, version: &str) {
+    let tmp = build_swap_beside(dir, version);
+    // Replace the file the way an operator's `make install` does: a new
+    // file moved over the old name.
+    std::fs::rename(&tmp, dir.join("libprotocol_swap_version.so")).unwrap();
+}
+
+/// `swap_version.c` built as `dir/.build-<version>.so`.
+fn build_swap_beside(dir: &Path, version: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let tmp = dir.join(format!(".build-{version}.so"));
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plugins/swap_version.c");
@@ -23,9 +31,7 @@ pub(crate) fn build_swap(dir: &Path, version: &str) {
         .output()
         .expect("cc");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    // Replace the file the way an operator's `make install` does: a new
-    // file moved over the old name.
-    std::fs::rename(&tmp, dir.join("libprotocol_swap_version.so")).unwrap();
+    tmp
 }
 
 pub(crate) fn vhost(port: u16, name: &str) -> String {
@@ -75,6 +81,56 @@ fn plugin_swap_and_conf_d_edit_under_live_connections() {
     assert_eq!(version_of(&next_text(&mut second)), "v2");
 
     // When the last old connection ends, the old generation is retired.
+    drop(old);
+    srv.wait_log("previous configuration retired", 10);
+    assert_eq!(version_of(&next_text(&mut new)), "v2");
+}
+
+/// `cp` over a loaded plugin rewrites its file in place, under the code
+/// that runs from it. The host holds a read lease on each plugin file it
+/// maps: the writer waits while the library moves into memory, the old
+/// code keeps running, and the reload loads what was written.
+#[test]
+fn a_plugin_file_rewritten_in_place_under_live_connections() {
+    let s = Site::with_plugins(r#""watch": "off""#, |p| build_swap(p, "v1"));
+    let plugins = s.path("plugins");
+    let file = plugins.join("libprotocol_swap_version.so");
+    s.conf_d("a", &vhost(7681, "first"));
+    let srv = s.start();
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", srv.pid())).unwrap();
+    assert!(
+        maps.contains(file.to_str().unwrap()),
+        "the plugin is mapped from its file, as lwsws maps it:\n{maps}"
+    );
+    let mut old = connect(srv.addr(7681), "/", &["swap-version"]);
+    assert_eq!(version_of(&next_text(&mut old)), "v1");
+
+    let v2 = build_swap_beside(&plugins, "v2");
+    // std::fs::copy truncates and writes the file it copies onto, as cp does
+    // (and waits for the server to let its lease go).
+    std::fs::copy(&v2, &file).unwrap();
+    srv.wait_log("now runs from memory", 10);
+    for _ in 0..3 {
+        assert_eq!(version_of(&next_text(&mut old)), "v1");
+    }
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", srv.pid())).unwrap();
+    assert!(
+        !maps.contains(file.to_str().unwrap()),
+        "nothing is mapped from the rewritten file any more:\n{maps}"
+    );
+
+    srv.reload();
+    srv.wait_log("configuration reloaded", 10);
+    let mut new = connect(srv.addr(7681), "/", &["swap-version"]);
+    assert_eq!(version_of(&next_text(&mut new)), "v2");
+    assert_eq!(version_of(&next_text(&mut old)), "v1");
+    // The same file (inode) as the library still loaded: glibc would hand
+    // that one out again, so the new build is loaded from a copy.
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", srv.pid())).unwrap();
+    assert!(
+        maps.contains("/memfd:libprotocol_swap_version.so"),
+        "{maps}"
+    );
     drop(old);
     srv.wait_log("previous configuration retired", 10);
     assert_eq!(version_of(&next_text(&mut new)), "v2");

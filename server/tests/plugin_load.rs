@@ -150,8 +150,9 @@ fn protocol_init_failure_only_affects_that_vhost() {
     );
 }
 
-/// Plugins are loaded from a private in-memory copy (issue #15), so
-/// `$ORIGIN` in a plugin's run path is not its dir: a companion library
+/// Plugins are loaded as `/proc/self/fd/N` (a leased file, or a private
+/// in-memory copy: issue #15), so `$ORIGIN` in a plugin's run path is not
+/// its dir: a companion library
 /// beside it is not found that way, and the log says so; through the
 /// library path it is.
 #[test]

@@ -1,6 +1,6 @@
 //! The part of a plugin file the dynamic loader maps.
 //!
-//! A plugin is loaded from a private in-memory copy (see `loader`). Such a
+//! A plugin may be loaded from a private in-memory copy (see `loader`). Such a
 //! copy is memory whether or not a page of it is ever mapped, and a release
 //! build's file is mostly what the loader never reads: debug information,
 //! the symbol and section tables. The workspace's seven built-in plugins

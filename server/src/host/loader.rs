@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::host::ffi;
 use crate::host::ffi::load::{self, PluginLib, ProtocolDef};
 use crate::host::image;
 
@@ -83,41 +84,74 @@ pub fn symbols_for(file_name: &str) -> Option<Symbols> {
     })
 }
 
-/// A private copy of a plugin file for `dlopen`. The dynamic loader treats
-/// a path it has opened before as the same library even when the file was
-/// replaced; loading each generation from its own copy is what lets a
-/// reload pick up a rebuilt `.so` while connections on the old one keep
-/// running its code.
+/// What `dlopen` opens for one plugin file: the file itself, under a read
+/// lease, or a private copy of it. The dynamic loader treats a path it has
+/// opened before as the same library even when the file was replaced;
+/// opening each generation under its own name (`/proc/self/fd/N`) is what
+/// lets a reload pick up a rebuilt `.so` while connections on the old one
+/// keep running its code. glibc knows a library by that name, so
+/// `/proc/self/fd/N` must not name another file while that library is
+/// loaded: the descriptor stays open until the library is gone (see
+/// [`retire`]).
 ///
-/// The copy is an anonymous in-memory file (`memfd_create`) opened as
-/// `/proc/self/fd/N`, so nothing is written to disk and a `noexec` `/tmp`
-/// (`PrivateTmp=`, CIS hardening) does not matter. glibc knows a library
-/// by the name it was opened with, so `/proc/self/fd/N` must not name
-/// another file while that library is loaded: the descriptor stays open
-/// until the library is gone (see [`retire`]). Where memfd cannot be used
-/// (no `/proc`, `vm.memfd_noexec` = 2), the copy is a file in a private
-/// directory under `$TMPDIR`, removed once loaded, as before.
+/// The file itself, as lwsws loads it, where the kernel grants the host a
+/// read lease on it (`host::ffi::lease`: the host then moves the library
+/// into memory before anyone rewrites the file in place): its pages are
+/// the page cache's, shared with every other reader and dropped under
+/// memory pressure. Otherwise (another user's file, a filesystem without
+/// leases, a file open for writing, a file whose library is still loaded:
+/// glibc would hand that library out again) a copy: an anonymous in-memory
+/// file (`memfd_create`), so nothing is written to disk and a `noexec`
+/// `/tmp` (`PrivateTmp=`, CIS hardening) does not matter; where memfd
+/// cannot be used (no `/proc`, `vm.memfd_noexec` = 2), a file in a private
+/// directory under `$TMPDIR`, removed once loaded. A copy is memory whether
+/// or not its pages are mapped.
 ///
 /// `$ORIGIN` in a plugin's run path therefore names `/proc/self/fd` (or
 /// that private directory), never the plugin dir: companion libraries are
 /// found through the library path, or an absolute run path.
-enum PrivateCopy {
-    /// An in-memory file.
+enum Loadable {
+    /// The plugin file, read-only, with a read lease on it.
+    Leased {
+        file: std::fs::File,
+        path: PathBuf,
+        dev: u64,
+        ino: u64,
+        /// Whether the lease is still held (it is let go once the library
+        /// is in memory).
+        held: bool,
+    },
+    /// An in-memory copy.
     Memfd {
         /// Keeps `/proc/self/fd/N` naming this file.
         _fd: std::os::fd::OwnedFd,
         path: PathBuf,
     },
-    /// A file in its own directory, removed when dropped (the mapping the
+    /// A copy in its own directory, removed when dropped (the mapping the
     /// loader made stays valid).
     File { path: PathBuf, dir: PathBuf },
 }
 
 static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-impl PrivateCopy {
-    fn new(src: &Path) -> std::io::Result<PrivateCopy> {
-        match PrivateCopy::memfd(src) {
+/// Set once SIGIO, which tells of a lease being broken, is handled: its
+/// default action ends the process, so no lease is taken before.
+static LEASES_ALLOWED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Lets later loads map plugin files under a read lease; the caller has
+/// made SIGIO call [`leases_broken`].
+pub fn allow_leases() {
+    LEASES_ALLOWED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+impl Loadable {
+    fn new(src: &Path) -> std::io::Result<Loadable> {
+        let file = std::fs::File::open(src)?;
+        match Loadable::leased(file) {
+            Ok(leased) => return Ok(leased),
+            Err(why) => tracing::debug!("{}: loaded from a copy ({why})", src.display()),
+        }
+        match Loadable::memfd(src) {
             Ok(copy) => Ok(copy),
             Err(e) => {
                 tracing::debug!(
@@ -125,13 +159,39 @@ impl PrivateCopy {
                     src.display(),
                     std::env::temp_dir().display()
                 );
-                PrivateCopy::file(src)
+                Loadable::file(src)
             }
         }
     }
 
+    /// The file itself, if a read lease on it is granted.
+    fn leased(file: std::fs::File) -> Result<Loadable, String> {
+        use std::os::fd::{AsFd, AsRawFd};
+        use std::os::unix::fs::MetadataExt;
+        if !LEASES_ALLOWED.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("no lease outside a running server".into());
+        }
+        let meta = file.metadata().map_err(|e| e.to_string())?;
+        let (dev, ino) = (meta.dev(), meta.ino());
+        if held_loaded(dev, ino) {
+            return Err("a library of this very file is still loaded".into());
+        }
+        ffi::lease::take_read_lease(file.as_fd()).map_err(|e| format!("no read lease: {e}"))?;
+        let path = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+        if !path.exists() {
+            return Err("/proc is not mounted".into());
+        }
+        Ok(Loadable::Leased {
+            file,
+            path,
+            dev,
+            ino,
+            held: true,
+        })
+    }
+
     /// Copies `src` into a new memfd.
-    fn memfd(src: &Path) -> std::io::Result<PrivateCopy> {
+    fn memfd(src: &Path) -> std::io::Result<Loadable> {
         use nix::sys::memfd::{memfd_create, MFdFlags};
         use std::os::fd::AsRawFd;
         let name = src.file_name().unwrap_or_default();
@@ -151,14 +211,14 @@ impl PrivateCopy {
         if !path.exists() {
             return Err(std::io::Error::other("/proc is not mounted"));
         }
-        Ok(PrivateCopy::Memfd {
+        Ok(Loadable::Memfd {
             _fd: file.into(),
             path,
         })
     }
 
     /// Copies `src` into a new private directory under `$TMPDIR`.
-    fn file(src: &Path) -> std::io::Result<PrivateCopy> {
+    fn file(src: &Path) -> std::io::Result<Loadable> {
         use std::os::unix::fs::DirBuilderExt;
         let n = GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("lwsws-{}-plugin-{n}", std::process::id()));
@@ -168,15 +228,89 @@ impl PrivateCopy {
             .create(&dir)?;
         let path = dir.join(src.file_name().unwrap_or_default());
         std::fs::copy(src, &path)?;
-        Ok(PrivateCopy::File { path, dir })
+        Ok(Loadable::File { path, dir })
     }
 
     /// The path to `dlopen`.
     fn path(&self) -> &Path {
         match self {
-            PrivateCopy::Memfd { path, .. } | PrivateCopy::File { path, .. } => path,
+            Loadable::Leased { path, .. }
+            | Loadable::Memfd { path, .. }
+            | Loadable::File { path, .. } => path,
         }
     }
+
+    /// Once the library is mapped from a leased file, before any of its
+    /// code but its ELF initialisers has run: its writable mappings go into
+    /// memory now, while no thread runs its code (the kernel drops their
+    /// written pages if the file is truncated, and a mapping cannot be
+    /// copied safely while it is being written).
+    fn loaded(&self, plugin: &Path) {
+        if let Loadable::Leased { dev, ino, .. } = self {
+            if let Err(e) = ffi::lease::move_into_memory(*dev, *ino, ffi::lease::Mappings::Writable)
+            {
+                tracing::warn!(
+                    "plugin {}: its writable data stays mapped from the file ({e}): \
+                     do not rewrite the file in place while it is loaded",
+                    plugin.display()
+                );
+            }
+        }
+    }
+}
+
+/// Whether a library the host holds was loaded from the file (`dev`, `ino`)
+/// and is still loaded.
+fn held_loaded(dev: u64, ino: u64) -> bool {
+    let held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    held.iter().any(|(lib, l)| {
+        matches!(l, Loadable::Leased { dev: d, ino: i, .. } if (*d, *i) == (dev, ino))
+            && (lib.strong_count() > 0 || load::still_loaded(l.path()))
+    })
+}
+
+/// Called on SIGIO: someone is waiting to write a plugin file the host
+/// holds a lease on. The library loaded from it is moved into memory, then
+/// the lease let go, and the writer goes on (the next reload loads what it
+/// wrote). Returns how many leases were let go.
+pub fn leases_broken() -> usize {
+    use std::os::fd::AsFd;
+    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    let mut n = 0;
+    for (lib, l) in held.iter_mut() {
+        let Loadable::Leased {
+            file,
+            dev,
+            ino,
+            held,
+            ..
+        } = l
+        else {
+            continue;
+        };
+        if !*held || !ffi::lease::lease_breaking(file.as_fd()) {
+            continue;
+        }
+        // Held until the library is in memory: its last user cannot
+        // unload it in the middle.
+        let alive = lib.upgrade();
+        let name = alive
+            .as_ref()
+            .map(|h| h.path.display().to_string())
+            .unwrap_or_else(|| "(unloaded)".into());
+        match ffi::lease::move_into_memory(*dev, *ino, ffi::lease::Mappings::ReadOnly) {
+            Ok(moved) => tracing::info!(
+                "plugin {name}: its file is being written to; the loaded library \
+                 ({moved} mappings) now runs from memory, and a reload loads the new file"
+            ),
+            Err(e) => tracing::error!("plugin {name}: could not move it into memory: {e}"),
+        }
+        drop(alive);
+        ffi::lease::release_lease(file.as_fd());
+        *held = false;
+        n += 1;
+    }
+    n
 }
 
 /// Copies into `to` the part of plugin file `from` that the dynamic loader
@@ -204,29 +338,29 @@ fn copy_loaded_part(from: &std::fs::File, to: &mut std::fs::File) -> std::io::Re
     }
 }
 
-impl Drop for PrivateCopy {
+impl Drop for Loadable {
     fn drop(&mut self) {
-        if let PrivateCopy::File { path, dir } = self {
+        if let Loadable::File { path, dir } = self {
             let _ = std::fs::remove_file(path);
             let _ = std::fs::remove_dir(dir);
         }
     }
 }
 
-/// In-memory copies whose library may still be loaded, with the library's
-/// handle (dead once its last user let go).
-type Held = Vec<(std::sync::Weak<load::LibHandle>, PrivateCopy)>;
+/// Leased files and in-memory copies whose library may still be loaded,
+/// with the library's handle (dead once its last user let go).
+type Held = Vec<(std::sync::Weak<load::LibHandle>, Loadable)>;
 static HELD: std::sync::Mutex<Held> = std::sync::Mutex::new(Vec::new());
 
 /// Keeps `copy` open while the library loaded from it (`lib`, or nothing
-/// if loading failed) may be loaded, and closes the copies of libraries
-/// that are gone. A library that `dlclose` did not unload (glibc keeps one
+/// if loading failed) may be loaded, and closes the files and copies of
+/// libraries that are gone (closing a leased file lets its lease go). A library that `dlclose` did not unload (glibc keeps one
 /// that has thread-local destructors pending, for instance) keeps its copy:
 /// closing it would let a later plugin's copy get the same
 /// `/proc/self/fd/N`, which glibc would take for the loaded library.
-fn retire(copy: PrivateCopy, lib: std::sync::Weak<load::LibHandle>) {
+fn retire(copy: Loadable, lib: std::sync::Weak<load::LibHandle>) {
     let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
-    if let PrivateCopy::Memfd { .. } = copy {
+    if let Loadable::Memfd { .. } | Loadable::Leased { .. } = copy {
         held.push((lib, copy));
     }
     held.retain(|(lib, copy)| lib.strong_count() > 0 || load::still_loaded(copy.path()));
@@ -389,11 +523,11 @@ fn load_one(path: &Path, reg: &Registry) -> Result<Arc<PluginLib>, LoadError> {
         path: path.to_path_buf(),
         reason: "file name is not lib<name>.so".into(),
     })?;
-    let copy = PrivateCopy::new(path).map_err(|e| LoadError::Open {
+    let copy = Loadable::new(path).map_err(|e| LoadError::Open {
         path: path.to_path_buf(),
         reason: format!("cannot read it: {e}"),
     })?;
-    let lib = match load::open(path, copy.path(), &syms) {
+    let lib = match load::open(path, copy.path(), &syms, || copy.loaded(path)) {
         Ok(lib) => {
             retire(copy, Arc::downgrade(&lib.handle));
             lib
@@ -409,8 +543,8 @@ fn load_one(path: &Path, reg: &Registry) -> Result<Arc<PluginLib>, LoadError> {
                     LoadError::Open {
                         path,
                         reason: format!(
-                            "{reason} (plugins are loaded from a private in-memory \
-                             copy, so $ORIGIN is not the plugin dir: put the \
+                            "{reason} (plugins are loaded as /proc/self/fd/N, \
+                             so $ORIGIN is not the plugin dir: put the \
                              libraries it needs in the library path)"
                         ),
                     }

@@ -28,14 +28,23 @@ impl Signals {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let (term, int, hup, usr1) = rt.block_on(async {
+        let (term, int, hup, usr1, mut io) = rt.block_on(async {
             Ok::<_, std::io::Error>((
                 signal(SignalKind::terminate())?,
                 signal(SignalKind::interrupt())?,
                 signal(SignalKind::hangup())?,
                 signal(SignalKind::user_defined1())?,
+                signal(SignalKind::io())?,
             ))
         })?;
+        // SIGIO: a plugin file the host holds a read lease on is about to
+        // be written; its writer waits until the library is in memory.
+        rt.spawn(async move {
+            while io.recv().await.is_some() {
+                crate::host::loader::leases_broken();
+            }
+        });
+        crate::host::loader::allow_leases();
         Ok(Signals {
             rt,
             term,

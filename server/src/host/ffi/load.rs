@@ -178,10 +178,17 @@ pub(crate) fn still_loaded(name: &Path) -> bool {
 }
 
 /// Opens `path` and reads its protocols (old or new ABI).
-/// `from` is the file actually opened (a private copy of `path`, see
-/// `loader`: an in-memory file as `/proc/self/fd/N`); `path` is what logs
-/// and errors name.
-pub(crate) fn open(path: &Path, from: &Path, syms: &Symbols) -> Result<Arc<PluginLib>, LoadError> {
+/// `from` is the file actually opened (`path` itself or a private copy of
+/// it, as `/proc/self/fd/N`, see `loader`); `path` is what logs and errors
+/// name. `loaded` runs once the library is mapped and before any of its
+/// code but its initialisers (`init_<name>` of the old ABI, `lws`'s
+/// protocol callbacks) runs.
+pub(crate) fn open(
+    path: &Path,
+    from: &Path,
+    syms: &Symbols,
+    loaded: impl FnOnce(),
+) -> Result<Arc<PluginLib>, LoadError> {
     // SAFETY: opening a library runs its initialisers. The plugin dir is
     // trusted configuration (as it is for lwsws): whoever can write there
     // can run code as this server by design. RTLD_NOW makes a missing host
@@ -203,6 +210,7 @@ pub(crate) fn open(path: &Path, from: &Path, syms: &Symbols) -> Result<Arc<Plugi
             .to_string()
             .replace(&from.display().to_string(), &path.display().to_string()),
     })?;
+    loaded();
 
     // SAFETY: looking a symbol up has no effect; the type is only trusted
     // once called, below, with the signature the old ABI defines.

@@ -1,7 +1,8 @@
 //! Every `unsafe` operation of the server lives below this module: opening
 //! plugin libraries and reading what they export ([`load`]), calling their
 //! callbacks and owning the memory they share with the host ([`call`],
-//! [`pvo`]), the allocators' settings ([`heap`]), and the lws functions plugins call back into ([`exports`],
+//! [`pvo`]), the allocators' settings ([`heap`]), the read leases on
+//! plugin files and moving a library into memory ([`lease`]), and the lws functions plugins call back into ([`exports`],
 //! exported from the `lwsws` executable by name, each through
 //! [`boundary`]'s `export!` and checks).
 //!
@@ -16,6 +17,7 @@ pub(crate) mod call;
 pub(crate) mod exports;
 pub(crate) mod fd;
 pub(crate) mod heap;
+pub(crate) mod lease;
 pub(crate) mod load;
 pub(crate) mod mount;
 pub(crate) mod pvo;

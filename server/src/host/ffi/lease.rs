@@ -1,0 +1,236 @@
+//! Loading a plugin from its own file, safely: a read lease on the file,
+//! and moving the library's mappings into memory before anyone rewrites it.
+//!
+//! A library is mapped from its file. Rewriting that file in place (`cp`
+//! over it, `O_TRUNC`) would change or remove the bytes under code that is
+//! running: the process gets SIGBUS or runs a mix of two builds. So the
+//! host holds a read lease (`F_SETLEASE`, `F_RDLCK`) on each plugin file
+//! it maps: the kernel then makes whoever opens it for writing wait (up to
+//! `fs.lease-break-time`, 45 s by default) and tells the host, with SIGIO.
+//! The host copies the library's remaining file-backed mappings into
+//! anonymous memory, at the same addresses, and lets the lease go; the
+//! writer goes on, and the next reload loads the new file.
+//!
+//! Writable mappings (`.data`) are moved at load, before any of the
+//! plugin's code but its initialisers has run: the kernel drops even a
+//! private mapping's written pages when their file is truncated, and no
+//! other thread may write to a mapping while it is being copied.
+
+use std::ffi::c_void;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+/// Takes a read lease on `fd` (opened read-only). Fails where the kernel
+/// refuses one: the file is open for writing somewhere, it belongs to
+/// another user (without CAP_LEASE), or its filesystem has no leases.
+pub(crate) fn take_read_lease(fd: BorrowedFd<'_>) -> std::io::Result<()> {
+    // SAFETY: F_SETLEASE takes an int argument and only changes the lease
+    // state of the open file `fd`, which the borrow keeps open.
+    let rc = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETLEASE, libc::F_RDLCK) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Whether someone is waiting to write the file `fd`'s lease is on: the
+/// kernel then reports the lease it is being broken to (`F_UNLCK`).
+pub(crate) fn lease_breaking(fd: BorrowedFd<'_>) -> bool {
+    // SAFETY: F_GETLEASE only reads the lease state of the open file `fd`.
+    let rc = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETLEASE) };
+    rc != libc::F_RDLCK
+}
+
+/// Lets the lease on `fd` go: a writer waiting for it goes on.
+pub(crate) fn release_lease(fd: BorrowedFd<'_>) {
+    // SAFETY: as in `take_read_lease`.
+    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETLEASE, libc::F_UNLCK) };
+}
+
+/// Which of a file's mappings [`move_into_memory`] moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mappings {
+    /// The writable ones (a library's `.data`).
+    Writable,
+    /// The readable ones that are not writable (code, constants, the
+    /// relocated read-only data).
+    ReadOnly,
+}
+
+/// One line of `/proc/self/maps`.
+#[derive(Debug, PartialEq, Eq)]
+struct Mapping {
+    start: usize,
+    end: usize,
+    read: bool,
+    write: bool,
+    exec: bool,
+    dev: (u32, u32),
+    ino: u64,
+}
+
+/// `/proc/self/maps`' fields: `start-end perms offset maj:min inode path`.
+fn parse(line: &str) -> Option<Mapping> {
+    let mut f = line.split_whitespace();
+    let (start, end) = f.next()?.split_once('-')?;
+    let perms = f.next()?.as_bytes();
+    let _offset = f.next()?;
+    let (maj, min) = f.next()?.split_once(':')?;
+    let ino = f.next()?.parse().ok()?;
+    Some(Mapping {
+        start: usize::from_str_radix(start, 16).ok()?,
+        end: usize::from_str_radix(end, 16).ok()?,
+        read: perms.first() == Some(&b'r'),
+        write: perms.get(1) == Some(&b'w'),
+        exec: perms.get(2) == Some(&b'x'),
+        dev: (
+            u32::from_str_radix(maj, 16).ok()?,
+            u32::from_str_radix(min, 16).ok()?,
+        ),
+        ino,
+    })
+}
+
+/// Replaces each of this process's `which` mappings of the file (`dev`,
+/// `ino`) with anonymous memory holding the same bytes, at the same address
+/// and with the same protection. Returns how many were moved. Mappings
+/// that cannot be read (the gaps a loader reserves) are left: nothing
+/// reads them.
+///
+/// The bytes are read through the old mapping, so the file must still hold
+/// them (the lease guarantees it). The replacement is one `mremap`: a
+/// thread running code there sees the old page or the new one, the same
+/// bytes either way. A writable mapping must not be written meanwhile.
+pub(crate) fn move_into_memory(dev: u64, ino: u64, which: Mappings) -> std::io::Result<usize> {
+    let want = (libc::major(dev), libc::minor(dev));
+    let maps = std::fs::read_to_string("/proc/self/maps")?;
+    let targets: Vec<Mapping> = maps
+        .lines()
+        .filter_map(parse)
+        .filter(|m| m.dev == want && m.ino == ino && m.read)
+        .filter(|m| m.write == (which == Mappings::Writable))
+        .collect();
+    for m in &targets {
+        move_one(m)?;
+    }
+    Ok(targets.len())
+}
+
+fn move_one(m: &Mapping) -> std::io::Result<()> {
+    let len = m.end - m.start;
+    let prot = libc::PROT_READ
+        | if m.write { libc::PROT_WRITE } else { 0 }
+        | if m.exec { libc::PROT_EXEC } else { 0 };
+    let err = std::io::Error::last_os_error;
+    // SAFETY: a fresh private anonymous mapping of `len` bytes, placed
+    // where the kernel likes; nothing else refers to it yet.
+    let new = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if new == libc::MAP_FAILED {
+        return Err(err());
+    }
+    // SAFETY: `m.start..m.end` is a readable mapping of this process (read
+    // from /proc/self/maps just now, and the library that owns it is kept
+    // loaded by the caller); `new` is `len` writable bytes of our own; the
+    // two do not overlap.
+    unsafe { std::ptr::copy_nonoverlapping(m.start as *const u8, new.cast::<u8>(), len) };
+    // SAFETY: `new` is the mapping made above, of `len` bytes.
+    if unsafe { libc::mprotect(new, len, prot) } != 0 {
+        let e = err();
+        // SAFETY: as above; it is unmapped once, here.
+        unsafe { libc::munmap(new, len) };
+        return Err(e);
+    }
+    // SAFETY: moves our mapping `new` over `m.start..m.end`, which it
+    // replaces atomically (MREMAP_FIXED unmaps what was there in the same
+    // step) with the same bytes and protection, so every pointer into it
+    // stays valid.
+    let moved = unsafe {
+        libc::mremap(
+            new,
+            len,
+            len,
+            libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
+            m.start as *mut c_void,
+        )
+    };
+    if moved == libc::MAP_FAILED {
+        let e = err();
+        // SAFETY: as above.
+        unsafe { libc::munmap(new, len) };
+        return Err(e);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_lines_are_read() {
+        let m =
+            parse("7f10fb866000-7f10fb8a5000 r-xp 0000f000 fe:00 5308424    /x/libp.so").unwrap();
+        assert_eq!(
+            m,
+            Mapping {
+                start: 0x7f10fb866000,
+                end: 0x7f10fb8a5000,
+                read: true,
+                write: false,
+                exec: true,
+                dev: (0xfe, 0),
+                ino: 5308424,
+            }
+        );
+        assert!(parse("garbage").is_none());
+    }
+
+    #[test]
+    fn a_mapping_moves_into_memory_with_its_bytes() {
+        use std::io::Write;
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data");
+        let page = 4096 * 4;
+        let bytes: Vec<u8> = (0..page).map(|i| (i % 251) as u8).collect();
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(&bytes)
+            .unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let meta = file.metadata().unwrap();
+        // SAFETY: a read-only private mapping of the test's own file.
+        let at = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                page,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        assert_ne!(at, libc::MAP_FAILED);
+        let n = move_into_memory(meta.dev(), meta.ino(), Mappings::ReadOnly).unwrap();
+        assert_eq!(n, 1);
+        // The file is gone and truncated: the bytes are still there.
+        std::fs::write(&path, b"").unwrap();
+        drop(file);
+        // SAFETY: `at` is still `page` readable bytes (now anonymous).
+        let now = unsafe { std::slice::from_raw_parts(at.cast::<u8>(), page) };
+        assert_eq!(now, &bytes[..]);
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        assert!(!maps.lines().filter_map(parse).any(|m| m.ino == meta.ino()));
+        // SAFETY: unmapping the test's own mapping.
+        unsafe { libc::munmap(at, page) };
+    }
+}
