@@ -2,10 +2,13 @@
 // bundled plugins (link/plugin-build.rs), which `include!` it.
 
 /// In a release build, asks the linker to lay out the functions a running
-/// server executes (`link/hot-code.txt`, made by `scripts/hot-code`) first
-/// and together, through the build-script key `key` (`rustc-link-arg-bins`,
-/// `rustc-cdylib-link-arg`); `list`
-/// is that file's path from the package's directory. The kernel maps code
+/// server executes in this file (`link/hot-code/<file>.txt`, made by
+/// `scripts/hot-code`: `lwsws`, or a plugin's `libprotocol_*`) first and
+/// together, through the build-script key `key` (`rustc-link-arg-bins`,
+/// `rustc-cdylib-link-arg`); `link` is the path of `link/` from the
+/// package's directory. Each file has its own list: a function the
+/// binary runs is in a plugin too (the standard library), where it may
+/// never run. The kernel maps code
 /// in 64 KiB windows around each page touched, so resident memory follows
 /// how scattered the code that runs is, not how much of it there is.
 /// Symbols the list names but the build lacks are skipped without a word:
@@ -16,11 +19,12 @@
 /// Only where rustc links with its own LLD by default (x86_64 Linux, since
 /// Rust 1.90): GNU ld has no such option. `-C linker-features` or
 /// `-fuse-ld` in the flags, or `COMLINK_LINK_ORDER=0`, turn it off.
-fn hot_code_first(key: &str, list: &str) {
+fn hot_code_first(key: &str, link: &str, file: &str) {
     let env = |k: &str| std::env::var(k).unwrap_or_default();
     let dir = env("CARGO_MANIFEST_DIR");
-    let list = std::path::Path::new(&dir).join(list);
-    let sections = list.with_file_name("sections.ld");
+    let link = std::path::Path::new(&dir).join(link);
+    let list = link.join("hot-code").join(format!("{file}.txt"));
+    let sections = link.join("sections.ld");
     println!("cargo:rerun-if-changed={}", list.display());
     println!("cargo:rerun-if-changed={}", sections.display());
     println!("cargo:rerun-if-env-changed=COMLINK_LINK_ORDER");

@@ -12,5 +12,11 @@ fn main() {
     // RELA entries, were up to a fifth of its read-only segment, all of it read
     // at every load.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-z,pack-relative-relocs");
-    hot_code_first("rustc-cdylib-link-arg", "../../link/hot-code.txt");
+    let lib = format!(
+        "lib{}",
+        std::env::var("CARGO_PKG_NAME")
+            .unwrap_or_default()
+            .replace('-', "_")
+    );
+    hot_code_first("rustc-cdylib-link-arg", "../../link", &lib);
 }

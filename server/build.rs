@@ -11,7 +11,7 @@ fn main() {
     // RELA entries, every page of which the loader reads at each start.
     println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     println!("cargo:rustc-link-arg-tests=-rdynamic");
-    hot_code_first("rustc-link-arg-bins", "../link/hot-code.txt");
+    hot_code_first("rustc-link-arg-bins", "../link", "lwsws");
     println!("cargo:rerun-if-changed=src/host/ffi/c/variadic.c");
     cc::Build::new()
         .file("src/host/ffi/c/variadic.c")

@@ -13,12 +13,13 @@
       ignores). In three phases (see `drive`), each closed by a dump of
       callgrind's profile.
 
-  hot-code.py list CALLGRIND_OUT MAPS OUT BINARY PLUGIN...
+  hot-code.py list CALLGRIND_OUT MAPS OUT_DIR BINARY PLUGIN...
       the functions whose instructions callgrind saw run, in the binary and
       in each plugin, found by address (the host loads plugins from
       in-memory copies that valgrind cannot name; MAPS, a copy of
       /proc/PID/maps taken during the run, says where each file was
-      mapped), written to OUT one mangled symbol per line, phase by phase
+      mapped), written to OUT_DIR/<file>.txt for each file (lwsws.txt,
+      libprotocol_x.txt), one mangled symbol per line, phase by phase
       (CALLGRIND_OUT.1, .2, then CALLGRIND_OUT itself), each phase's new
       functions in the file's address order: the linker's symbol ordering
       file.
@@ -228,8 +229,8 @@ def profiles(cg):
 def listing(cg, maps, out, files):
     phases = [executed(p) for p in profiles(cg)]
     bases = load_bases(maps, files)
-    order = []
     for f in files:
+        order = []
         syms = symbols(f)
         starts = [s[0] for s in syms]
         end = max(s[0] + s[1] for s in syms)
@@ -265,12 +266,14 @@ def listing(cg, maps, out, files):
         by_phase = " + ".join(f"{n / 1024:.0f}" for n in sizes)
         print(f"  {os.path.basename(f):40} {len(placed):5} functions ran, {sum(sizes) // 1024:5} KiB of code"
               f" (by phase: {by_phase})")
-    seen = set()
-    with open(out, "w") as w:
-        for name in order:
-            if name not in seen:
-                seen.add(name)
-                w.write(name + "\n")
+        # one list per file: `lwsws.txt`, `libprotocol_x.txt`
+        seen = set()
+        name = os.path.basename(f).split(".so")[0]
+        with open(os.path.join(out, name + ".txt"), "w") as w:
+            for sym in order:
+                if sym not in seen:
+                    seen.add(sym)
+                    w.write(sym + "\n")
 
 
 if __name__ == "__main__":
