@@ -117,10 +117,65 @@ pub(crate) fn move_into_memory(dev: u64, ino: u64, which: Mappings) -> std::io::
 }
 
 fn move_one(m: &Mapping) -> std::io::Result<()> {
-    let len = m.end - m.start;
-    let prot = libc::PROT_READ
+    if m.exec {
+        // Code goes through an in-memory file mapped executable at once:
+        // an anonymous copy would have to be made executable afterwards,
+        // which MemoryDenyWriteExecute= (and prctl's MDWE) refuses.
+        move_through_memfd(m).or_else(|e| move_anonymous(m).map_err(|_| e))
+    } else {
+        move_anonymous(m)
+    }
+}
+
+fn prot_of(m: &Mapping) -> libc::c_int {
+    libc::PROT_READ
         | if m.write { libc::PROT_WRITE } else { 0 }
-        | if m.exec { libc::PROT_EXEC } else { 0 };
+        | if m.exec { libc::PROT_EXEC } else { 0 }
+}
+
+/// `m`'s bytes into a new in-memory file, mapped over `m` (one `mmap` with
+/// MAP_FIXED replaces the old mapping in the same step).
+fn move_through_memfd(m: &Mapping) -> std::io::Result<()> {
+    use nix::sys::memfd::{memfd_create, MFdFlags};
+    use std::io::Write;
+    let len = m.end - m.start;
+    // MFD_EXEC (Linux 6.3+) where `vm.memfd_noexec` = 1 would seal it
+    // non-executable; older kernels refuse the flag (EINVAL).
+    let exec = MFdFlags::MFD_CLOEXEC | MFdFlags::from_bits_retain(libc::MFD_EXEC);
+    let fd = match memfd_create(c"lwsws-plugin-code", exec) {
+        Err(nix::errno::Errno::EINVAL) => memfd_create(c"lwsws-plugin-code", MFdFlags::MFD_CLOEXEC),
+        r => r,
+    }
+    .map_err(std::io::Error::from)?;
+    let mut file = std::fs::File::from(fd);
+    // SAFETY: `m.start..m.end` is a readable mapping of this process (read
+    // from /proc/self/maps just now, and the library that owns it is kept
+    // loaded by the caller).
+    let bytes = unsafe { std::slice::from_raw_parts(m.start as *const u8, len) };
+    file.write_all(bytes)?;
+    // SAFETY: maps the file just written, which holds the same bytes, over
+    // `m.start..m.end` with the same protection; MAP_FIXED replaces the old
+    // mapping in the same step, so every pointer into it stays valid.
+    let at = unsafe {
+        libc::mmap(
+            m.start as *mut c_void,
+            len,
+            prot_of(m),
+            libc::MAP_PRIVATE | libc::MAP_FIXED,
+            file.as_raw_fd(),
+            0,
+        )
+    };
+    if at == libc::MAP_FAILED {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `m`'s bytes into new anonymous memory, moved over `m` (`mremap` with
+/// MREMAP_FIXED replaces the old mapping in the same step).
+fn move_anonymous(m: &Mapping) -> std::io::Result<()> {
+    let len = m.end - m.start;
     let err = std::io::Error::last_os_error;
     // SAFETY: a fresh private anonymous mapping of `len` bytes, placed
     // where the kernel likes; nothing else refers to it yet.
@@ -137,13 +192,12 @@ fn move_one(m: &Mapping) -> std::io::Result<()> {
     if new == libc::MAP_FAILED {
         return Err(err());
     }
-    // SAFETY: `m.start..m.end` is a readable mapping of this process (read
-    // from /proc/self/maps just now, and the library that owns it is kept
-    // loaded by the caller); `new` is `len` writable bytes of our own; the
+    // SAFETY: `m.start..m.end` is a readable mapping of this process (as in
+    // `move_through_memfd`); `new` is `len` writable bytes of our own; the
     // two do not overlap.
     unsafe { std::ptr::copy_nonoverlapping(m.start as *const u8, new.cast::<u8>(), len) };
     // SAFETY: `new` is the mapping made above, of `len` bytes.
-    if unsafe { libc::mprotect(new, len, prot) } != 0 {
+    if unsafe { libc::mprotect(new, len, prot_of(m)) } != 0 {
         let e = err();
         // SAFETY: as above; it is unmapped once, here.
         unsafe { libc::munmap(new, len) };
@@ -196,6 +250,15 @@ mod tests {
 
     #[test]
     fn a_mapping_moves_into_memory_with_its_bytes() {
+        moves(libc::PROT_READ);
+    }
+
+    #[test]
+    fn a_code_mapping_moves_into_memory_with_its_bytes() {
+        moves(libc::PROT_READ | libc::PROT_EXEC);
+    }
+
+    fn moves(prot: libc::c_int) {
         use std::io::Write;
         use std::os::unix::fs::MetadataExt;
         let dir = tempfile::tempdir().unwrap();
@@ -208,12 +271,12 @@ mod tests {
             .unwrap();
         let file = std::fs::File::open(&path).unwrap();
         let meta = file.metadata().unwrap();
-        // SAFETY: a read-only private mapping of the test's own file.
+        // SAFETY: a private mapping of the test's own file, never written.
         let at = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
                 page,
-                libc::PROT_READ,
+                prot,
                 libc::MAP_PRIVATE,
                 file.as_raw_fd(),
                 0,
@@ -225,11 +288,17 @@ mod tests {
         // The file is gone and truncated: the bytes are still there.
         std::fs::write(&path, b"").unwrap();
         drop(file);
-        // SAFETY: `at` is still `page` readable bytes (now anonymous).
+        // SAFETY: `at` is still `page` readable bytes (now in memory).
         let now = unsafe { std::slice::from_raw_parts(at.cast::<u8>(), page) };
         assert_eq!(now, &bytes[..]);
         let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-        assert!(!maps.lines().filter_map(parse).any(|m| m.ino == meta.ino()));
+        let dev = (libc::major(meta.dev()), libc::minor(meta.dev()));
+        let mut left = maps.lines().filter_map(parse);
+        assert!(!left.any(|m| m.ino == meta.ino() && m.dev == dev));
+        if prot & libc::PROT_EXEC != 0 {
+            // never made executable after the fact (MemoryDenyWriteExecute)
+            assert!(maps.contains("/memfd:lwsws-plugin-code"), "{maps}");
+        }
         // SAFETY: unmapping the test's own mapping.
         unsafe { libc::munmap(at, page) };
     }
