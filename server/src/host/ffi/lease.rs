@@ -8,7 +8,8 @@
 //! it maps: the kernel then makes whoever opens it for writing wait (up to
 //! `fs.lease-break-time`, 45 s by default) and tells the host, with SIGIO.
 //! The host copies the library's remaining file-backed mappings into
-//! anonymous memory, at the same addresses, and lets the lease go; the
+//! memory at the same addresses (code into an in-memory file mapped
+//! executable at once, the rest anonymous), and lets the lease go; the
 //! writer goes on, and the next reload loads the new file.
 //!
 //! Writable mappings (`.data`) are moved at load, before any of the
