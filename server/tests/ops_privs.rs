@@ -98,3 +98,44 @@ fn an_unknown_user_refuses_to_start() {
     let text = String::from_utf8_lossy(&o.stderr);
     assert!(text.contains("no-such-user-here"), "{text}");
 }
+
+/// A plugin file is leased while the server still runs as root (the file's
+/// owner); after the drop, `cp` over it still reaches the server (SIGIO)
+/// and the loaded library moves into memory: the connection on it goes on.
+#[test]
+fn a_plugin_leased_as_root_is_moved_into_memory_after_the_drop() {
+    use crate::ops_reload::{build_swap, build_swap_beside, copy_over_a_loaded_plugin};
+    use crate::ops_reload::{version_of, vhost};
+    use crate::support::ws::{connect, next_text};
+    if !is_root() {
+        eprintln!("SKIPPED ops_privs::a_plugin_leased_as_root_is_moved_into_memory_after_the_drop: privilege drop needs root");
+        return;
+    }
+    let s = Site::with_plugins(
+        r#""username": "nobody", "groupname": "nogroup", "watch": "off""#,
+        |p| build_swap(p, "v1"),
+    );
+    s.conf_d("a", &vhost(7681, "first"));
+    for p in [s.dir.path().to_path_buf(), s.path("conf.d")] {
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for p in [s.path("conf"), s.path("conf.d/a")] {
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let srv = s.start();
+    assert!(
+        crate::support::eventually(5, || uid_of(srv.pid()) == "65534"),
+        "effective uid is {}",
+        uid_of(srv.pid())
+    );
+    let mut ws = connect(srv.addr(7681), "/", &["swap-version"]);
+    assert_eq!(version_of(&next_text(&mut ws)), "v1");
+    let plugins = s.path("plugins");
+    let v2 = build_swap_beside(&plugins, "v2");
+    // F_SETLEASE cannot let the lease go any more (the file is root's).
+    copy_over_a_loaded_plugin(&v2, &plugins.join("libprotocol_swap_version.so"));
+    srv.wait_log("now runs from memory", 10);
+    for _ in 0..3 {
+        assert_eq!(version_of(&next_text(&mut ws)), "v1");
+    }
+}

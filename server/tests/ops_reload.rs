@@ -16,8 +16,24 @@ pub(crate) fn build_swap(dir: &Path, version: &str) {
     std::fs::rename(&tmp, dir.join("libprotocol_swap_version.so")).unwrap();
 }
 
+/// `cp src dst` (truncate and write in place), which waits while the server
+/// moves the library loaded from `dst` into memory: it must go on once
+/// that is done, not when the kernel gives up on the lease (`fs.lease-
+/// break-time`, 45 s).
+pub(crate) fn copy_over_a_loaded_plugin(src: &Path, dst: &Path) {
+    let (src, dst) = (src.to_path_buf(), dst.to_path_buf());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(std::fs::copy(src, dst).map(drop)));
+    match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(r) => r.unwrap(),
+        Err(_) => panic!(
+            "the copy waited for the kernel to break the lease: the server did not let it go"
+        ),
+    }
+}
+
 /// `swap_version.c` built as `dir/.build-<version>.so`.
-fn build_swap_beside(dir: &Path, version: &str) -> std::path::PathBuf {
+pub(crate) fn build_swap_beside(dir: &Path, version: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let tmp = dir.join(format!(".build-{version}.so"));
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plugins/swap_version.c");
@@ -108,7 +124,7 @@ fn a_plugin_file_rewritten_in_place_under_live_connections() {
     let v2 = build_swap_beside(&plugins, "v2");
     // std::fs::copy truncates and writes the file it copies onto, as cp does
     // (and waits for the server to let its lease go).
-    std::fs::copy(&v2, &file).unwrap();
+    copy_over_a_loaded_plugin(&v2, &file);
     srv.wait_log("now runs from memory", 10);
     for _ in 0..3 {
         assert_eq!(version_of(&next_text(&mut old)), "v1");

@@ -306,7 +306,9 @@ pub fn leases_broken() -> usize {
             Err(e) => tracing::error!("plugin {name}: could not move it into memory: {e}"),
         }
         drop(alive);
-        ffi::lease::release_lease(file.as_fd());
+        if let Err(e) = ffi::lease::let_go(file.as_fd()) {
+            tracing::error!("plugin {name}: could not let its lease go: {e}");
+        }
         *held = false;
         n += 1;
     }

@@ -42,10 +42,23 @@ pub(crate) fn lease_breaking(fd: BorrowedFd<'_>) -> bool {
     rc != libc::F_RDLCK
 }
 
-/// Lets the lease on `fd` go: a writer waiting for it goes on.
-pub(crate) fn release_lease(fd: BorrowedFd<'_>) {
-    // SAFETY: as in `take_read_lease`.
-    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETLEASE, libc::F_UNLCK) };
+/// Lets the lease on `fd` go, and with it a writer waiting for it: `fd`
+/// then names `/dev/null` instead (the number stays taken: glibc knows the
+/// library by `/proc/self/fd/N`). `F_SETLEASE` with `F_UNLCK` would need
+/// what taking the lease needed, the file's owner or CAP_LEASE, which a
+/// server that dropped its privileges since no longer has; a lease goes
+/// without any check when the last descriptor of its open file closes,
+/// which `dup3` does here.
+pub(crate) fn let_go(fd: BorrowedFd<'_>) -> std::io::Result<()> {
+    let null = std::fs::File::open("/dev/null")?;
+    // SAFETY: dup3 makes `fd` (which the borrow keeps ours) another
+    // descriptor of /dev/null, closing what it was in the same step;
+    // nothing else of the process uses that open file.
+    let rc = unsafe { libc::dup3(null.as_raw_fd(), fd.as_raw_fd(), libc::O_CLOEXEC) };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Which of a file's mappings [`move_into_memory`] moves.
