@@ -2,8 +2,9 @@
 //! configured user. Needs root; skipped with a printed reason otherwise.
 
 use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
 
-use crate::support::{get, Site};
+use crate::support::{get, Server, Site};
 
 fn is_root() -> bool {
     nix::unistd::Uid::effective().is_root()
@@ -19,6 +20,25 @@ fn uid_of(pid: u32) -> String {
         .nth(2)
         .unwrap()
         .to_string()
+}
+
+/// Lets the service user read `files` and search `dirs` (and re-read the
+/// config on reload), starts the server, and waits until it has dropped
+/// to `nobody`.
+fn start_as_nobody(s: &Site, dirs: &[PathBuf], files: &[PathBuf]) -> Server {
+    for p in dirs {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for p in files {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let srv = s.start();
+    assert!(
+        crate::support::eventually(5, || uid_of(srv.pid()) == "65534"),
+        "effective uid is {}",
+        uid_of(srv.pid())
+    );
+    srv
 }
 
 #[test]
@@ -40,19 +60,10 @@ fn serves_as_the_configured_user_after_binding_as_root() {
         ),
     );
     s.file("index.html", "as nobody");
-    // The service user must be able to read its files (and re-read the
-    // config on reload).
-    for p in [s.dir.path().to_path_buf(), s.path("www"), s.path("conf.d")] {
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    for p in [s.path("www/index.html"), s.path("conf"), s.path("conf.d/v")] {
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
-    }
-    let srv = s.start();
-    assert!(
-        crate::support::eventually(5, || uid_of(srv.pid()) == "65534"),
-        "effective uid is {}",
-        uid_of(srv.pid())
+    let srv = start_as_nobody(
+        &s,
+        &[s.dir.path().to_path_buf(), s.path("www"), s.path("conf.d")],
+        &[s.path("www/index.html"), s.path("conf"), s.path("conf.d/v")],
     );
     assert!(
         srv.log_text().contains("privileges dropped"),
@@ -116,17 +127,10 @@ fn a_plugin_leased_as_root_is_moved_into_memory_after_the_drop() {
         |p| build_swap(p, "v1"),
     );
     s.conf_d("a", &vhost(7681, "first"));
-    for p in [s.dir.path().to_path_buf(), s.path("conf.d")] {
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    for p in [s.path("conf"), s.path("conf.d/a")] {
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
-    }
-    let srv = s.start();
-    assert!(
-        crate::support::eventually(5, || uid_of(srv.pid()) == "65534"),
-        "effective uid is {}",
-        uid_of(srv.pid())
+    let srv = start_as_nobody(
+        &s,
+        &[s.dir.path().to_path_buf(), s.path("conf.d")],
+        &[s.path("conf"), s.path("conf.d/a")],
     );
     let mut ws = connect(srv.addr(7681), "/", &["swap-version"]);
     assert_eq!(version_of(&next_text(&mut ws)), "v1");
