@@ -147,11 +147,19 @@ pub fn allow_leases() {
 impl Loadable {
     fn new(src: &Path) -> std::io::Result<Loadable> {
         let file = std::fs::File::open(src)?;
-        match Loadable::leased(file) {
-            Ok(leased) => return Ok(leased),
+        match Loadable::lease(&file) {
+            Ok((path, dev, ino)) => {
+                return Ok(Loadable::Leased {
+                    file,
+                    path,
+                    dev,
+                    ino,
+                    held: true,
+                })
+            }
             Err(why) => tracing::debug!("{}: loaded from a copy ({why})", src.display()),
         }
-        match Loadable::memfd(src) {
+        match Loadable::memfd(src, &file) {
             Ok(copy) => Ok(copy),
             Err(e) => {
                 tracing::debug!(
@@ -164,8 +172,9 @@ impl Loadable {
         }
     }
 
-    /// The file itself, if a read lease on it is granted.
-    fn leased(file: std::fs::File) -> Result<Loadable, String> {
+    /// A read lease on `file`, if granted: the path to open it by, and its
+    /// device and inode.
+    fn lease(file: &std::fs::File) -> Result<(PathBuf, u64, u64), String> {
         use std::os::fd::{AsFd, AsRawFd};
         use std::os::unix::fs::MetadataExt;
         if !LEASES_ALLOWED.load(std::sync::atomic::Ordering::SeqCst) {
@@ -179,35 +188,20 @@ impl Loadable {
         ffi::lease::take_read_lease(file.as_fd()).map_err(|e| format!("no read lease: {e}"))?;
         let path = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
         if !path.exists() {
+            // the lease goes with `file`, closed by the caller
             return Err("/proc is not mounted".into());
         }
-        Ok(Loadable::Leased {
-            file,
-            path,
-            dev,
-            ino,
-            held: true,
-        })
+        Ok((path, dev, ino))
     }
 
-    /// Copies `src` into a new memfd.
-    fn memfd(src: &Path) -> std::io::Result<Loadable> {
-        use nix::sys::memfd::{memfd_create, MFdFlags};
+    /// Copies `src` (open as `from`) into a new memfd.
+    fn memfd(src: &Path, from: &std::fs::File) -> std::io::Result<Loadable> {
         use std::os::fd::AsRawFd;
         let name = src.file_name().unwrap_or_default();
         let name = std::ffi::CString::new(name.as_encoded_bytes()).unwrap_or_default();
-        // MFD_EXEC (Linux 6.3+) asks for an executable memfd where
-        // `vm.memfd_noexec` = 1 would seal it non-executable; older kernels
-        // refuse the flag they do not know (EINVAL) and make it executable.
-        let exec = MFdFlags::MFD_CLOEXEC | MFdFlags::from_bits_retain(libc::MFD_EXEC);
-        let fd = match memfd_create(name.as_c_str(), exec) {
-            Err(nix::errno::Errno::EINVAL) => memfd_create(name.as_c_str(), MFdFlags::MFD_CLOEXEC),
-            r => r,
-        }
-        .map_err(std::io::Error::from)?;
-        let path = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
-        let mut file = std::fs::File::from(fd);
-        copy_loaded_part(&std::fs::File::open(src)?, &mut file)?;
+        let mut file = ffi::lease::executable_memfd(&name)?;
+        let path = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+        copy_loaded_part(from, &mut file)?;
         if !path.exists() {
             return Err(std::io::Error::other("/proc is not mounted"));
         }

@@ -61,6 +61,20 @@ pub(crate) fn let_go(fd: BorrowedFd<'_>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A new in-memory file (`memfd_create`, close-on-exec) that may be mapped
+/// executable: MFD_EXEC (Linux 6.3+) asks for that where
+/// `vm.memfd_noexec` = 1 would seal it non-executable; older kernels
+/// refuse the flag they do not know (EINVAL) and make it executable.
+pub(crate) fn executable_memfd(name: &std::ffi::CStr) -> std::io::Result<std::fs::File> {
+    use nix::sys::memfd::{memfd_create, MFdFlags};
+    let exec = MFdFlags::MFD_CLOEXEC | MFdFlags::from_bits_retain(libc::MFD_EXEC);
+    let fd = match memfd_create(name, exec) {
+        Err(nix::errno::Errno::EINVAL) => memfd_create(name, MFdFlags::MFD_CLOEXEC),
+        r => r,
+    }?;
+    Ok(std::fs::File::from(fd))
+}
+
 /// Which of a file's mappings [`move_into_memory`] moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mappings {
@@ -106,15 +120,16 @@ fn parse(line: &str) -> Option<Mapping> {
 }
 
 /// Replaces each of this process's `which` mappings of the file (`dev`,
-/// `ino`) with anonymous memory holding the same bytes, at the same address
-/// and with the same protection. Returns how many were moved. Mappings
-/// that cannot be read (the gaps a loader reserves) are left: nothing
-/// reads them.
+/// `ino`) with memory holding the same bytes, at the same address and with
+/// the same protection: code an in-memory file, the rest anonymous memory.
+/// Returns how many were moved. Mappings that cannot be read (the gaps a
+/// loader reserves) are left: nothing reads them.
 ///
 /// The bytes are read through the old mapping, so the file must still hold
-/// them (the lease guarantees it). The replacement is one `mremap`: a
-/// thread running code there sees the old page or the new one, the same
-/// bytes either way. A writable mapping must not be written meanwhile.
+/// them (the lease guarantees it). Each replacement is one `mmap` or
+/// `mremap`: a thread running code there sees the old page or the new one,
+/// the same bytes either way. A writable mapping must not be written
+/// meanwhile.
 pub(crate) fn move_into_memory(dev: u64, ino: u64, which: Mappings) -> std::io::Result<usize> {
     let want = (libc::major(dev), libc::minor(dev));
     let maps = std::fs::read_to_string("/proc/self/maps")?;
@@ -150,18 +165,9 @@ fn prot_of(m: &Mapping) -> libc::c_int {
 /// `m`'s bytes into a new in-memory file, mapped over `m` (one `mmap` with
 /// MAP_FIXED replaces the old mapping in the same step).
 fn move_through_memfd(m: &Mapping) -> std::io::Result<()> {
-    use nix::sys::memfd::{memfd_create, MFdFlags};
     use std::io::Write;
     let len = m.end - m.start;
-    // MFD_EXEC (Linux 6.3+) where `vm.memfd_noexec` = 1 would seal it
-    // non-executable; older kernels refuse the flag (EINVAL).
-    let exec = MFdFlags::MFD_CLOEXEC | MFdFlags::from_bits_retain(libc::MFD_EXEC);
-    let fd = match memfd_create(c"lwsws-plugin-code", exec) {
-        Err(nix::errno::Errno::EINVAL) => memfd_create(c"lwsws-plugin-code", MFdFlags::MFD_CLOEXEC),
-        r => r,
-    }
-    .map_err(std::io::Error::from)?;
-    let mut file = std::fs::File::from(fd);
+    let mut file = executable_memfd(c"lwsws-plugin-code")?;
     // SAFETY: `m.start..m.end` is a readable mapping of this process (read
     // from /proc/self/maps just now, and the library that owns it is kept
     // loaded by the caller).
