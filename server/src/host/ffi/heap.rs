@@ -35,6 +35,9 @@ extern "C" fn reserve_arenas_in_small_steps() {
     unsafe { libmimalloc_sys::mi_option_set_default(ARENA_RESERVE, ARENA_RESERVE_KIB) }
 }
 
+// SAFETY: `.init_array.NNNNN` holds pointers to `extern "C" fn()` that the
+// loader calls once, in priority order, before `main`; this is one, and it
+// calls nothing but mimalloc's option setter.
 #[used]
 #[link_section = ".init_array.00100"]
 static RESERVE_ARENAS_IN_SMALL_STEPS: extern "C" fn() = reserve_arenas_in_small_steps;
