@@ -20,9 +20,9 @@
       /proc/PID/maps taken during the run, says where each file was
       mapped), written to OUT_DIR/<file>.txt for each file (lwsws.txt,
       libprotocol_x.txt), one mangled symbol per line, phase by phase
-      (CALLGRIND_OUT.1, .2, then CALLGRIND_OUT itself), each phase's new
-      functions in the file's address order: the linker's symbol ordering
-      file.
+      (CALLGRIND_OUT.2: what ran after start-up, then CALLGRIND_OUT.1:
+      start-up, then CALLGRIND_OUT itself), each phase's new functions in
+      the file's address order: the linker's symbol ordering file.
 """
 import base64
 import bisect
@@ -126,8 +126,9 @@ def drive(port, config_dir, pid):
     waits): start-up, what an idle server that served its test page once
     has run (the page, a second request on the connection, the timers of a
     few idle seconds), and everything else. `list` lays the code out phase
-    by phase, so the code an idle server has touched is together first and
-    what only later features run comes after it."""
+    by phase, the second first: the code an idle server runs is together
+    first, then what only start-up ran (whose pages the server lets go of
+    once ready), then what only later features run."""
     dump(pid, "start-up")
     slow_get(port, "/")
     # lws-server-status's timer ("update-ms": 5000 in the bundled config)
@@ -228,6 +229,11 @@ def profiles(cg):
 
 def listing(cg, maps, out, files):
     phases = [executed(p) for p in profiles(cg)]
+    # What a started server goes on running first, then what only starting
+    # ran: the host lets go of its pages once ready (host/ffi/resident.rs),
+    # and the code it faults back in is then the first part alone.
+    if len(phases) > 1:
+        phases[0], phases[1] = phases[1], phases[0]
     bases = load_bases(maps, files)
     for f in files:
         order = []

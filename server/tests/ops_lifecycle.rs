@@ -128,3 +128,61 @@ fn the_heap_reserves_address_space_in_small_steps() {
     let srv = Server::start_env(s.dir.path(), &[], &[("MIMALLOC_ARENA_RESERVE", "256MiB")]);
     assert_eq!(arena_mib(srv.pid()), vec![256], "{}", srv.log_text());
 }
+
+/// KiB resident in the read-only mappings of `pid` of a file whose path
+/// contains `name` that hold only the file's bytes (no anonymous page):
+/// what the server lets go of once started or reloaded.
+fn resident_file_kib(pid: u32, name: &str) -> Option<u64> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).ok()?;
+    let (mut total, mut found) = (0, false);
+    let (mut ours, mut rss) = (false, 0);
+    for line in smaps.lines().chain(std::iter::once("0-0 ---p 0 0:0 0")) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.first().is_some_and(|a| a.contains('-')) && f.len() >= 5 {
+            ours = f.last().is_some_and(|p| p.contains(name)) && !f[1].contains('w');
+            found |= ours;
+            rss = 0;
+        } else if ours && f.first() == Some(&"Rss:") {
+            rss = f[1].parse().unwrap_or(0);
+        } else if ours && f.first() == Some(&"Anonymous:") && f[1] == "0" {
+            total += rss;
+        }
+    }
+    found.then_some(total)
+}
+
+fn wait_released(pid: u32, name: &str, log: impl Fn() -> String) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let kib = resident_file_kib(pid, name);
+        if kib == Some(0) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name}: {kib:?} KiB of its code and read-only data still resident\n{}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn start_up_code_leaves_resident_memory_once_ready_and_after_a_reload() {
+    // Once ready, the code only starting ran (here: the plugin's init) is
+    // let go of; it comes back from the page cache when it runs again.
+    let s = site();
+    let srv = s.start();
+    let plugin = "libprotocol_dumb_increment";
+    wait_released(srv.pid(), plugin, || srv.log_text());
+    let mut ws = connect(srv.addr(7681), "/", &["dumb-increment-protocol"]);
+    next_text(&mut ws);
+    assert!(resident_file_kib(srv.pid(), plugin).unwrap() > 0);
+    let _ = ws.close(None);
+    drop(ws);
+    std::thread::sleep(Duration::from_millis(300));
+    srv.reload();
+    wait_released(srv.pid(), plugin, || srv.log_text());
+    let mut ws = connect(srv.addr(7681), "/", &["dumb-increment-protocol"]);
+    assert!(next_text(&mut ws).parse::<u64>().is_ok());
+}

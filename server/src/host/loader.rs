@@ -309,6 +309,31 @@ pub fn leases_broken() -> usize {
     n
 }
 
+/// Lets go of the resident pages of code and read-only data that starting
+/// or reloading touched, in the executable and in every plugin library the
+/// host holds (see [`ffi::resident`]): what runs next maps its pages back
+/// from the page cache. Returns how many KiB were released.
+pub fn release_start_up_pages() -> std::io::Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    // Held across the release: a lease being broken moves a library's
+    // mappings, and waits for this lock to do it.
+    let held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    let exe = std::fs::metadata("/proc/self/exe")?;
+    let mut files = vec![(exe.dev(), exe.ino())];
+    for (_, l) in held.iter() {
+        match l {
+            Loadable::Leased { dev, ino, .. } => files.push((*dev, *ino)),
+            Loadable::Memfd { path, .. } => {
+                if let Ok(m) = std::fs::metadata(path) {
+                    files.push((m.dev(), m.ino()));
+                }
+            }
+            Loadable::File { .. } => {}
+        }
+    }
+    ffi::resident::release_file_pages(&files)
+}
+
 /// Copies into `to` the part of plugin file `from` that the dynamic loader
 /// maps (see [`super::image`]), or all of it if that cannot be told.
 fn copy_loaded_part(from: &std::fs::File, to: &mut std::fs::File) -> std::io::Result<()> {

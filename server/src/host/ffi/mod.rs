@@ -2,7 +2,8 @@
 //! plugin libraries and reading what they export ([`load`]), calling their
 //! callbacks and owning the memory they share with the host ([`call`],
 //! [`pvo`]), the allocators' settings ([`heap`]), the read leases on
-//! plugin files and moving a library into memory ([`lease`]), and the lws functions plugins call back into ([`exports`],
+//! plugin files and moving a library into memory ([`lease`]), letting go
+//! of the pages only start-up needed ([`resident`]), and the lws functions plugins call back into ([`exports`],
 //! exported from the `lwsws` executable by name, each through
 //! [`boundary`]'s `export!` and checks).
 //!
@@ -21,5 +22,6 @@ pub(crate) mod lease;
 pub(crate) mod load;
 pub(crate) mod mount;
 pub(crate) mod pvo;
+pub(crate) mod resident;
 pub(crate) mod tasks;
 pub(crate) mod uv;

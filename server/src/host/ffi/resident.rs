@@ -1,0 +1,213 @@
+//! Letting go of the pages of code and read-only data that only starting
+//! (or reloading) needed.
+//!
+//! Starting runs code an idle server never runs again: reading the
+//! configuration, the command line, building the runtime, loading and
+//! initialising plugins. Once touched, those pages stay in the process's
+//! page tables (and its RSS) for its life. The kernel frees its own
+//! start-up code once booted (`free_initmem`); the host does the nearest a
+//! process can: once ready, it unmaps from its page tables the pages of its
+//! executable's and its plugins' read-only mappings (`MADV_DONTNEED`). They
+//! stay in the page cache, shared; whatever runs next faults its pages back
+//! in from there, without reading the disk.
+//!
+//! Only mappings that hold nothing but the file's own bytes are released:
+//! private, not writable, and without a single anonymous page (a page the
+//! process wrote, such as relocated read-only data, a debugger's
+//! breakpoint, or a plugin library moved into memory, would be lost).
+//! smaps' `Private_Dirty` does not tell: it also counts the page cache's
+//! own dirty pages of a file written moments ago (a plugin just copied
+//! into place), which are still the file's bytes.
+
+/// One mapping of `/proc/self/smaps` that may be released.
+#[derive(Debug, PartialEq, Eq)]
+struct Candidate {
+    start: usize,
+    end: usize,
+    rss_kib: u64,
+}
+
+/// The mappings of `smaps` (the text of `/proc/self/smaps`) of one of
+/// `files` (device, inode) that hold only the file's bytes.
+fn candidates(smaps: &str, files: &[(u64, u64)]) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    let mut current: Option<(Candidate, bool)> = None;
+    let finish = |c: Option<(Candidate, bool)>, out: &mut Vec<Candidate>| {
+        if let Some((c, true)) = c {
+            out.push(c);
+        }
+    };
+    for line in smaps.lines() {
+        let mut f = line.split_whitespace();
+        let Some(first) = f.next() else { continue };
+        if let Some((start, end)) = first.split_once('-') {
+            // A mapping's header: `start-end perms offset maj:min inode path`.
+            let (Ok(start), Ok(end)) = (
+                usize::from_str_radix(start, 16),
+                usize::from_str_radix(end, 16),
+            ) else {
+                continue;
+            };
+            finish(current.take(), &mut out);
+            let perms = f.next().unwrap_or("").as_bytes();
+            let _offset = f.next();
+            let dev = f.next().and_then(|d| d.split_once(':')).and_then(|(a, b)| {
+                Some((
+                    u32::from_str_radix(a, 16).ok()?,
+                    u32::from_str_radix(b, 16).ok()?,
+                ))
+            });
+            let ino: Option<u64> = f.next().and_then(|i| i.parse().ok());
+            let ours = match (dev, ino) {
+                (Some(dev), Some(ino)) if ino != 0 => files
+                    .iter()
+                    .any(|&(d, i)| (libc::major(d), libc::minor(d)) == dev && i == ino),
+                _ => false,
+            };
+            let wanted = ours
+                && perms.first() == Some(&b'r')
+                && perms.get(1) == Some(&b'-')
+                && perms.get(3) == Some(&b'p');
+            current = Some((
+                Candidate {
+                    start,
+                    end,
+                    rss_kib: 0,
+                },
+                wanted,
+            ));
+            continue;
+        }
+        let Some((c, wanted)) = current.as_mut() else {
+            continue;
+        };
+        let kib: Option<u64> = f.next().and_then(|n| n.parse().ok());
+        match (first, kib) {
+            ("Rss:", Some(n)) => c.rss_kib = n,
+            ("Anonymous:" | "Swap:" | "Locked:", Some(n)) if n > 0 => *wanted = false,
+            ("Anonymous:" | "Swap:" | "Locked:", None) => *wanted = false,
+            _ => {}
+        }
+    }
+    finish(current.take(), &mut out);
+    out
+}
+
+/// Releases the resident pages of this process's mappings of `files`
+/// (device, inode) that hold only the file's own bytes (see the module's
+/// doc). Returns how many KiB were resident in them.
+pub(crate) fn release_file_pages(files: &[(u64, u64)]) -> std::io::Result<u64> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
+    let mut released = 0;
+    for c in candidates(&smaps, files) {
+        if c.rss_kib == 0 {
+            continue;
+        }
+        // SAFETY: [start, end) is one whole mapping of this process, read
+        // from smaps just now: private, not writable, and with no
+        // anonymous page, so every page in it is the file's own, unchanged.
+        // MADV_DONTNEED on such a mapping only takes its pages out of the
+        // page tables; the next access maps the same bytes again from the
+        // page cache. A mapping that changed since smaps was read (a
+        // library unloaded, or moved into memory) belongs to the thread
+        // doing that, which is this one: both run on the main thread.
+        let r = unsafe {
+            libc::madvise(
+                c.start as *mut libc::c_void,
+                c.end - c.start,
+                libc::MADV_DONTNEED,
+            )
+        };
+        if r == 0 {
+            released += c.rss_kib;
+        }
+    }
+    Ok(released)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMAPS: &str = "\
+55d0c0000000-55d0c0010000 r--p 00000000 08:01 1234 /usr/sbin/lwsws
+Size:                 64 kB
+Rss:                  40 kB
+Private_Dirty:         0 kB
+Anonymous:             0 kB
+Swap:                  0 kB
+Locked:                0 kB
+55d0c0010000-55d0c0020000 r-xp 00010000 08:01 1234 /usr/sbin/lwsws
+Rss:                  64 kB
+Anonymous:             0 kB
+55d0c0020000-55d0c0024000 r--p 00020000 08:01 1234 /usr/sbin/lwsws
+Rss:                  16 kB
+Private_Dirty:        16 kB
+Anonymous:            16 kB
+55d0c0030000-55d0c0032000 r--p 00030000 08:01 1234 /usr/sbin/lwsws
+Rss:                   8 kB
+Locked:                8 kB
+55d0c0024000-55d0c0025000 rw-p 00024000 08:01 1234 /usr/sbin/lwsws
+Rss:                   4 kB
+Anonymous:             4 kB
+7f0000000000-7f0000010000 r-xp 00000000 08:01 99 /usr/lib/libc.so.6
+Rss:                  64 kB
+Anonymous:             0 kB
+7f0000100000-7f0000110000 r-xp 00000000 08:01 77 /plugins/libprotocol_x.so
+Rss:                  12 kB
+Anonymous:             4 kB
+7f0000200000-7f0000210000 rw-p 00000000 00:00 0
+Rss:                  64 kB
+Anonymous:            64 kB
+";
+
+    fn dev(maj: u32, min: u32) -> u64 {
+        libc::makedev(maj, min)
+    }
+
+    #[test]
+    fn only_unwritten_read_only_mappings_of_the_files_are_released() {
+        let c = candidates(SMAPS, &[(dev(8, 1), 1234), (dev(8, 1), 77)]);
+        assert_eq!(
+            c,
+            vec![
+                Candidate {
+                    start: 0x55d0c0000000,
+                    end: 0x55d0c0010000,
+                    rss_kib: 40
+                },
+                Candidate {
+                    start: 0x55d0c0010000,
+                    end: 0x55d0c0020000,
+                    rss_kib: 64
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn another_device_is_another_file() {
+        assert!(candidates(SMAPS, &[(dev(8, 2), 1234)]).is_empty());
+    }
+
+    #[test]
+    fn the_pages_come_back_with_the_same_bytes() {
+        use std::os::unix::fs::MetadataExt;
+        let exe = std::fs::metadata("/proc/self/exe").unwrap();
+        let before = exe_text_checksum();
+        let released = release_file_pages(&[(exe.dev(), exe.ino())]).unwrap();
+        assert!(released > 0, "nothing of the test binary was resident");
+        assert_eq!(exe_text_checksum(), before);
+    }
+
+    /// A checksum of this function's own code, read through its mapping.
+    fn exe_text_checksum() -> u64 {
+        let f = exe_text_checksum as *const u8;
+        // SAFETY: reads 256 bytes of this function's code, which is
+        // mapped readable (r-x) and longer than that with the test harness
+        // around it in the same mapping.
+        let code = unsafe { std::slice::from_raw_parts(f, 256) };
+        code.iter()
+            .fold(0u64, |h, &b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+    }
+}
