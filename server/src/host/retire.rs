@@ -51,10 +51,17 @@ pub(crate) async fn watch() {
             *r = keep;
             done
         });
+        let retired = !done.is_empty();
         for site in done {
             dispatch::destroy_all(&site);
             drop(site);
             tracing::info!("previous configuration retired: its last connection has ended");
+        }
+        if retired {
+            // the last of a reload: what its retiring ran is let go of too
+            if let Err(e) = crate::host::loader::release_start_up_pages() {
+                tracing::debug!("start-up code and data not released: {e}");
+            }
         }
     }
 }

@@ -88,6 +88,8 @@ impl Drop for LibHandle {
         if let Some(lib) = self.library.take() {
             let path = self.path.clone();
             let close = move || {
+                // not while pages are being let go of (see `resident`)
+                let _unmapping = super::resident::mappings_change();
                 if let Err(e) = lib.close() {
                     tracing::warn!("{}: dlclose: {e}", path.display());
                 }

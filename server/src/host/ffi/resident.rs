@@ -19,6 +19,17 @@
 //! own dirty pages of a file written moments ago (a plugin just copied
 //! into place), which are still the file's bytes.
 
+/// Held while mappings are let go of, and while a plugin library is
+/// unloaded: between reading smaps and `madvise`, a range unmapped by
+/// `dlclose` could be mapped again as something else (heap, a stack),
+/// whose data `MADV_DONTNEED` would throw away.
+static MAPPINGS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Taken around anything that unmaps a library (`dlclose`).
+pub(crate) fn mappings_change() -> std::sync::MutexGuard<'static, ()> {
+    MAPPINGS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// One mapping of `/proc/self/smaps` that may be released.
 #[derive(Debug, PartialEq, Eq)]
 struct Candidate {
@@ -97,6 +108,7 @@ fn candidates(smaps: &str, files: &[(u64, u64)]) -> Vec<Candidate> {
 /// (device, inode) that hold only the file's own bytes (see the module's
 /// doc). Returns how many KiB were resident in them.
 pub(crate) fn release_file_pages(files: &[(u64, u64)]) -> std::io::Result<u64> {
+    let _no_unloading = mappings_change();
     let smaps = std::fs::read_to_string("/proc/self/smaps")?;
     let mut released = 0;
     for c in candidates(&smaps, files) {
@@ -108,9 +120,9 @@ pub(crate) fn release_file_pages(files: &[(u64, u64)]) -> std::io::Result<u64> {
         // anonymous page, so every page in it is the file's own, unchanged.
         // MADV_DONTNEED on such a mapping only takes its pages out of the
         // page tables; the next access maps the same bytes again from the
-        // page cache. A mapping that changed since smaps was read (a
-        // library unloaded, or moved into memory) belongs to the thread
-        // doing that, which is this one: both run on the main thread.
+        // page cache. No mapping changed since smaps was read: libraries
+        // are unloaded under the lock held here, and moved into memory
+        // under the loader's, which the caller holds.
         let r = unsafe {
             libc::madvise(
                 c.start as *mut libc::c_void,
