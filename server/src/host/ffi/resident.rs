@@ -36,20 +36,27 @@ struct Candidate {
     start: usize,
     end: usize,
     rss_kib: u64,
+    /// Its whole entry was read.
+    complete: bool,
 }
 
 /// The mappings of `smaps` (the text of `/proc/self/smaps`) of one of
 /// `files` (device, inode) that hold only the file's bytes.
-fn candidates(smaps: &str, files: &[(u64, u64)]) -> Vec<Candidate> {
+fn candidates<L: AsRef<str>>(
+    smaps: impl Iterator<Item = L>,
+    files: &[(u64, u64)],
+) -> Vec<Candidate> {
     let mut out = Vec::new();
     let mut current: Option<(Candidate, bool)> = None;
     let finish = |c: Option<(Candidate, bool)>, out: &mut Vec<Candidate>| {
         if let Some((c, true)) = c {
-            out.push(c);
+            if c.complete {
+                out.push(c);
+            }
         }
     };
-    for line in smaps.lines() {
-        let mut f = line.split_whitespace();
+    for line in smaps {
+        let mut f = line.as_ref().split_whitespace();
         let Some(first) = f.next() else { continue };
         if let Some((start, end)) = first.split_once('-') {
             // A mapping's header: `start-end perms offset maj:min inode path`.
@@ -84,6 +91,7 @@ fn candidates(smaps: &str, files: &[(u64, u64)]) -> Vec<Candidate> {
                     start,
                     end,
                     rss_kib: 0,
+                    complete: false,
                 },
                 wanted,
             ));
@@ -97,6 +105,9 @@ fn candidates(smaps: &str, files: &[(u64, u64)]) -> Vec<Candidate> {
             ("Rss:", Some(n)) => c.rss_kib = n,
             ("Anonymous:" | "Swap:" | "Locked:", Some(n)) if n > 0 => *wanted = false,
             ("Anonymous:" | "Swap:" | "Locked:", None) => *wanted = false,
+            // each entry's last line: an entry cut short (a failed read)
+            // is never released, whatever it went on to say
+            ("VmFlags:", _) => c.complete = true,
             _ => {}
         }
     }
@@ -109,9 +120,12 @@ fn candidates(smaps: &str, files: &[(u64, u64)]) -> Vec<Candidate> {
 /// doc). Returns how many KiB were resident in them.
 pub(crate) fn release_file_pages(files: &[(u64, u64)]) -> std::io::Result<u64> {
     let _no_unloading = mappings_change();
-    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
+    use std::io::BufRead;
+    // Line by line: the whole of smaps is ~100 KiB, which the heap would
+    // keep for an idle server.
+    let smaps = std::io::BufReader::new(std::fs::File::open("/proc/self/smaps")?);
     let mut released = 0;
-    for c in candidates(&smaps, files) {
+    for c in candidates(smaps.lines().map_while(Result::ok), files) {
         if c.rss_kib == 0 {
             continue;
         }
@@ -149,9 +163,11 @@ Private_Dirty:         0 kB
 Anonymous:             0 kB
 Swap:                  0 kB
 Locked:                0 kB
+VmFlags: rd mr mw me
 55d0c0010000-55d0c0020000 r-xp 00010000 08:01 1234 /usr/sbin/lwsws
 Rss:                  64 kB
 Anonymous:             0 kB
+VmFlags: rd ex mr mw me
 55d0c0020000-55d0c0024000 r--p 00020000 08:01 1234 /usr/sbin/lwsws
 Rss:                  16 kB
 Private_Dirty:        16 kB
@@ -162,6 +178,8 @@ Locked:                8 kB
 55d0c0024000-55d0c0025000 rw-p 00024000 08:01 1234 /usr/sbin/lwsws
 Rss:                   4 kB
 Anonymous:             4 kB
+55d0c0040000-55d0c0050000 r-xp 00040000 08:01 1234 /usr/sbin/lwsws
+Rss:                  64 kB
 7f0000000000-7f0000010000 r-xp 00000000 08:01 99 /usr/lib/libc.so.6
 Rss:                  64 kB
 Anonymous:             0 kB
@@ -179,19 +197,21 @@ Anonymous:            64 kB
 
     #[test]
     fn only_unwritten_read_only_mappings_of_the_files_are_released() {
-        let c = candidates(SMAPS, &[(dev(8, 1), 1234), (dev(8, 1), 77)]);
+        let c = candidates(SMAPS.lines(), &[(dev(8, 1), 1234), (dev(8, 1), 77)]);
         assert_eq!(
             c,
             vec![
                 Candidate {
                     start: 0x55d0c0000000,
                     end: 0x55d0c0010000,
-                    rss_kib: 40
+                    rss_kib: 40,
+                    complete: true
                 },
                 Candidate {
                     start: 0x55d0c0010000,
                     end: 0x55d0c0020000,
-                    rss_kib: 64
+                    rss_kib: 64,
+                    complete: true
                 },
             ]
         );
@@ -199,7 +219,7 @@ Anonymous:            64 kB
 
     #[test]
     fn another_device_is_another_file() {
-        assert!(candidates(SMAPS, &[(dev(8, 2), 1234)]).is_empty());
+        assert!(candidates(SMAPS.lines(), &[(dev(8, 2), 1234)]).is_empty());
     }
 
     #[test]
