@@ -312,8 +312,15 @@ pub fn leases_broken() -> usize {
 /// Lets go of the resident pages of code and read-only data that starting
 /// or reloading touched, in the executable and in every plugin library the
 /// host holds (see [`ffi::resident`]): what runs next maps its pages back
-/// from the page cache. Returns how many KiB were released.
-pub fn release_start_up_pages() -> std::io::Result<u64> {
+/// from the page cache. Logs how many KiB were released (debug).
+pub fn release_start_up_pages() {
+    match release_pages() {
+        Ok(kib) => tracing::debug!("{kib} KiB of start-up code and data released"),
+        Err(e) => tracing::debug!("start-up code and data not released: {e}"),
+    }
+}
+
+fn release_pages() -> std::io::Result<u64> {
     use std::os::unix::fs::MetadataExt;
     // Held across the release: a lease being broken moves a library's
     // mappings, and waits for this lock to do it.

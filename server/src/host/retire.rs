@@ -59,9 +59,7 @@ pub(crate) async fn watch() {
         }
         if retired {
             // the last of a reload: what its retiring ran is let go of too
-            if let Err(e) = crate::host::loader::release_start_up_pages() {
-                tracing::debug!("start-up code and data not released: {e}");
-            }
+            crate::host::loader::release_start_up_pages();
         }
     }
 }

@@ -183,7 +183,7 @@ impl Server {
                 sd_notify::NotifyState::Status(&status),
             ],
         );
-        release_start_up_pages();
+        host::loader::release_start_up_pages();
         Ok(Server {
             opts,
             signals,
@@ -255,7 +255,7 @@ impl Server {
         };
         let status = outcome.status_line();
         ops::reload_status::record(outcome);
-        release_start_up_pages();
+        host::loader::release_start_up_pages();
         let _ = sd_notify::notify(
             false,
             &[
@@ -325,15 +325,6 @@ fn stop() {
         std::thread::sleep(Duration::from_millis(20));
     }
     http::accept::destroy_protocols();
-}
-
-/// Once started or reloaded: the code and data only that needed leave the
-/// process's resident memory (`host::loader::release_start_up_pages`).
-fn release_start_up_pages() {
-    match host::loader::release_start_up_pages() {
-        Ok(kib) => tracing::debug!("{kib} KiB of start-up code and data released"),
-        Err(e) => tracing::debug!("start-up code and data not released: {e}"),
-    }
 }
 
 fn log_listeners(cfg: &Config, listeners: &[listen::Listener]) {
