@@ -21,6 +21,23 @@ use crate::{host, listen, ops, runtime};
 /// How long stopping waits for connections to finish.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
+/// How long after "ready" (and after a reload) the pages start-up touched
+/// are let go of (`host::loader::release_start_up_pages`). Not at once:
+/// the service threads' first turns, the config watcher's first read and
+/// the release's own code run just after; let go of with the rest, they
+/// would come straight back, each with the 64 KiB around it.
+const RELEASE_AFTER: Duration = Duration::from_secs(1);
+
+/// Lets go of the pages start-up touched `RELEASE_AFTER` from now, on the
+/// main thread's runtime, which runs it while the main thread waits for
+/// signals (never during a reload).
+fn release_start_up_pages_soon(signals: &Signals) {
+    signals.handle().spawn(async {
+        tokio::time::sleep(RELEASE_AFTER).await;
+        host::loader::release_start_up_pages();
+    });
+}
+
 /// What the server needs from its command line.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -183,7 +200,7 @@ impl Server {
                 sd_notify::NotifyState::Status(&status),
             ],
         );
-        host::loader::release_start_up_pages();
+        release_start_up_pages_soon(&signals);
         Ok(Server {
             opts,
             signals,
@@ -255,7 +272,7 @@ impl Server {
         };
         let status = outcome.status_line();
         ops::reload_status::record(outcome);
-        host::loader::release_start_up_pages();
+        release_start_up_pages_soon(&self.signals);
         let _ = sd_notify::notify(
             false,
             &[
