@@ -13,7 +13,7 @@
       ignores). In three phases (see `drive`), each closed by a dump of
       callgrind's profile.
 
-  hot-code.py list CALLGRIND_OUT MAPS OUT_DIR BINARY PLUGIN...
+  hot-code.py list CALLGRIND_OUT MAPS LINK_MAPS OUT_DIR BINARY PLUGIN...
       the functions whose instructions callgrind saw run, in the binary and
       in each plugin, found by address (the host loads plugins from
       in-memory copies that valgrind cannot name; MAPS, a copy of
@@ -22,11 +22,16 @@
       libprotocol_x.txt), one mangled symbol per line, phase by phase
       (CALLGRIND_OUT.2: what ran after start-up, then CALLGRIND_OUT.1:
       start-up, then CALLGRIND_OUT itself), each phase's new functions in
-      the file's address order: the linker's symbol ordering file.
+      the file's address order: the linker's symbol ordering file. And,
+      where LINK_MAPS has the linker's map of the file (<file>.map), the
+      read-only data the code of the first listed phase read
+      (OUT_DIR/<file>.ld, see `hot_data`).
 """
 import base64
 import bisect
 import os
+import re
+import struct
 import socket
 import subprocess
 import sys
@@ -101,6 +106,24 @@ class Ws:
         self.s.close()
 
 
+def kept_alive_get(port, path):
+    """GET `path` as curl does: the request whole, the connection kept
+    alive, and closed by the client once the answer is in."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: curl/8.14.1\r\nAccept: */*\r\n\r\n".encode())
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        reply += s.recv(65536)
+    head, body = reply.split(b"\r\n\r\n", 1)
+    length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+    if b" 200 " not in head.split(b"\r\n", 1)[0] or not length:
+        raise SystemExit(f"hot-code: kept-alive GET {path}: {head[:80]!r}")
+    while len(body) < int(length.group(1)):
+        body += s.recv(65536)
+    s.close()
+    time.sleep(0.3)
+
+
 def slow_get(port, path):
     """GET `path` the way a real client's request reaches a native server:
     after the server has found nothing to read, in two pieces, then
@@ -124,12 +147,17 @@ def drive(port, config_dir, pid):
     """The scenario, in three phases, each closed by a dump of the profile
     (`callgrind_control -d`, which interrupts the server even while it
     waits): start-up, what an idle server that served its test page once
-    has run (the page, a second request on the connection, the timers of a
-    few idle seconds), and everything else. `list` lays the code out phase
+    has run (the page, as a client sends it whole and in pieces, a second
+    request on the connection, the timers of a few idle seconds, the
+    release of start-up's pages a second after ready), and everything
+    else. `list` lays the code out phase
     by phase, the second first: the code an idle server runs is together
     first, then what only start-up ran (whose pages the server lets go of
     once ready), then what only later features run."""
     dump(pid, "start-up")
+    # the first request as curl or a browser sends it: whole, on a
+    # connection kept alive that the client closes after the answer
+    kept_alive_get(port, "/")
     slow_get(port, "/")
     # lws-server-status's timer ("update-ms": 5000 in the bundled config)
     # and the other periodic work of an idle server
@@ -227,7 +255,164 @@ def profiles(cg):
     return [os.path.join(d, f) for f in parts] + [cg]
 
 
-def listing(cg, maps, out, files):
+def link_map(path):
+    """[(address, size, output section, input section name, input file)]
+    of a linker map written by LLD (`-Map`), by address."""
+    secs, out = [], None
+    for line in open(path, errors="replace"):
+        p = line.split(None, 4)
+        if len(p) < 5 or not re.fullmatch(r"[0-9a-f]+", p[0]):
+            continue
+        name = p[4].strip()
+        m = re.search(r"^(.*):\((\S+)\)$", name)
+        if m:
+            secs.append((int(p[0], 16), int(p[2], 16), out, m.group(2), m.group(1)))
+        elif name.startswith(".") and " " not in name:
+            out = name
+    return sorted(secs)
+
+
+def elf_sections(path):
+    """{name: (address, file offset, size)} of an ELF file's sections."""
+    out = subprocess.run(["readelf", "-SW", path], capture_output=True, text=True, check=True).stdout
+    found = {}
+    for line in out.splitlines():
+        m = re.search(r"\]\s+(\S+)\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)", line)
+        if m:
+            found[m.group(1)] = (int(m.group(2), 16), int(m.group(3), 16), int(m.group(4), 16))
+    return found
+
+
+def reader(path):
+    """The bytes of an ELF file's loaded sections, by address."""
+    spans = [s for n, s in elf_sections(path).items() if s[0] and n not in (".bss", ".tbss")]
+    data = open(path, "rb").read()
+
+    def read(addr, n):
+        for a, off, size in spans:
+            if a <= addr and addr + n <= a + size:
+                return data[off + addr - a:off + addr - a + n]
+        return b""
+    return read
+
+
+def pointers(path):
+    """{address: the address stored there} for each pointer of an ELF
+    file that the loader relocates by the load address: the packed
+    relative relocations (DT_RELR, `-z pack-relative-relocs`, which lwsws
+    and the plugins are linked with), whose addends are in place. Any
+    other word of the data could be a number that only looks like an
+    address."""
+    relr = elf_sections(path).get(".relr.dyn")
+    if relr is None:
+        return {}
+    data = open(path, "rb").read()
+    where, base = [], 0
+    for k in range(0, relr[2] - 7, 8):
+        entry = struct.unpack_from("<Q", data, relr[1] + k)[0]
+        if entry & 1 == 0:
+            where.append(entry)
+            base = entry + 8
+        else:
+            for bit in range(63):
+                if entry >> (bit + 1) & 1:
+                    where.append(base + bit * 8)
+            base += 63 * 8
+    read = reader(path)
+    found = {}
+    for addr in where:
+        word = read(addr, 8)
+        if word:
+            found[addr] = struct.unpack_from("<Q", word)[0]
+    return found
+
+
+RODATA = (".rodata", ".rodata.hot")
+
+
+def hot_data(path, map_path, ran):
+    """The input sections of read-only data that the instructions in `ran`
+    (addresses in the file) name: a string, a jump table, a table, or a
+    constant of the relocated read-only data (format strings' pieces,
+    tracing's call sites, tables of strings) or a relative lookup table
+    whose entries lead on, which are followed to their end (`targets`). Only sections whose name is the
+    file's alone can be named to the linker: a function's jump tables
+    (`.rodata.<symbol>`), an anonymous constant (`.rodata..L<hash>.<n>`),
+    and the merged constants (`.rodata.cst16`, and `.rodata.str1.1`, where
+    rustc puts the templates of `format!` strings); C files' plain
+    `.rodata` stays where it is (rustc's, a few bytes, goes by its file).
+    [(linker script rule, size)] in address order."""
+    secs = link_map(map_path)
+    starts = [s[0] for s in secs]
+    count = {}
+    for s in secs:
+        count[s[3]] = count.get(s[3], 0) + 1
+
+    def section(addr):
+        i = bisect.bisect_right(starts, addr) - 1
+        if i >= 0 and addr < secs[i][0] + max(secs[i][1], 1):
+            return i
+        return None
+    dis = subprocess.run(["objdump", "-d", "-w", "--no-show-raw-insn", path],
+                         capture_output=True, text=True, check=True).stdout
+    hit = set()
+    for line in dis.splitlines():
+        m = re.match(r"\s*([0-9a-f]+):\t.*# ([0-9a-f]+)", line)
+        if m and int(m.group(1), 16) in ran:
+            i = section(int(m.group(2), 16))
+            if i is not None:
+                hit.add(i)
+    relocated = sorted(pointers(path).items())
+    at = [r[0] for r in relocated]
+    read = reader(path)
+
+    def targets(i):
+        """Where the constant in section `i` points: its relocated
+        pointers, or, in a relative lookup table (`.Lswitch.table.*.rel`,
+        LLVM's table of 32-bit offsets from its own start), its entries."""
+        addr, size, out, name = secs[i][:4]
+        if out == ".data.rel.ro":
+            lo, hi = bisect.bisect_left(at, addr), bisect.bisect_left(at, addr + size)
+            return [t for _, t in relocated[lo:hi]]
+        if name.endswith(".rel"):
+            table = read(addr, size - size % 4)
+            return [addr + v for (v,) in struct.iter_unpack("<i", table)]
+        return []
+    todo = list(hit)
+    while todo:
+        i = todo.pop()
+        for target in targets(i):
+            j = section(target)
+            if j is not None and j not in hit:
+                hit.add(j)
+                todo.append(j)
+    rules = []
+    for i in sorted(hit):
+        sec = secs[i]
+        if sec[2] not in RODATA:
+            continue
+        if count[sec[3]] == 1 and sec[3].startswith(".rodata."):
+            rules.append((f"*({sec[3]})", sec[1]))
+        elif sec[3] == ".rodata" and sec[4].endswith(".rcgu.o"):
+            # what rustc put in plain `.rodata` (a few bytes): by its file
+            rules.append(("*.rcgu.o(.rodata)", sec[1]))
+    return rules
+
+
+def data_script(out, name, rules):
+    """OUT/<name>.ld: a linker script that puts the sections of `rules`
+    (from `hot_data`) first, in an output section of their own before
+    `.rodata`; a rule twice (by file) is written once."""
+    with open(os.path.join(out, name + ".ld"), "w") as w:
+        w.write("/* Made by scripts/hot-code: the read-only data the code an idle\n"
+                "   server runs reads, together before the rest (see link/order.rs). */\n"
+                "SECTIONS {\n  .rodata.hot : {\n")
+        for rule in dict.fromkeys(r for r, _ in rules):
+            w.write(f"    {rule}\n")
+        w.write("  }\n} INSERT BEFORE .rodata;\n")
+
+
+def listing(cg, maps, link_maps, out, files):
     phases = [executed(p) for p in profiles(cg)]
     # What a started server goes on running first, then what only starting
     # ran: the host lets go of its pages once ready (host/ffi/resident.rs),
@@ -240,7 +425,7 @@ def listing(cg, maps, out, files):
         syms = symbols(f)
         starts = [s[0] for s in syms]
         end = max(s[0] + s[1] for s in syms)
-        placed, sizes, loaded = set(), [], False
+        placed, sizes, loaded, first = set(), [], False, None
         for ran in phases:
             if f in ran:
                 at, base = sorted(ran[f]), 0
@@ -250,8 +435,10 @@ def listing(cg, maps, out, files):
                 continue
             loaded = True
             hit = set()
-            for a in at[bisect.bisect_left(at, base):bisect.bisect_left(at, base + end)]:
-                v = a - base
+            mine = [a - base for a in at[bisect.bisect_left(at, base):bisect.bisect_left(at, base + end)]]
+            if first is None:
+                first = set(mine)
+            for v in mine:
                 i = bisect.bisect_right(starts, v) - 1
                 if i >= 0 and v < syms[i][0] + max(syms[i][1], 1):
                     # with every other name of that code (aliases): the
@@ -275,6 +462,12 @@ def listing(cg, maps, out, files):
         # one list per file: `lwsws.txt`, `libprotocol_x.txt`
         seen = set()
         name = os.path.basename(f).split(".so")[0]
+        map_path = os.path.join(link_maps, name + ".map")
+        if first and os.path.exists(map_path):
+            data = hot_data(f, map_path, first)
+            data_script(out, name, data)
+            print(f"  {'':40} {len(data):5} sections of read-only data it reads, "
+                  f"{sum(d[1] for d in data) // 1024:5} KiB")
         with open(os.path.join(out, name + ".txt"), "w") as w:
             for sym in order:
                 if sym not in seen:
@@ -286,6 +479,6 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["drive"]:
         drive(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
     elif sys.argv[1:2] == ["list"]:
-        listing(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
+        listing(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:])
     else:
         raise SystemExit(__doc__)
