@@ -186,3 +186,72 @@ fn start_up_code_leaves_resident_memory_once_ready_and_after_a_reload() {
     let mut ws = connect(srv.addr(7681), "/", &["dumb-increment-protocol"]);
     assert!(next_text(&mut ws).parse::<u64>().is_ok());
 }
+
+/// KiB of the `service-0` thread's stack resident more than `margin`
+/// bytes below where it waits (its stack pointer while it is blocked in a
+/// system call, from `/proc/PID/task/TID/syscall`), or None while it runs.
+fn service_stack_kib_below_wait(pid: u32, margin: usize) -> Option<usize> {
+    use std::os::unix::fs::FileExt;
+    let task = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == "service-0")
+        })
+        .expect("a service-0 thread");
+    let syscall = std::fs::read_to_string(task.path().join("syscall")).unwrap();
+    let f: Vec<&str> = syscall.split_whitespace().collect();
+    if f.len() < 3 || f[0] == "running" {
+        return None;
+    }
+    let sp = usize::from_str_radix(f[f.len() - 2].trim_start_matches("0x"), 16).unwrap();
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let (start, _) = maps
+        .lines()
+        .filter_map(|l| {
+            let (a, b) = l.split_whitespace().next()?.split_once('-')?;
+            Some((
+                usize::from_str_radix(a, 16).ok()?,
+                usize::from_str_radix(b, 16).ok()?,
+            ))
+        })
+        .find(|&(a, b)| (a..b).contains(&sp))
+        .expect("a mapping holding the thread's stack pointer");
+    let end = sp.saturating_sub(margin).max(start);
+    let pages = (end - start) / 4096;
+    let mut entries = vec![0u8; pages * 8];
+    let pagemap = std::fs::File::open(format!("/proc/{pid}/pagemap")).unwrap();
+    pagemap
+        .read_exact_at(&mut entries, (start / 4096 * 8) as u64)
+        .unwrap();
+    let present = entries
+        .chunks_exact(8)
+        .filter(|e| u64::from_le_bytes((*e).try_into().unwrap()) >> 63 == 1)
+        .count();
+    Some(present * 4)
+}
+
+#[test]
+fn a_service_thread_lets_go_of_the_stack_its_deeper_calls_touched() {
+    // What the first connections ran before the release (a second after
+    // ready) went deeper than the thread's idle loop; once released, none
+    // of that stack is resident any more, until a call goes that deep again.
+    let s = site();
+    let srv = s.start();
+    let mut ws = connect(srv.addr(7681), "/", &["dumb-increment-protocol"]);
+    next_text(&mut ws);
+    let _ = ws.close(None);
+    drop(ws);
+    let (status, _, _) = crate::support::get(&srv.url("/"));
+    assert_eq!(status, 200);
+    let mut last = None;
+    let released = crate::support::eventually(10, || {
+        last = service_stack_kib_below_wait(srv.pid(), 64 * 1024);
+        last == Some(0)
+    });
+    assert!(
+        released,
+        "{last:?} KiB of service-0's stack still resident more than 64 KiB below where it waits\n{}",
+        srv.log_text()
+    );
+}

@@ -8,9 +8,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::host::context::CONTEXT;
 use crate::host::ffi;
 use crate::host::ffi::load::{self, PluginLib, ProtocolDef};
 use crate::host::image;
+use crate::host::thread::{Command, Handoff};
 
 /// Why a plugin file was skipped.
 #[derive(Debug, thiserror::Error)]
@@ -312,11 +314,25 @@ pub fn leases_broken() -> usize {
 /// Lets go of the resident pages of code and read-only data that starting
 /// or reloading touched, in the executable and in every plugin library the
 /// host holds (see [`ffi::resident`]): what runs next maps its pages back
-/// from the page cache. Logs how many KiB were released (debug).
+/// from the page cache. Each service thread then lets go of the stack
+/// below the frame it waits for work in, which start-up's deeper calls
+/// (plugin init, a reload's) had touched. Logs how many KiB were released
+/// (debug).
 pub fn release_start_up_pages() {
     match release_pages() {
         Ok(kib) => tracing::debug!("{kib} KiB of start-up code and data released"),
         Err(e) => tracing::debug!("start-up code and data not released: {e}"),
+    }
+    for tsi in 0..CONTEXT.count_threads() {
+        let job: Box<dyn FnOnce() + Send> =
+            Box::new(move || match ffi::resident::release_unused_stack() {
+                Ok(range) => tracing::debug!(
+                    "service thread {tsi}: {} KiB of its stack below where it waits let go of",
+                    range.len() / 1024
+                ),
+                Err(e) => tracing::debug!("service thread {tsi}: stack not released: {e}"),
+            });
+        CONTEXT.post(tsi, Command::Run(Handoff::new(job)));
     }
 }
 

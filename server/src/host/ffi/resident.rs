@@ -151,9 +151,120 @@ pub(crate) fn release_file_pages(files: &[(u64, u64)]) -> std::io::Result<u64> {
     Ok(released)
 }
 
+/// Bytes of a thread's stack kept below the frame that releases the rest:
+/// room for the calls it makes (`madvise`'s own frame) and the ABI's red
+/// zone, with a wide margin.
+const STACK_KEPT_BELOW: usize = 16 * 1024;
+
+/// Lets go of the pages of this thread's stack below the caller's frame:
+/// the frames that deeper calls (start-up's, a reload's) left there, which
+/// nothing reads again; a deeper call later gets fresh zeroed pages. Only
+/// on a thread of its own (a service thread); the main thread's stack is
+/// left as it is. Returns the range of the stack let go of.
+pub(crate) fn release_unused_stack() -> std::io::Result<std::ops::Range<usize>> {
+    // SAFETY: getpid and gettid only read the caller's ids.
+    let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
+    if pid == tid {
+        return Ok(0..0);
+    }
+    let mut low: *mut libc::c_void = std::ptr::null_mut();
+    let mut size: libc::size_t = 0;
+    // SAFETY: `attr` is initialised by pthread_getattr_np before it is read
+    // and destroyed once; `low` and `size` are valid places to write.
+    let r = unsafe {
+        let mut attr = std::mem::MaybeUninit::<libc::pthread_attr_t>::uninit();
+        let r = libc::pthread_getattr_np(libc::pthread_self(), attr.as_mut_ptr());
+        if r == 0 {
+            let got = libc::pthread_attr_getstack(attr.as_ptr(), &mut low, &mut size);
+            libc::pthread_attr_destroy(attr.as_mut_ptr());
+            got
+        } else {
+            r
+        }
+    };
+    if r != 0 {
+        return Err(std::io::Error::from_raw_os_error(r));
+    }
+    let page = super::load::page_size()
+        .and_then(|p| usize::try_from(p).ok())
+        .unwrap_or(4096);
+    let here = std::hint::black_box(&r) as *const i32 as usize;
+    let (low, high) = (low as usize, low as usize + size);
+    if !(low..high).contains(&here) {
+        // not on its stack (a signal's alternate stack): nothing to tell
+        return Ok(0..0);
+    }
+    let from = low.next_multiple_of(page);
+    let to = (here - STACK_KEPT_BELOW.min(here - low)) / page * page;
+    if to <= from {
+        return Ok(0..0);
+    }
+    // SAFETY: [from, to) is inside this thread's own stack (from
+    // pthread_attr_getstack: mapped, read-write, private, above its guard
+    // page) and ends STACK_KEPT_BELOW under a local of this frame: below
+    // the stack pointer, where only dead frames are (a signal handler's
+    // frames there are gone before this code goes on). MADV_DONTNEED on
+    // private anonymous memory gives zeroed pages to the next access,
+    // which for a stack is the next call that deep, writing its frame.
+    let r = unsafe { libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_DONTNEED) };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(from..to)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Writes and sums 64 KiB of this frame, `depth` frames deep.
+    #[inline(never)]
+    fn deep(depth: u32) -> u64 {
+        let mut frame = [0u8; 64 * 1024];
+        for (i, b) in frame.iter_mut().enumerate() {
+            *b = (i % 251) as u8;
+        }
+        let frame = std::hint::black_box(frame);
+        let below = if depth > 1 { deep(depth - 1) } else { 0 };
+        frame.iter().map(|&b| u64::from(b)).sum::<u64>() + below
+    }
+
+    /// KiB of `range` resident (mincore).
+    fn resident_kib(range: &std::ops::Range<usize>) -> usize {
+        let mut v = vec![0u8; range.len() / 4096];
+        // SAFETY: `range` is page-aligned, mapped (a thread's own stack,
+        // which the caller runs on) and `v` has a byte for each page.
+        let r = unsafe {
+            libc::mincore(
+                range.start as *mut libc::c_void,
+                range.len(),
+                v.as_mut_ptr(),
+            )
+        };
+        assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+        v.iter().filter(|&&b| b & 1 == 1).count() * 4
+    }
+
+    #[test]
+    fn a_thread_lets_go_of_the_stack_below_its_frame_and_can_go_deep_again() {
+        let t = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(|| {
+                let first = deep(8);
+                let released = release_unused_stack().unwrap();
+                assert_eq!(resident_kib(&released), 0);
+                // the calls' 512 KiB of frames are in what it lets go of
+                assert_eq!(deep(8), first);
+                assert!(
+                    resident_kib(&released) >= 448,
+                    "{}",
+                    resident_kib(&released)
+                );
+                assert_eq!(resident_kib(&release_unused_stack().unwrap()), 0);
+            })
+            .unwrap();
+        t.join().unwrap();
+    }
 
     const SMAPS: &str = "\
 55d0c0000000-55d0c0010000 r--p 00000000 08:01 1234 /usr/sbin/lwsws
