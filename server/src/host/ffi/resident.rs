@@ -6,10 +6,12 @@
 //! initialising plugins. Once touched, those pages stay in the process's
 //! page tables (and its RSS) for its life. The kernel frees its own
 //! start-up code once booted (`free_initmem`); the host does the nearest a
-//! process can: once ready, it unmaps from its page tables the pages of its
-//! executable's and its plugins' read-only mappings (`MADV_DONTNEED`). They
-//! stay in the page cache, shared; whatever runs next faults its pages back
-//! in from there, without reading the disk.
+//! process can: a second after it is ready, it unmaps from its page tables
+//! the pages of its executable's and its plugins' read-only mappings
+//! (`MADV_DONTNEED`). They stay in the page cache, shared; whatever runs
+//! next faults its pages back in from there, without reading the disk.
+//! Each service thread likewise lets go of the stack below where it waits
+//! ([`release_unused_stack`]), which start-up's deeper calls had touched.
 //!
 //! Only mappings that hold nothing but the file's own bytes are released:
 //! private, not writable, and without a single anonymous page (a page the
