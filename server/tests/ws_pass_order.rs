@@ -54,3 +54,37 @@ fn writable_for_all_does_not_serve_the_same_connection_last_every_time() {
         "one connection was served last in {most} of {ROUNDS} rounds: {last_count:?}"
     );
 }
+
+#[test]
+fn connections_asked_one_by_one_are_served_in_the_order_asked() {
+    // lws-mirror resumes its members oldest first and asks for WRITEABLE
+    // in its members' order: the pass serves them as asked, every time.
+    const OBSERVERS: usize = 6;
+    let s = plugin_site(
+        &[("turns", "turns")],
+        "",
+        &[vhost(
+            "localhost",
+            7681,
+            r#", "ws-protocols": [{"turns-asked": {"status": "ok"}}]"#,
+        )],
+    );
+    let srv = start(&s);
+    let addr = srv.addr(7681);
+    let mut observers: Vec<_> = (0..OBSERVERS)
+        .map(|_| connect(addr, "/", &["turns-asked"]))
+        .collect();
+    let mut trigger = connect(addr, "/", &["turns-asked"]);
+    for round in 0..4 {
+        trigger.send(Message::text("go")).expect("send");
+        let turns: Vec<u64> = observers
+            .iter_mut()
+            .map(|o| next_text(o).parse().expect("a count"))
+            .collect();
+        // asked newest first: the first observer is served last
+        assert!(
+            turns.windows(2).all(|w| w[0] > w[1]),
+            "round {round}: served out of the order asked: {turns:?}"
+        );
+    }
+}

@@ -190,7 +190,12 @@ fn matches(wsi: &Wsi, proto: usize, vhost: Option<usize>) -> bool {
 
 /// WRITEABLE is wanted on every matching connection of this thread.
 pub(crate) fn writable_all_local(proto: usize, vhost: Option<usize>) {
-    for addr in thread::live() {
+    // from a different place each time (see `writable`): the pass serves
+    // them in this order
+    let mut live = thread::live();
+    let start = crate::host::writable::next_start(live.len());
+    live.rotate_left(start);
+    for addr in live {
         call::with_live(addr, |wsi| {
             if matches(wsi, proto, vhost) {
                 wsi.request_writable();

@@ -11,14 +11,14 @@
 //! so a pass over thousands does not hold up the rest of the thread (new
 //! requests, whose packets then join the sends still to come).
 //!
-//! Each pass starts at a different place in its queue (and wraps round),
-//! so the connections asked in the same order every time (a plugin that
-//! walks its subscribers in one order, `lws_callback_on_writable_all_protocol`
-//! walking the thread's connections) do not leave the same ones last for
-//! every packet: the wait at the end of a pass is shared by all of them.
-//! The starting places follow the golden ratio's multiples (a fraction of
-//! the queue's length), which spread over the queue evenly from the first
-//! few passes on.
+//! A pass serves its connections in the order they were asked for, as a
+//! plugin asked: lws-mirror resumes its members oldest first and relies on
+//! it. `lws_callback_on_writable_all_protocol` asks the thread's
+//! connections from a different place each time ([`next_start`]), so the
+//! same ones are not last for every packet: the wait at the end of a pass
+//! is shared by all of them. The starting places follow the golden ratio's
+//! multiples (a fraction of the connections' count), which spread over
+//! them evenly from the first few calls on.
 //!
 //! lws's rules still hold: WRITEABLE only comes when the connection's
 //! earlier output is on the socket (one with output waiting is left to its
@@ -47,16 +47,28 @@ pub(crate) const BATCH: usize = 16 * 1024;
 /// Connections served in the pass between two turns of the reactor.
 const SLICE: usize = 64;
 
-/// How far (a fraction of 2^32 of the queue) the start moves from one
-/// pass to the next: 2^32 divided by the golden ratio.
+/// How far (a fraction of 2^32 of the connections) the start moves from
+/// one walk to the next: 2^32 divided by the golden ratio.
 const STEP: u32 = 0x9E37_79B9;
 
-/// Where a pass over `len` connections starts, at `phase` (see [`STEP`]).
+/// Where a walk over `len` connections starts, at `phase` (see [`STEP`]).
 fn start_of(phase: u32, len: usize) -> usize {
     ((u64::from(phase) * len as u64) >> 32) as usize
 }
 
+/// Where this thread's next walk over `len` connections starts (see the
+/// module doc): a little over 0.618 of the way round from the last one.
+pub(crate) fn next_start(len: usize) -> usize {
+    PHASE.with(|p| {
+        let phase = p.get().wrapping_add(STEP);
+        p.set(phase);
+        start_of(phase, len)
+    })
+}
+
 thread_local! {
+    /// The golden-ratio walk's last place, a fraction of 2^32.
+    static PHASE: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
     /// This thread's queue: addresses of live wsis, in request order.
     static QUEUE: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
     /// Wakes this thread's pass (none off the service threads: then every
@@ -86,7 +98,6 @@ pub(crate) fn spawn() {
     RUNNER.with(|r| *r.borrow_mut() = Some(notify.clone()));
     tokio::task::spawn_local(async move {
         let mut batch = Vec::new();
-        let mut phase = 0u32;
         loop {
             notify.notified().await;
             loop {
@@ -94,9 +105,6 @@ pub(crate) fn spawn() {
                 if batch.is_empty() {
                     break;
                 }
-                phase = phase.wrapping_add(STEP);
-                let start = start_of(phase, batch.len());
-                batch.rotate_left(start);
                 // How long a pass takes, measured here only when asked for
                 // (RUST_LOG=comlink::host::writable=debug): beside a
                 // client's figures it says whose time a fan-out's length is.
@@ -179,7 +187,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_start_moves_over_the_whole_queue_and_stays_inside_it() {
+    fn the_walks_start_all_over_the_connections_and_inside_them() {
         let len = 1000;
         let mut phase = 0u32;
         let mut starts = Vec::new();
@@ -189,8 +197,8 @@ mod tests {
             assert!(s < len);
             starts.push(s);
         }
-        // Twenty passes start at twenty places spread over the queue: no
-        // two closer than 1/30 of it, and none more than 1/10 from the next.
+        // Twenty walks start at twenty places spread over the connections: no
+        // two closer than 1/30 of them, and none more than 1/10 from the next.
         starts.sort_unstable();
         assert!(
             starts.windows(2).all(|w| w[1] - w[0] >= len / 30),

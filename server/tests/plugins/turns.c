@@ -34,8 +34,57 @@ callback_turns(struct lws *wsi, enum lws_callback_reasons reason,
 	return 0;
 }
 
+/*
+ * "turns-asked": any message received asks WRITEABLE for every other
+ * connection of the protocol one by one (lws_callback_on_writable), the
+ * newest first; each WRITEABLE writes the count so far, as above.
+ */
+#define ASKED_MAX 16
+static struct lws *asked[ASKED_MAX];
+
+static int
+callback_turns_asked(struct lws *wsi, enum lws_callback_reasons reason,
+		     void *user, void *in, size_t len)
+{
+	unsigned char buf[LWS_PRE + 32];
+	int n;
+
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED:
+		for (n = 0; n < ASKED_MAX; n++)
+			if (!asked[n]) {
+				asked[n] = wsi;
+				break;
+			}
+		break;
+
+	case LWS_CALLBACK_CLOSED:
+		for (n = 0; n < ASKED_MAX; n++)
+			if (asked[n] == wsi)
+				asked[n] = NULL;
+		break;
+
+	case LWS_CALLBACK_RECEIVE:
+		for (n = ASKED_MAX - 1; n >= 0; n--)
+			if (asked[n] && asked[n] != wsi)
+				lws_callback_on_writable(asked[n]);
+		break;
+
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		n = snprintf((char *)buf + LWS_PRE, 32, "%lu", ++served);
+		if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n)
+			return -1;
+		break;
+
+	default:
+		break;
+	}
+	return 0;
+}
+
 static const struct lws_protocols protocols[] = {
 	{ "turns", callback_turns, 0, 0, 0, NULL, 0 },
+	{ "turns-asked", callback_turns_asked, 0, 0, 0, NULL, 0 },
 	LWS_PROTOCOL_LIST_TERM
 };
 

@@ -105,6 +105,9 @@ pub struct Hub {
     next_token: u64,
     /// (Tokens are small counters: a cheap hash, looked up per delivery.)
     conns: FxHashMap<u64, Conn>,
+    /// Where the last wake-up of the subscribers started, a fraction of
+    /// 2^32 of them (see `wake_ready`).
+    walk: u32,
     last_committed: u64,
     tick_armed: bool,
     /// When the figures were last reported to the metrics endpoint.
@@ -141,6 +144,7 @@ impl Hub {
             max_packet,
             next_token: 1,
             conns: FxHashMap::default(),
+            walk: 0,
             last_committed: svc.committed(),
             tick_armed: false,
             metrics_at: None,

@@ -7,6 +7,10 @@ use comlink_plugin_api::threads::service_thread;
 
 use super::{Conn, Hub};
 
+/// How far (a fraction of 2^32 of the subscribers) a wake-up's walk starts
+/// from the last one's: 2^32 divided by the golden ratio.
+const WALK_STEP: u32 = 0x9E37_79B9;
+
 impl Hub {
     /// A token for a connection opening now (so on its own thread).
     pub(super) fn token(&mut self) -> u64 {
@@ -38,16 +42,21 @@ impl Hub {
     /// is the newest id: one pass over the connections, each asked at once
     /// when it is this thread's (the common case: a new packet for a
     /// thousand subscribers is a thousand requests, not a thousand lookups
-    /// more), else queued for its thread.
+    /// more), else queued for its thread. The host serves them in the order
+    /// asked, so each walk starts at a different place (golden-ratio steps,
+    /// [`WALK_STEP`]): the same subscribers are not the last to get every
+    /// packet.
     pub(super) fn wake_ready(&mut self, committed: u64) {
         let here = service_thread();
+        self.walk = self.walk.wrapping_add(WALK_STEP);
+        let start = ((u64::from(self.walk) * self.conns.len() as u64) >> 32) as usize;
         let Hub {
             conns,
             owners,
             pending,
             ..
         } = self;
-        for (token, c) in conns.iter() {
+        for (token, c) in conns.iter().skip(start).chain(conns.iter().take(start)) {
             let Conn::Sub(s) = c else { continue };
             if !s.feed.has_work(committed) {
                 continue;
