@@ -11,20 +11,26 @@ use tungstenite::Message;
 use crate::support::ws::{connect, next_text};
 use crate::ws_host::{plugin_site, start, vhost};
 
-#[test]
-fn writable_for_all_does_not_serve_the_same_connection_last_every_time() {
-    const OBSERVERS: usize = 6;
-    const ROUNDS: usize = 8;
+/// A server with the turns plugin (tests/plugins/turns.c), `protocol` on.
+fn turns_server(protocol: &str) -> (crate::support::Site, crate::support::Server) {
     let s = plugin_site(
         &[("turns", "turns")],
         "",
         &[vhost(
             "localhost",
             7681,
-            r#", "ws-protocols": [{"turns": {"status": "ok"}}]"#,
+            &format!(r#", "ws-protocols": [{{"{protocol}": {{"status": "ok"}}}}]"#),
         )],
     );
     let srv = start(&s);
+    (s, srv)
+}
+
+#[test]
+fn writable_for_all_does_not_serve_the_same_connection_last_every_time() {
+    const OBSERVERS: usize = 6;
+    const ROUNDS: usize = 8;
+    let (_s, srv) = turns_server("turns");
     let addr = srv.addr(7681);
     let mut observers: Vec<_> = (0..OBSERVERS)
         .map(|_| connect(addr, "/", &["turns"]))
@@ -60,16 +66,7 @@ fn connections_asked_one_by_one_are_served_in_the_order_asked() {
     // lws-mirror resumes its members oldest first and asks for WRITEABLE
     // in its members' order: the pass serves them as asked, every time.
     const OBSERVERS: usize = 6;
-    let s = plugin_site(
-        &[("turns", "turns")],
-        "",
-        &[vhost(
-            "localhost",
-            7681,
-            r#", "ws-protocols": [{"turns-asked": {"status": "ok"}}]"#,
-        )],
-    );
-    let srv = start(&s);
+    let (_s, srv) = turns_server("turns-asked");
     let addr = srv.addr(7681);
     let mut observers: Vec<_> = (0..OBSERVERS)
         .map(|_| connect(addr, "/", &["turns-asked"]))

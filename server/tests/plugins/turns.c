@@ -9,13 +9,20 @@
 
 static unsigned long served;
 
+/* WRITEABLE: the count of WRITEABLEs served so far, this one included */
+static int
+write_count(struct lws *wsi)
+{
+	unsigned char buf[LWS_PRE + 32];
+	int n = snprintf((char *)buf + LWS_PRE, 32, "%lu", ++served);
+
+	return lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n ? -1 : 0;
+}
+
 static int
 callback_turns(struct lws *wsi, enum lws_callback_reasons reason,
 	       void *user, void *in, size_t len)
 {
-	unsigned char buf[LWS_PRE + 32];
-	int n;
-
 	switch (reason) {
 	case LWS_CALLBACK_RECEIVE:
 		lws_callback_on_writable_all_protocol(lws_get_context(wsi),
@@ -23,10 +30,7 @@ callback_turns(struct lws *wsi, enum lws_callback_reasons reason,
 		break;
 
 	case LWS_CALLBACK_SERVER_WRITEABLE:
-		n = snprintf((char *)buf + LWS_PRE, 32, "%lu", ++served);
-		if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n)
-			return -1;
-		break;
+		return write_count(wsi);
 
 	default:
 		break;
@@ -46,7 +50,6 @@ static int
 callback_turns_asked(struct lws *wsi, enum lws_callback_reasons reason,
 		     void *user, void *in, size_t len)
 {
-	unsigned char buf[LWS_PRE + 32];
 	int n;
 
 	switch (reason) {
@@ -71,10 +74,7 @@ callback_turns_asked(struct lws *wsi, enum lws_callback_reasons reason,
 		break;
 
 	case LWS_CALLBACK_SERVER_WRITEABLE:
-		n = snprintf((char *)buf + LWS_PRE, 32, "%lu", ++served);
-		if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_TEXT) < n)
-			return -1;
-		break;
+		return write_count(wsi);
 
 	default:
 		break;
