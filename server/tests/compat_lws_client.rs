@@ -54,7 +54,7 @@ fn lws_test_client_talks_dumb_increment_and_mirror() {
         let circle = regex::Regex::new(r"^c #[0-9A-F]{6} \d+ \d+ \d+;$").unwrap();
         let (mut circles, mut other) = (0usize, Vec::new());
         while !stop2.load(Ordering::Relaxed) {
-            match observer.read() {
+            match crate::support::ws::read_message(&mut observer) {
                 Ok(tungstenite::Message::Text(t)) if circle.is_match(&t) => circles += 1,
                 Ok(tungstenite::Message::Text(t)) => other.push(t.to_string()),
                 Ok(_) => {}

@@ -50,7 +50,7 @@ fn sigterm_closes_websockets_with_1001_and_exits_0() {
         .status();
     for ws in [&mut ws, &mut ws2] {
         let code = loop {
-            match ws.read() {
+            match crate::support::ws::read_message(ws) {
                 Ok(tungstenite::Message::Close(Some(f))) => break u16::from(f.code),
                 Ok(_) => continue,
                 Err(e) => panic!("no close frame before the end: {e}"),

@@ -162,7 +162,7 @@ fn websocket_over_tls() {
     let (mut ws, _) = tungstenite::client(req, tls).unwrap();
     let mut got = Vec::new();
     while got.len() < 3 {
-        if let tungstenite::Message::Text(t) = ws.read().unwrap() {
+        if let tungstenite::Message::Text(t) = crate::support::ws::read_message(&mut ws).unwrap() {
             got.push(t.to_string());
         }
     }

@@ -239,7 +239,7 @@ LWS_VISIBLE int destroy_protocol_origin_probe(struct lws_context *cx) { return 0
     ws.get_mut()
         .set_read_timeout(Some(std::time::Duration::from_millis(300)))
         .unwrap();
-    match ws.read() {
+    match crate::support::ws::read_message(&mut ws) {
         Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
         other => panic!("the connection should stay open: {other:?}"),
     }

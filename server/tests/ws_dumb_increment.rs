@@ -42,7 +42,7 @@ fn counts_resets_and_closes(srv: &Server, protocol: &str) {
     assert!(saw_reset, "{protocol}: reset\\n restarts the count");
     ws.send(tungstenite::Message::text("closeme\n")).unwrap();
     loop {
-        match ws.read() {
+        match crate::support::ws::read_message(&mut ws) {
             Ok(tungstenite::Message::Close(Some(frame))) => {
                 assert_eq!(u16::from(frame.code), 1001);
                 assert_eq!(frame.reason.as_str(), "seeya");

@@ -67,7 +67,7 @@ fn upgrade_status(srv: &Server, port: u16, protocols: &str) -> u16 {
 /// connection that just ended.
 fn wait_close(ws: &mut Client) -> Option<(u16, String)> {
     loop {
-        match ws.read() {
+        match crate::support::ws::read_message(ws) {
             Ok(Message::Close(Some(f))) => return Some((u16::from(f.code), f.reason.to_string())),
             Ok(Message::Close(None)) => return None,
             Ok(Message::Ping(_) | Message::Pong(_)) => continue,
@@ -362,7 +362,7 @@ fn writable_all_protocol_reaches_every_connection() {
 /// Reads one firehose message and checks it is whole and in sequence.
 fn firehose_next(ws: &mut Client, expect: u64) {
     let data = loop {
-        match ws.read().expect("firehose read") {
+        match crate::support::ws::read_message(ws).expect("firehose read") {
             Message::Binary(b) => break b,
             Message::Ping(_) | Message::Pong(_) => continue,
             other => panic!("expected a binary message, got {other:?}"),
@@ -508,8 +508,7 @@ fn idle_connections_are_pinged() {
     // Two pings in a row: the first one's pong (tungstenite answers it) kept
     // the connection open.
     for n in 0..2 {
-        match ws
-            .read()
+        match crate::support::ws::read_message(&mut ws)
             .unwrap_or_else(|e| panic!("waiting for ping {n}: {e}"))
         {
             Message::Ping(_) => {}
@@ -519,7 +518,7 @@ fn idle_connections_are_pinged() {
     }
     ws.send(Message::text("still here")).unwrap();
     loop {
-        match ws.read().unwrap() {
+        match crate::support::ws::read_message(&mut ws).unwrap() {
             Message::Text(t) => {
                 assert_eq!(t.as_str(), "still here");
                 break;

@@ -55,7 +55,7 @@ fn client(mut ws: Client, id: usize, back: Arc<AtomicUsize>, stop: Arc<AtomicBoo
         seq += 1;
     }
     while !stop.load(Ordering::Relaxed) {
-        match ws.read() {
+        match crate::support::ws::read_message(&mut ws) {
             Ok(Message::Text(t)) if t.as_str().starts_with(&prefix) => {
                 back.fetch_add(1, Ordering::Relaxed);
                 if ws.send(Message::text(format!("{prefix}{seq}"))).is_err() {

@@ -87,7 +87,7 @@ fn handshake(
 /// connection ends (close frame, EOF or reset) first.
 fn next_message(ws: &mut Client) -> Option<String> {
     loop {
-        match ws.read() {
+        match crate::support::ws::read_message(ws) {
             Ok(Message::Text(t)) => return Some(t.to_string()),
             Ok(Message::Binary(b)) => {
                 return Some(format!(
@@ -240,7 +240,7 @@ fn mirror_instances_are_separate_and_a_fourth_is_refused() {
 
     // A fourth instance: the handshake completes, then the server closes.
     let mut c = connect(srv.addr(7681), &mirror_path("c"), &[MIRROR]);
-    match c.read() {
+    match crate::support::ws::read_message(&mut c) {
         Ok(Message::Close(Some(frame))) => {
             assert_eq!(u16::from(frame.code), 1013, "{frame:?}");
         }
@@ -673,7 +673,7 @@ fn rust_example_standalone_counts_resets_and_closes() {
     assert!(saw_reset, "reset\\n restarts the count");
     ws.send(Message::text("closeme\n")).unwrap();
     loop {
-        match ws.read() {
+        match crate::support::ws::read_message(&mut ws) {
             Ok(Message::Close(Some(frame))) => {
                 assert_eq!(u16::from(frame.code), 1001);
                 assert_eq!(frame.reason.as_str(), "seeya");

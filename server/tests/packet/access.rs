@@ -303,7 +303,7 @@ fn every_endpoint_refuses_no_unknown_and_wrong_side_tokens_and_takes_the_right_o
 /// Reads a subscriber until it is closed; the close code.
 fn until_closed(ws: &mut Client) -> Option<CloseCode> {
     loop {
-        match ws.read() {
+        match crate::support::ws::read_message(ws) {
             Ok(Message::Close(f)) => return f.map(|f| f.code),
             Ok(_) => {}
             Err(e) => panic!("subscriber ended without a close frame: {e}"),

@@ -319,7 +319,7 @@ fn a_failed_fsync_stops_ingest_until_the_journal_reopens_by_itself() {
             Instant::now() < deadline,
             "no journal error in server-status"
         );
-        let Ok(Message::Text(t)) = status.read() else {
+        let Ok(Message::Text(t)) = crate::support::ws::read_message(&mut status) else {
             continue;
         };
         let m: Value = serde_json::from_str(t.as_str()).unwrap();

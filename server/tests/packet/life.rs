@@ -114,7 +114,7 @@ impl Workload {
                         continue 'conn;
                     }
                     loop {
-                        match ws.read() {
+                        match crate::support::ws::read_message(&mut ws) {
                             Ok(Message::Text(t)) => {
                                 let v: Value = serde_json::from_str(t.as_str()).unwrap();
                                 match v["id"].as_u64() {
@@ -171,7 +171,7 @@ impl Workload {
                         // Killed: the connection is dropped without a close.
                         break;
                     }
-                    match ws.read() {
+                    match crate::support::ws::read_message(&mut ws) {
                         Ok(Message::Text(t)) => record(&ledger, &out, t.as_str()),
                         Ok(Message::Close(c)) => {
                             note_close(&ledger, "subscriber", c);

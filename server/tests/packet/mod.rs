@@ -142,7 +142,7 @@ fn data_of(v: &Value) -> Vec<u8> {
 fn ws_read(ws: &mut Client, n: usize) -> Vec<Value> {
     let mut out = Vec::new();
     while out.len() < n {
-        match ws.read().expect("subscriber read") {
+        match crate::support::ws::read_message(ws).expect("subscriber read") {
             Message::Text(t) => out.push(serde_json::from_str(t.as_str()).unwrap()),
             Message::Ping(_) | Message::Pong(_) => {}
             other => panic!("unexpected {other:?}"),

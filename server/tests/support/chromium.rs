@@ -179,7 +179,8 @@ impl Page {
             .send(Message::text(msg.to_string()))
             .expect("DevTools send");
         loop {
-            let text = match self.ws.read().expect("DevTools read") {
+            let text = match crate::support::ws::read_message(&mut self.ws).expect("DevTools read")
+            {
                 Message::Text(t) => t,
                 _ => continue,
             };

@@ -41,10 +41,25 @@ pub(crate) fn try_connect(
     Ok(ws)
 }
 
+/// The next message. A read interrupted by a signal is tried again: with
+/// a read timeout set (SO_RCVTIMEO) the kernel fails the read with EINTR
+/// whatever the handler's SA_RESTART, and a test process gets signals from
+/// the children its parallel tests start and stop.
+pub(crate) fn read_message<S: std::io::Read + std::io::Write>(
+    ws: &mut WebSocket<S>,
+) -> tungstenite::Result<Message> {
+    loop {
+        match ws.read() {
+            Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
 /// The next text message (skipping pings/pongs); panics on anything else.
 pub(crate) fn next_text(ws: &mut Client) -> String {
     loop {
-        match ws.read().expect("ws read") {
+        match read_message(ws).expect("ws read") {
             Message::Text(t) => return t.to_string(),
             Message::Ping(_) | Message::Pong(_) => continue,
             other => panic!("expected a text message, got {other:?}"),
