@@ -283,9 +283,10 @@ def elf_sections(path):
     return found
 
 
-def reader(path):
-    """The bytes of an ELF file's loaded sections, by address."""
-    spans = [s for n, s in elf_sections(path).items() if s[0] and n not in (".bss", ".tbss")]
+def reader(path, sections):
+    """The bytes of an ELF file's loaded sections (`elf_sections`), by
+    address."""
+    spans = [s for n, s in sections.items() if s[0] and n not in (".bss", ".tbss")]
     data = open(path, "rb").read()
 
     def read(addr, n):
@@ -296,20 +297,19 @@ def reader(path):
     return read
 
 
-def pointers(path):
+def pointers(sections, read):
     """{address: the address stored there} for each pointer of an ELF
     file that the loader relocates by the load address: the packed
     relative relocations (DT_RELR, `-z pack-relative-relocs`, which lwsws
     and the plugins are linked with), whose addends are in place. Any
     other word of the data could be a number that only looks like an
-    address."""
-    relr = elf_sections(path).get(".relr.dyn")
+    address. `sections` and `read` as from `elf_sections` and `reader`."""
+    relr = sections.get(".relr.dyn")
     if relr is None:
         return {}
-    data = open(path, "rb").read()
+    packed = read(relr[0], relr[2])
     where, base = [], 0
-    for k in range(0, relr[2] - 7, 8):
-        entry = struct.unpack_from("<Q", data, relr[1] + k)[0]
+    for (entry,) in struct.iter_unpack("<Q", packed[:len(packed) - len(packed) % 8]):
         if entry & 1 == 0:
             where.append(entry)
             base = entry + 8
@@ -318,7 +318,6 @@ def pointers(path):
                 if entry >> (bit + 1) & 1:
                     where.append(base + bit * 8)
             base += 63 * 8
-    read = reader(path)
     found = {}
     for addr in where:
         word = read(addr, 8)
@@ -362,9 +361,10 @@ def hot_data(path, map_path, ran):
             i = section(int(m.group(2), 16))
             if i is not None:
                 hit.add(i)
-    relocated = sorted(pointers(path).items())
+    sections = elf_sections(path)
+    read = reader(path, sections)
+    relocated = sorted(pointers(sections, read).items())
     at = [r[0] for r in relocated]
-    read = reader(path)
 
     def targets(i):
         """Where the constant in section `i` points: its relocated
