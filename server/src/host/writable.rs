@@ -3,13 +3,22 @@
 //! parked (waiting for its socket, a wake-up or a deadline, with nothing
 //! left to write), the connection is queued here instead of waking its
 //! task; one task per service thread then calls WRITEABLE on every queued
-//! connection in turn; what each callback writes goes to its socket in one
-//! send when it returns (or once it holds `BATCH` bytes). A
-//! packet fanned out to a thousand subscribers is one pass over them, not
-//! a thousand task wake-ups, polls and re-arms of their waits. Every
-//! `SLICE` connections the pass lets the reactor and the other tasks in,
-//! so a pass over thousands does not hold up the rest of the thread (new
-//! requests, whose packets then join the sends still to come).
+//! connection in turn; what each callback writes is held (up to `BATCH`
+//! bytes) and goes to its socket in one send. A packet fanned out to a
+//! thousand subscribers is one pass over them, not a thousand task
+//! wake-ups, polls and re-arms of their waits. Every `SLICE` connections
+//! the pass sends what their callbacks held, one send after the other, and
+//! then lets the reactor and the other tasks in, so a pass over thousands
+//! does not hold up the rest of the thread (new requests, whose packets
+//! then join the sends still to come).
+//!
+//! The sends come together, not one between each two callbacks, because
+//! of whoever reads them: a reader of many of the connections (a relay, a
+//! collector) that keeps up with sends spaced out by callbacks goes back to
+//! sleep between them, and each send then pays for waking it. Measured on
+//! loopback with one client reading 1,000 subscribers, 2 µs of work
+//! between sends cost 0.9 µs more kernel time per send than the same work
+//! done before a slice's sends.
 //!
 //! A pass serves its connections in the order they were asked for, as a
 //! plugin asked: lws-mirror resumes its members oldest first and relies on
@@ -98,6 +107,7 @@ pub(crate) fn spawn() {
     RUNNER.with(|r| *r.borrow_mut() = Some(notify.clone()));
     tokio::task::spawn_local(async move {
         let mut batch = Vec::new();
+        let mut holding = Vec::with_capacity(SLICE);
         loop {
             notify.notified().await;
             loop {
@@ -110,15 +120,20 @@ pub(crate) fn spawn() {
                 // client's figures it says whose time a fan-out's length is.
                 let began = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
                 let connections = batch.len();
-                for (i, addr) in batch.drain(..).enumerate() {
-                    call::with_live(addr, serve);
+                for (i, &addr) in batch.iter().enumerate() {
+                    if call::with_live(addr, serve) == Some(Served::Holding) {
+                        holding.push(addr);
+                    }
                     if (i + 1) % SLICE == 0 {
+                        send_held(&mut holding);
                         // Let the reactor and the other tasks in: the next
                         // POSTs are read (and the journal writes and syncs
                         // them) while this pass goes on, not after it.
                         tokio::task::yield_now().await;
                     }
                 }
+                send_held(&mut holding);
+                batch.clear();
                 if let Some(t) = began {
                     tracing::debug!(
                         connections,
@@ -134,20 +149,38 @@ pub(crate) fn spawn() {
     });
 }
 
+/// What [`serve`] left to do for a connection.
+#[derive(Debug, PartialEq, Eq)]
+enum Served {
+    /// Nothing: it was not served, or it is done (or back with its task).
+    Done,
+    /// Its callback wrote frames that it holds for the slice's sends
+    /// ([`send_held`]).
+    Holding,
+}
+
+/// Sends what the slice's connections hold, one after the other, then
+/// does what is left for each ([`after_send`]).
+fn send_held(holding: &mut Vec<usize>) {
+    for addr in holding.drain(..) {
+        call::with_live(addr, after_send);
+    }
+}
+
 /// WRITEABLE for one queued connection, or back to its own task.
-fn serve(wsi: &Wsi) {
+fn serve(wsi: &Wsi) -> Served {
     wsi.in_pass_queue.set(false);
     if !wsi.writable_requested.get() {
-        return;
+        return Served::Done;
     }
     if !wsi.parked.get() {
         // Its task is running its loop (or ending): it looks itself.
         wsi.wake.notify_one();
-        return;
+        return Served::Done;
     }
     if !wsi.tx.borrow().is_empty() {
         // Its task waits for the socket and calls WRITEABLE then.
-        return;
+        return Served::Done;
     }
     wsi.writable_requested.set(false);
     wsi.in_pass.set(true);
@@ -162,7 +195,17 @@ fn serve(wsi: &Wsi) {
     if rc != 0 {
         wsi.close_requested.set(true);
     }
-    // What the callback wrote, in one send.
+    if wsi.held.get() && !wsi.close_requested.get() {
+        // Sent with the rest of the slice's.
+        return Served::Holding;
+    }
+    after_send(wsi);
+    Served::Done
+}
+
+/// What the callback wrote, in one send; then back to its task if there is
+/// more to do.
+fn after_send(wsi: &Wsi) {
     if wsi.held.get() {
         if let Some(stream) = wsi.stream.get() {
             if wsi.flush_to(stream).is_err() {

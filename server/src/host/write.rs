@@ -139,9 +139,9 @@ impl Wsi {
                 source,
             })?;
         }
-        // In the WRITEABLE pass, frames are held and sent together when
-        // the callback returns: a subscriber several packets behind gets
-        // them in one send, not one each.
+        // In the WRITEABLE pass, frames are held and sent together once
+        // the slice's callbacks have run: a subscriber several packets
+        // behind gets them in one send, not one each.
         if self.in_pass.get() && self.tx.borrow().len() < crate::host::writable::BATCH {
             self.held.set(true);
         } else if let Some(stream) = self.stream.get() {

@@ -312,7 +312,9 @@ impl Wsi {
     /// its own task.
     pub fn request_writable(&self) {
         self.writable_requested.set(true);
-        if self.parked.get() && self.tx.borrow().is_empty() && writable::enqueue(self) {
+        // Frames held for the pass's send go out before its next pass.
+        let waiting = !self.held.get() && !self.tx.borrow().is_empty();
+        if self.parked.get() && !waiting && writable::enqueue(self) {
             return;
         }
         self.wake.notify_one();

@@ -356,6 +356,7 @@ fn latency(addr: SocketAddr, mount: &str, subs: usize, rate: u64, secs: u64) -> 
     let total = rate * secs;
     let start = Instant::now();
     let cpu0 = process_cpu_ns();
+    let waits0 = process_waits();
     let mut posted = 0u64;
     for i in 0..total {
         let at = start + Duration::from_micros(i * 1_000_000 / rate.max(1));
@@ -376,6 +377,16 @@ fn latency(addr: SocketAddr, mount: &str, subs: usize, rate: u64, secs: u64) -> 
         ),
         _ => "?".to_string(),
     };
+    // How often this process's threads went to sleep, per packet: a
+    // reader that keeps up with sends spaced out in time sleeps (and is
+    // woken by the next send) between them; sends that come together find
+    // it awake. The poster's own sleeps, about two per packet, are in it.
+    let waits = match (waits0, process_waits()) {
+        (Some(a), Some(b)) if posted > 0 => {
+            format!("{:.1}", b.saturating_sub(a) as f64 / posted as f64)
+        }
+        _ => "?".to_string(),
+    };
     let subs = seen.connected.load(Ordering::Relaxed) as usize;
     wait_deliveries(&seen, posted * subs as u64, Duration::from_secs(30));
     stop.store(true, Ordering::Relaxed);
@@ -391,7 +402,7 @@ fn latency(addr: SocketAddr, mount: &str, subs: usize, rate: u64, secs: u64) -> 
     let mut lat: Vec<u64> = samples.iter().map(|v| v.2).collect();
     lat.sort_unstable();
     println!(
-        "latency subscribers={} rate={rate} packets={posted} deliveries={} p50_us={} p99_us={} max_us={} {d} client_busy_pct={busy}",
+        "latency subscribers={} rate={rate} packets={posted} deliveries={} p50_us={} p99_us={} max_us={} {d} client_busy_pct={busy} client_waits_per_packet={waits}",
         seen.connected.load(Ordering::Relaxed),
         seen.deliveries.load(Ordering::Relaxed),
         percentile(&lat, 0.50),
@@ -472,6 +483,20 @@ fn decompose(samples: &[(usize, u64, u64)]) -> String {
 }
 
 /// Nanoseconds every thread of this process has run on a CPU.
+/// The times this process's threads have waited (voluntary context
+/// switches, all threads).
+fn process_waits() -> Option<u64> {
+    let mut total = 0;
+    for t in std::fs::read_dir("/proc/self/task").ok()? {
+        let s = std::fs::read_to_string(t.ok()?.path().join("status")).ok()?;
+        let line = s
+            .lines()
+            .find(|l| l.starts_with("voluntary_ctxt_switches:"))?;
+        total += line.split_whitespace().nth(1)?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
 fn process_cpu_ns() -> Option<u64> {
     let mut total = 0;
     for t in std::fs::read_dir("/proc/self/task").ok()? {
