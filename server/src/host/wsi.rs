@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -293,12 +293,18 @@ impl Wsi {
         while !tx.is_empty() {
             match stream.try_write(&tx) {
                 Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    let _ = tx.split_to(n);
-                    if tx.is_empty() && tx.capacity() > 4096 {
+                Ok(n) if n == tx.len() => {
+                    // All of it: the buffer is kept, its room whole.
+                    tx.clear();
+                    if tx.capacity() > 4096 {
                         // Do not keep a large write's buffer on an idle connection.
                         *tx = BytesMut::new();
                     }
+                }
+                Ok(n) => {
+                    // Moves the start along the same buffer (`split_to`
+                    // would make it a shared one, an allocation per send).
+                    tx.advance(n);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) => return Err(e),

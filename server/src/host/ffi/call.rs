@@ -48,6 +48,24 @@ pub(crate) fn with_live<R>(addr: usize, f: impl FnOnce(&Wsi) -> R) -> Option<R> 
     Some(f(unsafe { &*(addr as *const Wsi) }))
 }
 
+/// Asks the CPU to bring the `len` bytes at `addr` into its caches: a
+/// hint, for memory about to be used (nothing is read, and an address that
+/// is no longer mapped is harmless).
+pub(crate) fn prefetch(addr: usize, len: usize) {
+    #[cfg(target_arch = "x86_64")]
+    for line in (addr..addr.saturating_add(len)).step_by(64) {
+        // SAFETY: a prefetch only hints the cache: it gives the program
+        // nothing and never faults, whatever the address.
+        unsafe {
+            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+                line as *const i8,
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (addr, len);
+}
+
 /// Zeroed memory whose contents belong to a plugin: per-session data
 /// (`pss`) and per-vhost data (`lws_protocol_vh_priv_zalloc`). calloc'd,
 /// because plugins may assume the C library's allocator; freed on drop.
