@@ -482,7 +482,6 @@ fn decompose(samples: &[(usize, u64, u64)]) -> String {
     )
 }
 
-/// Nanoseconds every thread of this process has run on a CPU.
 /// The times this process's threads have waited (voluntary context
 /// switches, all threads).
 fn process_waits() -> Option<u64> {
@@ -497,6 +496,7 @@ fn process_waits() -> Option<u64> {
     Some(total)
 }
 
+/// Nanoseconds every thread of this process has run on a CPU.
 fn process_cpu_ns() -> Option<u64> {
     let mut total = 0;
     for t in std::fs::read_dir("/proc/self/task").ok()? {
