@@ -197,14 +197,22 @@ fn redis_killed_mid_ingest_is_refused_with_retry_after_and_nothing_acknowledged_
         srv.log_text()
     );
     // Every acknowledged packet is in the stream once, under its id, and
-    // nothing else is (each retry carried its key).
+    // nothing else is (each retry carried its key). The stream is Redis's:
+    // a packet becomes visible here once this server's follower has read
+    // it back, which after the outage can come a moment after its
+    // acknowledgement (the follower retries on its own backoff). So pages
+    // are long polls, read until the newest acknowledged id has been seen
+    // (or 20 s have passed: then the counts below say what is missing).
+    let newest = acked.iter().map(|a| a.0).max().unwrap_or(0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let mut http = Http::new(addr);
     let mut stream = Vec::new();
     let mut since = 0;
-    loop {
-        let page = packets(&mut http, &format!("?since={since}&limit=1000"));
-        let Some(last) = page.last() else { break };
-        since = last["id"].as_u64().unwrap();
+    while since < newest && std::time::Instant::now() < deadline {
+        let page = packets(&mut http, &format!("?since={since}&limit=1000&wait=1"));
+        if let Some(last) = page.last() {
+            since = last["id"].as_u64().unwrap();
+        }
         stream.extend(page);
     }
     let delivered: std::collections::HashMap<u64, Vec<u8>> = stream
