@@ -451,6 +451,44 @@ fn timers_fire_and_cancel() {
     assert_eq!(next_text(&mut ws), "cancelled from thread");
 }
 
+/// A timer set again from TIMER, moved or cancelled, fires only as it was
+/// last set: the timer the session handed to its thread's timer task
+/// while waiting leaves entries behind that must not fire.
+#[test]
+fn a_timer_moved_or_cancelled_from_timer_fires_only_as_last_set() {
+    let s = plugin_site(
+        &[("timers", "timers")],
+        "",
+        &[vhost(
+            "localhost",
+            7681,
+            r#", "ws-protocols": [{"timers": {"status": "ok"}}]"#,
+        )],
+    );
+    let srv = start(&s);
+    let mut ws = connect(srv.addr(7681), "/", &["timers"]);
+    assert_eq!(next_text(&mut ws), "timer");
+    ws.send(Message::text("rearm")).unwrap();
+    assert_eq!(next_text(&mut ws), "timer 1");
+    let first = std::time::Instant::now();
+    // Set to 20 ms, then moved to 400 ms: the 20 ms one never fires.
+    assert_eq!(next_text(&mut ws), "timer 2");
+    let gap = first.elapsed();
+    assert!(gap >= Duration::from_millis(350), "timer 2 after {gap:?}");
+    // Set to 20 ms, then cancelled: nothing more comes.
+    ws.get_ref()
+        .set_read_timeout(Some(Duration::from_millis(600)))
+        .unwrap();
+    match crate::support::ws::read_message(&mut ws) {
+        Err(tungstenite::Error::Io(e))
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) => {}
+        other => panic!("after the cancel: {other:?}"),
+    }
+}
+
 /// An `lws_ring` whose `destroy_element` calls back into the same ring:
 /// the calls are refused and the ring's own call completes
 /// (`tests/plugins/ring_reenter.c`). Before, the host held a `&mut` to the

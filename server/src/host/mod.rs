@@ -37,6 +37,7 @@ pub(crate) mod request;
 pub(crate) mod ring;
 pub mod thread;
 pub(crate) mod threadpool;
+pub(crate) mod timer_pass;
 pub(crate) mod timers;
 pub(crate) mod uv;
 pub(crate) mod vhost;

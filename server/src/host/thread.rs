@@ -149,6 +149,7 @@ pub fn serve(
     tokio::task::spawn_local(run_commands(commands));
     crate::host::uv::serve_here(tsi);
     crate::host::writable::spawn();
+    crate::host::timer_pass::spawn();
     if tsi == 0 {
         dispatch::init_all(site);
         tokio::task::spawn_local(crate::host::retire::watch());

@@ -144,6 +144,9 @@ pub struct Wsi {
     pub rx: Cell<RxState>,
     /// `lws_set_timer_usecs` deadline.
     pub timer: Cell<Option<Instant>>,
+    /// The deadline last handed to the thread's timer task
+    /// ([`timer_pass`](crate::host::timer_pass)), not yet come up.
+    pub timer_handed: Cell<Option<Instant>>,
     /// `lws_set_timeout` deadline.
     pub timeout: Cell<Option<Instant>>,
     /// A callback returned non-zero outside the connection's own task (e.g.
@@ -218,6 +221,7 @@ impl Wsi {
             rx_paused: Cell::new(false),
             rx: Cell::new(RxState::default()),
             timer: Cell::new(None),
+            timer_handed: Cell::new(None),
             timeout: Cell::new(None),
             close_requested: Cell::new(false),
             opaque: Cell::new(std::ptr::null_mut()),

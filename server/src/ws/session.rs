@@ -24,6 +24,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::host::dispatch::callback;
 use crate::host::thread;
+use crate::host::timer_pass;
 use crate::host::wsi::{RxState, Wsi};
 use comlink_wire::deflate::{Deflater, Inflater, Params};
 use comlink_wire::frame::{Decoder, Encoder, Event, Limits, OpCode};
@@ -357,7 +358,15 @@ fn serve<'a>(
             if compressing && codec_check.is_none() && holds_codec_memory(wsi, decoder) {
                 codec_check = Some(Instant::now() + CODEC_IDLE);
             }
-            let deadline = [wsi.timer.get(), wsi.timeout.get(), ping_at, codec_check]
+            // Parking, the session hands its timer to the thread's timer
+            // task (TIMER then comes without waking this task).
+            let parking = failed.is_none();
+            let timer = if parking && timer_pass::hand_over(wsi) {
+                None
+            } else {
+                wsi.timer.get()
+            };
+            let deadline = [timer, wsi.timeout.get(), ping_at, codec_check]
                 .into_iter()
                 .flatten()
                 .min();
@@ -375,7 +384,7 @@ fn serve<'a>(
             }
             // WRITEABLE may now come from the thread's pass (not while
             // the connection is failing: its last rounds are counted here).
-            wsi.parked.set(failed.is_none());
+            wsi.parked.set(parking);
             tokio::select! {
                 r = poll_fn(|cx| stream.poll_read_some(cx, &mut rbuf)), if want_read => {
                     match r {

@@ -2,6 +2,9 @@
  * "timers": the host's timer calls, each reported to the client as a text
  * message.
  *   ESTABLISHED     lws_set_timer_usecs(20 ms) -> TIMER -> "timer"
+ *   "rearm"         timer 20 ms -> TIMER "timer 1", which sets the timer
+ *                   to 20 ms and moves it to 400 ms -> TIMER "timer 2",
+ *                   which sets it to 20 ms and cancels it: no "timer 3"
  *   "sul"           lws_sul_schedule b (50 ms) and a (200 ms), then
  *                   lws_sul_cancel(b) -> "sul a, b fired 0"
  *   "vh"            lws_timed_callback_vh_protocol(USER + 7, 1 s) ->
@@ -30,6 +33,7 @@ struct pss {
 	int b_fired;
 	int vh_seen;
 	int cancel_seen;
+	int rearm; /* TIMERs seen since "rearm" + 1; 0: not asked */
 	char queue[8][128];
 	int head, count;
 };
@@ -106,7 +110,22 @@ callback_timers(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		break;
 
 	case LWS_CALLBACK_TIMER:
-		push(pss, "timer");
+		if (!pss->rearm) {
+			push(pss, "timer");
+			break;
+		}
+		{
+			char s[32];
+
+			lws_snprintf(s, sizeof(s), "timer %d", pss->rearm);
+			push(pss, s);
+		}
+		/* Each set is replaced at once: only the last may fire. */
+		lws_set_timer_usecs(wsi, 20 * LWS_US_PER_MS);
+		if (pss->rearm++ == 1)
+			lws_set_timer_usecs(wsi, 400 * LWS_US_PER_MS);
+		else
+			lws_set_timer_usecs(wsi, -1);
 		break;
 
 	case LWS_CALLBACK_RECEIVE:
@@ -116,6 +135,10 @@ callback_timers(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			lws_sul_schedule(vhd->cx, 0, &pss->sul_a, sul_a_cb,
 					 200 * LWS_US_PER_MS);
 			lws_sul_cancel(&pss->sul_b);
+		}
+		if (len == 5 && !memcmp(in, "rearm", 5)) {
+			pss->rearm = 1;
+			lws_set_timer_usecs(wsi, 20 * LWS_US_PER_MS);
 		}
 		if (len == 2 && !memcmp(in, "vh", 2))
 			if (lws_timed_callback_vh_protocol(vhd->vhost,

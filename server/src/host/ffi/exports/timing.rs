@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::host::ffi::boundary::{export, vhost, vhost_protocol, wsi, Fault};
 use crate::host::ffi::call::Sul;
-use crate::host::{dispatch, thread, timers};
+use crate::host::{dispatch, thread, timer_pass, timers};
 
 /// `lws_set_timeout_us`'s work.
 fn set_timeout(p: *mut Lws, reason: c_int, us: i64) -> Result<(), Fault> {
@@ -51,7 +51,11 @@ export! {
         w.timer.set(
             (usecs >= 0).then(|| Instant::now() + Duration::from_micros(usecs as u64)),
         );
-        w.wake.notify_one();
+        // A parked session's timer goes to the thread's timer task; a
+        // running loop arms it itself once woken.
+        if !(w.parked.get() && timer_pass::hand_over(w)) {
+            w.wake.notify_one();
+        }
         Ok(())
     }
 }
