@@ -425,8 +425,10 @@ fn a_client_that_does_not_read_costs_bounded_memory() {
 // ---------------------------------------------------------------------------
 // 7. Timers
 
-#[test]
-fn timers_fire_and_cancel() {
+/// A server with the `timers` protocol (`tests/plugins/timers.c`) and a
+/// client on it, past the TIMER that ESTABLISHED set
+/// (`lws_set_timer_usecs` -> LWS_CALLBACK_TIMER).
+fn timers_client() -> (Site, Server, Client) {
     let s = plugin_site(
         &[("timers", "timers")],
         "",
@@ -438,8 +440,13 @@ fn timers_fire_and_cancel() {
     );
     let srv = start(&s);
     let mut ws = connect(srv.addr(7681), "/", &["timers"]);
-    // lws_set_timer_usecs -> LWS_CALLBACK_TIMER.
     assert_eq!(next_text(&mut ws), "timer");
+    (s, srv, ws)
+}
+
+#[test]
+fn timers_fire_and_cancel() {
+    let (_site, _srv, mut ws) = timers_client();
     // lws_sul_schedule + lws_sul_cancel: b (due first) was cancelled.
     ws.send(Message::text("sul")).unwrap();
     assert_eq!(next_text(&mut ws), "sul a, b fired 0");
@@ -456,18 +463,7 @@ fn timers_fire_and_cancel() {
 /// while waiting leaves entries behind that must not fire.
 #[test]
 fn a_timer_moved_or_cancelled_from_timer_fires_only_as_last_set() {
-    let s = plugin_site(
-        &[("timers", "timers")],
-        "",
-        &[vhost(
-            "localhost",
-            7681,
-            r#", "ws-protocols": [{"timers": {"status": "ok"}}]"#,
-        )],
-    );
-    let srv = start(&s);
-    let mut ws = connect(srv.addr(7681), "/", &["timers"]);
-    assert_eq!(next_text(&mut ws), "timer");
+    let (_site, _srv, mut ws) = timers_client();
     ws.send(Message::text("rearm")).unwrap();
     assert_eq!(next_text(&mut ws), "timer 1");
     let first = std::time::Instant::now();
