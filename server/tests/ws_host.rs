@@ -466,7 +466,7 @@ fn a_timer_moved_or_cancelled_from_timer_fires_only_as_last_set() {
     let (_site, _srv, mut ws) = timers_client();
     ws.send(Message::text("rearm")).unwrap();
     assert_eq!(next_text(&mut ws), "timer 1");
-    let first = std::time::Instant::now();
+    let first = Instant::now();
     // Set to 20 ms, then moved to 400 ms: the 20 ms one never fires.
     assert_eq!(next_text(&mut ws), "timer 2");
     let gap = first.elapsed();
