@@ -3,6 +3,7 @@
 //! the exported `lws_plugin_protocol_t` named after the library file.
 
 use std::ffi::{c_int, c_void, CStr};
+use std::mem::MaybeUninit;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::abi::{self, Lws, LwsProtocolVhostOptions};
@@ -18,12 +19,34 @@ pub struct StaticTable<T>(pub T);
 // other statics (names, callbacks); sharing them between threads is sound.
 unsafe impl<T> Sync for StaticTable<T> {}
 
+/// The per-session data of protocol `P`: the session itself, in place
+/// (not a pointer to it: the host brings a connection's per-session data
+/// into the caches before its callback, and a session elsewhere would be
+/// one more wait for memory on every callback). The host hands the plugin
+/// zeroed memory, so a new connection's `live` reads false.
+#[repr(C)]
+struct Pss<S> {
+    session: MaybeUninit<S>,
+    live: bool,
+}
+
+/// The alignment the host's (and lws's) per-session data has: `malloc`'s.
+const PSS_ALIGN: usize = 16;
+
 /// The `struct lws_protocols` entry for `P`.
+///
+/// `P::Session` is kept in the per-session data, which is only aligned as
+/// `malloc` aligns: a session type aligned to more than 16 bytes does not
+/// compile.
 pub const fn protocol_entry<P: Protocol>() -> abi::LwsProtocols {
+    assert!(
+        std::mem::align_of::<Pss<P::Session>>() <= PSS_ALIGN,
+        "a Protocol's Session must not need more than 16-byte alignment"
+    );
     abi::LwsProtocols {
         name: P::NAME.as_ptr(),
         callback: Some(callback::<P>),
-        per_session_data_size: std::mem::size_of::<*mut c_void>(),
+        per_session_data_size: std::mem::size_of::<Pss<P::Session>>(),
         rx_buffer_size: P::RX_BUFFER_SIZE,
         id: 0,
         user: std::ptr::null_mut(),
@@ -155,8 +178,10 @@ unsafe fn dispatch<P: Protocol>(
         }
     };
     // SAFETY: `vhd_slot` points at our own pointer-sized vh_priv and `user`
-    // at our pointer-sized pss. Boxes stored there are only created and
-    // freed in this function, on the connection's thread.
+    // at our `Pss<P::Session>` (its size is ours, its alignment malloc's,
+    // checked against the type in `protocol_entry`). The box in vh_priv
+    // and the session in the pss are only made and dropped in this
+    // function, on the connection's thread.
     unsafe {
         match reason {
             abi::LWS_CALLBACK_PROTOCOL_INIT => {
@@ -199,12 +224,12 @@ unsafe fn dispatch<P: Protocol>(
                 // take the state as it is.
                 let mut guard = (**slot).lock().unwrap_or_else(|e| e.into_inner());
                 let vhd: &mut P::Vhost = &mut guard;
-                let pss = user as *mut *mut P::Session;
+                let pss = user as *mut Pss<P::Session>;
                 let session = || -> Option<&mut P::Session> {
-                    if pss.is_null() || (*pss).is_null() {
+                    if pss.is_null() || !(*pss).live {
                         None
                     } else {
-                        Some(&mut **pss)
+                        Some((*pss).session.assume_init_mut())
                     }
                 };
                 let act = |a: Action| a.as_raw();
@@ -236,7 +261,7 @@ unsafe fn dispatch<P: Protocol>(
                         }
                         match P::open(vhd, conn) {
                             Some(s) => {
-                                *pss = Box::into_raw(Box::new(s));
+                                settle(pss, s);
                                 0
                             }
                             None => -1,
@@ -271,7 +296,7 @@ unsafe fn dispatch<P: Protocol>(
                         };
                         match P::open_http(vhd, conn, &path) {
                             Some(s) => {
-                                *pss = Box::into_raw(Box::new(s));
+                                settle(pss, s);
                                 0
                             }
                             None => act(conn.return_status(404, None)),
@@ -290,10 +315,10 @@ unsafe fn dispatch<P: Protocol>(
                         None => 0,
                     },
                     abi::LWS_CALLBACK_CLOSED | abi::LWS_CALLBACK_HTTP_DROP_PROTOCOL => {
-                        if !pss.is_null() && !(*pss).is_null() {
-                            let s = Box::from_raw(*pss);
-                            *pss = std::ptr::null_mut();
-                            P::closed(vhd, *s, conn);
+                        if !pss.is_null() && (*pss).live {
+                            (*pss).live = false;
+                            let s = (*pss).session.assume_init_read();
+                            P::closed(vhd, s, conn);
                         }
                         0
                     }
@@ -309,6 +334,22 @@ unsafe fn dispatch<P: Protocol>(
                 }
             }
         }
+    }
+}
+
+/// Puts `s` in the per-session data at `pss` (not null), dropping a
+/// session left there by an earlier request on the same connection.
+///
+/// # Safety
+/// `pss` is the connection's `Pss<S>`, used by this thread only.
+unsafe fn settle<S>(pss: *mut Pss<S>, s: S) {
+    // SAFETY: per the contract; `live` says whether `session` holds one.
+    unsafe {
+        if (*pss).live {
+            (*pss).session.assume_init_drop();
+        }
+        (*pss).session.write(s);
+        (*pss).live = true;
     }
 }
 
