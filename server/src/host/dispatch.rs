@@ -29,7 +29,11 @@ pub(crate) fn callback(wsi: &Wsi, reason: c_int, input: *mut c_void, len: usize)
         Arc::as_ptr(&def.lib) as usize,
     );
     let rc = handover::as_callback_of(&def.lib, || {
-        threadpool::as_caller(site, lib, || call::callback(&def, wsi, reason, input, len))
+        threadpool::as_caller(site, lib, || {
+            thread::in_callback_of(wsi as *const Wsi as usize, || {
+                call::callback(&def, wsi, reason, input, len)
+            })
+        })
     });
     vp.times.record(started.elapsed());
     // Back to the event loop: the next write is a new one.

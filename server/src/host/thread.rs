@@ -3,7 +3,7 @@
 //! thread-bound; a call made on the wrong thread is forwarded here).
 
 use rustc_hash::FxHashSet;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::c_int;
 use std::sync::Arc;
 
@@ -16,6 +16,8 @@ pub use crate::runtime::threads::current_tsi;
 
 thread_local! {
     static LIVE: RefCell<FxHashSet<usize>> = RefCell::new(FxHashSet::default());
+    /// The wsi whose callback runs on this thread (0: none).
+    static IN_CALLBACK: Cell<usize> = const { Cell::new(0) };
 }
 
 /// A request from another thread. Pointers travel as addresses; they are
@@ -112,9 +114,21 @@ pub fn unregister(wsi: &Wsi) {
     LIVE.with(|l| l.borrow_mut().remove(&(wsi as *const Wsi as usize)));
 }
 
-/// Whether `addr` is a live wsi of this thread.
+/// Whether `addr` is a live wsi of this thread. The wsi whose callback
+/// is running is (its caller holds it), and it is what a plugin's calls
+/// into the host name most: it is answered without the set, whose lookup
+/// is a wait for memory when a pass goes over a thousand connections.
 pub fn is_live(addr: usize) -> bool {
-    LIVE.with(|l| l.borrow().contains(&addr))
+    IN_CALLBACK.with(Cell::get) == addr || LIVE.with(|l| l.borrow().contains(&addr))
+}
+
+/// Runs `f`, a callback of the live wsi at `addr`, noting it as the one
+/// whose callback runs (see [`is_live`]).
+pub fn in_callback_of<R>(addr: usize, f: impl FnOnce() -> R) -> R {
+    let before = IN_CALLBACK.with(|c| c.replace(addr));
+    let r = f();
+    IN_CALLBACK.with(|c| c.set(before));
+    r
 }
 
 /// The live wsis of this thread, as addresses.
