@@ -242,9 +242,8 @@ impl Loadable {
     /// written pages if the file is truncated, and a mapping cannot be
     /// copied safely while it is being written).
     fn loaded(&self, plugin: &Path) {
-        if let Loadable::Leased { dev, ino, .. } = self {
-            if let Err(e) = ffi::lease::move_into_memory(*dev, *ino, ffi::lease::Mappings::Writable)
-            {
+        if let Loadable::Leased { dev, ino, path, .. } = self {
+            if let Err(e) = ffi::lease::move_writable_of(path, *dev, *ino) {
                 tracing::warn!(
                     "plugin {}: its writable data stays mapped from the file ({e}): \
                      do not rewrite the file in place while it is loaded",

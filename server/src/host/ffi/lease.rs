@@ -19,6 +19,7 @@
 
 use std::ffi::c_void;
 use std::os::fd::{AsRawFd, BorrowedFd};
+use std::path::Path;
 
 /// Takes a read lease on `fd` (opened read-only). Fails where the kernel
 /// refuses one: the file is open for writing somewhere, it belongs to
@@ -145,6 +146,130 @@ pub(crate) fn move_into_memory(dev: u64, ino: u64, which: Mappings) -> std::io::
     Ok(targets.len())
 }
 
+/// Moves the writable mappings of the library `dlopen` just loaded by the
+/// name `name` into memory, as [`move_into_memory`] with
+/// [`Mappings::Writable`] does, but found from the library's program
+/// headers instead of `/proc/self/maps` (whose reading, some 100 us at
+/// start-up, was most of a plugin's load). Falls back to the maps of the
+/// file (`dev`, `ino`) when no loaded object has that name.
+pub(crate) fn move_writable_of(name: &Path, dev: u64, ino: u64) -> std::io::Result<usize> {
+    let Some(targets) = writable_of(name) else {
+        return move_into_memory(dev, ino, Mappings::Writable);
+    };
+    for m in &targets {
+        move_one(m)?;
+    }
+    Ok(targets.len())
+}
+
+/// A loaded object's segments, as `dl_iterate_phdr` gives them: its load
+/// address and `(type, flags, vaddr, filesz, memsz)` of each header.
+type Segments = (usize, Vec<(u32, u32, usize, usize, usize)>);
+
+/// The segments of the loaded object named `name` (its `dlopen` path).
+fn segments_of(name: &std::ffi::CStr) -> Option<Segments> {
+    struct Search<'a> {
+        name: &'a std::ffi::CStr,
+        found: Option<Segments>,
+    }
+    unsafe extern "C" fn visit(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        data: *mut c_void,
+    ) -> libc::c_int {
+        // SAFETY: `data` is the `Search` passed below, alive for the whole
+        // iteration; `info` is the loader's description of one object,
+        // valid during this call, its `dlpi_phdr` pointing at
+        // `dlpi_phnum` headers and its name (when not null) a C string.
+        unsafe {
+            let search = &mut *(data as *mut Search<'_>);
+            let info = &*info;
+            if info.dlpi_name.is_null()
+                || std::ffi::CStr::from_ptr(info.dlpi_name) != search.name
+                || info.dlpi_phdr.is_null()
+            {
+                return 0;
+            }
+            let headers = std::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum));
+            search.found = Some((
+                info.dlpi_addr as usize,
+                headers
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.p_type,
+                            h.p_flags,
+                            h.p_vaddr as usize,
+                            h.p_filesz as usize,
+                            h.p_memsz as usize,
+                        )
+                    })
+                    .collect(),
+            ));
+            1
+        }
+    }
+    let mut search = Search { name, found: None };
+    // SAFETY: `visit` only reads what the loader hands it and writes the
+    // `Search` it is given, which outlives the call.
+    unsafe { libc::dl_iterate_phdr(Some(visit), &mut search as *mut Search<'_> as *mut c_void) };
+    search.found
+}
+
+/// The file-backed pages of the object named `name` that are writable now:
+/// each writable `PT_LOAD` from its first page to the end of its file part
+/// (the loader maps the rest, `.bss`, anonymous), less what
+/// `PT_GNU_RELRO` made read-only after relocation (whole pages only, as
+/// the loader protects it). None when no loaded object has that name.
+fn writable_of(name: &Path) -> Option<Vec<Mapping>> {
+    let cname = std::ffi::CString::new(name.as_os_str().as_encoded_bytes()).ok()?;
+    let (base, headers) = segments_of(&cname)?;
+    Some(writable_ranges(base, &headers, page_size()))
+}
+
+/// [`writable_of`]'s arithmetic, on an object loaded at `base` with
+/// `headers`, on pages of `page` bytes.
+fn writable_ranges(
+    base: usize,
+    headers: &[(u32, u32, usize, usize, usize)],
+    page: usize,
+) -> Vec<Mapping> {
+    let down = |a: usize| a & !(page - 1);
+    let up = |a: usize| (a + page - 1) & !(page - 1);
+    let relro = headers
+        .iter()
+        .find(|h| h.0 == libc::PT_GNU_RELRO)
+        .map(|&(_, _, vaddr, _, memsz)| (down(base + vaddr), down(base + vaddr + memsz)));
+    let mut out = Vec::new();
+    for &(kind, flags, vaddr, filesz, _) in headers {
+        if kind != libc::PT_LOAD || flags & libc::PF_W == 0 || filesz == 0 {
+            continue;
+        }
+        let (start, end) = (down(base + vaddr), up(base + vaddr + filesz));
+        let mut parts = vec![(start, end)];
+        if let Some((rs, re)) = relro.filter(|(rs, re)| rs < re) {
+            parts = vec![(start, end.min(rs)), (start.max(re), end)];
+        }
+        for (s, e) in parts.into_iter().filter(|(s, e)| s < e) {
+            out.push(Mapping {
+                start: s,
+                end: e,
+                read: true,
+                write: true,
+                exec: flags & libc::PF_X != 0,
+                dev: (0, 0),
+                ino: 0,
+            });
+        }
+    }
+    out
+}
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096)
+}
+
 fn move_one(m: &Mapping) -> std::io::Result<()> {
     if m.exec {
         // Code goes through an in-memory file mapped executable at once:
@@ -266,6 +391,82 @@ mod tests {
             }
         );
         assert!(parse("garbage").is_none());
+    }
+
+    /// The names of this process's loaded objects (those with one).
+    fn loaded_names() -> Vec<std::ffi::CString> {
+        unsafe extern "C" fn visit(
+            info: *mut libc::dl_phdr_info,
+            _size: libc::size_t,
+            data: *mut c_void,
+        ) -> libc::c_int {
+            // SAFETY: `data` is the Vec below; `info` and its name are the
+            // loader's, valid during the call.
+            unsafe {
+                let names = &mut *(data as *mut Vec<std::ffi::CString>);
+                let name = (*info).dlpi_name;
+                if !name.is_null() && *name != 0 {
+                    names.push(std::ffi::CStr::from_ptr(name).to_owned());
+                }
+            }
+            0
+        }
+        let mut names: Vec<std::ffi::CString> = Vec::new();
+        // SAFETY: `visit` only pushes to the Vec it is given.
+        unsafe {
+            libc::dl_iterate_phdr(
+                Some(visit),
+                &mut names as *mut Vec<std::ffi::CString> as *mut c_void,
+            )
+        };
+        names
+    }
+
+    #[test]
+    fn the_writable_pages_from_program_headers_are_those_the_kernel_maps() {
+        use std::os::unix::fs::MetadataExt;
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let mut checked = 0;
+        for name in loaded_names() {
+            let path = Path::new(
+                <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(name.to_bytes()),
+            );
+            let Ok(meta) = std::fs::metadata(path) else {
+                continue; // the vdso, and names that are not files
+            };
+            let dev = (libc::major(meta.dev()), libc::minor(meta.dev()));
+            let mapped: Vec<(usize, usize)> = maps
+                .lines()
+                .filter_map(parse)
+                .filter(|m| m.dev == dev && m.ino == meta.ino() && m.write)
+                .map(|m| (m.start, m.end))
+                .collect();
+            let found: Vec<(usize, usize)> = writable_of(path)
+                .unwrap()
+                .iter()
+                .map(|m| (m.start, m.end))
+                .collect();
+            assert_eq!(found, mapped, "{}", path.display());
+            checked += 1;
+        }
+        // libc and libgcc_s at least
+        assert!(checked >= 2, "{checked}");
+    }
+
+    #[test]
+    fn relro_is_taken_out_of_a_writable_segment_in_whole_pages() {
+        let page = 4096;
+        let w = |flags| (libc::PT_LOAD, flags, 0x1100, 0x3000, 0x5000);
+        // writable segment 0x1000..0x5000 (file part to 0x4100), RELRO up
+        // to 0x2800: its first page is protected, 0x2000.. stays writable
+        let relro = (libc::PT_GNU_RELRO, libc::PF_R, 0x1100, 0, 0x1700);
+        let got = writable_ranges(0x10000, &[w(libc::PF_R | libc::PF_W), relro], page);
+        let spans: Vec<_> = got.iter().map(|m| (m.start, m.end)).collect();
+        assert_eq!(spans, vec![(0x12000, 0x15000)]);
+        // without RELRO the whole file part; read-only segments never
+        let got = writable_ranges(0x10000, &[w(libc::PF_R | libc::PF_W), w(libc::PF_R)], page);
+        let spans: Vec<_> = got.iter().map(|m| (m.start, m.end)).collect();
+        assert_eq!(spans, vec![(0x11000, 0x15000)]);
     }
 
     #[test]
