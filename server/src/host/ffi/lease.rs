@@ -166,54 +166,69 @@ pub(crate) fn move_writable_of(name: &Path, dev: u64, ino: u64) -> std::io::Resu
 /// address and `(type, flags, vaddr, filesz, memsz)` of each header.
 type Segments = (usize, Vec<(u32, u32, usize, usize, usize)>);
 
-/// The segments of the loaded object named `name` (its `dlopen` path).
-fn segments_of(name: &std::ffi::CStr) -> Option<Segments> {
-    struct Search<'a> {
-        name: &'a std::ffi::CStr,
-        found: Option<Segments>,
-    }
-    unsafe extern "C" fn visit(
+/// A program header of this target's ELF class.
+#[cfg(target_pointer_width = "64")]
+type Phdr = libc::Elf64_Phdr;
+#[cfg(target_pointer_width = "32")]
+type Phdr = libc::Elf32_Phdr;
+
+/// Calls `f` with the name (empty for the executable), load address and
+/// program headers of each loaded object, as `dl_iterate_phdr` lists
+/// them, until it returns true.
+fn each_object<F: FnMut(&std::ffi::CStr, usize, &[Phdr]) -> bool>(mut f: F) {
+    unsafe extern "C" fn visit<F: FnMut(&std::ffi::CStr, usize, &[Phdr]) -> bool>(
         info: *mut libc::dl_phdr_info,
         _size: libc::size_t,
         data: *mut c_void,
     ) -> libc::c_int {
-        // SAFETY: `data` is the `Search` passed below, alive for the whole
+        // SAFETY: `data` is the `F` passed below, alive for the whole
         // iteration; `info` is the loader's description of one object,
         // valid during this call, its `dlpi_phdr` pointing at
         // `dlpi_phnum` headers and its name (when not null) a C string.
         unsafe {
-            let search = &mut *(data as *mut Search<'_>);
+            let f = &mut *(data as *mut F);
             let info = &*info;
-            if info.dlpi_name.is_null()
-                || std::ffi::CStr::from_ptr(info.dlpi_name) != search.name
-                || info.dlpi_phdr.is_null()
-            {
-                return 0;
-            }
-            let headers = std::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum));
-            search.found = Some((
-                info.dlpi_addr as usize,
-                headers
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.p_type,
-                            h.p_flags,
-                            h.p_vaddr as usize,
-                            h.p_filesz as usize,
-                            h.p_memsz as usize,
-                        )
-                    })
-                    .collect(),
-            ));
-            1
+            let name = if info.dlpi_name.is_null() {
+                c""
+            } else {
+                std::ffi::CStr::from_ptr(info.dlpi_name)
+            };
+            let headers = if info.dlpi_phdr.is_null() {
+                &[]
+            } else {
+                std::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum))
+            };
+            libc::c_int::from(f(name, info.dlpi_addr as usize, headers))
         }
     }
-    let mut search = Search { name, found: None };
-    // SAFETY: `visit` only reads what the loader hands it and writes the
-    // `Search` it is given, which outlives the call.
-    unsafe { libc::dl_iterate_phdr(Some(visit), &mut search as *mut Search<'_> as *mut c_void) };
-    search.found
+    // SAFETY: `visit::<F>` only reads what the loader hands it and calls
+    // the `F` it is given, which outlives the call.
+    unsafe { libc::dl_iterate_phdr(Some(visit::<F>), &mut f as *mut F as *mut c_void) };
+}
+
+/// The segments of the loaded object named `name` (its `dlopen` path).
+fn segments_of(name: &std::ffi::CStr) -> Option<Segments> {
+    let mut found = None;
+    each_object(|n, base, headers| {
+        if n != name {
+            return false;
+        }
+        let segments = headers
+            .iter()
+            .map(|h| {
+                (
+                    h.p_type,
+                    h.p_flags,
+                    h.p_vaddr as usize,
+                    h.p_filesz as usize,
+                    h.p_memsz as usize,
+                )
+            })
+            .collect();
+        found = Some((base, segments));
+        true
+    });
+    found
 }
 
 /// The file-backed pages of the object named `name` that are writable now:
@@ -395,30 +410,13 @@ mod tests {
 
     /// The names of this process's loaded objects (those with one).
     fn loaded_names() -> Vec<std::ffi::CString> {
-        unsafe extern "C" fn visit(
-            info: *mut libc::dl_phdr_info,
-            _size: libc::size_t,
-            data: *mut c_void,
-        ) -> libc::c_int {
-            // SAFETY: `data` is the Vec below; `info` and its name are the
-            // loader's, valid during the call.
-            unsafe {
-                let names = &mut *(data as *mut Vec<std::ffi::CString>);
-                let name = (*info).dlpi_name;
-                if !name.is_null() && *name != 0 {
-                    names.push(std::ffi::CStr::from_ptr(name).to_owned());
-                }
+        let mut names = Vec::new();
+        each_object(|name, _, _| {
+            if !name.is_empty() {
+                names.push(name.to_owned());
             }
-            0
-        }
-        let mut names: Vec<std::ffi::CString> = Vec::new();
-        // SAFETY: `visit` only pushes to the Vec it is given.
-        unsafe {
-            libc::dl_iterate_phdr(
-                Some(visit),
-                &mut names as *mut Vec<std::ffi::CString> as *mut c_void,
-            )
-        };
+            false
+        });
         names
     }
 
