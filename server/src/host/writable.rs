@@ -186,11 +186,22 @@ enum Served {
 }
 
 /// Sends what the slice's connections hold, one after the other, then
-/// does what is left for each ([`after_send`]).
+/// does what is left for each ([`after_send`]). While one sends, the next
+/// one's connection and frames are brought back into the caches (the
+/// slice's other callbacks ran since they were last used).
 fn send_held(holding: &mut Vec<usize>) {
-    for addr in holding.drain(..) {
-        call::with_live(addr, after_send);
+    for i in 0..holding.len() {
+        if let Some(&next) = holding.get(i + 1) {
+            call::prefetch(next, std::mem::size_of::<Wsi>());
+            call::with_live(next, |w| {
+                if let Ok(tx) = w.tx.try_borrow() {
+                    call::prefetch(tx.as_ptr() as usize, tx.len().min(FRAME_AHEAD));
+                }
+            });
+        }
+        call::with_live(holding[i], after_send);
     }
+    holding.clear();
 }
 
 /// WRITEABLE for one queued connection, or back to its own task.
