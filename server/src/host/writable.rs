@@ -44,7 +44,7 @@ use tokio::sync::Notify;
 
 use crate::host::dispatch::callback;
 use crate::host::ffi::call;
-use crate::host::wsi::{Wsi, PASS_READS};
+use crate::host::wsi::Wsi;
 
 /// Bytes of frames a connection's WRITEABLE in the pass may write before
 /// they go to the socket (they are sent when the callback returns, or as
@@ -171,7 +171,7 @@ fn ahead(batch: &[usize], i: usize) {
         });
     }
     if let Some(&after) = batch.get(i + 2) {
-        call::prefetch(after, PASS_READS);
+        call::prefetch(after, std::mem::size_of::<Wsi>());
     }
 }
 
@@ -192,7 +192,7 @@ enum Served {
 fn send_held(holding: &mut Vec<usize>) {
     for i in 0..holding.len() {
         if let Some(&next) = holding.get(i + 1) {
-            call::prefetch(next, PASS_READS);
+            call::prefetch(next, std::mem::size_of::<Wsi>());
             call::with_live(next, |w| {
                 if let Ok(tx) = w.tx.try_borrow() {
                     call::prefetch(tx.as_ptr() as usize, tx.len().min(FRAME_AHEAD));

@@ -107,24 +107,55 @@ fn tag(kind: &str, n: u64) -> CString {
 }
 
 /// One connection (or a vhost-level stand-in).
-///
-/// Laid out in this order (`repr(C)`): the fields a WRITEABLE request and
-/// the pass read of every connection (its role, flags and output buffer)
-/// come first, in one cache line, then what a callback needs; a fan-out
-/// to a thousand connections otherwise waits for memory several times at
-/// each.
-#[repr(C)]
 pub struct Wsi {
+    /// The site the connection started on (keeps its vhosts and plugins alive).
+    pub site: Arc<HostSite>,
+    /// Index of its vhost in `site.vhosts`.
+    pub vhost: usize,
+    /// Index of its protocol in the vhost's protocols.
+    pub protocol: Cell<Option<usize>>,
+    /// Per-session data (`user` in callbacks): zeroed, the protocol's
+    /// `per_session_data_size` bytes.
+    pss: RefCell<Option<PluginMem>>,
     /// What it is.
     pub role: Role,
+    /// The peer.
+    pub peer: Option<SocketAddr>,
+    /// The opening request.
+    pub request: Option<Box<RequestInfo>>,
+    /// The socket, once the connection is upgraded (none for stand-ins).
+    pub stream: OnceCell<crate::listen::transport::Transport>,
+    /// Bytes accepted by `lws_write` and not yet on the socket.
+    pub tx: RefCell<BytesMut>,
+    /// HTTP response state (HTTP role only).
+    pub http: RefCell<HttpState>,
+    /// WebSocket frame encoder (deflate state when negotiated).
+    pub encoder: RefCell<Option<Encoder>>,
     /// `lws_callback_on_writable` was called.
     pub writable_requested: Cell<bool>,
     /// A write happened and `lws_send_pipe_choked` has not been asked since
     /// (lws's "could have pending": a second write is refused).
     pub could_have_pending: Cell<bool>,
+    /// Set by `lws_close_reason`.
+    pub close_reason: RefCell<Option<(u16, Vec<u8>)>>,
+    /// `lws_rx_flow_control(wsi, 0)`.
+    pub rx_paused: Cell<bool>,
+    /// Fragment state for RECEIVE.
+    pub rx: Cell<RxState>,
+    /// `lws_set_timer_usecs` deadline.
+    pub timer: Cell<Option<Instant>>,
+    /// The deadline last handed to the thread's timer task
+    /// ([`timer_pass`](crate::host::timer_pass)), not yet come up.
+    pub timer_handed: Cell<Option<Instant>>,
+    /// `lws_set_timeout` deadline.
+    pub timeout: Cell<Option<Instant>>,
     /// A callback returned non-zero outside the connection's own task (e.g.
     /// from `lws_callback_all_protocol`): close at the next turn.
     pub close_requested: Cell<bool>,
+    /// `lws_set_opaque_user_data`.
+    pub opaque: Cell<*mut c_void>,
+    /// Wakes the connection task.
+    pub wake: Notify,
     /// Its WebSocket session waits (for its socket, a wake-up or a
     /// deadline) with nothing of its own to do: WRITEABLE may be called
     /// for it from this thread's pass ([`writable`]).
@@ -137,58 +168,15 @@ pub struct Wsi {
     /// `tx` holds frames written in the pass and not yet offered to the
     /// socket (never more than [`writable::BATCH`] bytes).
     pub held: Cell<bool>,
-    /// `lws_rx_flow_control(wsi, 0)`.
-    pub rx_paused: Cell<bool>,
-    /// Bytes accepted by `lws_write` and not yet on the socket.
-    pub tx: RefCell<BytesMut>,
-    /// Index of its vhost in `site.vhosts`.
-    pub vhost: usize,
-    /// Index of its protocol in the vhost's protocols.
-    pub protocol: Cell<Option<usize>>,
-    /// Per-session data (`user` in callbacks): zeroed, the protocol's
-    /// `per_session_data_size` bytes.
-    pss: RefCell<Option<PluginMem>>,
-    /// The socket, once the connection is upgraded (none for stand-ins).
-    pub stream: OnceCell<crate::listen::transport::Transport>,
-    /// The site the connection started on (keeps its vhosts and plugins alive).
-    pub site: Arc<HostSite>,
-    /// WebSocket frame encoder (deflate state when negotiated).
-    pub encoder: RefCell<Option<Encoder>>,
-    /// Wakes the connection task.
-    pub wake: Notify,
-    /// Owning service thread.
-    pub tsi: usize,
-    /// `lws_set_opaque_user_data`.
-    pub opaque: Cell<*mut c_void>,
-    /// `lws_set_timer_usecs` deadline.
-    pub timer: Cell<Option<Instant>>,
-    /// The deadline last handed to the thread's timer task
-    /// ([`timer_pass`](crate::host::timer_pass)), not yet come up.
-    pub timer_handed: Cell<Option<Instant>>,
-    /// `lws_set_timeout` deadline.
-    pub timeout: Cell<Option<Instant>>,
-    /// Fragment state for RECEIVE.
-    pub rx: Cell<RxState>,
     /// `lws_wsi_tag`.
     pub tag: CString,
-    /// The peer.
-    pub peer: Option<SocketAddr>,
-    /// The opening request.
-    pub request: Option<Box<RequestInfo>>,
-    /// HTTP response state (HTTP role only).
-    pub http: RefCell<HttpState>,
-    /// Set by `lws_close_reason`.
-    pub close_reason: RefCell<Option<(u16, Vec<u8>)>>,
+    /// Owning service thread.
+    pub tsi: usize,
     /// The descriptor of a raw file wsi (`host::raw`).
     pub raw_file: OnceCell<tokio::io::unix::AsyncFd<std::fs::File>>,
     /// A connection a plugin opened: its state (`host::client`).
     pub client: Option<Box<crate::host::client::ClientState>>,
 }
-
-/// How much of a [`Wsi`], from its start, a WRITEABLE pass reads of
-/// each connection it serves or sends for (the fields laid out first):
-/// what the pass brings into the caches ahead of it.
-pub(crate) const PASS_READS: usize = 256;
 
 impl std::fmt::Debug for Wsi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
