@@ -118,19 +118,17 @@ impl Transport {
 /// sockets finds cold each time. A full socket is tried again through
 /// tokio, which then knows to wait for room (its readiness is cleared), so
 /// a caller that waits with `writable()` after `WouldBlock` does not spin.
+/// The send is rustix's system call, not libc's `send`, which also marks
+/// a thread-cancellation point around it: a cost on every delivery of a
+/// fan-out, for cancellation this server never uses.
 fn plain_try_write(s: &TcpStream, buf: &[u8]) -> io::Result<usize> {
-    use nix::errno::Errno;
-    use nix::sys::socket::{send, MsgFlags};
-    use std::os::fd::AsRawFd;
+    use rustix::io::Errno;
+    use rustix::net::{send, SendFlags};
     loop {
-        match send(
-            s.as_raw_fd(),
-            buf,
-            MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL,
-        ) {
+        match send(s, buf, SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
             Ok(n) => return Ok(n),
-            Err(Errno::EINTR) => continue,
-            Err(Errno::EAGAIN) => return s.try_write(buf),
+            Err(Errno::INTR) => continue,
+            Err(Errno::AGAIN) => return s.try_write(buf),
             Err(e) => return Err(e.into()),
         }
     }
