@@ -163,15 +163,22 @@ fn ahead(batch: &[usize], i: usize) {
     if let Some(&next) = batch.get(i + 1) {
         call::with_live(next, |w| {
             call::prefetch(w.pss_ptr() as usize, 64);
-            if let Ok(tx) = w.tx.try_borrow() {
-                // Where its callback's frame will be written (the buffer is
-                // empty: it starts at the front), as far as a small frame goes.
-                call::prefetch(tx.as_ptr() as usize, tx.capacity().min(FRAME_AHEAD));
-            }
+            prefetch_output(w, true);
         });
     }
     if let Some(&after) = batch.get(i + 2) {
         call::prefetch(after, std::mem::size_of::<Wsi>());
+    }
+}
+
+/// Brings up to [`FRAME_AHEAD`] bytes of `w`'s output buffer into the
+/// caches: its room when its callback is about to write a frame there
+/// (the buffer is empty then: the frame starts at the front), its frames
+/// when they are about to be sent.
+fn prefetch_output(w: &Wsi, room: bool) {
+    if let Ok(tx) = w.tx.try_borrow() {
+        let n = if room { tx.capacity() } else { tx.len() };
+        call::prefetch(tx.as_ptr() as usize, n.min(FRAME_AHEAD));
     }
 }
 
@@ -193,11 +200,7 @@ fn send_held(holding: &mut Vec<usize>) {
     for i in 0..holding.len() {
         if let Some(&next) = holding.get(i + 1) {
             call::prefetch(next, std::mem::size_of::<Wsi>());
-            call::with_live(next, |w| {
-                if let Ok(tx) = w.tx.try_borrow() {
-                    call::prefetch(tx.as_ptr() as usize, tx.len().min(FRAME_AHEAD));
-                }
-            });
+            call::with_live(next, |w| prefetch_output(w, false));
         }
         call::with_live(holding[i], after_send);
     }
