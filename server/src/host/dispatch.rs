@@ -21,8 +21,10 @@ pub(crate) fn callback(wsi: &Wsi, reason: c_int, input: *mut c_void, len: usize)
     let Some(vp) = wsi.proto() else {
         return 0;
     };
-    // Hold the protocol (and so its library) for the length of the call.
-    let def = vp.def.clone();
+    // The protocol (and so its library) stays for the length of the call:
+    // the wsi's site holds its vhosts and their protocols, and the wsi
+    // outlives its callbacks (no count taken here, per callback).
+    let def = &vp.def;
     let started = std::time::Instant::now();
     let (site, lib) = (
         Arc::as_ptr(&wsi.site) as usize,
@@ -31,7 +33,7 @@ pub(crate) fn callback(wsi: &Wsi, reason: c_int, input: *mut c_void, len: usize)
     let rc = handover::as_callback_of(&def.lib, || {
         threadpool::as_caller(site, lib, || {
             thread::in_callback_of(wsi as *const Wsi as usize, || {
-                call::callback(&def, wsi, reason, input, len)
+                call::callback(def, wsi, reason, input, len)
             })
         })
     });
