@@ -123,6 +123,35 @@ impl Connection {
         self.write(data, abi::LWS_WRITE_TEXT)
     }
 
+    /// Queues one whole text message on each of `conns` that waits for
+    /// nothing, from outside their `writeable` (`comlink_write_queued`):
+    /// the thread's next WRITEABLE pass sends it without calling
+    /// `writeable`. Says which took it; one that did not (its earlier
+    /// output is still going out, it is in a callback, it is another
+    /// thread's) got nothing: ask for `writeable` as usual.
+    pub fn queue_text_all(conns: &[Connection], data: &[u8]) -> Vec<bool> {
+        let mut wsis: Vec<*mut Lws> = conns.iter().map(|c| c.wsi).collect();
+        let mut taken = vec![0u8; conns.len()];
+        #[allow(unsafe_code)]
+        // SAFETY: `wsis` and `taken` hold `conns.len()` entries, `data`
+        // `data.len()` bytes, which the host only reads (no headroom is
+        // needed); the host checks each wsi before using it.
+        let n = unsafe {
+            sys::comlink_write_queued(
+                wsis.as_mut_ptr(),
+                wsis.len(),
+                data.as_ptr().cast_mut(),
+                data.len(),
+                abi::LWS_WRITE_TEXT,
+                taken.as_mut_ptr(),
+            )
+        };
+        if n < 0 {
+            taken.fill(0);
+        }
+        taken.into_iter().map(|t| t != 0).collect()
+    }
+
     /// Sends a binary message.
     pub fn write_binary(&self, data: &[u8]) -> Result<(), WriteError> {
         self.write(data, abi::LWS_WRITE_BINARY)

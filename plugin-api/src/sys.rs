@@ -26,6 +26,14 @@ extern "C" {
     ) -> *mut c_void;
     pub fn lws_protocol_vh_priv_get(vh: *mut LwsVhost, prot: *const LwsProtocols) -> *mut c_void;
     pub fn lws_write(wsi: *mut Lws, buf: *mut u8, len: usize, protocol: c_int) -> c_int;
+    pub fn comlink_write_queued(
+        wsis: *mut *mut Lws,
+        count: usize,
+        buf: *mut u8,
+        len: usize,
+        protocol: c_int,
+        taken: *mut u8,
+    ) -> c_int;
     pub fn lws_callback_on_writable(wsi: *mut Lws) -> c_int;
     pub fn lws_callback_on_writable_all_protocol_vhost(
         vh: *const LwsVhost,

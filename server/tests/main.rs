@@ -40,4 +40,5 @@ mod ws_host;
 mod ws_mirror_fairness;
 mod ws_pass_order;
 mod ws_plugins;
+mod ws_queued;
 mod ws_server_status;

@@ -419,3 +419,50 @@ fn a_quiet_connection_gives_its_compressor_back_and_goes_on() {
         "a fresh compressor after the pause: {sizes:?}"
     );
 }
+
+#[test]
+fn a_message_queued_for_many_is_compressed_for_a_connection_that_agreed() {
+    // `comlink_write_queued` frames a message once for all the connections
+    // it is given to; one with permessage-deflate gets its own compressed
+    // frame, from its compressor (context taken over from message to
+    // message), like a message its WRITEABLE writes.
+    let (_site, srv) = crate::ws_queued::queued_server();
+    let addr = srv.addr(7681);
+    let (mut z, head) = raw_handshake(
+        addr,
+        &[
+            ("Sec-WebSocket-Protocol", "queued"),
+            ("Sec-WebSocket-Extensions", "permessage-deflate"),
+        ],
+    );
+    assert_eq!(head.status, 101, "{}", head.head);
+    let ext = head.header("sec-websocket-extensions").unwrap_or_default();
+    assert!(ext.starts_with("permessage-deflate"), "{}", head.head);
+    let mut sender = crate::support::ws::connect(addr, "/", &["queued"]);
+    let mut peer = Peer::new(false, false);
+    let mut sizes = Vec::new();
+    for i in 0..4 {
+        let text = format!(
+            "packet {i}: {}",
+            "the same words again and again, ".repeat(3)
+        );
+        sender
+            .send(tungstenite::Message::text(format!("all:{text}")))
+            .unwrap();
+        let f = read_frame(&mut z);
+        assert!(
+            f.fin && f.rsv1 && f.opcode == 1,
+            "one compressed text frame, got fin {} rsv1 {} opcode {}",
+            f.fin,
+            f.rsv1,
+            f.opcode
+        );
+        assert_eq!(peer.inflate(&f.payload, text.len()), text.as_bytes());
+        sizes.push(f.payload.len());
+        // The sender gets it through its WRITEABLE, and the count: the
+        // compressed connection took it at once.
+        assert_eq!(crate::support::ws::next_text(&mut sender), text);
+        assert_eq!(crate::support::ws::next_text(&mut sender), "taken 1");
+    }
+    assert!(sizes[1] < sizes[0], "context taken over: {sizes:?}");
+}

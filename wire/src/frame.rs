@@ -926,6 +926,12 @@ impl Encoder {
         self.deflater.is_some()
     }
 
+    /// Its frames are [`encode_frame`]'s, unmasked and uncompressed (so a
+    /// frame encoded once is the same on this connection).
+    pub fn is_plain(&self) -> bool {
+        self.deflater.is_none() && self.masker.is_none()
+    }
+
     /// A fragmented message is open (its last frame not yet sent).
     pub fn in_message(&self) -> bool {
         self.open.is_some()

@@ -46,6 +46,21 @@ LWS_VISIBLE LWS_EXTERN int
 lws_write(struct lws *wsi, unsigned char *buf, size_t len,
 	  enum lws_write_protocol protocol);
 
+/* Comlink: one whole LWS_WRITE_TEXT or LWS_WRITE_BINARY message for each
+ * of count WebSockets of this service thread, framed once. Each that waits
+ * for nothing (its earlier output is all on the socket, no message of its
+ * own is half written, it is not running a callback) takes it: taken[i] is
+ * set to 1, and the thread's next WRITEABLE pass sends it as if its
+ * WRITEABLE had written it, without calling it back. The others are left
+ * as they were, taken[i] = 0: ask for WRITEABLE as usual. A message for
+ * many subscribers, each waiting for the next one, reaches them all in one
+ * walk. No LWS_PRE room is needed. Returns how many took it; -1 when
+ * refused (another write type, a null array). */
+LWS_VISIBLE LWS_EXTERN int
+comlink_write_queued(struct lws **wsi, size_t count, unsigned char *buf,
+		     size_t len, enum lws_write_protocol protocol,
+		     unsigned char *taken);
+
 /* HTTP body write from a possibly-const buffer. */
 #define lws_write_http(wsi, buf, len) \
 	lws_write(wsi, (unsigned char *)(buf), len, LWS_WRITE_HTTP)

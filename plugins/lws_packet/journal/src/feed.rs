@@ -118,6 +118,25 @@ impl Feed {
         self.gap.is_some() || !self.queue.is_empty() || (!self.fetching && self.next <= committed)
     }
 
+    /// Whether `p` is what it delivers next, with nothing before it (a
+    /// live subscriber that has everything older: no read pending, nothing
+    /// fetched or missed waiting), and one it wants.
+    pub fn is_next(&self, p: &Packet) -> bool {
+        self.next == p.id
+            && self.queue.is_empty()
+            && self.gap.is_none()
+            && !self.fetching
+            && self.wants(p)
+    }
+
+    /// `p`, for which [`Feed::is_next`] held, was delivered without
+    /// [`Feed::step`] (given to the connection by its publisher).
+    pub fn passed(&mut self, p: &Packet) {
+        debug_assert!(self.is_next(p), "passed {} with {} next", p.id, self.next);
+        self.next = p.id + 1;
+        self.catching_up = false;
+    }
+
     fn wants(&self, p: &Packet) -> bool {
         self.filter
             .as_deref()
@@ -260,6 +279,31 @@ mod tests {
             ["2001", "2002", "2003", "2004", "2005"]
         );
         assert_eq!(old.lag(svc.committed()), 0);
+    }
+
+    #[test]
+    fn a_packet_given_past_the_feed_comes_once_and_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, c) = open(dir.path(), 1 << 20);
+        put(&svc, &c, 3, "text/plain");
+        let mut live = Feed::new(&svc, Since::New, None);
+        let mut behind = Feed::new(&svc, Since::Oldest, None);
+        let mut other = Feed::new(&svc, Since::New, Some("application/".into()));
+        put(&svc, &c, 1, "text/plain");
+        let p = svc.live_packet(svc.committed()).expect("in the live tail");
+        assert_eq!(p.id, 4);
+        assert!(svc.live_packet(99).is_none());
+        // Only for a feed with nothing before it, that wants it.
+        assert!(live.is_next(&p));
+        assert!(!behind.is_next(&p), "1 to 3 come first");
+        assert!(!other.is_next(&p), "filtered out");
+        live.passed(&p);
+        assert!(!live.is_next(&p));
+        assert!(drain(&mut live, &svc, &c).is_empty(), "not again");
+        put(&svc, &c, 1, "text/plain");
+        assert_eq!(drain(&mut live, &svc, &c), ["5"]);
+        assert_eq!(drain(&mut behind, &svc, &c), ["1", "2", "3", "4", "5"]);
+        assert!(drain(&mut other, &svc, &c).is_empty());
     }
 
     #[test]

@@ -531,6 +531,13 @@ impl Service {
             .get_into(from, committed, max, max_bytes, out)
     }
 
+    /// Packet `id` from the live tail, when it is committed and still there.
+    pub fn live_packet(&self, id: u64) -> Option<Arc<Packet>> {
+        let mut out = VecDeque::with_capacity(1);
+        self.tail_into(id, 1, usize::MAX, &mut out).ok()?;
+        out.pop_front().filter(|p| p.id == id)
+    }
+
     /// The counters.
     pub fn metrics(&self) -> &Metrics {
         &self.shared.metrics

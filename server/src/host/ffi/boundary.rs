@@ -294,6 +294,31 @@ pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize) -> Result<&'a [u8], Fau
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
 }
 
+/// The `len` pointers at `p`, an array a plugin passes (empty for `len` 0,
+/// even when `p` is null).
+///
+/// # Safety
+///
+/// When `len` > 0 and `p` is not null, `p..p + len` holds `len` pointers,
+/// not written for `'a` (checked here: null, alignment and length).
+pub(crate) unsafe fn pointers<'a, T>(p: *const *mut T, len: usize) -> Result<&'a [*mut T], Fault> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if p.is_null() {
+        return Err(Fault::Null("the array"));
+    }
+    if !p.is_aligned() {
+        return Err(Fault::Range("an array of pointers not aligned as one"));
+    }
+    if len > isize::MAX as usize / std::mem::size_of::<*mut T>() {
+        return Err(Fault::Range("longer than isize::MAX bytes"));
+    }
+    // SAFETY: non-null, aligned, length in range (checked), readable (our
+    // contract).
+    Ok(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
 /// `len` bytes at `p` as lws's `(value, length)` pairs give them: a
 /// negative `len` means "up to the NUL"; null is empty.
 ///

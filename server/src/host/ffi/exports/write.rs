@@ -6,7 +6,7 @@ use std::ffi::{c_int, c_void};
 use comlink_plugin_api::abi::{Lws, LwsContext, LwsProtocols, LwsVhost};
 
 use crate::host::context::CONTEXT;
-use crate::host::ffi::boundary::{bytes, export, vhost, wsi, Fault};
+use crate::host::ffi::boundary::{bytes, bytes_mut, export, pointers, vhost, wsi, Fault};
 use crate::host::ffi::call;
 use crate::host::thread::{self, Command};
 use crate::host::wsi::Role;
@@ -21,6 +21,39 @@ export! {
         // SAFETY: lws contract: `buf` holds `len` readable bytes.
         let data = unsafe { bytes(buf, len) }?;
         let n = w.write(data, protocol)?;
+        Ok(c_int::try_from(n).unwrap_or(c_int::MAX))
+    } ?= -1
+}
+
+export! {
+    /// `comlink_write_queued` (a Comlink extension): one whole text or
+    /// binary message for each of `count` WebSockets of this thread,
+    /// encoded once; each that waits for nothing takes it (`taken[i]` = 1)
+    /// and the thread's next WRITEABLE pass sends it without a WRITEABLE
+    /// callback; the others are left as they were (`taken[i]` = 0: ask for
+    /// WRITEABLE as usual). Returns how many took it, -1 when refused
+    /// (another write type, a null array).
+    fn comlink_write_queued(
+        wsis: *mut *mut Lws,
+        count: usize,
+        buf: *mut u8,
+        len: usize,
+        protocol: c_int,
+        taken: *mut u8,
+    ) -> c_int {
+        // SAFETY: the extension's contract: `wsis` holds `count` pointers
+        // (only compared with the live set here, never read through
+        // unchecked), `buf` `len` readable bytes, `taken` `count` writable
+        // bytes of the caller's own.
+        let (wsis, data, taken) = unsafe {
+            (
+                pointers(wsis as *const *mut Lws, count)?,
+                bytes(buf, len)?,
+                bytes_mut(taken, count)?,
+            )
+        };
+        let addrs: Vec<usize> = wsis.iter().map(|p| *p as usize).collect();
+        let n = crate::host::writable::queue_many(&addrs, data, protocol, taken)?;
         Ok(c_int::try_from(n).unwrap_or(c_int::MAX))
     } ?= -1
 }
