@@ -54,8 +54,9 @@ lws_write(struct lws *wsi, unsigned char *buf, size_t len,
  * WRITEABLE had written it, without calling it back. The others are left
  * as they were, taken[i] = 0: ask for WRITEABLE as usual. A message for
  * many subscribers, each waiting for the next one, reaches them all in one
- * walk. No LWS_PRE room is needed. Returns how many took it; -1 when
- * refused (another write type, a null array). */
+ * walk. No LWS_PRE room is needed. List each connection once (a second
+ * entry finds it no longer waiting for nothing, and says 0). Returns how
+ * many took it; -1 when refused (another write type, a null array). */
 LWS_VISIBLE LWS_EXTERN int
 comlink_write_queued(struct lws **wsi, size_t count, unsigned char *buf,
 		     size_t len, enum lws_write_protocol protocol,

@@ -43,10 +43,9 @@
 //! failed its socket is handed back to its own task.
 
 use std::cell::RefCell;
+use std::ffi::c_int;
 use std::rc::Rc;
 use std::time::Instant;
-
-use std::ffi::c_int;
 
 use bytes::BytesMut;
 use comlink_plugin_api::abi::{
