@@ -47,6 +47,20 @@ pub(crate) fn vhost(name: &str, port: u16, extra: &str) -> String {
     format!(r#"{{"name": "{name}", "port": {port}, "interface": "127.0.0.1"{extra}}}"#)
 }
 
+/// A site with one C plugin of tests/plugins (`src`.c) whose `protocol` is
+/// on `localhost:7681`.
+pub(crate) fn protocol_site(src: &str, protocol: &str) -> Site {
+    plugin_site(
+        &[(src, src)],
+        "",
+        &[vhost(
+            "localhost",
+            7681,
+            &format!(r#", "ws-protocols": [{{"{protocol}": {{"status": "ok"}}}}]"#),
+        )],
+    )
+}
+
 /// Starts the server without the built-in plugin dir.
 pub(crate) fn start(s: &Site) -> Server {
     Server::start(s.dir.path(), &["-n"])
@@ -226,15 +240,7 @@ fn pvo_reach_each_vhost_and_destroy_runs_at_sigterm() {
 
 #[test]
 fn receive_reports_fragments_as_lws_does() {
-    let s = plugin_site(
-        &[("frag", "frag")],
-        "",
-        &[vhost(
-            "localhost",
-            7681,
-            r#", "ws-protocols": [{"frag": {"status": "ok"}}]"#,
-        )],
-    );
+    let s = protocol_site("frag", "frag");
     let srv = start(&s);
     let (mut sock, head) = raw_handshake(srv.addr(7681), &[("Sec-WebSocket-Protocol", "frag")]);
     assert_eq!(head.status, 101, "{}", head.head);
@@ -380,15 +386,7 @@ fn firehose_next(ws: &mut Client, expect: u64) {
 
 #[test]
 fn a_client_that_does_not_read_costs_bounded_memory() {
-    let s = plugin_site(
-        &[("firehose", "firehose")],
-        "",
-        &[vhost(
-            "localhost",
-            7681,
-            r#", "ws-protocols": [{"firehose": {"status": "ok"}}]"#,
-        )],
-    );
+    let s = protocol_site("firehose", "firehose");
     let srv = start(&s);
     let baseline = srv.rss_kib();
     let mut slow = connect(srv.addr(7681), "/", &["firehose"]);
@@ -429,15 +427,7 @@ fn a_client_that_does_not_read_costs_bounded_memory() {
 /// client on it, past the TIMER that ESTABLISHED set
 /// (`lws_set_timer_usecs` -> LWS_CALLBACK_TIMER).
 fn timers_client() -> (Site, Server, Client) {
-    let s = plugin_site(
-        &[("timers", "timers")],
-        "",
-        &[vhost(
-            "localhost",
-            7681,
-            r#", "ws-protocols": [{"timers": {"status": "ok"}}]"#,
-        )],
-    );
+    let s = protocol_site("timers", "timers");
     let srv = start(&s);
     let mut ws = connect(srv.addr(7681), "/", &["timers"]);
     assert_eq!(next_text(&mut ws), "timer");
@@ -492,15 +482,7 @@ fn a_timer_moved_or_cancelled_from_timer_fires_only_as_last_set() {
 /// re-entrant destroy freed it under the running release.
 #[test]
 fn a_ring_refuses_calls_from_its_own_destroy_element() {
-    let s = plugin_site(
-        &[("ring_reenter", "ring_reenter")],
-        "",
-        &[vhost(
-            "localhost",
-            7681,
-            r#", "ws-protocols": [{"ring-reenter": {"status": "ok"}}]"#,
-        )],
-    );
+    let s = protocol_site("ring_reenter", "ring-reenter");
     let srv = start(&s);
     for _ in 0..2 {
         let mut ws = connect(srv.addr(7681), "/", &["ring-reenter"]);

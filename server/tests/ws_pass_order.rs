@@ -9,19 +9,11 @@ use std::collections::HashMap;
 use tungstenite::Message;
 
 use crate::support::ws::{connect, next_text};
-use crate::ws_host::{plugin_site, start, vhost};
+use crate::ws_host::{protocol_site, start};
 
 /// A server with the turns plugin (tests/plugins/turns.c), `protocol` on.
 fn turns_server(protocol: &str) -> (crate::support::Site, crate::support::Server) {
-    let s = plugin_site(
-        &[("turns", "turns")],
-        "",
-        &[vhost(
-            "localhost",
-            7681,
-            &format!(r#", "ws-protocols": [{{"{protocol}": {{"status": "ok"}}}}]"#),
-        )],
-    );
+    let s = protocol_site("turns", protocol);
     let srv = start(&s);
     (s, srv)
 }

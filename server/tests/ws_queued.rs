@@ -8,19 +8,11 @@
 use tungstenite::Message;
 
 use crate::support::ws::{connect, next_text};
-use crate::ws_host::{plugin_site, start, vhost};
+use crate::ws_host::{protocol_site, start};
 
 /// A server with the queued plugin, its protocol on `localhost:7681`.
 pub(crate) fn queued_server() -> (crate::support::Site, crate::support::Server) {
-    let s = plugin_site(
-        &[("queued", "queued")],
-        "",
-        &[vhost(
-            "localhost",
-            7681,
-            r#", "ws-protocols": [{"queued": {"status": "ok"}}]"#,
-        )],
-    );
+    let s = protocol_site("queued", "queued");
     let srv = start(&s);
     (s, srv)
 }
