@@ -78,3 +78,19 @@ fn a_connection_still_sending_gets_the_next_message_after_it_in_order() {
     assert!(taken.contains(&OBSERVERS), "{taken:?}");
     assert!(taken.iter().any(|&n| n < OBSERVERS), "{taken:?}");
 }
+
+#[test]
+fn calls_it_refuses_say_so_and_the_connection_goes_on() {
+    let (_s, srv) = queued_server();
+    let addr = srv.addr(7681);
+    let mut observer = connect(addr, "/", &["queued"]);
+    let mut sender = connect(addr, "/", &["queued"]);
+    sender.send(Message::text("bad")).unwrap();
+    assert_eq!(next_text(&mut sender), "bad -1 -1");
+    sender.send(Message::text("all:after")).unwrap();
+    assert_eq!(next_text(&mut observer), "after");
+    assert_eq!(next_text(&mut sender), "after");
+    assert_eq!(next_text(&mut sender), "taken 1");
+    let log = srv.log_text();
+    assert!(log.contains("comlink_write_queued"), "{log}");
+}

@@ -4,7 +4,9 @@
  * <text> to every connection of the protocol at once (the sender included:
  * in its own callback, it cannot take it that way); each that did not take
  * it gets <text> from its next WRITEABLE instead. The sender then also gets
- * "taken <n>": how many took it at once.
+ * "taken <n>": how many took it at once. A message "bad" makes two calls
+ * the host refuses (no array; a write type that is not a message) and
+ * answers "bad <rc> <rc>".
  */
 #include <stdio.h>
 #include <string.h>
@@ -84,6 +86,19 @@ callback_queued(struct lws *wsi, enum lws_callback_reasons reason,
 		text[n] = '\0';
 		if (!strncmp(text, "all:", 4))
 			give_all(wsi, pss, text + 4);
+		if (!strcmp(text, "bad")) {
+			/* refused: no array; a write type that is no message */
+			unsigned char taken[1];
+			struct lws *one[1] = { wsi };
+			char note[32];
+			int a = comlink_write_queued(NULL, 1, (unsigned char *)text,
+						     3, LWS_WRITE_TEXT, taken);
+			int b = comlink_write_queued(one, 1, (unsigned char *)text,
+						     3, LWS_WRITE_PING, taken);
+
+			snprintf(note, sizeof(note), "bad %d %d", a, b);
+			wait_for_writeable(wsi, pss, note);
+		}
 		break;
 
 	case LWS_CALLBACK_SERVER_WRITEABLE:
