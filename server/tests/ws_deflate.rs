@@ -459,9 +459,7 @@ fn a_message_queued_for_many_is_compressed_for_a_connection_that_agreed() {
         );
         assert_eq!(peer.inflate(&f.payload, text.len()), text.as_bytes());
         sizes.push(f.payload.len());
-        // The sender gets it through its WRITEABLE, and the count: the
-        // compressed connection took it at once.
-        assert_eq!(crate::support::ws::next_text(&mut sender), text);
+        // The compressed connection took it at once.
         assert_eq!(crate::support::ws::next_text(&mut sender), "taken 1");
     }
     assert!(sizes[1] < sizes[0], "context taken over: {sizes:?}");

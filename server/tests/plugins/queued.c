@@ -1,9 +1,9 @@
 /*
  * "queued": comlink_write_queued, a message for many connections given from
  * outside their WRITEABLE. A message "all:<text>" from one connection gives
- * <text> to every connection of the protocol at once (the sender included:
- * in its own callback, it cannot take it that way); each that did not take
- * it gets <text> from its next WRITEABLE instead. The sender then also gets
+ * <text> to every other connection of the protocol at once; each that did
+ * not take it, or still has messages waiting for its WRITEABLE (so that
+ * they stay in order), gets it from its WRITEABLE instead. The sender gets
  * "taken <n>": how many took it at once. A message "bad" makes two calls
  * the host refuses (no array; a write type that is not a message) and
  * answers "bad <rc> <rc>".
@@ -13,13 +13,16 @@
 #include <libwebsockets.h>
 
 #define CONNS_MAX 16
-#define WAITING_MAX 128
+#define WAITING_MAX 4096
 #define TEXT_MAX 256
 
 struct pss {
-	/* messages for its WRITEABLE, oldest first */
+	/* messages for its WRITEABLE: a ring, oldest at head */
 	char waiting[WAITING_MAX][TEXT_MAX];
-	int count;
+	int head, count;
+	/* the message being received (RECEIVE may bring it in pieces) */
+	char rx[TEXT_MAX];
+	size_t rx_len;
 };
 
 static struct lws *conns[CONNS_MAX];
@@ -29,7 +32,8 @@ wait_for_writeable(struct lws *wsi, struct pss *pss, const char *text)
 {
 	if (pss->count == WAITING_MAX)
 		return;
-	lws_strncpy(pss->waiting[pss->count++], text, TEXT_MAX);
+	lws_strncpy(pss->waiting[(pss->head + pss->count++) % WAITING_MAX],
+		    text, TEXT_MAX);
 	lws_callback_on_writable(wsi);
 }
 
@@ -41,9 +45,17 @@ give_all(struct lws *from, struct pss *from_pss, const char *text)
 	char note[32];
 	int n, k = 0, given;
 
-	for (n = 0; n < CONNS_MAX; n++)
-		if (conns[n])
+	for (n = 0; n < CONNS_MAX; n++) {
+		struct pss *p;
+
+		if (!conns[n] || conns[n] == from)
+			continue;
+		p = (struct pss *)lws_wsi_user(conns[n]);
+		if (p->count)
+			wait_for_writeable(conns[n], p, text);
+		else
 			to[k++] = conns[n];
+	}
 	given = comlink_write_queued(to, (size_t)k, (unsigned char *)text,
 				     strlen(text), LWS_WRITE_TEXT, taken);
 	for (n = 0; n < k; n++)
@@ -53,6 +65,21 @@ give_all(struct lws *from, struct pss *from_pss, const char *text)
 					   text);
 	snprintf(note, sizeof(note), "taken %d", given);
 	wait_for_writeable(from, from_pss, note);
+}
+
+static void
+refusals(struct lws *wsi, struct pss *pss)
+{
+	unsigned char taken[1];
+	struct lws *one[1] = { wsi };
+	char note[32];
+	int a = comlink_write_queued(NULL, 1, (unsigned char *)"bad", 3,
+				     LWS_WRITE_TEXT, taken);
+	int b = comlink_write_queued(one, 1, (unsigned char *)"bad", 3,
+				     LWS_WRITE_PING, taken);
+
+	snprintf(note, sizeof(note), "bad %d %d", a, b);
+	wait_for_writeable(wsi, pss, note);
 }
 
 static int
@@ -81,33 +108,28 @@ callback_queued(struct lws *wsi, enum lws_callback_reasons reason,
 		break;
 
 	case LWS_CALLBACK_RECEIVE:
-		n = len < TEXT_MAX - 1 ? len : TEXT_MAX - 1;
-		memcpy(text, in, n);
-		text[n] = '\0';
+		n = len < TEXT_MAX - 1 - pss->rx_len ? len :
+						       TEXT_MAX - 1 - pss->rx_len;
+		memcpy(pss->rx + pss->rx_len, in, n);
+		pss->rx_len += n;
+		if (!lws_is_final_fragment(wsi) ||
+		    lws_remaining_packet_payload(wsi))
+			break;
+		memcpy(text, pss->rx, pss->rx_len);
+		text[pss->rx_len] = '\0';
+		pss->rx_len = 0;
 		if (!strncmp(text, "all:", 4))
 			give_all(wsi, pss, text + 4);
-		if (!strcmp(text, "bad")) {
-			/* refused: no array; a write type that is no message */
-			unsigned char taken[1];
-			struct lws *one[1] = { wsi };
-			char note[32];
-			int a = comlink_write_queued(NULL, 1, (unsigned char *)text,
-						     3, LWS_WRITE_TEXT, taken);
-			int b = comlink_write_queued(one, 1, (unsigned char *)text,
-						     3, LWS_WRITE_PING, taken);
-
-			snprintf(note, sizeof(note), "bad %d %d", a, b);
-			wait_for_writeable(wsi, pss, note);
-		}
+		else if (!strcmp(text, "bad"))
+			refusals(wsi, pss);
 		break;
 
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		if (!pss->count)
 			break;
-		n = strlen(pss->waiting[0]);
-		memcpy(buf + LWS_PRE, pss->waiting[0], n);
-		memmove(pss->waiting[0], pss->waiting[1],
-			sizeof(pss->waiting[0]) * (size_t)(WAITING_MAX - 1));
+		n = strlen(pss->waiting[pss->head]);
+		memcpy(buf + LWS_PRE, pss->waiting[pss->head], n);
+		pss->head = (pss->head + 1) % WAITING_MAX;
 		pss->count--;
 		if (lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n)
 			return -1;
