@@ -322,11 +322,7 @@ fn serve(wsi: &Wsi) -> Served {
 /// more to do.
 fn after_send(wsi: &Wsi) {
     if wsi.held.get() {
-        if let Some(stream) = wsi.stream.get() {
-            if wsi.flush_to(stream).is_err() {
-                wsi.close_requested.set(true);
-            }
-        }
+        wsi.flush_or_close();
     }
     // Its task looks after output left waiting, a close, and a compressor
     // the callback may have made (given back once it goes quiet).

@@ -159,11 +159,7 @@ impl Wsi {
         self.held.set(true);
         if !crate::host::writable::enqueue(self) {
             // No pass on this thread: out now, as lws_write would.
-            if let Some(stream) = self.stream.get() {
-                if self.flush_to(stream).is_err() {
-                    self.close_requested.set(true);
-                }
-            }
+            self.flush_or_close();
             self.wake.notify_one();
         }
         Ok(true)
@@ -203,10 +199,8 @@ impl Wsi {
         // behind gets them in one send, not one each.
         if self.in_pass.get() && self.tx.borrow().len() < crate::host::writable::BATCH {
             self.held.set(true);
-        } else if let Some(stream) = self.stream.get() {
-            if self.flush_to(stream).is_err() {
-                self.close_requested.set(true);
-            }
+        } else {
+            self.flush_or_close();
         }
         Ok(())
     }

@@ -318,6 +318,16 @@ impl Wsi {
         Ok(())
     }
 
+    /// [`Wsi::flush_to`] its own socket (if it has one yet); a socket that
+    /// failed asks for the connection to close.
+    pub fn flush_or_close(&self) {
+        if let Some(stream) = self.stream.get() {
+            if self.flush_to(stream).is_err() {
+                self.close_requested.set(true);
+            }
+        }
+    }
+
     /// Asks for a WRITEABLE callback: from this thread's pass when the
     /// session is parked with nothing waiting for the socket, else from
     /// its own task.
