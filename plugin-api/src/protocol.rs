@@ -125,8 +125,8 @@ impl Connection {
 
     /// Queues one whole text message on each of `conns` that waits for
     /// nothing, from outside their `writeable` (`comlink_write_queued`):
-    /// the thread's next WRITEABLE pass sends it without calling
-    /// `writeable`. Says which took it; one that did not (its earlier
+    /// the host frames it once and writes it to each of their sockets
+    /// without calling `writeable`. Says which took it; one that did not (its earlier
     /// output is still going out, it is in a callback, it is another
     /// thread's) got nothing: ask for `writeable` as usual.
     pub fn queue_text_all(conns: &[Connection], data: &[u8]) -> Vec<bool> {

@@ -2,12 +2,11 @@
 //! from outside their WRITEABLE (the packet service's fan-out uses it, issue
 //! 17), through the real server with a C plugin (tests/plugins/queued.c):
 //! every connection gets every message once and in order, whether it took
-//! the message at once or, still sending the one before or its socket
-//! full, through its WRITEABLE.
+//! the message at once or, its socket full, through its WRITEABLE.
 
 use tungstenite::Message;
 
-use crate::support::ws::{connect, next_text};
+use crate::support::ws::{connect, connect_small_window, next_text};
 use crate::ws_host::{protocol_site, start};
 
 /// A server with the queued plugin, its protocol on `localhost:7681`.
@@ -49,18 +48,23 @@ fn notes(sender: &mut crate::support::ws::Client, count: usize) -> Vec<usize> {
         .collect()
 }
 
-/// Gives `messages` messages (`text(i)`) to `observers` connections, sent
-/// back to back and read only once all are sent; checks that each observer
-/// got every one once and in order; returns how many took each at once.
+/// Gives `messages` messages (`text(i)`) to `observers` connections
+/// (whose receive buffers are `window` bytes, if given), sent back to back
+/// and read only once all are sent; checks that each observer got every
+/// one once and in order; returns how many took each at once.
 fn give_back_to_back(
     observers: usize,
+    window: Option<usize>,
     messages: usize,
     text: impl Fn(usize) -> String,
 ) -> Vec<usize> {
     let (_s, srv) = queued_server();
     let addr = srv.addr(7681);
     let mut observers: Vec<_> = (0..observers)
-        .map(|_| connect(addr, "/", &["queued"]))
+        .map(|_| match window {
+            Some(bytes) => connect_small_window(addr, "/", &["queued"], bytes),
+            None => connect(addr, "/", &["queued"]),
+        })
         .collect();
     let mut sender = connect(addr, "/", &["queued"]);
     for i in 0..messages {
@@ -79,26 +83,24 @@ fn give_back_to_back(
 }
 
 #[test]
-fn a_connection_still_sending_gets_the_next_message_after_it_in_order() {
-    // The server reads them together, so each observer is given the next
-    // message while the one before still waits for the pass; it cannot
-    // take it at once, and gets it (and the ones after, which the plugin
-    // keeps behind it) through WRITEABLE after that.
-    let taken = give_back_to_back(3, 40, |i| format!("message {i}"));
-    // Both ways were used: at once when idle, through WRITEABLE when not.
-    assert_eq!(taken[0], 3, "{taken:?}");
-    assert!(taken.iter().any(|&n| n < 3), "{taken:?}");
+fn messages_given_back_to_back_are_all_taken_at_once_in_order() {
+    // The server reads them together and gives each one to the observers
+    // as it reads it: their sockets take each one whole, so each is taken
+    // at once, and they arrive in order.
+    let taken = give_back_to_back(3, None, 40, |i| format!("message {i}"));
+    assert!(taken.iter().all(|&n| n == 3), "{taken:?}");
 }
 
 #[test]
 fn a_connection_whose_socket_is_full_gets_the_rest_through_writeable_in_order() {
-    // Observers that do not read: once their sockets are full, what they
-    // were given waits for the socket, and the next messages come from
-    // their WRITEABLE (which lws only calls once the socket took
-    // everything), still in order, once they read. 3,000 messages of 206
-    // bytes are well past what two loopback sockets hold.
-    let pad = "x".repeat(200);
-    let taken = give_back_to_back(2, 3000, |i| format!("{i:05} {pad}"));
+    // Observers that do not read, with 4 KiB receive buffers: once their
+    // sockets are full, what they were given waits for the socket, and
+    // the next messages come from their WRITEABLE (which lws only calls
+    // once the socket took everything), still in order, once they read.
+    // 3,000 messages of 4 KiB (12 MiB) are well past what a loopback
+    // socket holds (its send buffer grows to 4 MiB at most).
+    let pad = "x".repeat(4000);
+    let taken = give_back_to_back(2, Some(4096), 3000, |i| format!("{i:05} {pad}"));
     assert_eq!(taken[0], 2, "the first ones are taken at once");
     assert!(
         taken.iter().any(|&n| n < 2),

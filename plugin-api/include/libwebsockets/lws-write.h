@@ -50,13 +50,14 @@ lws_write(struct lws *wsi, unsigned char *buf, size_t len,
  * of count WebSockets of this service thread, framed once. Each that waits
  * for nothing (its earlier output is all on the socket, no message of its
  * own is half written, it is not running a callback) takes it: taken[i] is
- * set to 1, and the thread's next WRITEABLE pass sends it as if its
- * WRITEABLE had written it, without calling it back. The others are left
- * as they were, taken[i] = 0: ask for WRITEABLE as usual. A message for
- * many subscribers, each waiting for the next one, reaches them all in one
- * walk. No LWS_PRE room is needed. List each connection once (a second
- * entry finds it no longer waiting for nothing, and says 0). Returns how
- * many took it; -1 when refused (another write type, a null array). */
+ * set to 1, and it is written to its socket there and then, as if its
+ * WRITEABLE had written it, without calling it back (what the socket does
+ * not take yet goes out as it drains, before any WRITEABLE it asks for).
+ * The others are left as they were, taken[i] = 0: ask for WRITEABLE as
+ * usual. A message for many subscribers, each waiting for the next one,
+ * reaches them all in one walk. No LWS_PRE room is needed. A connection
+ * listed twice may get it twice. Returns how many took it; -1 when refused
+ * (another write type, a null array). */
 LWS_VISIBLE LWS_EXTERN int
 comlink_write_queued(struct lws **wsi, size_t count, unsigned char *buf,
 		     size_t len, enum lws_write_protocol protocol,

@@ -43,6 +43,7 @@ pub(crate) mod uv;
 pub(crate) mod vhost;
 pub(crate) mod writable;
 pub(crate) mod write;
+pub(crate) mod write_many;
 pub(crate) mod wsi;
 
 pub use ffi::heap::arena_reserve_kib;

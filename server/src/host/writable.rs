@@ -27,14 +27,6 @@
 //! multiples (a fraction of the connections' count), which spread over
 //! them evenly from the first few calls on.
 //!
-//! A publisher with one message for many connections that each wait for
-//! nothing (a packet for subscribers that have every older one) can also
-//! give it to them all at once, framed once, from outside their WRITEABLE
-//! (`comlink_write_queued`, [`queue_many`]): each one's frame is written
-//! and the connection queued here, and the pass sends it with the slice's
-//! without calling it back. A WRITEABLE it asked for meanwhile comes in
-//! the next pass, once the message is out.
-//!
 //! lws's rules still hold: WRITEABLE only comes when the connection's
 //! earlier output is on the socket (one with output waiting is left to its
 //! own task, which waits for the socket and then calls WRITEABLE), one
@@ -43,20 +35,15 @@
 //! failed its socket is handed back to its own task.
 
 use std::cell::RefCell;
-use std::ffi::c_int;
 use std::rc::Rc;
 use std::time::Instant;
 
-use bytes::BytesMut;
-use comlink_plugin_api::abi::{
-    LWS_CALLBACK_CLIENT_WRITEABLE, LWS_CALLBACK_SERVER_WRITEABLE, LWS_WRITE_BINARY, LWS_WRITE_TEXT,
-};
-use comlink_wire::frame::{encode_frame, Encoder, OpCode};
+use comlink_plugin_api::abi::{LWS_CALLBACK_CLIENT_WRITEABLE, LWS_CALLBACK_SERVER_WRITEABLE};
+use comlink_wire::frame::Encoder;
 use tokio::sync::Notify;
 
 use crate::host::dispatch::callback;
 use crate::host::ffi::call;
-use crate::host::write::WriteError;
 use crate::host::wsi::Wsi;
 
 /// Bytes of frames a connection's WRITEABLE in the pass may write before
@@ -123,52 +110,6 @@ pub(crate) fn enqueue(wsi: &Wsi) -> bool {
         }
         true
     })
-}
-
-/// `comlink_write_queued`: one whole text or binary message (`kind`) for
-/// each of the connections at `wsis`, encoded once, written into each one
-/// that waits for nothing ([`Wsi::write_queued`]) and sent by the next pass
-/// without WRITEABLE callbacks; `taken[i]` says whether `wsis[i]` took it
-/// (one that is not a live connection of this thread does not). Returns
-/// how many took it. The walk brings the next connections into the caches
-/// ahead, as the pass does.
-pub(crate) fn queue_many(
-    wsis: &[usize],
-    data: &[u8],
-    kind: c_int,
-    taken: &mut [u8],
-) -> Result<usize, WriteError> {
-    let op = match kind {
-        LWS_WRITE_TEXT => OpCode::Text,
-        LWS_WRITE_BINARY => OpCode::Binary,
-        other => {
-            return Err(WriteError::Kind {
-                kind: other,
-                role: "a queued WebSocket message (whole text or binary only)",
-            })
-        }
-    };
-    let mut frame = BytesMut::new();
-    encode_frame(&mut frame, op, true, false, data);
-    let mut n = 0;
-    for (i, (&addr, t)) in wsis.iter().zip(taken.iter_mut()).enumerate() {
-        if let Some(&next) = wsis.get(i + 1) {
-            call::with_live(next, |w| prefetch_output(w, true));
-        }
-        if let Some(&after) = wsis.get(i + 2) {
-            call::prefetch(after, std::mem::size_of::<Wsi>());
-        }
-        let ok = call::with_live(addr, |w| {
-            w.write_queued(&frame, op, data).unwrap_or_else(|e| {
-                // Nothing was written: its WRITEABLE writes it (or fails) as usual.
-                tracing::warn!("comlink_write_queued: {e}");
-                false
-            })
-        });
-        *t = u8::from(ok == Some(true));
-        n += usize::from(ok == Some(true));
-    }
-    Ok(n)
 }
 
 /// Starts this service thread's pass task (call inside its `LocalSet`).
@@ -277,9 +218,7 @@ fn send_held(holding: &mut Vec<usize>) {
 /// WRITEABLE for one queued connection, or back to its own task.
 fn serve(wsi: &Wsi) -> Served {
     wsi.in_pass_queue.set(false);
-    // A message written for this pass outside WRITEABLE (`comlink_write_queued`).
-    let queued = wsi.held.get();
-    if !wsi.writable_requested.get() && !queued {
+    if !wsi.writable_requested.get() {
         return Served::Done;
     }
     if !wsi.parked.get() {
@@ -287,11 +226,6 @@ fn serve(wsi: &Wsi) -> Served {
         // sends what is queued first).
         wsi.wake.notify_one();
         return Served::Done;
-    }
-    if queued {
-        // Sent with the slice's; a WRITEABLE it asked for comes once it is
-        // out (see `after_send`), as lws's rules want.
-        return Served::Holding;
     }
     if !wsi.tx.borrow().is_empty() {
         // Its task waits for the socket and calls WRITEABLE then.
@@ -333,10 +267,6 @@ fn after_send(wsi: &Wsi) {
         .is_some_and(Encoder::holds_deflate_memory);
     if wsi.close_requested.get() || !wsi.tx.borrow().is_empty() || compressing {
         wsi.wake.notify_one();
-    } else if wsi.writable_requested.get() && !wsi.in_pass_queue.get() {
-        // Asked for while a queued message waited (a callback that asks
-        // again is queued already): the next pass calls it.
-        wsi.request_writable();
     }
 }
 

@@ -110,61 +110,6 @@ impl Wsi {
         Ok(data.len())
     }
 
-    /// For `comlink_write_queued` ([`crate::host::writable::queue_many`]):
-    /// one whole message (`op`, `data`; `frame` is it encoded as
-    /// [`encode_frame`](comlink_wire::frame::encode_frame) does), written
-    /// now and sent by this thread's next WRITEABLE pass with the frames its
-    /// callbacks write, as if the connection's own WRITEABLE had written it,
-    /// but without calling it back. Only for an open WebSocket whose
-    /// session is parked with nothing waiting (so nothing it wrote before
-    /// is still to go, nor a message of its own half written): false
-    /// otherwise, with nothing written (the caller asks for WRITEABLE as
-    /// usual).
-    pub(crate) fn write_queued(
-        &self,
-        frame: &[u8],
-        op: OpCode,
-        data: &[u8],
-    ) -> Result<bool, WriteError> {
-        let open =
-            matches!(self.role, Role::WebSocket | Role::WsClient) && self.stream.get().is_some();
-        if !open
-            || !self.parked.get()
-            || self.in_pass.get()
-            || self.close_requested.get()
-            || !self.tx.borrow().is_empty()
-        {
-            return Ok(false);
-        }
-        {
-            let mut tx = self.tx.borrow_mut();
-            let mut enc = self.encoder.borrow_mut();
-            let Some(enc) = enc.as_mut() else {
-                return Ok(false);
-            };
-            if enc.in_message() {
-                return Ok(false);
-            }
-            if enc.is_plain() {
-                tx.extend_from_slice(frame);
-            } else {
-                // Compressed or masked: this connection's own frame.
-                enc.data(&mut tx, op, true, data)
-                    .map_err(|source| WriteError::Frame {
-                        tag: self.tag.clone(),
-                        source,
-                    })?;
-            }
-        }
-        self.held.set(true);
-        if !crate::host::writable::enqueue(self) {
-            // No pass on this thread: out now, as lws_write would.
-            self.flush_or_close();
-            self.wake.notify_one();
-        }
-        Ok(true)
-    }
-
     /// One WebSocket frame (or message part), straight to the socket as
     /// far as it takes it.
     fn write_ws(&self, data: &[u8], kind: c_int) -> Result<(), WriteError> {

@@ -165,9 +165,8 @@ pub struct Wsi {
     /// Its WRITEABLE is running in the pass, which sends what the callback
     /// wrote once it returns ([`writable`]).
     pub in_pass: Cell<bool>,
-    /// `tx` holds frames written in the pass, or queued for it
-    /// (`comlink_write_queued`), and not yet offered to the socket (never
-    /// more than [`writable::BATCH`] bytes from the pass's callbacks).
+    /// `tx` holds frames written in the pass and not yet offered to the
+    /// socket (never more than [`writable::BATCH`] bytes).
     pub held: Cell<bool>,
     /// `lws_wsi_tag`.
     pub tag: CString,

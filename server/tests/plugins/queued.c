@@ -9,17 +9,24 @@
  * answers "bad <rc> <rc>".
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <libwebsockets.h>
 
 #define CONNS_MAX 16
-#define WAITING_MAX 4096
-#define TEXT_MAX 256
+#define TEXT_MAX 4096
+
+/* a message waiting for its connection's WRITEABLE */
+struct waiting {
+	struct waiting *next;
+	size_t len;
+	char text[];
+};
 
 struct pss {
-	/* messages for its WRITEABLE: a ring, oldest at head */
-	char waiting[WAITING_MAX][TEXT_MAX];
-	int head, count;
+	/* messages for its WRITEABLE, oldest first */
+	struct waiting *head, *tail;
+	int count;
 	/* the message being received (RECEIVE may bring it in pieces) */
 	char rx[TEXT_MAX];
 	size_t rx_len;
@@ -30,11 +37,36 @@ static struct lws *conns[CONNS_MAX];
 static void
 wait_for_writeable(struct lws *wsi, struct pss *pss, const char *text)
 {
-	if (pss->count == WAITING_MAX)
+	size_t len = strlen(text);
+	struct waiting *w = malloc(sizeof(*w) + len);
+
+	if (!w)
 		return;
-	lws_strncpy(pss->waiting[(pss->head + pss->count++) % WAITING_MAX],
-		    text, TEXT_MAX);
+	w->next = NULL;
+	w->len = len;
+	memcpy(w->text, text, len);
+	if (pss->tail)
+		pss->tail->next = w;
+	else
+		pss->head = w;
+	pss->tail = w;
+	pss->count++;
 	lws_callback_on_writable(wsi);
+}
+
+/* the oldest waiting message, taken off the list (the caller frees it) */
+static struct waiting *
+next_waiting(struct pss *pss)
+{
+	struct waiting *w = pss->head;
+
+	if (!w)
+		return NULL;
+	pss->head = w->next;
+	if (!pss->head)
+		pss->tail = NULL;
+	pss->count--;
+	return w;
 }
 
 static void
@@ -89,6 +121,7 @@ callback_queued(struct lws *wsi, enum lws_callback_reasons reason,
 	struct pss *pss = (struct pss *)user;
 	unsigned char buf[LWS_PRE + TEXT_MAX];
 	char text[TEXT_MAX];
+	struct waiting *w;
 	size_t n;
 	int i;
 
@@ -105,6 +138,8 @@ callback_queued(struct lws *wsi, enum lws_callback_reasons reason,
 		for (i = 0; i < CONNS_MAX; i++)
 			if (conns[i] == wsi)
 				conns[i] = NULL;
+		while ((w = next_waiting(pss)))
+			free(w);
 		break;
 
 	case LWS_CALLBACK_RECEIVE:
@@ -125,12 +160,12 @@ callback_queued(struct lws *wsi, enum lws_callback_reasons reason,
 		break;
 
 	case LWS_CALLBACK_SERVER_WRITEABLE:
-		if (!pss->count)
+		w = next_waiting(pss);
+		if (!w)
 			break;
-		n = strlen(pss->waiting[pss->head]);
-		memcpy(buf + LWS_PRE, pss->waiting[pss->head], n);
-		pss->head = (pss->head + 1) % WAITING_MAX;
-		pss->count--;
+		n = w->len;
+		memcpy(buf + LWS_PRE, w->text, n);
+		free(w);
 		if (lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n)
 			return -1;
 		if (pss->count)

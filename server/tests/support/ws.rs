@@ -23,6 +23,37 @@ pub(crate) fn try_connect(
     path: &str,
     protocols: &[&str],
 ) -> Result<Client, tungstenite::Error> {
+    let stream = TcpStream::connect(addr).map_err(tungstenite::Error::Io)?;
+    handshake(stream, path_request(addr, path, protocols)?)
+}
+
+/// Like [`connect`], on a socket whose receive buffer is `bytes` (set
+/// before connecting, so the window it offers stays that small): the
+/// server's sends to a client that stops reading fill it soon.
+pub(crate) fn connect_small_window(
+    addr: SocketAddr,
+    path: &str,
+    protocols: &[&str],
+    bytes: usize,
+) -> Client {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )
+    .unwrap();
+    socket.set_recv_buffer_size(bytes).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    handshake(socket.into(), path_request(addr, path, protocols).unwrap())
+        .unwrap_or_else(|e| panic!("ws connect {path} {protocols:?}: {e}"))
+}
+
+/// The handshake request for `ws://addr{path}` asking for `protocols`.
+fn path_request(
+    addr: SocketAddr,
+    path: &str,
+    protocols: &[&str],
+) -> Result<tungstenite::handshake::client::Request, tungstenite::Error> {
     let mut req = format!("ws://{addr}{path}").into_client_request()?;
     if !protocols.is_empty() {
         req.headers_mut().insert(
@@ -30,7 +61,14 @@ pub(crate) fn try_connect(
             HeaderValue::from_str(&protocols.join(", ")).unwrap(),
         );
     }
-    let stream = TcpStream::connect(addr).map_err(tungstenite::Error::Io)?;
+    Ok(req)
+}
+
+/// The client's handshake on `stream` (reads time out after 10 s).
+fn handshake(
+    stream: TcpStream,
+    req: tungstenite::handshake::client::Request,
+) -> Result<Client, tungstenite::Error> {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();

@@ -53,11 +53,10 @@ impl Hub {
     ///
     /// The WebSocket subscribers for which the newest packet is next, with
     /// nothing before it, are given it together after the walk
-    /// (`queue_text_all`): the host frames it once and its pass sends it
-    /// with the rest, without a WRITEABLE callback and a journal lookup
-    /// each. The others (behind, filtered, on another thread, still
-    /// sending) are asked for WRITEABLE as before, as are any that could
-    /// not take it.
+    /// (`queue_text_all`): the host frames it once and sends it to each,
+    /// without a WRITEABLE callback and a journal lookup each. The others
+    /// (behind, filtered, on another thread, still sending) are asked for
+    /// WRITEABLE as before, as are any that could not take it.
     pub(super) fn wake_ready(&mut self, committed: u64) {
         let here = service_thread();
         self.walk = self.walk.wrapping_add(WALK_STEP);

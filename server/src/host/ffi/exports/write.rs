@@ -29,8 +29,7 @@ export! {
     /// `comlink_write_queued` (a Comlink extension): one whole text or
     /// binary message for each of `count` WebSockets of this thread,
     /// encoded once; each that waits for nothing takes it (`taken[i]` = 1)
-    /// and the thread's next WRITEABLE pass sends it without a WRITEABLE
-    /// callback; the others are left as they were (`taken[i]` = 0: ask for
+    /// and it is written to its socket without a WRITEABLE callback; the others are left as they were (`taken[i]` = 0: ask for
     /// WRITEABLE as usual). Returns how many took it, -1 when refused
     /// (another write type, a null array).
     fn comlink_write_queued(
@@ -53,7 +52,7 @@ export! {
             )
         };
         let addrs: Vec<usize> = wsis.iter().map(|p| *p as usize).collect();
-        let n = crate::host::writable::queue_many(&addrs, data, protocol, taken)?;
+        let n = crate::host::write_many::write_many(&addrs, data, protocol, taken)?;
         Ok(c_int::try_from(n).unwrap_or(c_int::MAX))
     } ?= -1
 }
