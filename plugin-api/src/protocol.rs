@@ -96,21 +96,13 @@ impl Connection {
     }
 
     fn write(&self, data: &[u8], kind: c_int) -> Result<(), WriteError> {
-        // lws_write wants LWS_PRE bytes of headroom before the payload.
-        let mut buf = Vec::with_capacity(abi::LWS_PRE + data.len());
-        buf.resize(abi::LWS_PRE, 0);
-        buf.extend_from_slice(data);
+        // No LWS_PRE headroom (nor a copy to make it): Comlink's host frames
+        // into the connection's own buffer, and only reads `data`. A Rust
+        // plugin runs only under Comlink (it logs through `comlink_log_line`).
         #[allow(unsafe_code)]
-        // SAFETY: `buf` holds LWS_PRE bytes of headroom then `data.len()`
-        // bytes; the host checks the wsi before using it.
-        let n = unsafe {
-            sys::lws_write(
-                self.wsi,
-                buf.as_mut_ptr().add(abi::LWS_PRE),
-                data.len(),
-                kind,
-            )
-        };
+        // SAFETY: `data` holds `data.len()` bytes, which the host's
+        // `lws_write` only reads; the host checks the wsi before using it.
+        let n = unsafe { sys::lws_write(self.wsi, data.as_ptr().cast_mut(), data.len(), kind) };
         if n < 0 {
             Err(WriteError)
         } else {
