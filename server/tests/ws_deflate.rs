@@ -425,7 +425,8 @@ fn a_message_queued_for_many_is_compressed_for_a_connection_that_agreed() {
     // `comlink_write_queued` frames a message once for all the connections
     // it is given to; one with permessage-deflate gets its own compressed
     // frame, from its compressor (context taken over from message to
-    // message), like a message its WRITEABLE writes.
+    // message), like a message its WRITEABLE writes, and gives the
+    // compressor back once quiet, as after those.
     let (_site, srv) = crate::ws_queued::queued_server();
     let addr = srv.addr(7681);
     let (mut z, head) = raw_handshake(
@@ -441,7 +442,14 @@ fn a_message_queued_for_many_is_compressed_for_a_connection_that_agreed() {
     let mut sender = crate::support::ws::connect(addr, "/", &["queued"]);
     let mut peer = Peer::new(false, false);
     let mut sizes = Vec::new();
-    for i in 0..4 {
+    for i in 0..5 {
+        if i == 4 {
+            // Quiet for longer than two of the server's looks
+            // (`ws::session::CODEC_IDLE`, 3 s): the compressor that only
+            // queued messages used is given back as after the connection's
+            // own writes, so the next message stands alone again.
+            std::thread::sleep(std::time::Duration::from_secs(7));
+        }
         let text = format!(
             "packet {i}: {}",
             "the same words again and again, ".repeat(3)
@@ -462,5 +470,9 @@ fn a_message_queued_for_many_is_compressed_for_a_connection_that_agreed() {
         // The compressed connection took it at once.
         assert_eq!(crate::support::ws::next_text(&mut sender), "taken 1");
     }
-    assert!(sizes[1] < sizes[0], "context taken over: {sizes:?}");
+    assert!(sizes[1] * 2 < sizes[0], "context taken over: {sizes:?}");
+    assert!(
+        sizes[4] * 2 > sizes[0],
+        "a fresh compressor after the pause: {sizes:?}"
+    );
 }
