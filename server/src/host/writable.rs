@@ -39,7 +39,6 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use comlink_plugin_api::abi::{LWS_CALLBACK_CLIENT_WRITEABLE, LWS_CALLBACK_SERVER_WRITEABLE};
-use comlink_wire::frame::Encoder;
 use tokio::sync::Notify;
 
 use crate::host::dispatch::callback;
@@ -258,16 +257,7 @@ fn after_send(wsi: &Wsi) {
     if wsi.held.get() {
         wsi.flush_or_close();
     }
-    // Its task looks after output left waiting, a close, and a compressor
-    // the callback may have made (given back once it goes quiet).
-    let compressing = wsi
-        .encoder
-        .borrow()
-        .as_ref()
-        .is_some_and(Encoder::holds_deflate_memory);
-    if wsi.close_requested.get() || !wsi.tx.borrow().is_empty() || compressing {
-        wsi.wake.notify_one();
-    }
+    wsi.wake_if_task_has_work();
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use std::io::ErrorKind;
 
 use bytes::BytesMut;
 use comlink_plugin_api::abi::{LWS_WRITE_BINARY, LWS_WRITE_TEXT};
-use comlink_wire::frame::{encode_frame, Encoder, OpCode};
+use comlink_wire::frame::{encode_frame, OpCode};
 
 use crate::host::ffi::call;
 use crate::host::write::WriteError;
@@ -124,17 +124,7 @@ impl Wsi {
             }
         }
         self.flush_or_close();
-        let compressing = self
-            .encoder
-            .borrow()
-            .as_ref()
-            .is_some_and(Encoder::holds_deflate_memory);
-        if self.close_requested.get() || !self.tx.borrow().is_empty() || compressing {
-            // Its task waits for the socket (or closes), then goes on; and
-            // gives back the compressor's memory once the connection goes
-            // quiet, as after its own writes.
-            self.wake.notify_one();
-        }
+        self.wake_if_task_has_work();
         Ok(true)
     }
 }

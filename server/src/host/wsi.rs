@@ -327,6 +327,21 @@ impl Wsi {
         }
     }
 
+    /// After writes its task did not make (the WRITEABLE pass's, a message
+    /// given to many): wakes the task if it has something to look after,
+    /// output left waiting for the socket, a close, or a compressor the
+    /// writes made (given back once the connection goes quiet).
+    pub fn wake_if_task_has_work(&self) {
+        let compressing = self
+            .encoder
+            .borrow()
+            .as_ref()
+            .is_some_and(comlink_wire::frame::Encoder::holds_deflate_memory);
+        if self.close_requested.get() || !self.tx.borrow().is_empty() || compressing {
+            self.wake.notify_one();
+        }
+    }
+
     /// Asks for a WRITEABLE callback: from this thread's pass when the
     /// session is parked with nothing waiting for the socket, else from
     /// its own task.
