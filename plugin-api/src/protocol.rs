@@ -115,12 +115,12 @@ impl Connection {
         self.write(data, abi::LWS_WRITE_TEXT)
     }
 
-    /// Queues one whole text message on each of `conns` that waits for
+    /// Gives one whole text message to each of `conns` that waits for
     /// nothing, from outside their `writeable` (`comlink_write_queued`):
     /// the host frames it once and writes it to each of their sockets
-    /// without calling `writeable`. Says which took it; one that did not (its earlier
-    /// output is still going out, it is in a callback, it is another
-    /// thread's) got nothing: ask for `writeable` as usual.
+    /// without calling `writeable`. Says which took it; one that did not
+    /// (its earlier output is still going out, it is in a callback, it is
+    /// another thread's) got nothing: ask for `writeable` as usual.
     pub fn queue_text_all(conns: &[Connection], data: &[u8]) -> Vec<bool> {
         let mut wsis: Vec<*mut Lws> = conns.iter().map(|c| c.wsi).collect();
         let mut taken = vec![0u8; conns.len()];

@@ -162,10 +162,22 @@ fn send(s: &mut TcpStream, peer: &mut Peer, how: Send, msg: &[u8]) {
 
 /// Reads the echo of `msg`: one compressed binary frame holding exactly it.
 fn expect_echo(s: &mut TcpStream, peer: &mut Peer, msg: &[u8], what: &str) {
+    expect_compressed(s, peer, 2, msg, what);
+}
+
+/// Reads one whole compressed frame of `opcode` (1 text, 2 binary) holding
+/// exactly `msg`; returns its payload's (compressed) length.
+fn expect_compressed(
+    s: &mut TcpStream,
+    peer: &mut Peer,
+    opcode: u8,
+    msg: &[u8],
+    what: &str,
+) -> usize {
     let f = read_frame(s);
     assert!(
-        f.fin && f.rsv1 && f.opcode == 2,
-        "{what}: the echo is one compressed binary frame, got fin {} rsv1 {} opcode {}",
+        f.fin && f.rsv1 && f.opcode == opcode,
+        "{what}: one compressed frame of opcode {opcode}, got fin {} rsv1 {} opcode {}",
         f.fin,
         f.rsv1,
         f.opcode
@@ -177,6 +189,7 @@ fn expect_echo(s: &mut TcpStream, peer: &mut Peer, msg: &[u8], what: &str) {
         msg.len(),
         back.len()
     );
+    f.payload.len()
 }
 
 fn random(rng: &mut fastrand::Rng, len: usize) -> Vec<u8> {
@@ -457,16 +470,14 @@ fn a_message_queued_for_many_is_compressed_for_a_connection_that_agreed() {
         sender
             .send(tungstenite::Message::text(format!("all:{text}")))
             .unwrap();
-        let f = read_frame(&mut z);
-        assert!(
-            f.fin && f.rsv1 && f.opcode == 1,
-            "one compressed text frame, got fin {} rsv1 {} opcode {}",
-            f.fin,
-            f.rsv1,
-            f.opcode
-        );
-        assert_eq!(peer.inflate(&f.payload, text.len()), text.as_bytes());
-        sizes.push(f.payload.len());
+        let what = format!("queued message {i}");
+        sizes.push(expect_compressed(
+            &mut z,
+            &mut peer,
+            1,
+            text.as_bytes(),
+            &what,
+        ));
         // The compressed connection took it at once.
         assert_eq!(crate::support::ws::next_text(&mut sender), "taken 1");
     }

@@ -222,7 +222,7 @@ fn serve(wsi: &Wsi) -> Served {
     }
     if !wsi.parked.get() {
         // Its task is running its loop (or ending): it looks itself (and
-        // sends what is queued first).
+        // sends what waits for the socket first).
         wsi.wake.notify_one();
         return Served::Done;
     }

@@ -92,7 +92,7 @@ impl Wsi {
         {
             return Ok(false);
         }
-        {
+        let plain = {
             let mut tx = self.tx.borrow_mut();
             let mut enc = self.encoder.borrow_mut();
             let Some(enc) = enc.as_mut() else {
@@ -101,20 +101,15 @@ impl Wsi {
             if enc.in_message() {
                 return Ok(false);
             }
-            if enc.is_plain() {
-                let sent = match stream.try_write(frame) {
-                    Ok(n) => n,
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => 0,
-                    Err(_) => {
-                        self.close_requested.set(true);
-                        self.wake.notify_one();
-                        return Ok(true);
-                    }
-                };
-                if sent == frame.len() {
-                    return Ok(true);
+            let plain = enc.is_plain();
+            if plain {
+                // The shared frame, straight to the socket.
+                match stream.try_write(frame) {
+                    Ok(n) if n == frame.len() => return Ok(true),
+                    Ok(n) => tx.extend_from_slice(&frame[n..]),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => tx.extend_from_slice(frame),
+                    Err(_) => self.close_requested.set(true),
                 }
-                tx.extend_from_slice(&frame[sent..]);
             } else {
                 enc.data(&mut tx, op, true, data)
                     .map_err(|source| WriteError::Frame {
@@ -122,8 +117,11 @@ impl Wsi {
                         source,
                     })?;
             }
+            plain
+        };
+        if !plain {
+            self.flush_or_close();
         }
-        self.flush_or_close();
         self.wake_if_task_has_work();
         Ok(true)
     }

@@ -14,9 +14,10 @@ use crate::host::wsi::Role;
 export! {
     /// `lws_write`: one frame for a WebSocket, head or body bytes for an
     /// HTTP transaction. The bytes are only read: the frame is built in the
-    /// connection's own buffer, never in the `LWS_PRE` headroom. Refused (-1) outside a connection, for a write type
-    /// the connection has no use for, and for a second write before the
-    /// loop (or `lws_send_pipe_choked`) saw the first one out.
+    /// connection's own buffer, never in the `LWS_PRE` headroom. Refused
+    /// (-1) outside a connection, for a write type the connection has no
+    /// use for, and for a second write before the loop (or
+    /// `lws_send_pipe_choked`) saw the first one out.
     fn lws_write(p: *mut Lws, buf: *mut u8, len: usize, protocol: c_int) -> c_int {
         let w = wsi(&p)?;
         // SAFETY: lws contract: `buf` holds `len` readable bytes.
@@ -32,8 +33,8 @@ export! {
     /// encoded once; each that waits for nothing takes it (`taken[i]` = 1)
     /// and it is written to its socket without a WRITEABLE callback; the
     /// others are left as they were (`taken[i]` = 0: ask for WRITEABLE as
-    /// usual). Returns how many took it, -1 when refused
-    /// (another write type, a null array).
+    /// usual). Returns how many took it, -1 when refused (another write
+    /// type, a null array).
     fn comlink_write_queued(
         wsis: *mut *mut Lws,
         count: usize,
